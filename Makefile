@@ -1,0 +1,132 @@
+# warden: one non-recursive Makefile.
+#
+#   make            build build/warden and build/libwarden.a
+#   make test       install missing packages, build, run unit + integration tests
+#   make demo       install missing packages, build, run examples/hello.py sandboxed
+#   make asan       unit tests under AddressSanitizer and UBSan
+#   make bench      benchmarks in integration/bench/
+#   make install    install to $(PREFIX) (default /usr/local)
+#
+# MODULES=base wal builds and tests only those subsystems of src/ (for
+# working on one part while another does not compile yet).
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CXX      ?= g++
+VERSION  := 0.1.0
+
+PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 liburing protobuf-lite \
+        tomlplusplus nlohmann_json libnftables libcrypto libisal
+
+# Goals that install dependencies themselves or need none.
+NODEPS_GOALS := test demo setup clean asan bench install help
+ifeq ($(filter $(NODEPS_GOALS),$(MAKECMDGOALS)),)
+  MISSING := $(shell for p in $(PKGS) catch2; do pkg-config --exists $$p || echo $$p; done)
+  ifneq ($(strip $(MISSING)),)
+    $(error missing libraries (pkg-config): $(MISSING). Run 'sudo scripts/setup.sh' to install them)
+  endif
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2
+HARDEN   := -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2
+OPT      ?= -O2 -g
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  HARDEN := -fPIE
+endif
+CPPFLAGS_ALL = -Iinclude -Isrc -I$(BUILD)/gen -DWARDEN_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
+CXXFLAGS_ALL = -std=c++20 $(OPT) $(HARDEN) -MMD -MP
+LDFLAGS_ALL  = -pie -Wl,-z,relro,-z,now $(filter -fsanitize=%,$(OPT))
+LDLIBS_ALL   = $(PKG_LIBS) -lpthread
+
+MODULES   ?= $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/))))
+LIB_SRCS  := $(filter-out src/cli/%,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.cc)))
+CLI_SRCS  := $(wildcard src/cli/*.cc)
+PROTOS    := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.proto))
+PROTO_CC  := $(patsubst src/%.proto,$(BUILD)/gen/%.pb.cc,$(PROTOS))
+PROTO_H   := $(PROTO_CC:.cc=.h)
+TEST_SRCS := tests/main.cc tests/test_util.cc $(foreach m,$(MODULES),$(wildcard tests/$(m)/*_test.cc))
+
+obj = $(patsubst %.cc,$(BUILD)/obj/%.o,$(1))
+LIB_OBJS  := $(call obj,$(LIB_SRCS)) $(PROTO_CC:.cc=.o)
+CLI_OBJS  := $(call obj,$(CLI_SRCS))
+TEST_OBJS := $(call obj,$(TEST_SRCS))
+BENCH_SRCS := $(wildcard integration/bench/*_bench.cc)
+BENCH_BINS := $(patsubst integration/bench/%.cc,$(BUILD)/bench/%,$(BENCH_SRCS))
+$(TEST_OBJS): CPPFLAGS_ALL += -Itests
+
+.PHONY: all unit test demo asan bench benchbins install clean setup fuzz help
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/warden $(BUILD)/libwarden.a
+unit: $(BUILD)/unit_tests
+
+$(BUILD)/libwarden.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(BUILD)/libwarden.a $(LDLIBS_ALL)
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libwarden.a
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(BUILD)/libwarden.a $(LDLIBS_ALL)
+
+$(BUILD)/obj/%.o: %.cc | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(WARN) -c $< -o $@
+
+# Generated protobuf code is compiled without -Werror: its warnings are not ours.
+$(BUILD)/gen/%.pb.cc $(BUILD)/gen/%.pb.h: src/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc --proto_path=src --cpp_out=lite:$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb.o: $(BUILD)/gen/%.pb.cc
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -w -c $< -o $@
+
+benchbins: $(BENCH_BINS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(BUILD)/libwarden.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libwarden.a $(LDLIBS_ALL)
+
+setup:
+	scripts/setup.sh
+
+test:
+	scripts/setup.sh --quiet
+	$(MAKE) --no-print-directory all unit
+	scripts/run-tests.sh $(BUILD)
+
+demo:
+	scripts/setup.sh --quiet
+	$(MAKE) --no-print-directory all
+	scripts/demo.sh $(BUILD)
+
+asan:
+	scripts/setup.sh --quiet
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit
+	WARDEN_UNIT_ONLY=1 scripts/run-tests.sh build/asan
+
+bench:
+	scripts/setup.sh --quiet
+	$(MAKE) --no-print-directory all benchbins
+	integration/bench/run.sh $(BUILD)
+
+install: all
+	install -D -m 0755 $(BUILD)/warden $(DESTDIR)$(PREFIX)/bin/warden
+	install -D -m 0644 $(BUILD)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
+	mkdir -p $(DESTDIR)$(PREFIX)/include/warden $(DESTDIR)$(PREFIX)/share/warden/policies
+	install -m 0644 include/warden/*.h $(DESTDIR)$(PREFIX)/include/warden/
+	install -m 0644 policies/*.toml $(DESTDIR)$(PREFIX)/share/warden/policies/
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,12p' Makefile
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,179 @@
+// Policy: the validated description of one sandbox. Loaded from TOML
+// (policies/README.md documents the format) and then treated as a plain
+// value: launch code never re-parses or re-validates it.
+//
+// Every size and count below has a hard upper bound enforced by the loader
+// (see kMax* constants); a Policy that came out of LoadPolicy* is within them.
+#ifndef WARDEN_POLICY_H_
+#define WARDEN_POLICY_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warden/status.h"
+
+namespace warden {
+
+inline constexpr size_t kMaxPolicyBytes = 1 << 20;
+inline constexpr size_t kMaxMounts = 64;
+inline constexpr size_t kMaxEnv = 256;
+inline constexpr size_t kMaxSyscallRules = 512;
+inline constexpr size_t kMaxPathBytes = 4095;
+
+struct MountSpec {
+  enum class Kind { kBind, kTmpfs };
+  Kind kind = Kind::kBind;
+  std::string source;       // host path (binds); empty for tmpfs
+  std::string destination;  // absolute path inside the sandbox
+  bool writable = false;    // default read-only
+  bool optional = false;    // a missing source is skipped, not an error
+  uint64_t size_bytes = 0;  // tmpfs size; 0 means the loader's default
+};
+
+// One condition on a syscall argument (libseccomp's scmp_arg_cmp).
+struct ArgCondition {
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kMaskedEq };
+  unsigned index = 0;  // 0..5
+  Op op = Op::kEq;
+  uint64_t value = 0;
+  uint64_t mask = 0;  // only for kMaskedEq
+};
+
+enum class SeccompAction { kAllow, kErrno, kKill, kLog };
+
+// An explicit rule: when `syscall` is called and every condition holds, take
+// `action` (with `errno_value` for kErrno).
+struct SyscallRule {
+  std::string syscall;
+  SeccompAction action = SeccompAction::kErrno;
+  int errno_value = 1;  // EPERM
+  std::vector<ArgCondition> args;
+};
+
+struct SeccompSpec {
+  // Groups ("@mount") and names denied; the loader expands groups.
+  std::vector<std::string> deny;
+  // Names removed again from the expanded deny list.
+  std::vector<std::string> allow;
+  std::vector<SyscallRule> rules;
+  // What a denied syscall gets: kErrno (EPERM), kKill or kLog.
+  SeccompAction deny_action = SeccompAction::kErrno;
+  // Syscall numbers unknown to warden's table get ENOSYS.
+  int unknown_errno = 38;  // ENOSYS
+};
+
+struct RlimitSpec {
+  uint64_t nofile = 1024;
+  uint64_t nproc = 4096;
+  uint64_t fsize_bytes = 1ull << 30;
+  uint64_t stack_bytes = 8ull << 20;
+  uint64_t core_bytes = 0;
+};
+
+// A cgroup limit with its fail-closed switch: when `optional` is false and
+// the host cannot enforce the limit, the job does not start.
+template <typename T>
+struct CgroupLimit {
+  std::optional<T> value;
+  bool optional = false;
+};
+
+struct CgroupSpec {
+  CgroupLimit<uint64_t> memory_max_bytes;
+  CgroupLimit<uint64_t> memory_swap_max_bytes;  // default 0 when memory is limited
+  CgroupLimit<uint64_t> pids_max;
+  CgroupLimit<double> cpu;  // CPUs, fractional allowed: 0.5
+  CgroupLimit<std::string> cpuset_cpus;
+  CgroupLimit<std::string> cpuset_mems;
+  CgroupLimit<std::string> io_max;  // "MAJ:MIN rbps=... wbps=..." lines
+};
+
+struct NetworkSpec {
+  enum class Mode { kNone, kLoopback, kVeth };
+  Mode mode = Mode::kLoopback;
+  std::vector<std::string> allow;  // "ADDR[/PREFIX][:PORT][/tcp|/udp]", "host:PORT"
+  std::vector<std::string> dns;    // resolver addresses -> /etc/resolv.conf
+  std::map<std::string, std::string> hosts;  // name -> address -> /etc/hosts
+};
+
+struct Policy {
+  std::string name;         // "default", or the file's stem
+  std::string source_path;  // file it came from; empty for built-ins
+  std::string hash;         // hex SHA-256 of the canonical effective policy
+
+  // Which file suffixes and shebang interpreters select this policy
+  // (`warden run script.py`), and how to run such a script.
+  std::vector<std::string> match_suffixes;      // ".py"
+  std::vector<std::string> match_interpreters;  // "python3"
+  std::vector<std::string> interpreter;         // argv prefix: ["/usr/bin/python3"]
+
+  // Namespaces: mount, pid, ipc, uts, net and cgroup are always new.
+  bool user_namespace = false;
+
+  // Root filesystem.
+  std::string rootfs = "/";  // host directory bound read-only as "/"
+  std::vector<std::string> mask;  // hidden by an empty tmpfs or /dev/null
+  std::vector<MountSpec> mounts;
+  uint64_t tmp_size_bytes = 64ull << 20;
+  uint64_t shm_size_bytes = 16ull << 20;
+  std::string hostname = "warden";
+  std::string cwd = "/tmp";
+
+  // Identity.
+  uint32_t uid = 65534;
+  uint32_t gid = 65534;
+
+  // Environment: exactly these, plus PATH.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> env_pass;  // names copied from warden's environment
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+
+  // Limits without cgroups.
+  uint64_t wall_time_ms = 0;  // 0: none
+  uint64_t cpu_time_ms = 0;   // 0: none (RLIMIT_CPU, rounded up to seconds)
+  uint64_t kill_grace_ms = 2000;
+  uint64_t output_max_bytes = 16ull << 20;  // per stream with --output-dir
+  RlimitSpec rlimits;
+
+  CgroupSpec cgroup;
+  SeccompSpec seccomp;
+  NetworkSpec network;
+};
+
+// A parse or validation error: "FILE:LINE:COL: what is wrong".
+struct PolicyError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string message;
+  std::string ToString() const;
+};
+
+// Loads and validates a policy file. Errors carry location and a clear
+// message; the returned Status message is PolicyError::ToString().
+Result<Policy> LoadPolicyFile(const std::string& path);
+// Same, for TOML text held in memory; `name` is used in error locations.
+Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name);
+
+// Resolves NAME|FILE as `--policy` does: a path containing '/' or ending in
+// ".toml" is a file; otherwise a shipped policy from the policy directory.
+Result<Policy> ResolvePolicy(const std::string& name_or_file);
+
+// Picks the shipped policy for a script by suffix, then by shebang
+// interpreter; "default" when nothing matches.
+Result<Policy> PolicyForProgram(const std::string& program_path);
+
+// Directory of shipped policies: $WARDEN_POLICY_DIR, else the install
+// location, else policies/ next to the binary's source tree.
+std::string PolicyDirectory();
+
+// The effective policy as TOML, with every default filled in and groups
+// expanded (what `warden policy check` prints).
+std::string PolicyToToml(const Policy& policy);
+
+}  // namespace warden
+
+#endif  // WARDEN_POLICY_H_

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the unit tests (Catch2) and the integration tests (bats), and ends with
+#   tests: N passed, M failed[, K skipped]
+# Exits non-zero when any test failed.
+#   scripts/run-tests.sh BUILD_DIR
+# WARDEN_UNIT_ONLY=1 skips the integration tests.
+set -uo pipefail
+
+build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export WARDEN_BIN="$root/$build/warden"
+export WARDEN_POLICY_DIR="$root/policies"
+log=$(mktemp /tmp/warden-tests.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+passed=0 failed=0 skipped=0
+
+# Unit tests. Each test case is one test; a case that printed SKIPPED counts
+# as skipped.
+echo "== unit tests"
+"$build/unit_tests" --reporter compact --order rand --rng-seed time 2>&1 | tee "$log"
+unit_rc=${PIPESTATUS[0]}
+total=$("$build/unit_tests" --list-test-names-only 2>/dev/null | grep -c .)
+u_skipped=$(grep -c '^SKIPPED: ' "$log" || true)
+u_failed=$(sed -n 's/.*test cases: *[0-9]* | *[0-9]* passed | *\([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+if [ -z "$u_failed" ]; then
+  if grep -q 'All tests passed\|Passed all' "$log"; then u_failed=0; else u_failed=$total; fi
+fi
+if [ "$unit_rc" -ne 0 ] && [ "$u_failed" -eq 0 ]; then
+  echo "unit tests exited $unit_rc without a failed case: counting one failure"
+  u_failed=1
+fi
+passed=$((passed + total - u_failed - u_skipped))
+failed=$((failed + u_failed))
+skipped=$((skipped + u_skipped))
+echo "unit: $((total - u_failed - u_skipped)) passed, $u_failed failed, $u_skipped skipped"
+
+if [ "${WARDEN_UNIT_ONLY:-0}" != 1 ]; then
+  echo "== integration tests"
+  bats --tap integration/*.bats 2>&1 | tee "$log"
+  i_passed=$(grep -E '^ok ' "$log" | grep -vc '# skip' || true)
+  i_skipped=$(grep -E '^ok .*# skip' "$log" | wc -l)
+  i_failed=$(grep -cE '^not ok ' "$log" || true)
+  planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -1)
+  ran=$((i_passed + i_skipped + i_failed))
+  if [ -n "$planned" ] && [ "$ran" -lt "$planned" ]; then
+    echo "integration: bats planned $planned tests but reported $ran: counting the rest as failed"
+    i_failed=$((i_failed + planned - ran))
+  fi
+  passed=$((passed + i_passed))
+  failed=$((failed + i_failed))
+  skipped=$((skipped + i_skipped))
+  echo "integration: $i_passed passed, $i_failed failed, $i_skipped skipped"
+  grep -E '^ok .*# skip' "$log" | sed 's/^/  SKIPPED /' || true
+fi
+
+if [ "$skipped" -gt 0 ]; then
+  echo "tests: $passed passed, $failed failed, $skipped skipped"
+else
+  echo "tests: $passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs every Debian package warden's build, tests, demo and benchmarks
+# need. Idempotent: installs only what is missing and says what it installs.
+#   scripts/setup.sh [--quiet]
+set -euo pipefail
+
+quiet=0
+[ "${1:-}" = "--quiet" ] && quiet=1
+
+packages=(
+  # build
+  g++ make pkg-config protobuf-compiler
+  libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev liburing-dev
+  libprotobuf-dev libtomlplusplus-dev nlohmann-json3-dev libnftables-dev
+  libssl-dev libisal-dev
+  # tests
+  catch2 bats iproute2 nftables procps util-linux python3 nodejs
+  # benchmarks
+  bubblewrap hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  [ $quiet -eq 1 ] || echo "setup: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}" >&2
+  echo "setup: run 'sudo scripts/setup.sh' to install them" >&2
+  exit 1
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when they are absent or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
+  apt-get update -qq
+fi
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/warden-setup.log 2>&1; then
+  # Stale lists are the usual cause; refresh once and retry.
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/warden-setup.log 2>&1 || {
+    echo "setup: apt-get install failed; see /tmp/warden-setup.log" >&2
+    tail -20 /tmp/warden-setup.log >&2
+    exit 1
+  }
+fi
+rm -f /tmp/warden-setup.log
+echo "setup: installed ${#missing[@]} package(s)"

@@ -1,0 +1,34 @@
+// Small file helpers with bounded reads and errno-carrying errors.
+#ifndef WARDEN_BASE_FILE_H_
+#define WARDEN_BASE_FILE_H_
+
+#include <cerrno>
+#include <cstddef>
+#include <string>
+
+#include "warden/status.h"
+
+namespace warden::base {
+
+// Retries a syscall wrapper while it fails with EINTR.
+template <typename F>
+auto RetryEintr(F f) -> decltype(f()) {
+  decltype(f()) r;
+  do {
+    r = f();
+  } while (r == -1 && errno == EINTR);
+  return r;
+}
+
+// Reads a whole file of at most max_bytes; a longer file is an error.
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
+
+// Writes all of `data` to an open fd, retrying short writes and EINTR.
+Status WriteAll(int fd, const void* data, size_t len, const char* what);
+
+// Writes `data` to an existing file (for /proc and cgroup control files).
+Status WriteFileString(const std::string& path, const std::string& data);
+
+}  // namespace warden::base
+
+#endif  // WARDEN_BASE_FILE_H_

@@ -1,0 +1,46 @@
+// Helpers shared by the unit tests.
+#ifndef WARDEN_TESTS_TEST_UTIL_H_
+#define WARDEN_TESTS_TEST_UTIL_H_
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+namespace warden::testing {
+
+// Prints "SKIPPED: <test>: <reason>" on stdout. scripts/run-tests.sh counts
+// these lines as skipped, not passed. Use through WARDEN_SKIP.
+void PrintSkip(const std::string& reason);
+
+bool IsRoot();
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents when
+// the object goes out of scope, even when the test fails.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace warden::testing
+
+// Ends the current test case as skipped, with a reason a reader can act on.
+#define WARDEN_SKIP(reason)                       \
+  do {                                            \
+    ::warden::testing::PrintSkip(reason);         \
+    return;                                       \
+  } while (0)
+
+#define WARDEN_REQUIRE_ROOT()                                              \
+  do {                                                                     \
+    if (!::warden::testing::IsRoot()) WARDEN_SKIP("needs root (run as root)"); \
+  } while (0)
+
+#endif  // WARDEN_TESTS_TEST_UTIL_H_
