@@ -1,0 +1,32 @@
+// Named crash points for crash-injecting test rigs.
+//
+// WARDEN_CRASH_POINT("wal.after_write") marks a place where a crash must be
+// survivable. When the environment variable WARDEN_FAULT is "name" or
+// "name:nth", the process sends itself SIGKILL at the nth hit (default 1) of
+// that point. Without WARDEN_FAULT a crash point costs one relaxed load.
+// Every name must be listed in KnownCrashPoints() (checked) and in
+// docs/durability.md.
+#ifndef WARDEN_BASE_FAULT_H_
+#define WARDEN_BASE_FAULT_H_
+
+#include <string>
+#include <vector>
+
+namespace warden::base {
+
+// Counts a hit of `name` and kills the process with SIGKILL when WARDEN_FAULT
+// selects this hit. Thread-safe.
+void CrashPoint(const char* name);
+
+// Every crash point compiled into warden, for test rigs that iterate them.
+const std::vector<std::string>& KnownCrashPoints();
+
+// Re-reads WARDEN_FAULT and resets the hit counter. For a forked test child
+// that sets the variable after the parent already read it.
+void ReloadFaultConfig();
+
+}  // namespace warden::base
+
+#define WARDEN_CRASH_POINT(name) ::warden::base::CrashPoint(name)
+
+#endif  // WARDEN_BASE_FAULT_H_
