@@ -1,0 +1,69 @@
+// Running one job in a sandbox: the library entry point behind `warden run`.
+//
+// RunJob blocks until the job has ended and every resource made for it
+// (mounts, cgroups, network) is gone. It must be called from a process whose
+// calling thread is its only thread (the sandbox is tied to that thread's
+// life), by root or with CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP,
+// CAP_SYS_CHROOT, CAP_KILL and CAP_NET_ADMIN.
+#ifndef WARDEN_JOB_H_
+#define WARDEN_JOB_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warden/policy.h"
+#include "warden/status.h"
+
+namespace warden {
+
+struct JobRequest {
+  Policy policy;
+  std::vector<std::string> argv;         // the program and its arguments
+  std::vector<MountSpec> extra_mounts;   // --bind / --ro-bind
+  std::map<std::string, std::string> env;  // --env, on top of the policy's
+  std::vector<std::string> env_pass;     // --env-pass
+  std::optional<uint64_t> wall_time_ms;  // --timeout (overrides the policy)
+  std::string output_dir;                // --output-dir: stdout, stderr files
+  std::string job_id;                    // names of resources; generated if empty
+  std::string cgroup_parent;             // --cgroup-parent
+  bool die_with_parent = true;
+};
+
+struct JobResult {
+  // ok, nonzero, signaled, timeout, oom, seccomp-violation or setup-error.
+  std::string status;
+  int exit_code = 0;            // warden's exit code by the exit contract
+  std::optional<int> job_exit;  // the job's own exit code, when it exited
+  std::optional<int> signal;    // the signal that killed the job
+  std::string error;            // setup-error/exec failure: what to do
+  std::string seccomp_syscall;  // name of the denied syscall, if known
+  int64_t wall_ms = 0;
+  int64_t cpu_user_ms = 0;
+  int64_t cpu_sys_ms = 0;
+  int64_t max_rss_kib = 0;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  std::vector<std::string> warnings;  // optional limits not applied, etc.
+  std::string job_id;
+  std::string policy_name;
+  std::string policy_hash;
+  // Cgroup accounting (absent values are unknown on this host).
+  std::map<std::string, uint64_t> cgroup;
+};
+
+// Runs the job. A setup failure is not an error here: it is a JobResult
+// with status "setup-error" and exit_code 125. An error Status means warden
+// could not even try (bad request).
+Result<JobResult> RunJob(const JobRequest& request);
+
+// The --result JSON document.
+std::string JobResultToJson(const JobResult& result);
+
+const char* Version();
+
+}  // namespace warden
+
+#endif  // WARDEN_JOB_H_

@@ -1,0 +1,62 @@
+#include "caps/privileges.h"
+
+#include <sys/capability.h>
+
+#include <memory>
+
+#include "base/file.h"
+
+namespace warden::caps {
+namespace {
+
+constexpr cap_value_t kRequired[] = {CAP_SYS_ADMIN,  CAP_SETUID,     CAP_SETGID, CAP_SETPCAP,
+                                     CAP_SYS_CHROOT, CAP_KILL,       CAP_NET_ADMIN,
+                                     CAP_SYS_PTRACE, CAP_SYS_RESOURCE};
+
+struct CapFree {
+  void operator()(void* p) const { cap_free(p); }
+};
+
+}  // namespace
+
+std::vector<std::string> RequiredCapabilityNames() {
+  std::vector<std::string> names;
+  for (cap_value_t c : kRequired) {
+    std::unique_ptr<char, CapFree> n(cap_to_name(c));
+    names.push_back(n ? n.get() : std::to_string(c));
+  }
+  return names;
+}
+
+Status CheckLaunchPrivileges() {
+  std::unique_ptr<struct _cap_struct, CapFree> caps(cap_get_proc());
+  if (!caps) return Status::FromErrno(errno, "cap_get_proc()");
+  std::string missing;
+  for (cap_value_t c : kRequired) {
+    cap_flag_value_t v = CAP_CLEAR;
+    if (cap_get_flag(caps.get(), c, CAP_EFFECTIVE, &v) != 0 || v != CAP_SET) {
+      std::unique_ptr<char, CapFree> n(cap_to_name(c));
+      if (!missing.empty()) missing += ", ";
+      missing += n ? n.get() : std::to_string(c);
+    }
+  }
+  if (missing.empty()) return Status::Ok();
+  return Status::Error(Code::kPermissionDenied,
+                       "warden run needs root: it creates namespaces, mounts and cgroups. "
+                       "Missing capabilities: " + missing +
+                           ". Run it as root (for example with sudo), or grant these "
+                           "capabilities to the process");
+}
+
+int CapLastCap() {
+  Result<std::string> s = base::ReadFile("/proc/sys/kernel/cap_last_cap", 64);
+  if (s.ok()) {
+    try {
+      return std::stoi(s.value());
+    } catch (...) {
+    }
+  }
+  return CAP_LAST_CAP;
+}
+
+}  // namespace warden::caps

@@ -1,0 +1,23 @@
+// Parent side: does this process hold what launching a sandbox needs?
+#ifndef WARDEN_CAPS_PRIVILEGES_H_
+#define WARDEN_CAPS_PRIVILEGES_H_
+
+#include <string>
+#include <vector>
+
+#include "warden/status.h"
+
+namespace warden::caps {
+
+// Capabilities `warden run` needs in its effective set.
+std::vector<std::string> RequiredCapabilityNames();
+
+// kPermissionDenied naming each missing capability and what to do.
+Status CheckLaunchPrivileges();
+
+// /proc/sys/kernel/cap_last_cap, or CAP_LAST_CAP of the headers.
+int CapLastCap();
+
+}  // namespace warden::caps
+
+#endif  // WARDEN_CAPS_PRIVILEGES_H_

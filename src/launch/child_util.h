@@ -1,0 +1,37 @@
+// Helpers for code that runs between clone and exec: no allocation, no
+// locks, no stdio. Every function here is async-signal-safe.
+#ifndef WARDEN_LAUNCH_CHILD_UTIL_H_
+#define WARDEN_LAUNCH_CHILD_UTIL_H_
+
+#include <cstddef>
+
+#include "launch/report.h"
+
+namespace warden::launch {
+
+// Where a child step failed: the step, the errno, and what it worked on.
+struct ChildError {
+  Step step = Step::kNone;
+  int err = 0;
+  const char* detail = nullptr;
+  bool failed() const { return step != Step::kNone; }
+};
+
+inline ChildError Fail(Step step, int err, const char* detail = nullptr) {
+  return ChildError{step, err, detail};
+}
+
+// Copies at most cap-1 bytes and terminates; returns the length written.
+size_t CopyStr(char* dst, size_t cap, const char* src);
+// Appends src at dst[len]; returns the new length (truncating at cap-1).
+size_t AppendStr(char* dst, size_t cap, size_t len, const char* src);
+// Formats "/proc/self/fd/<fd>" into buf (at least 32 bytes).
+const char* FdPath(char* buf, size_t cap, int fd);
+
+// Sends a report to the parent; ignores failure (the parent sees EOF).
+void SendReport(int fd, const Report& report);
+void SendError(int fd, Report::Kind kind, const ChildError& e);
+
+}  // namespace warden::launch
+
+#endif  // WARDEN_LAUNCH_CHILD_UTIL_H_

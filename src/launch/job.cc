@@ -1,0 +1,318 @@
+// RunJob: policy -> plan -> cgroup, network -> clone -> supervise -> result.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "base/fd.h"
+#include "base/log.h"
+#include "caps/privileges.h"
+#include "cgroup/cgroup.h"
+#include "launch/launcher.h"
+#include "launch/plan.h"
+#include "mnt/mount_plan.h"
+#include "net/net.h"
+#include "seccomp/seccomp.h"
+#include "warden/job.h"
+
+extern char** environ;
+
+namespace warden {
+namespace {
+
+using launch::Plan;
+
+std::string NewJobId() {
+  unsigned char b[6];
+  if (::getrandom(b, sizeof b, 0) != sizeof b) {
+    // Never fails for 6 bytes after boot; fall back to pid and time.
+    return std::to_string(::getpid()) + "-" + std::to_string(launch::MonotonicNs() % 1000000);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char c : b) {
+    id += kHex[c >> 4];
+    id += kHex[c & 15];
+  }
+  return id;
+}
+
+// What to tell the user for a failed setup step.
+std::string SetupHint(int err) {
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return " (warden needs root; inside a container it also needs a seccomp and "
+             "AppArmor profile that allow mount, unshare and clone3 - see `warden doctor`)";
+    case ENOSPC:
+      return " (a namespace limit is reached: check /proc/sys/user/max_*_namespaces)";
+    case ENOENT:
+      return " (the destination does not exist in the sandbox root: create it there or "
+             "choose a path under /tmp)";
+    case EROFS:
+      return " (the destination does not exist in the read-only root: choose an existing "
+             "path or one under /tmp)";
+    default:
+      return "";
+  }
+}
+
+void AddRlimit(Plan* plan, int resource, uint64_t value) {
+  launch::RlimitStep r;
+  r.resource = resource;
+  r.limit.rlim_cur = r.limit.rlim_max = value;
+  plan->rlimits.push_back(r);
+}
+
+// PATH, the policy's variables, passed-through ones, then --env.
+void BuildEnv(const JobRequest& req, Plan* plan) {
+  std::map<std::string, std::string> env;
+  env["PATH"] = req.policy.path;
+  for (const auto& [k, v] : req.policy.env) env[k] = v;
+  auto pass = [&](const std::string& name) {
+    if (const char* v = ::getenv(name.c_str())) env[name] = v;
+  };
+  for (const std::string& n : req.policy.env_pass) pass(n);
+  for (const std::string& n : req.env_pass) pass(n);
+  for (const auto& [k, v] : req.env) env[k] = v;
+  for (const auto& [k, v] : env) plan->envp_vec.push_back(plan->Keep(k + "=" + v));
+  plan->envp_vec.push_back(nullptr);
+  plan->envp = plan->envp_vec.data();
+  plan->path_env = plan->Keep(env["PATH"]);
+}
+
+struct Pipe {
+  base::UniqueFd read, write;
+};
+
+Result<Pipe> MakePipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return Status::FromErrno(errno, "pipe2(output)");
+  Pipe out{base::UniqueFd(p[0]), base::UniqueFd(p[1])};
+  ::fcntl(out.read.get(), F_SETFL, O_NONBLOCK);
+  return out;
+}
+
+Result<base::UniqueFd> OpenOutputFile(const std::string& dir, const char* name) {
+  std::string path = dir + "/" + name;
+  base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\")");
+  return fd;
+}
+
+void FillCgroupFigures(const cgroup::Accounting& a, JobResult* res) {
+  auto put = [&](const char* key, const std::optional<uint64_t>& v, uint64_t div = 1) {
+    if (v) res->cgroup[key] = *v / div;
+  };
+  put("memory_peak_bytes", a.memory_peak_bytes);
+  put("oom_kill", a.oom_kill_count);
+  put("pids_peak", a.pids_peak ? a.pids_peak : a.pids_current);
+  put("cpu_user_ms", a.cpu_user_usec, 1000);
+  put("cpu_system_ms", a.cpu_system_usec, 1000);
+  put("cpu_throttled_ms", a.cpu_throttled_usec, 1000);
+  put("io_read_bytes", a.io_read_bytes);
+  put("io_write_bytes", a.io_write_bytes);
+}
+
+}  // namespace
+
+const char* Version() { return WARDEN_VERSION; }
+
+Result<JobResult> RunJob(const JobRequest& req) {
+  if (req.argv.empty()) {
+    return Status::Error(Code::kInvalidArgument,
+                         "no command given: use warden run [options] -- CMD [ARGS...]");
+  }
+  const Policy& policy = req.policy;
+  JobResult res;
+  res.job_id = req.job_id.empty() ? NewJobId() : req.job_id;
+  res.policy_name = policy.name;
+  res.policy_hash = policy.hash;
+  auto setup_error = [&](const Status& st) -> Result<JobResult> {
+    res.status = "setup-error";
+    res.exit_code = 125;
+    res.error = st.ToString();
+    return res;
+  };
+
+  if (Status st = caps::CheckLaunchPrivileges(); !st.ok()) return setup_error(st);
+
+  Plan plan;
+  for (const std::string& a : req.argv) plan.argv_vec.push_back(plan.Keep(a));
+  plan.argv_vec.push_back(nullptr);
+  plan.argv = plan.argv_vec.data();
+  BuildEnv(req, &plan);
+  plan.cwd = plan.Keep(policy.cwd);
+  plan.hostname = plan.Keep(policy.hostname);
+  plan.uid = policy.uid;
+  plan.gid = policy.gid;
+  plan.user_namespace = policy.user_namespace;
+  plan.cap_last_cap = caps::CapLastCap();
+  plan.die_with_parent = req.die_with_parent;
+  plan.loopback_up = policy.network.mode != NetworkSpec::Mode::kNone;
+
+  if (Status st = mnt::BuildMountPlan(policy, req.extra_mounts, &plan); !st.ok()) {
+    return setup_error(st.Wrap("root filesystem"));
+  }
+
+  Result<seccomp::BpfProgram> bpf = seccomp::Compile(policy.seccomp);
+  if (!bpf.ok()) return setup_error(Status(bpf.status()).Wrap("seccomp"));
+  plan.bpf = bpf->insns;
+  plan.trace_seccomp_kills = policy.seccomp.deny_action == SeccompAction::kKill;
+
+  const RlimitSpec& rl = policy.rlimits;
+  AddRlimit(&plan, RLIMIT_NOFILE, rl.nofile);
+  AddRlimit(&plan, RLIMIT_NPROC, rl.nproc);
+  AddRlimit(&plan, RLIMIT_FSIZE, rl.fsize_bytes);
+  AddRlimit(&plan, RLIMIT_STACK, rl.stack_bytes);
+  AddRlimit(&plan, RLIMIT_CORE, rl.core_bytes);
+  if (policy.cpu_time_ms) {
+    // RLIMIT_CPU counts seconds: SIGXCPU at the soft limit, SIGKILL a second later.
+    launch::RlimitStep r;
+    r.resource = RLIMIT_CPU;
+    r.limit.rlim_cur = (policy.cpu_time_ms + 999) / 1000;
+    r.limit.rlim_max = r.limit.rlim_cur + 1;
+    plan.rlimits.push_back(r);
+  }
+
+  // Network: resolv.conf and hosts are literal files, never the host's.
+  std::unique_ptr<net::VethSession> veth;
+  if (policy.network.mode == NetworkSpec::Mode::kVeth) {
+    Result<std::unique_ptr<net::VethSession>> v = net::VethSession::Prepare(policy.network, res.job_id);
+    if (!v.ok()) return setup_error(Status(v.status()).Wrap("network"));
+    veth = std::move(v.value());
+  }
+  std::string resolv = net::ResolvConf(policy.network);
+  if (!resolv.empty()) {
+    plan.generated.push_back({"resolv.conf", plan.Keep(resolv), resolv.size(), "/etc/resolv.conf"});
+  }
+  if (veth || !policy.network.hosts.empty()) {
+    std::string hosts = net::HostsFile(policy.network, veth ? veth->host_address() : "");
+    plan.generated.push_back({"hosts", plan.Keep(hosts), hosts.size(), "/etc/hosts"});
+  }
+
+  // Cgroup: every job gets one, with the policy's limits (fail closed).
+  cgroup::Options copts;
+  copts.job_id = res.job_id;
+  copts.parent = req.cgroup_parent;
+  Result<std::unique_ptr<cgroup::JobCgroup>> cg =
+      cgroup::JobCgroup::Create(policy.cgroup, copts, &res.warnings);
+  if (!cg.ok()) return setup_error(Status(cg.status()).Wrap("cgroup"));
+  std::unique_ptr<cgroup::JobCgroup> job_cgroup = std::move(cg.value());
+  for (const std::string& w : res.warnings) WLOG_WARN(res.job_id, w);
+
+  // Output capture.
+  const uint64_t wall_ms = req.wall_time_ms.value_or(policy.wall_time_ms);
+  launch::SuperviseOptions sopts;
+  sopts.wall_time_ms = wall_ms;
+  sopts.kill_grace_ms = policy.kill_grace_ms;
+  sopts.output_max_bytes = policy.output_max_bytes;
+  base::UniqueFd out_file, err_file;
+  Pipe out_pipe, err_pipe;
+  if (!req.output_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(req.output_dir, ec);
+    if (ec) {
+      return setup_error(Status::Error(Code::kIoError, "--output-dir \"" + req.output_dir +
+                                                           "\": " + ec.message()));
+    }
+    for (auto [file, pipe, name] : {std::tuple{&out_file, &out_pipe, "stdout"},
+                                    std::tuple{&err_file, &err_pipe, "stderr"}}) {
+      Result<base::UniqueFd> f = OpenOutputFile(req.output_dir, name);
+      if (!f.ok()) return setup_error(f.status());
+      *file = std::move(f.value());
+      Result<Pipe> p = MakePipe();
+      if (!p.ok()) return setup_error(p.status());
+      *pipe = std::move(p.value());
+    }
+    plan.stdout_fd = out_pipe.write.get();
+    plan.stderr_fd = err_pipe.write.get();
+    sopts.stdout_pipe = out_pipe.read.get();
+    sopts.stdout_file = out_file.get();
+    sopts.stderr_pipe = err_pipe.read.get();
+    sopts.stderr_file = err_file.get();
+  }
+
+  const int64_t start_ns = launch::MonotonicNs();
+  Result<std::unique_ptr<launch::Sandbox>> sbr =
+      launch::Sandbox::Clone(&plan, job_cgroup->clone_into_fd());
+  if (!sbr.ok()) return setup_error(Status(sbr.status()).Wrap("start sandbox"));
+  std::unique_ptr<launch::Sandbox> sb = std::move(sbr.value());
+  out_pipe.write.reset();
+  err_pipe.write.reset();
+
+  // Outside work on the blocked child, then release it.
+  Status st = Status::Ok();
+  if (plan.user_namespace) st = sb->WriteIdMaps();
+  if (st.ok()) st = job_cgroup->Attach(sb->pid());
+  if (st.ok() && veth) st = veth->AttachToChild(sb->pid());
+  if (st.ok()) st = sb->Release();
+  if (!st.ok()) return setup_error(st.Wrap("prepare sandbox"));
+
+  sopts.on_timeout = [&] { WLOG_INFO(res.job_id, "wall time limit reached: stopping the job"); };
+  Result<launch::Outcome> oc = launch::Supervise(sb.get(), sopts, start_ns);
+  if (!oc.ok()) return setup_error(Status(oc.status()).Wrap("supervise"));
+  const launch::Outcome& o = oc.value();
+
+  Result<cgroup::Accounting> acct = job_cgroup->ReadAccounting();
+  if (acct.ok()) FillCgroupFigures(acct.value(), &res);
+  if (Status rm = job_cgroup->Remove(); !rm.ok()) WLOG_WARN(res.job_id, rm.ToString());
+  if (veth) {
+    if (Status rel = veth->Release(); !rel.ok()) WLOG_WARN(res.job_id, rel.ToString());
+  }
+
+  res.wall_ms = o.wall_ms;
+  res.cpu_user_ms = o.user_usec / 1000;
+  res.cpu_sys_ms = o.sys_usec / 1000;
+  res.max_rss_kib = o.max_rss_kib;
+  res.stdout_truncated = o.stdout_truncated;
+  res.stderr_truncated = o.stderr_truncated;
+  const bool oom = acct.ok() && acct.value().oom_killed();
+
+  if (o.setup_failed) {
+    std::string msg = std::string("sandbox setup failed at step '") + launch::StepName(o.step) + "'";
+    if (!o.detail.empty()) msg += " (" + o.detail + ")";
+    msg += ": " + Status::FromErrno(o.err, "").ToString().substr(2) + SetupHint(o.err);
+    return setup_error(Status::Error(Code::kUnavailable, msg));
+  }
+  if (o.timed_out) {
+    res.status = "timeout";
+    res.exit_code = 124;
+    res.error = "wall time limit of " + std::to_string(wall_ms) + " ms reached";
+    return res;
+  }
+  const int ws = o.wait_status;
+  if (WIFEXITED(ws)) {
+    res.job_exit = WEXITSTATUS(ws);
+    res.exit_code = *res.job_exit;
+    res.status = res.exit_code == 0 ? "ok" : "nonzero";
+    if (o.exec_failed) {
+      res.error = "cannot execute \"" + o.detail + "\": " + std::strerror(o.err);
+      if (o.err == ENOENT && o.detail.find('/') == std::string::npos) {
+        res.error += " (looked in PATH=" + std::string(plan.path_env) + " inside the sandbox)";
+      }
+    }
+  } else if (WIFSIGNALED(ws)) {
+    res.signal = WTERMSIG(ws);
+    res.exit_code = 128 + *res.signal;
+    res.status = "signaled";
+    if (*res.signal == SIGSYS) {
+      res.status = "seccomp-violation";
+      if (o.seccomp_syscall >= 0) {
+        std::string name = seccomp::SyscallName(o.seccomp_syscall);
+        res.seccomp_syscall = name.empty() ? std::to_string(o.seccomp_syscall) : name;
+      }
+    }
+  }
+  if (oom) res.status = "oom";
+  return res;
+}
+
+}  // namespace warden

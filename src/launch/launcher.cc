@@ -1,0 +1,284 @@
+#include "launch/launcher.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "launch/child.h"
+
+namespace warden::launch {
+
+int64_t MonotonicNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
+  std::unique_ptr<Sandbox> sb(new Sandbox());
+  int release[2], report[2];
+  if (::pipe2(release, O_CLOEXEC) < 0) return Status::FromErrno(errno, "pipe2(release)");
+  base::UniqueFd release_read(release[0]);
+  sb->release_write_.reset(release[1]);
+  if (::pipe2(report, O_CLOEXEC) < 0) return Status::FromErrno(errno, "pipe2(report)");
+  sb->report_read_.reset(report[0]);
+  base::UniqueFd report_write(report[1]);
+  plan->release_read_fd = release_read.get();
+  plan->report_write_fd = report_write.get();
+  plan->new_cgroup_ns_after_release = cgroup_fd < 0;
+
+  uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                   CLONE_PIDFD;
+  if (plan->user_namespace) flags |= CLONE_NEWUSER;
+  if (cgroup_fd >= 0) flags |= CLONE_INTO_CGROUP | CLONE_NEWCGROUP;
+  int pidfd = -1;
+  struct clone_args args;
+  std::memset(&args, 0, sizeof args);
+  args.flags = flags;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
+    // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
+    pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+  }
+  if (pid < 0) {
+    std::string what = "clone3(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWNET";
+    if (plan->user_namespace) what += "|CLONE_NEWUSER";
+    if (cgroup_fd >= 0) what += "|CLONE_INTO_CGROUP";
+    return Status::FromErrno(errno, what + ")");
+  }
+  if (pid == 0) ChildMain(*plan);  // never returns
+  sb->pid_ = static_cast<pid_t>(pid);
+  sb->pidfd_.reset(pidfd);
+  return sb;
+}
+
+Sandbox::~Sandbox() {
+  if (pid_ > 0 && !reaped_) {
+    // Whatever happened, the sandbox does not outlive its handle: killing
+    // init kills every process in its pid namespace.
+    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    siginfo_t info;
+    while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+Status Sandbox::WriteIdMaps() {
+  const std::string base = "/proc/" + std::to_string(pid_);
+  const std::string map = "0 " + std::to_string(kUsernsHostBase) + " " +
+                          std::to_string(kUsernsRange) + "\n";
+  WARDEN_RETURN_IF_ERROR(base::WriteFileString(base + "/setgroups", "deny"));
+  WARDEN_RETURN_IF_ERROR(base::WriteFileString(base + "/uid_map", map));
+  WARDEN_RETURN_IF_ERROR(base::WriteFileString(base + "/gid_map", map));
+  return Status::Ok();
+}
+
+Status Sandbox::Release() {
+  char go = 1;
+  if (base::RetryEintr([&] { return ::write(release_write_.get(), &go, 1); }) != 1) {
+    return Status::FromErrno(errno, "write(release pipe)");
+  }
+  release_write_.reset();
+  return Status::Ok();
+}
+
+Status Sandbox::Signal(int sig) {
+  if (reaped_) return Status::Ok();
+  if (::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) < 0 && errno != ESRCH) {
+    return Status::FromErrno(errno, "pidfd_send_signal(" + std::to_string(sig) + ")");
+  }
+  return Status::Ok();
+}
+
+Result<int> Sandbox::Reap() {
+  int status = 0;
+  pid_t r = base::RetryEintr([&] { return ::waitpid(pid_, &status, 0); });
+  if (r < 0) return Status::FromErrno(errno, "waitpid(" + std::to_string(pid_) + ")");
+  reaped_ = true;
+  return status;
+}
+
+namespace {
+
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+// Blocks the forwarded signals for the lifetime of the object and exposes
+// them as a signalfd; the old mask comes back on destruction.
+class SignalCapture {
+ public:
+  SignalCapture() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int s : kForwarded) ::sigaddset(&set, s);
+    ::sigprocmask(SIG_BLOCK, &set, &old_);
+    fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  }
+  ~SignalCapture() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+  int fd() const { return fd_.get(); }
+
+ private:
+  sigset_t old_;
+  base::UniqueFd fd_;
+};
+
+// Copies what is readable from `pipe` into `file`, up to `limit` bytes in
+// all; the rest is read and dropped so the job never blocks on a full pipe.
+bool Drain(int pipe, int file, uint64_t limit, uint64_t* written, bool* truncated) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(pipe, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN;  // still open
+    if (n == 0) return false;           // closed
+    uint64_t room = limit > *written ? limit - *written : 0;
+    uint64_t take = static_cast<uint64_t>(n) < room ? static_cast<uint64_t>(n) : room;
+    if (take < static_cast<uint64_t>(n)) *truncated = true;
+    if (take > 0) {
+      Status st = base::WriteAll(file, buf, take, "output file");
+      if (!st.ok()) {
+        WLOG_WARN("", st.ToString());
+        *truncated = true;
+      }
+      *written += take;
+    }
+  }
+}
+
+}  // namespace
+
+Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t start_ns) {
+  Outcome out;
+  SignalCapture signals;
+  const int64_t deadline_ns =
+      opts.wall_time_ms ? start_ns + static_cast<int64_t>(opts.wall_time_ms) * 1000000 : 0;
+  int64_t kill_at_ns = 0;       // after SIGTERM: when to SIGKILL everything
+  int64_t hard_kill_at_ns = 0;  // after that: when to kill init itself
+  bool init_exited = false;
+  bool report_open = true;
+  int out_pipe = opts.stdout_pipe, err_pipe = opts.stderr_pipe;
+  uint64_t out_written = 0, err_written = 0;
+
+  while (!init_exited || report_open || out_pipe >= 0 || err_pipe >= 0) {
+    struct pollfd pfds[5];
+    int n = 0;
+    int i_pid = -1, i_rep = -1, i_sig = -1, i_out = -1, i_err = -1;
+    if (!init_exited) pfds[i_pid = n++] = {sb->pidfd(), POLLIN, 0};
+    if (report_open) pfds[i_rep = n++] = {sb->report_fd(), POLLIN, 0};
+    if (signals.fd() >= 0) pfds[i_sig = n++] = {signals.fd(), POLLIN, 0};
+    if (out_pipe >= 0) pfds[i_out = n++] = {out_pipe, POLLIN, 0};
+    if (err_pipe >= 0) pfds[i_err = n++] = {err_pipe, POLLIN, 0};
+
+    int timeout_ms = -1;
+    const int64_t now = MonotonicNs();
+    int64_t next = 0;
+    if (deadline_ns && !out.timed_out) next = deadline_ns;
+    if (kill_at_ns) next = kill_at_ns;
+    if (hard_kill_at_ns) next = hard_kill_at_ns;
+    if (init_exited) next = 0;  // only draining is left
+    if (next) timeout_ms = next > now ? static_cast<int>((next - now) / 1000000 + 1) : 0;
+
+    int r = ::poll(pfds, static_cast<nfds_t>(n), timeout_ms);
+    if (r < 0 && errno != EINTR) return Status::FromErrno(errno, "poll(sandbox)");
+    const int64_t t = MonotonicNs();
+
+    if (deadline_ns && !out.timed_out && t >= deadline_ns && !init_exited) {
+      out.timed_out = true;
+      if (opts.on_timeout) opts.on_timeout();
+      (void)sb->Signal(TerminateAllSignal());
+      kill_at_ns = t + static_cast<int64_t>(opts.kill_grace_ms) * 1000000;
+    } else if (kill_at_ns && t >= kill_at_ns && !init_exited) {
+      (void)sb->Signal(KillAllSignal());
+      kill_at_ns = 0;
+      // init itself should be done within a second; if not, kill it too.
+      hard_kill_at_ns = t + 1000000000LL;
+    } else if (hard_kill_at_ns && t >= hard_kill_at_ns && !init_exited) {
+      (void)sb->Signal(SIGKILL);
+      hard_kill_at_ns = 0;
+    }
+    if (r <= 0) continue;
+
+    if (i_sig >= 0 && (pfds[i_sig].revents & POLLIN)) {
+      struct signalfd_siginfo si;
+      while (::read(signals.fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        (void)sb->Signal(static_cast<int>(si.ssi_signo));
+      }
+    }
+    if (i_out >= 0 && pfds[i_out].revents) {
+      if (!Drain(out_pipe, opts.stdout_file, opts.output_max_bytes, &out_written,
+                 &out.stdout_truncated)) {
+        out_pipe = -1;
+      }
+    }
+    if (i_err >= 0 && pfds[i_err].revents) {
+      if (!Drain(err_pipe, opts.stderr_file, opts.output_max_bytes, &err_written,
+                 &out.stderr_truncated)) {
+        err_pipe = -1;
+      }
+    }
+    if (i_rep >= 0 && pfds[i_rep].revents) {
+      Report rep;
+      ssize_t got = base::RetryEintr([&] { return ::read(sb->report_fd(), &rep, sizeof rep); });
+      if (got <= 0) {
+        report_open = false;
+      } else if (got != static_cast<ssize_t>(sizeof rep) || rep.magic != kReportMagic) {
+        return Status::Error(Code::kInternal, "malformed report from the sandbox");
+      } else {
+        rep.detail[sizeof rep.detail - 1] = '\0';
+        switch (rep.kind) {
+          case Report::Kind::kSetupError:
+            if (!out.setup_failed) {
+              out.setup_failed = true;
+              out.step = rep.step;
+              out.err = rep.err;
+              out.detail = rep.detail;
+            }
+            break;
+          case Report::Kind::kExecError:
+            out.exec_failed = true;
+            out.err = rep.err;
+            out.detail = rep.detail;
+            break;
+          case Report::Kind::kJobStarted:
+            break;
+          case Report::Kind::kFinished:
+            out.finished = true;
+            out.wait_status = rep.wait_status;
+            out.seccomp_syscall = rep.seccomp_syscall;
+            out.user_usec = rep.user_usec;
+            out.sys_usec = rep.sys_usec;
+            out.max_rss_kib = rep.max_rss_kib;
+            break;
+        }
+      }
+    }
+    if (i_pid >= 0 && (pfds[i_pid].revents & POLLIN)) {
+      init_exited = true;
+      out.wall_ms = (MonotonicNs() - start_ns) / 1000000;
+      Result<int> st = sb->Reap();
+      if (!st.ok()) return st.take_status();
+      if (!out.finished && !out.setup_failed) {
+        // init died without a report (killed from outside): the job's own
+        // status is unknown, so report init's.
+        out.wait_status = st.value();
+      }
+    }
+  }
+  if (out.wall_ms == 0) out.wall_ms = (MonotonicNs() - start_ns) / 1000000;
+  return out;
+}
+
+}  // namespace warden::launch

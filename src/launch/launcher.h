@@ -1,0 +1,103 @@
+// Parent side of a launch: clone3 into new namespaces, set up what must be
+// done from outside (uid maps, cgroup, network), release, supervise.
+#ifndef WARDEN_LAUNCH_LAUNCHER_H_
+#define WARDEN_LAUNCH_LAUNCHER_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/fd.h"
+#include "launch/plan.h"
+#include "launch/report.h"
+#include "warden/status.h"
+
+namespace warden::launch {
+
+// Host uid/gid range a user namespace maps sandbox ids 0..65535 onto.
+inline constexpr uint32_t kUsernsHostBase = 1u << 20;
+inline constexpr uint32_t kUsernsRange = 65536;
+
+class Sandbox {
+ public:
+  // Clones the sandbox's first process. It blocks until Release(). When
+  // cgroup_fd >= 0 the process starts inside that cgroup (CLONE_INTO_CGROUP);
+  // otherwise the caller must place it (and the plan asks the child for a
+  // cgroup namespace after release). Not thread-safe: warden's launching
+  // thread must be the only thread (PR_SET_PDEATHSIG follows the thread).
+  static Result<std::unique_ptr<Sandbox>> Clone(Plan* plan, int cgroup_fd);
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  int report_fd() const { return report_read_.get(); }
+
+  // Writes uid_map/gid_map for a user-namespaced sandbox.
+  Status WriteIdMaps();
+  // Lets the child go on with its setup.
+  Status Release();
+  // Sends a signal to the sandbox's init.
+  Status Signal(int sig);
+  // Reaps init; returns its wait status. Only after pidfd is readable.
+  Result<int> Reap();
+  bool reaped() const { return reaped_; }
+
+ private:
+  Sandbox() = default;
+  pid_t pid_ = -1;
+  base::UniqueFd pidfd_;
+  base::UniqueFd release_write_;
+  base::UniqueFd report_read_;
+  bool reaped_ = false;
+};
+
+// How one supervised run ended.
+struct Outcome {
+  bool setup_failed = false;  // a setup step failed (report below)
+  Step step = Step::kNone;
+  int err = 0;
+  std::string detail;
+  bool exec_failed = false;   // execve failed: err, detail = program
+  bool finished = false;      // init reported the job's end
+  int wait_status = 0;        // the job's wait status when finished
+  bool timed_out = false;
+  int seccomp_syscall = -1;
+  int64_t user_usec = 0;
+  int64_t sys_usec = 0;
+  int64_t max_rss_kib = 0;
+  int64_t wall_ms = 0;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+};
+
+struct SuperviseOptions {
+  uint64_t wall_time_ms = 0;   // 0: no limit
+  uint64_t kill_grace_ms = 2000;
+  // Pipes to drain into files (-1: none), with a byte limit per stream.
+  int stdout_pipe = -1;
+  int stdout_file = -1;
+  int stderr_pipe = -1;
+  int stderr_file = -1;
+  uint64_t output_max_bytes = 0;
+  // Called when the deadline passes, before init is asked to stop everything
+  // (e.g. to freeze or kill a cgroup). May be empty.
+  std::function<void()> on_timeout;
+};
+
+// Waits for the sandbox to end: forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+// SIGUSR1 and SIGUSR2 that warden receives to the sandbox, enforces the
+// wall-time limit (SIGTERM to everything, grace, SIGKILL), drains output,
+// collects init's report and reaps it. `start_ns` is CLOCK_MONOTONIC at
+// launch, for wall_ms.
+Result<Outcome> Supervise(Sandbox* sandbox, const SuperviseOptions& opts, int64_t start_ns);
+
+int64_t MonotonicNs();
+
+}  // namespace warden::launch
+
+#endif  // WARDEN_LAUNCH_LAUNCHER_H_

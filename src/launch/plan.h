@@ -1,0 +1,123 @@
+// The launch plan: everything the sandbox's child process needs, built by
+// the parent before clone. Between clone and exec the child only walks this
+// plan: it allocates nothing, takes no locks and logs nothing (STYLE rule 8).
+// All strings are NUL-terminated and owned by the Plan's storage, which must
+// outlive the child's setup (the child runs on a copy-on-write copy of the
+// parent's memory, so "outlive" means: until clone returns).
+#ifndef WARDEN_LAUNCH_PLAN_H_
+#define WARDEN_LAUNCH_PLAN_H_
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "base/fd.h"
+
+namespace warden::launch {
+
+// One filesystem step of the child, in order.
+struct MountStep {
+  enum class Kind : int {
+    kRbindRoot,    // bind source_fd onto the new root, recursively, then make it
+                   // read-only, nosuid and nodev recursively
+    kTmpfs,        // mount a tmpfs at target with data (size, mode) and flags
+    kProc,         // mount a fresh procfs at target
+    kSysfs,        // mount a fresh sysfs read-only, or mask target if refused
+    kDevpts,       // mount a new devpts instance at target
+    kBind,         // bind source_fd at target (creating it on a tmpfs), remount flags
+    kMaskPath,     // hide target: empty read-only tmpfs on a directory,
+                   // /dev/null on a file; absent targets are skipped
+    kReadOnly,     // bind target onto itself and remount read-only
+    kSymlink,      // create symlink target -> data
+    kRemount,      // change the flags of the mount at target
+  };
+  Kind kind = Kind::kTmpfs;
+  int source_fd = -1;           // O_PATH fd opened by the parent (binds)
+  const char* target = nullptr; // path inside the new root, absolute
+  const char* data = nullptr;   // mount data, or symlink text
+  unsigned long flags = 0;      // MS_* flags applied to the finished mount
+  bool recursive = false;       // bind: MS_REC and recursive attributes
+  bool optional = false;        // a failure is skipped, not fatal
+  const char* what = nullptr;   // step name in error reports
+};
+
+struct RlimitStep {
+  int resource;
+  struct rlimit limit;
+};
+
+// A file the child writes into the staging tmpfs before the root exists,
+// then binds read-only at target (e.g. /etc/resolv.conf).
+struct GeneratedFile {
+  const char* name;     // file name in the staging tmpfs
+  const char* content;
+  size_t content_len;
+  const char* target;   // path inside the sandbox
+};
+
+struct Plan {
+  // Process to run.
+  const char* const* argv = nullptr;
+  const char* const* envp = nullptr;
+  const char* path_env = nullptr;  // PATH used to look up argv[0]
+  const char* cwd = "/";
+  const char* hostname = "warden";
+
+  // Namespaces and identity.
+  bool user_namespace = false;
+  bool new_cgroup_ns_after_release = false;  // unshare(CLONE_NEWCGROUP) after placement
+  uint32_t uid = 65534;
+  uint32_t gid = 65534;
+  int cap_last_cap = 40;
+
+  // Filesystem.
+  int rootfs_fd = -1;
+  const char* staging_dir = "/tmp";  // host dir the staging tmpfs covers (in our ns)
+  std::vector<MountStep> mounts;
+  std::vector<GeneratedFile> generated;
+  bool legacy_mount_api = false;  // force MS_REMOUNT walking instead of mount_setattr
+
+  // Network inside the sandbox: bring lo up (loopback, veth).
+  bool loopback_up = true;
+
+  std::vector<RlimitStep> rlimits;
+
+  // Seccomp program, loaded last before exec.
+  std::vector<struct sock_filter> bpf;
+  // Trace the job with ptrace so a seccomp kill can be attributed to a syscall.
+  bool trace_seccomp_kills = false;
+
+  // Output: fds the job gets as 0, 1, 2 (-1 keeps what it inherited).
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+
+  // Parent <-> child channels (set by the launcher).
+  int release_read_fd = -1;
+  int report_write_fd = -1;
+  bool die_with_parent = true;
+
+  // Storage that owns every string the pointers above refer to.
+  std::deque<std::string> strings;
+  std::vector<const char*> argv_vec;
+  std::vector<const char*> envp_vec;
+  std::vector<base::UniqueFd> fds;
+
+  const char* Keep(std::string s) {
+    strings.push_back(std::move(s));
+    return strings.back().c_str();
+  }
+  int KeepFd(base::UniqueFd fd) {
+    int raw = fd.get();
+    fds.push_back(std::move(fd));
+    return raw;
+  }
+};
+
+}  // namespace warden::launch
+
+#endif  // WARDEN_LAUNCH_PLAN_H_

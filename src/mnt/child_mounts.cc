@@ -1,0 +1,317 @@
+#include "mnt/child_mounts.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace warden::mnt {
+namespace {
+
+using launch::ChildError;
+using launch::Fail;
+using launch::MountStep;
+using launch::Step;
+
+constexpr int kMaxGenerated = 8;
+
+// A path buffer on the stack plus the fd it was resolved to.
+struct Resolved {
+  int fd = -1;
+  char path[32];  // "/proc/self/fd/N"
+  ~Resolved() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+long Openat2(int dirfd, const char* path, int flags, unsigned long long resolve) {
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = static_cast<unsigned long long>(flags);
+  how.resolve = resolve;
+  return ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// Opens `target` (absolute, inside the new root) as an O_PATH fd, resolving
+// symlinks as if the new root were "/": a symlink in the image can never
+// point a mount outside the sandbox.
+int OpenInRoot(int root_fd, const char* target) {
+  while (*target == '/') ++target;
+  if (*target == '\0') return ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  long fd = Openat2(root_fd, target, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  return static_cast<int>(fd);
+}
+
+// Creates the last component of `target` as a directory or an empty file.
+// Only works where the parent is writable (the tmpfs mounts of the plan).
+int CreateMountPoint(int root_fd, const char* target, bool directory) {
+  char buf[4096];
+  launch::CopyStr(buf, sizeof buf, target);
+  char* slash = std::strrchr(buf, '/');
+  if (slash == nullptr || slash[1] == '\0') return EINVAL;
+  *slash = '\0';
+  const char* base = slash + 1;
+  int parent = OpenInRoot(root_fd, buf[0] ? buf : "/");
+  if (parent < 0) return errno;
+  int err = 0;
+  if (directory) {
+    if (::mkdirat(parent, base, 0755) < 0 && errno != EEXIST) err = errno;
+  } else {
+    int f = ::openat(parent, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0) {
+      if (errno != EEXIST) err = errno;
+    } else {
+      ::close(f);
+    }
+  }
+  ::close(parent);
+  return err;
+}
+
+// Resolves target, creating it (as a directory or a file) when missing.
+int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out) {
+  out->fd = OpenInRoot(root_fd, target);
+  if (out->fd < 0 && errno == ENOENT && create) {
+    int err = CreateMountPoint(root_fd, target, directory);
+    if (err != 0) return err;
+    out->fd = OpenInRoot(root_fd, target);
+  }
+  if (out->fd < 0) return errno;
+  launch::FdPath(out->path, sizeof out->path, out->fd);
+  return 0;
+}
+
+unsigned long long AttrsFromFlags(unsigned long flags) {
+  unsigned long long a = 0;
+  if (flags & MS_RDONLY) a |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  return a;
+}
+
+// Applies read-only/nosuid/nodev/noexec to the mount at `fd`, and to every
+// mount below it when recursive. mount_setattr (Linux 5.12) does the whole
+// tree in one call; the legacy path remounts the top mount only, so the
+// parent plans explicit kRemount steps for submounts in that mode.
+int SetMountFlags(int fd, const char* fd_path, unsigned long flags, bool recursive, bool legacy) {
+  if (!legacy) {
+    struct mount_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.attr_set = AttrsFromFlags(flags);
+    unsigned int at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    if (::syscall(SYS_mount_setattr, fd, "", at, &attr, sizeof attr) == 0) return 0;
+    if (errno != ENOSYS) return errno;
+  }
+  if (::mount(nullptr, fd_path, nullptr, MS_REMOUNT | MS_BIND | flags, nullptr) < 0) return errno;
+  return 0;
+}
+
+bool IsDirectoryFd(int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s) {
+  Resolved t;
+  char src[32];
+  int err = 0;
+  switch (s.kind) {
+    case MountStep::Kind::kRbindRoot:
+      return Fail(Step::kMount, EINVAL, s.target);  // handled by ChildBuildRoot
+    case MountStep::Kind::kTmpfs:
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if (::mount("tmpfs", t.path, "tmpfs", s.flags, s.data) < 0) err = errno;
+      break;
+    case MountStep::Kind::kProc:
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if (::mount("proc", t.path, "proc", s.flags, nullptr) < 0) err = errno;
+      break;
+    case MountStep::Kind::kSysfs:
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if (::mount("sysfs", t.path, "sysfs", s.flags, nullptr) < 0) {
+        // A sysfs we may not mount is hidden instead: the host's one would
+        // show the host's network devices.
+        if (::mount("tmpfs", t.path, "tmpfs", s.flags | MS_RDONLY, "size=4k,mode=0755") < 0) {
+          err = errno;
+        }
+      }
+      break;
+    case MountStep::Kind::kDevpts:
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if (::mount("devpts", t.path, "devpts", s.flags, s.data) < 0) err = errno;
+      break;
+    case MountStep::Kind::kBind: {
+      bool dir = IsDirectoryFd(s.source_fd);
+      if ((err = ResolveTarget(root_fd, s.target, true, dir, &t))) break;
+      launch::FdPath(src, sizeof src, s.source_fd);
+      unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
+      if (::mount(src, t.path, nullptr, bind, nullptr) < 0) {
+        err = errno;
+        break;
+      }
+      // Re-resolve: the fd we hold points below the new mount.
+      Resolved top;
+      if ((err = ResolveTarget(root_fd, s.target, false, dir, &top))) break;
+      err = SetMountFlags(top.fd, top.path, s.flags, s.recursive, plan.legacy_mount_api);
+      break;
+    }
+    case MountStep::Kind::kMaskPath: {
+      t.fd = OpenInRoot(root_fd, s.target);
+      if (t.fd < 0) {
+        if (errno == ENOENT) return {};
+        err = errno;
+        break;
+      }
+      launch::FdPath(t.path, sizeof t.path, t.fd);
+      if (IsDirectoryFd(t.fd)) {
+        if (::mount("tmpfs", t.path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=4k,mode=0755") < 0) {
+          err = errno;
+        }
+      } else {
+        launch::FdPath(src, sizeof src, s.source_fd);
+        if (::mount(src, t.path, nullptr, MS_BIND, nullptr) < 0) err = errno;
+      }
+      break;
+    }
+    case MountStep::Kind::kReadOnly: {
+      t.fd = OpenInRoot(root_fd, s.target);
+      if (t.fd < 0) {
+        if (errno == ENOENT) return {};
+        err = errno;
+        break;
+      }
+      launch::FdPath(t.path, sizeof t.path, t.fd);
+      if (::mount(t.path, t.path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+        err = errno;
+        break;
+      }
+      Resolved top;
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &top))) break;
+      err = SetMountFlags(top.fd, top.path, s.flags | MS_RDONLY, true, plan.legacy_mount_api);
+      break;
+    }
+    case MountStep::Kind::kSymlink: {
+      char buf[4096];
+      launch::CopyStr(buf, sizeof buf, s.target);
+      char* slash = std::strrchr(buf, '/');
+      if (slash == nullptr) {
+        err = EINVAL;
+        break;
+      }
+      *slash = '\0';
+      int parent = OpenInRoot(root_fd, buf[0] ? buf : "/");
+      if (parent < 0) {
+        err = errno;
+        break;
+      }
+      if (::symlinkat(s.data, parent, slash + 1) < 0 && errno != EEXIST) err = errno;
+      ::close(parent);
+      break;
+    }
+    case MountStep::Kind::kRemount:
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &t))) break;
+      if (::mount(nullptr, t.path, nullptr, MS_REMOUNT | MS_BIND | s.flags, nullptr) < 0) {
+        err = errno;
+      }
+      break;
+  }
+  if (err != 0 && !s.optional) return Fail(Step::kMount, err, s.what ? s.what : s.target);
+  return {};
+}
+
+}  // namespace
+
+ChildError ChildBuildRoot(const launch::Plan& plan) {
+  // Nothing we mount may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+    return Fail(Step::kMountPrivate, errno, "/");
+  }
+  // The staging tmpfs is the empty root we build on; it is only ever
+  // visible in this mount namespace.
+  if (::mount("tmpfs", plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "size=1m,mode=0700") < 0) {
+    return Fail(Step::kStaging, errno, plan.staging_dir);
+  }
+  // Generated files are written into the staging tmpfs before the root
+  // covers it; O_PATH fds keep them reachable for the binds below.
+  int gen_fds[kMaxGenerated];
+  int n_gen = 0;
+  for (const launch::GeneratedFile& g : plan.generated) {
+    if (n_gen == kMaxGenerated) return Fail(Step::kGeneratedFile, E2BIG, g.target);
+    char path[4096];
+    size_t len = launch::CopyStr(path, sizeof path, plan.staging_dir);
+    len = launch::AppendStr(path, sizeof path, len, "/");
+    launch::AppendStr(path, sizeof path, len, g.name);
+    int f = ::open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    if (f < 0) return Fail(Step::kGeneratedFile, errno, g.target);
+    size_t off = 0;
+    while (off < g.content_len) {
+      ssize_t w = ::write(f, g.content + off, g.content_len - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        int e = errno;
+        ::close(f);
+        return Fail(Step::kGeneratedFile, e, g.target);
+      }
+      off += static_cast<size_t>(w);
+    }
+    ::close(f);
+    gen_fds[n_gen] = ::open(path, O_PATH | O_CLOEXEC);
+    if (gen_fds[n_gen] < 0) return Fail(Step::kGeneratedFile, errno, g.target);
+    ++n_gen;
+  }
+
+  char src[32];
+  launch::FdPath(src, sizeof src, plan.rootfs_fd);
+  if (::mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    return Fail(Step::kRootBind, errno, plan.staging_dir);
+  }
+  int root_fd = ::open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return Fail(Step::kRootBind, errno, plan.staging_dir);
+  // The whole image is read-only, nosuid and nodev before anything is
+  // mounted on top of it; the writable mounts that follow keep their own
+  // flags. (Done before, not after, pivot_root for that reason.)
+  char root_path[32];
+  launch::FdPath(root_path, sizeof root_path, root_fd);
+  int err = SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV, true,
+                          plan.legacy_mount_api);
+  if (err != 0) return Fail(Step::kRootReadOnly, err, "/");
+
+  for (const MountStep& s : plan.mounts) {
+    ChildError e = DoStep(plan, root_fd, s);
+    if (e.failed()) return e;
+  }
+  for (int i = 0; i < n_gen; ++i) {
+    MountStep s;
+    s.kind = MountStep::Kind::kBind;
+    s.source_fd = gen_fds[i];
+    s.target = plan.generated[static_cast<size_t>(i)].target;
+    s.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    s.what = s.target;
+    ChildError e = DoStep(plan, root_fd, s);
+    if (e.failed()) {
+      // A file that cannot be created in the read-only image is reported
+      // as such: the policy has to provide the destination.
+      return e;
+    }
+    ::close(gen_fds[i]);
+  }
+
+  // pivot_root(".", ".") stacks the old root on top of the new one; the
+  // detach below then removes it and every host mount with it.
+  if (::fchdir(root_fd) < 0) return Fail(Step::kPivotRoot, errno, "fchdir");
+  if (::syscall(SYS_pivot_root, ".", ".") < 0) return Fail(Step::kPivotRoot, errno, ".");
+  if (::umount2(".", MNT_DETACH) < 0) return Fail(Step::kDetachOldRoot, errno, ".");
+  if (::chdir("/") < 0) return Fail(Step::kDetachOldRoot, errno, "/");
+  ::close(root_fd);
+  return {};
+}
+
+}  // namespace warden::mnt

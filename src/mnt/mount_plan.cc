@@ -1,0 +1,175 @@
+#include "mnt/mount_plan.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "base/file.h"
+
+namespace warden::mnt {
+
+const char* const kProcMasked[] = {
+    "/proc/kcore",     "/proc/sysrq-trigger", "/proc/timer_list", "/proc/keys",
+    "/proc/key-users", "/proc/latency_stats", "/proc/sched_debug", "/proc/kmsg",
+    "/proc/acpi",      "/proc/scsi",          "/proc/asound",     "/proc/kpagecount",
+    "/proc/kpageflags", "/proc/kpagecgroup",  "/proc/config.gz",  nullptr};
+const char* const kProcReadOnly[] = {"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq",
+                                     nullptr};
+
+namespace {
+
+using launch::MountStep;
+using Kind = launch::MountStep::Kind;
+
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+Result<base::UniqueFd> OpenPath(const std::string& path) {
+  base::UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\", O_PATH)");
+  return fd;
+}
+
+std::string SizeData(uint64_t bytes, const char* mode) {
+  return "size=" + std::to_string(bytes) + ",mode=" + mode;
+}
+
+void Add(launch::Plan* plan, Kind kind, const std::string& target, unsigned long flags,
+         const std::string& data = "", int source_fd = -1) {
+  MountStep s;
+  s.kind = kind;
+  s.target = plan->Keep(target);
+  s.data = data.empty() ? nullptr : plan->Keep(data);
+  s.flags = flags;
+  s.source_fd = source_fd;
+  s.what = s.target;
+  plan->mounts.push_back(s);
+}
+
+// Mount points below `root` (host view) with their flags, for the legacy
+// remount walk: without mount_setattr each submount is remounted alone.
+Status AddLegacyRemounts(const std::string& root, launch::Plan* plan) {
+  WARDEN_ASSIGN_OR_RETURN(std::string info, base::ReadFile("/proc/self/mountinfo"));
+  std::istringstream in(info);
+  std::string line;
+  std::string prefix = root == "/" ? "/" : root + "/";
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, mroot, point, opts;
+    f >> id >> parent >> dev >> mroot >> point >> opts;
+    if (point == root || point.rfind(prefix, 0) != 0) continue;
+    if (point.find("\\0") != std::string::npos) continue;  // escaped names: skip
+    unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV;
+    if (opts.find("noexec") != std::string::npos) flags |= MS_NOEXEC;
+    std::string inside = root == "/" ? point : point.substr(root.size());
+    MountStep s;
+    s.kind = Kind::kRemount;
+    s.target = plan->Keep(inside);
+    s.flags = flags;
+    s.optional = true;  // hidden or vanished mounts are no security concern
+    s.what = s.target;
+    plan->mounts.push_back(s);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool HaveMountSetattr() {
+  if (const char* force = std::getenv("WARDEN_MOUNT_API"); force && std::strcmp(force, "legacy") == 0) {
+    return false;
+  }
+  // An invalid call tells ENOSYS (missing) from EINVAL/EBADF (present).
+  long r = ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0);
+  return !(r < 0 && errno == ENOSYS);
+}
+
+Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
+                      launch::Plan* plan) {
+  char real[PATH_MAX];
+  if (::realpath(policy.rootfs.c_str(), real) == nullptr) {
+    return Status::FromErrno(errno, "rootfs \"" + policy.rootfs + "\"");
+  }
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd rootfs, OpenPath(real));
+  plan->rootfs_fd = plan->KeepFd(std::move(rootfs));
+  plan->legacy_mount_api = !HaveMountSetattr();
+  if (plan->legacy_mount_api) WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(real, plan));
+
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd devnull_fd, OpenPath("/dev/null"));
+  const int devnull = plan->KeepFd(std::move(devnull_fd));
+
+  // /proc: fresh, with the kernel's dangerous corners hidden or read-only.
+  Add(plan, Kind::kProc, "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  for (const char* const* p = kProcMasked; *p; ++p) Add(plan, Kind::kMaskPath, *p, 0, "", devnull);
+  for (const char* const* p = kProcReadOnly; *p; ++p) {
+    Add(plan, Kind::kReadOnly, *p, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  }
+
+  // /dev: a small tmpfs holding only the harmless devices. Device binds
+  // cannot be nodev; they are nosuid and noexec instead.
+  Add(plan, Kind::kTmpfs, "/dev", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755");
+  for (const char* node : kDevNodes) {
+    const std::string host = std::string("/dev/") + node;
+    Result<base::UniqueFd> fd = OpenPath(host);
+    if (!fd.ok()) {
+      if (std::strcmp(node, "tty") == 0) continue;  // headless hosts may lack it
+      return fd.take_status();
+    }
+    Add(plan, Kind::kBind, host, MS_NOSUID | MS_NOEXEC, "", plan->KeepFd(std::move(fd.value())));
+  }
+  Add(plan, Kind::kDevpts, "/dev/pts", MS_NOSUID | MS_NOEXEC,
+      "newinstance,ptmxmode=0666,mode=0620");
+  Add(plan, Kind::kSymlink, "/dev/ptmx", 0, "pts/ptmx");
+  Add(plan, Kind::kTmpfs, "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+      SizeData(policy.shm_size_bytes, "1777"));
+  Add(plan, Kind::kSymlink, "/dev/fd", 0, "/proc/self/fd");
+  Add(plan, Kind::kSymlink, "/dev/stdin", 0, "/proc/self/fd/0");
+  Add(plan, Kind::kSymlink, "/dev/stdout", 0, "/proc/self/fd/1");
+  Add(plan, Kind::kSymlink, "/dev/stderr", 0, "/proc/self/fd/2");
+  Add(plan, Kind::kRemount, "/dev", MS_RDONLY | MS_NOSUID | MS_NOEXEC);
+
+  // /sys: a fresh read-only sysfs shows this network namespace, not the host's.
+  Add(plan, Kind::kSysfs, "/sys", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  Add(plan, Kind::kMaskPath, "/sys/firmware", 0, "", devnull);
+  Add(plan, Kind::kMaskPath, "/sys/kernel/debug", 0, "", devnull);
+  Add(plan, Kind::kMaskPath, "/sys/kernel/security", 0, "", devnull);
+
+  // /tmp: writable, size-limited.
+  Add(plan, Kind::kTmpfs, "/tmp", MS_NOSUID | MS_NODEV, SizeData(policy.tmp_size_bytes, "1777"));
+
+  for (const std::string& m : policy.mask) Add(plan, Kind::kMaskPath, m, 0, "", devnull);
+
+  auto add_mount = [&](const MountSpec& m) -> Status {
+    unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
+    if (m.kind == MountSpec::Kind::kTmpfs) {
+      uint64_t size = m.size_bytes ? m.size_bytes : policy.tmp_size_bytes;
+      Add(plan, Kind::kTmpfs, m.destination, flags, SizeData(size, "1777"));
+      return Status::Ok();
+    }
+    char src[PATH_MAX];
+    if (::realpath(m.source.c_str(), src) == nullptr) {
+      if (m.optional && errno == ENOENT) return Status::Ok();
+      return Status::FromErrno(errno, "bind source \"" + m.source + "\"");
+    }
+    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenPath(src));
+    struct stat st;
+    bool dir = ::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode);
+    Add(plan, Kind::kBind, m.destination, flags, "", plan->KeepFd(std::move(fd)));
+    plan->mounts.back().recursive = dir;
+    plan->mounts.back().optional = m.optional;
+    return Status::Ok();
+  };
+  for (const MountSpec& m : policy.mounts) WARDEN_RETURN_IF_ERROR(add_mount(m));
+  for (const MountSpec& m : extra) WARDEN_RETURN_IF_ERROR(add_mount(m));
+  return Status::Ok();
+}
+
+}  // namespace warden::mnt

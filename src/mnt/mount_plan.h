@@ -1,0 +1,29 @@
+// Parent side of the root filesystem: turns a Policy (plus command-line
+// binds) into the flat mount steps the child walks.
+#ifndef WARDEN_MNT_MOUNT_PLAN_H_
+#define WARDEN_MNT_MOUNT_PLAN_H_
+
+#include <vector>
+
+#include "launch/plan.h"
+#include "warden/policy.h"
+#include "warden/status.h"
+
+namespace warden::mnt {
+
+// /proc paths hidden from every job, and /proc paths made read-only.
+extern const char* const kProcMasked[];
+extern const char* const kProcReadOnly[];
+
+// Fills plan->rootfs_fd and plan->mounts. `extra` are the --bind/--ro-bind
+// mounts of the command line, applied after the policy's. Sources are opened
+// here (O_PATH), so a missing source is reported before anything starts.
+Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
+                      launch::Plan* plan);
+
+// True when mount_setattr(2) is usable; false forces the legacy remount walk.
+bool HaveMountSetattr();
+
+}  // namespace warden::mnt
+
+#endif  // WARDEN_MNT_MOUNT_PLAN_H_
