@@ -1,0 +1,3 @@
+#!/bin/sh
+# warden's shell example.
+echo "hello from sh inside warden: uid=$(id -u) host=$(hostname)"

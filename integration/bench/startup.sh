@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Startup benchmark: warden run vs unshare vs bubblewrap (same isolation), and
+# the cost of cgroup limits. Prints medians and BENCH ratio lines.
+#   integration/bench/startup.sh BUILD_DIR
+set -euo pipefail
+build=${1:-build}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+W="$root/$build/warden"
+export WARDEN_POLICY_DIR="$root/policies"
+runs=${BENCH_RUNS:-30}
+tmp=$(mktemp -d /tmp/warden-bench.XXXXXX)
+bwrap_cg=""
+cleanup() {
+  if [ -n "$bwrap_cg" ]; then
+    for d in $bwrap_cg; do rmdir "$d" 2>/dev/null || true; done
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for tool in hyperfine bwrap unshare python3; do
+  command -v $tool >/dev/null || { echo "startup: $tool is missing (run scripts/setup.sh)" >&2; exit 1; }
+done
+
+# The seccomp filter bubblewrap loads: warden's own default, exported once.
+python3 - "$tmp/filter.bpf" <<'PY'
+import ctypes, sys
+# A minimal allow-all-but-deny filter is built with libseccomp via ctypes so
+# bubblewrap pays for loading a filter of similar size to warden's.
+lib = ctypes.CDLL("libseccomp.so.2")
+lib.seccomp_init.restype = ctypes.c_void_p
+ctx = lib.seccomp_init(ctypes.c_uint32(0x7fff0000))  # SCMP_ACT_ALLOW
+EPERM = 0x00050000 | 1
+for name in [b"mount", b"umount2", b"unshare", b"setns", b"ptrace", b"bpf", b"keyctl", b"add_key",
+             b"request_key", b"perf_event_open", b"userfaultfd", b"io_uring_setup", b"io_uring_enter",
+             b"io_uring_register", b"kexec_load", b"kexec_file_load", b"init_module", b"finit_module",
+             b"delete_module", b"reboot", b"swapon", b"swapoff", b"acct", b"open_by_handle_at",
+             b"pivot_root", b"fsopen", b"fsmount", b"open_tree", b"move_mount", b"process_vm_readv",
+             b"process_vm_writev", b"clock_settime", b"settimeofday", b"iopl", b"ioperm"]:
+    nr = lib.seccomp_syscall_resolve_name(name)
+    if nr >= 0:
+        lib.seccomp_rule_add(ctypes.c_void_p(ctx), ctypes.c_uint32(EPERM), nr, 0)
+fd = open(sys.argv[1], "wb")
+lib.seccomp_export_bpf(ctypes.c_void_p(ctx), fd.fileno())
+fd.close()
+PY
+
+hf() {  # name, command...
+  local name=$1; shift
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$tmp/$name.json" "$@" >/dev/null 2>&1 || \
+  hyperfine --warmup 3 --runs "$runs" --export-json "$tmp/$name.json" "$@" >/dev/null
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$tmp/$name.json"
+}
+
+warden_ms=$(hf warden "$W run -- /bin/true")
+unshare_ms=$(hf unshare "unshare -m -p -i -u -n -f /bin/true")
+bwrap_ms=$(hf bwrap "bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf")
+
+# Limits: warden with memory and pids limits vs bubblewrap inside a cgroup
+# the script makes itself (v1 memory below our own memory cgroup here).
+printf 'extends = "default"\n[cgroup]\nmemory = "256M"\npids = 256\n' > "$tmp/limits.toml"
+limits_ms=$(hf limits "$W run --policy $tmp/limits.toml -- /bin/true")
+own_mem=$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)
+if [ -n "$own_mem" ] && [ -d "/sys/fs/cgroup/memory$own_mem" ]; then
+  cg="/sys/fs/cgroup/memory$own_mem/warden-bench-$$"
+  mkdir "$cg"; bwrap_cg="$cg"
+  echo $((256 << 20)) > "$cg/memory.limit_in_bytes"
+  bwrap_limits_ms=$(hf bwrap_limits "sh -c 'echo \$\$ > $cg/cgroup.procs && exec bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf'")
+elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  cg="/sys/fs/cgroup/warden-bench-$$"
+  mkdir "$cg"; bwrap_cg="$cg"
+  echo 256M > "$cg/memory.max" 2>/dev/null || true; echo 256 > "$cg/pids.max" 2>/dev/null || true
+  bwrap_limits_ms=$(hf bwrap_limits "sh -c 'echo \$\$ > $cg/cgroup.procs && exec bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf'")
+else
+  bwrap_limits_ms=""
+fi
+
+ms() { python3 -c "print(f'{float(\"$1\")*1000:.2f}')"; }
+ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.3f}')"; }
+echo "startup medians (ms): warden=$(ms "$warden_ms") unshare=$(ms "$unshare_ms") bwrap=$(ms "$bwrap_ms") warden+limits=$(ms "$limits_ms")${bwrap_limits_ms:+ bwrap+cgroup=$(ms "$bwrap_limits_ms")}"
+echo "BENCH startup_warden_ms=$(ms "$warden_ms")"
+echo "BENCH startup_vs_bwrap=$(ratio "$warden_ms" "$bwrap_ms")"
+echo "BENCH startup_vs_unshare=$(ratio "$warden_ms" "$unshare_ms")"
+echo "BENCH startup_limits_vs_nolimits=$(ratio "$limits_ms" "$warden_ms")"
+[ -n "$bwrap_limits_ms" ] && echo "BENCH startup_limits_vs_bwrap_limits=$(ratio "$limits_ms" "$bwrap_limits_ms")"
+exit 0
