@@ -1,0 +1,387 @@
+#include "cgroup/cgroup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <mutex>
+
+#include "base/log.h"
+#include "cgroup/host.h"
+#include "cgroup/limits.h"
+#include "cgroup/teardown.h"
+
+namespace warden::cgroup {
+
+namespace {
+
+// A concurrent Remove of another job may rmdir the top-level group between
+// our mkdir of it and of the job's cgroup; that many retries is plenty.
+constexpr int kMkdirAttempts = 8;
+
+Status CheckJobId(const std::string& id) {
+  if (id.empty() || id.size() > kMaxJobIdBytes || id[0] == '.') {
+    return Status::Error(Code::kInvalidArgument,
+                         "job id \"" + id + "\" must be 1.." + std::to_string(kMaxJobIdBytes) +
+                             " characters and not start with '.'");
+  }
+  for (char ch : id) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-';
+    if (!ok) {
+      return Status::Error(Code::kInvalidArgument,
+                           "job id \"" + id + "\": only [A-Za-z0-9_.-] are allowed");
+    }
+  }
+  return Status::Ok();
+}
+
+Status MkdirExisting(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
+  return Status::FromErrno(errno, "mkdir(\"" + dir + "\")");
+}
+
+// v1 cpuset refuses tasks until cpus and mems are set: inherit the parent's.
+Status CopyCpuset(const std::string& dir) {
+  std::string parent = dir.substr(0, dir.rfind('/'));
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    WARDEN_ASSIGN_OR_RETURN(std::string mine, ReadCgroupFile(dir + "/" + file));
+    if (!SplitWords(mine).empty()) continue;
+    WARDEN_ASSIGN_OR_RETURN(std::string theirs, ReadCgroupFile(parent + "/" + file));
+    std::vector<std::string> w = SplitWords(theirs);
+    if (w.empty()) continue;
+    WARDEN_RETURN_IF_ERROR(WriteCgroupFile(dir + "/" + file, w[0]));
+  }
+  return Status::Ok();
+}
+
+// Enables `names` in DIR/cgroup.subtree_control one at a time, so that an
+// error names the controller. Returns the ones that could not be enabled.
+std::vector<std::string> EnableSubtree(const std::string& dir,
+                                       const std::vector<std::string>& names,
+                                       std::vector<std::string>* errors) {
+  std::vector<std::string> failed;
+  Result<std::string> cur = ReadCgroupFile(dir + "/cgroup.subtree_control");
+  std::vector<std::string> enabled = cur.ok() ? SplitWords(*cur) : std::vector<std::string>{};
+  for (const std::string& n : names) {
+    if (std::find(enabled.begin(), enabled.end(), n) != enabled.end()) continue;
+    Status st = WriteCgroupFile(dir + "/cgroup.subtree_control", "+" + n);
+    if (!st.ok()) {
+      failed.push_back(n);
+      errors->push_back(st.ToString());
+    }
+  }
+  return failed;
+}
+
+// Moves warden itself (only its own process) into a leaf below its cgroup, so
+// that the cgroup may delegate controllers (no internal processes on v2).
+Status MoveSelfToLeaf(const std::string& own_dir) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  Result<std::vector<pid_t>> procs = ReadProcs(own_dir);
+  if (!procs.ok()) return procs.take_status();
+  if (procs->empty()) return Status::Ok();  // already in a leaf
+  if (procs->size() != 1 || (*procs)[0] != ::getpid()) {
+    return Status::Error(Code::kFailedPrecondition,
+                         own_dir + " holds processes other than warden; cannot delegate");
+  }
+  std::string leaf = own_dir + "/" + kSelfPrefix + std::to_string(::getpid());
+  WARDEN_RETURN_IF_ERROR(MkdirExisting(leaf));
+  return WriteCgroupFile(leaf + "/cgroup.procs", std::to_string(::getpid()));
+}
+
+}  // namespace
+
+struct JobCgroup::Dir {
+  Backend backend = Backend::kNone;
+  std::string path;
+  std::string top;  // top-level group to remove when empty, or ""
+  std::vector<Controller> controllers;
+  bool Serves(Controller c) const {
+    return std::find(controllers.begin(), controllers.end(), c) != controllers.end();
+  }
+};
+
+JobCgroup::JobCgroup() = default;
+
+JobCgroup::~JobCgroup() {
+  Status st = Remove();
+  if (!st.ok()) WLOG_ERROR("", "remove cgroup " + name_ + ": " + st.ToString());
+}
+
+int JobCgroup::clone_into_fd() const { return all_v2_ ? v2_fd_.get() : -1; }
+
+const JobCgroup::Dir* JobCgroup::DirFor(int controller) const {
+  for (const Dir& d : dirs_) {
+    if (d.Serves(Controller(controller))) return &d;
+  }
+  return nullptr;
+}
+
+void JobCgroup::Release() {
+  dirs_.clear();
+  v2_fd_.reset();
+  all_v2_ = false;
+}
+
+std::vector<std::string> JobCgroup::Paths() const {
+  std::vector<std::string> out;
+  for (const Dir& d : dirs_) out.push_back(d.path);
+  return out;
+}
+
+Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, const Options& opts,
+                                                     std::vector<std::string>* warnings) {
+  WARDEN_RETURN_IF_ERROR(CheckJobId(opts.job_id));
+  WARDEN_ASSIGN_OR_RETURN(HostLayout host, DiscoverHost(opts.parent));
+  std::vector<std::string> local_warnings;
+  if (warnings == nullptr) warnings = &local_warnings;
+
+  WARDEN_ASSIGN_OR_RETURN(std::vector<LimitRequest> limits, PlanLimits(spec));
+  // A limit is dropped (optional) or fatal (required) when its controller has
+  // no backend; anything else is decided when the cgroup exists.
+  auto refuse = [&](LimitRequest& l, const std::string& why) -> Status {
+    std::string msg = "cgroup limit " + l.label + " cannot be enforced: " + why;
+    if (!l.optional) {
+      return Status::Error(Code::kUnavailable,
+                           msg + " (mark it optional = true to run without it)");
+    }
+    warnings->push_back(msg + "; running without it (optional)");
+    WLOG_WARN(opts.job_id, warnings->back());
+    l.dropped = true;
+    return Status::Ok();
+  };
+  for (LimitRequest& l : limits) {
+    const Placement& p = host.placement[l.controller];
+    if (p.backend == Backend::kNone) {
+      WARDEN_RETURN_IF_ERROR(refuse(l, std::string(ControllerName(l.controller)) +
+                                           " controller unavailable: " + p.reason));
+    }
+  }
+
+  // Controllers to use: every limited one plus the accounting and teardown
+  // helpers this host has.
+  std::vector<bool> use(kNumControllers, false);
+  std::vector<bool> required(kNumControllers, false);
+  for (const LimitRequest& l : limits) {
+    if (l.dropped) continue;
+    use[l.controller] = true;
+    required[l.controller] = required[l.controller] || !l.optional;
+  }
+  for (Controller c : {kMemory, kPids, kCpu, kIo, kCpuacct, kFreezer}) {
+    if (host.placement[c].backend != Backend::kNone) use[c] = true;
+  }
+
+  pid_t owner = opts.owner_pid > 0 ? opts.owner_pid : ::getpid();
+  std::unique_ptr<JobCgroup> job(new JobCgroup());
+  job->name_ = std::string(kNamePrefix) + std::to_string(owner) + "-" + opts.job_id;
+
+  // One directory per hierarchy: all v2 controllers share one, and v1
+  // controllers mounted together (cpu,cpuacct) share theirs.
+  auto fail_controller = [&](Controller c, const std::string& why) -> Status {
+    for (LimitRequest& l : limits) {
+      if (l.controller == c && !l.dropped) WARDEN_RETURN_IF_ERROR(refuse(l, why));
+    }
+    use[c] = false;
+    return Status::Ok();
+  };
+
+  std::vector<Controller> v2_ctrls;
+  for (int c = 0; c < kNumControllers; ++c) {
+    if (use[c] && host.placement[c].backend == Backend::kV2) v2_ctrls.push_back(Controller(c));
+  }
+  if (!v2_ctrls.empty()) {
+    const Placement& p = host.placement[v2_ctrls[0]];
+    std::vector<std::string> names;
+    for (Controller c : v2_ctrls) names.push_back(ControllerName(c));
+    std::vector<std::string> errors;
+    std::vector<std::string> failed;
+    Status prep;
+    if (host.v2_delegate) {
+      prep = MoveSelfToLeaf(p.parent);
+      if (prep.ok()) failed = EnableSubtree(p.parent, names, &errors);
+    } else if (!p.top.empty()) {
+      failed = EnableSubtree(p.mount, names, &errors);
+    } else {
+      failed = EnableSubtree(p.parent, names, &errors);  // --cgroup-parent
+    }
+    for (Controller c : v2_ctrls) {
+      bool bad = !prep.ok() ||
+                 std::find(failed.begin(), failed.end(), ControllerName(c)) != failed.end();
+      if (bad) {
+        WARDEN_RETURN_IF_ERROR(fail_controller(
+            c, std::string("cannot enable ") + ControllerName(c) + " below " + p.parent + ": " +
+                   (prep.ok() ? errors.empty() ? "" : errors.front() : prep.ToString())));
+      }
+    }
+    std::vector<Controller> kept;
+    for (Controller c : v2_ctrls) {
+      if (use[c]) kept.push_back(c);
+    }
+    if (!kept.empty()) {
+      Dir d{Backend::kV2, p.parent + "/" + job->name_, p.top, kept};
+      Status st;
+      for (int attempt = 0; attempt < kMkdirAttempts; ++attempt) {
+        if (!p.top.empty()) {
+          st = MkdirExisting(p.top);
+          if (st.ok()) {
+            std::vector<std::string> top_names;
+            for (Controller c : kept) top_names.push_back(ControllerName(c));
+            std::vector<std::string> top_errors;
+            if (!EnableSubtree(p.top, top_names, &top_errors).empty()) {
+              st = Status::Error(Code::kUnavailable, top_errors.front());
+            }
+          }
+          if (!st.ok()) break;
+        }
+        if (::mkdir(d.path.c_str(), 0755) == 0) {
+          st = Status::Ok();
+          break;
+        }
+        st = Status::FromErrno(errno, "mkdir(\"" + d.path + "\")");
+        if (errno != ENOENT || p.top.empty()) break;
+      }
+      if (!st.ok()) {
+        for (Controller c : kept) WARDEN_RETURN_IF_ERROR(fail_controller(c, st.ToString()));
+      } else {
+        job->dirs_.push_back(std::move(d));
+        int fd = ::open(job->dirs_.back().path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+          return Status::FromErrno(errno, "open(\"" + job->dirs_.back().path + "\")");
+        }
+        job->v2_fd_.reset(fd);
+      }
+    }
+  }
+
+  for (const V1Hierarchy& hier : host.v1) {
+    std::vector<Controller> ctrls;
+    for (int c = 0; c < kNumControllers; ++c) {
+      const Placement& p = host.placement[c];
+      if (use[c] && p.backend == Backend::kV1 && p.mount == hier.mount) {
+        ctrls.push_back(Controller(c));
+      }
+    }
+    if (ctrls.empty()) continue;
+    const Placement& p = host.placement[ctrls[0]];
+    bool cpuset = std::find(ctrls.begin(), ctrls.end(), kCpuset) != ctrls.end();
+    Dir d{Backend::kV1, p.parent + "/" + job->name_, p.top, ctrls};
+    Status st;
+    for (int attempt = 0; attempt < kMkdirAttempts; ++attempt) {
+      if (!p.top.empty()) {
+        st = MkdirExisting(p.top);
+        if (st.ok() && cpuset) st = CopyCpuset(p.top);
+        if (!st.ok()) break;
+      }
+      if (::mkdir(d.path.c_str(), 0755) == 0) {
+        st = Status::Ok();
+        break;
+      }
+      st = Status::FromErrno(errno, "mkdir(\"" + d.path + "\")");
+      if (errno != ENOENT || p.top.empty()) break;
+    }
+    if (st.ok()) {
+      job->dirs_.push_back(std::move(d));
+      if (cpuset) st = CopyCpuset(job->dirs_.back().path);
+    }
+    if (!st.ok()) {
+      for (Controller c : ctrls) {
+        if (!required[c] || !use[c]) {
+          WLOG_DEBUG(opts.job_id, std::string("cgroup ") + ControllerName(c) +
+                                      " not used: " + st.ToString());
+        }
+        WARDEN_RETURN_IF_ERROR(fail_controller(c, st.ToString()));
+      }
+    }
+  }
+
+  job->all_v2_ = job->v2_fd_.valid();
+  for (const Dir& d : job->dirs_) job->all_v2_ = job->all_v2_ && d.backend == Backend::kV2;
+
+  for (LimitRequest& l : limits) {
+    if (l.dropped) continue;
+    const Dir* d = job->DirFor(l.controller);
+    if (d == nullptr) continue;  // refused above
+    Status st = ApplyLimit(l, d->backend, d->path);
+    if (!st.ok()) WARDEN_RETURN_IF_ERROR(refuse(l, st.ToString()));
+  }
+  for (const Dir& d : job->dirs_) {
+    if (d.backend == Backend::kV2 && d.Serves(kMemory)) {
+      // Kill the whole job on OOM rather than one process of it; the
+      // kernel has this since 4.19.
+      Status st = WriteCgroupFile(d.path + "/memory.oom.group", "1");
+      if (!st.ok()) WLOG_DEBUG(opts.job_id, "memory.oom.group: " + st.ToString());
+    }
+  }
+  return job;
+}
+
+Status JobCgroup::Attach(pid_t pid) {
+  if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
+  for (const Dir& d : dirs_) {
+    Status st = WriteCgroupFile(d.path + "/cgroup.procs", std::to_string(pid));
+    if (!st.ok()) return st.Wrap("attach pid " + std::to_string(pid) + " to " + d.path);
+  }
+  return Status::Ok();
+}
+
+Status JobCgroup::Kill() {
+  Status first;
+  auto note = [&](Status st) {
+    if (!st.ok() && first.ok()) first = std::move(st);
+  };
+  const Dir* freezer = DirFor(kFreezer);
+  for (const Dir& d : dirs_) {
+    if (d.backend == Backend::kV2) note(KillV2(d.path));
+  }
+  if (freezer != nullptr) note(KillV1(freezer->path));
+  // Without a freezer (or for processes that escaped it) kill through every
+  // v1 hierarchy; pids are checked against the cgroup after a pidfd pins them.
+  for (const Dir& d : dirs_) {
+    if (d.backend == Backend::kV1) note(SignalAll(d.path));
+  }
+  return first;
+}
+
+Status JobCgroup::Freeze(bool frozen) {
+  for (const Dir& d : dirs_) {
+    if (d.backend == Backend::kV2) return FreezeV2(d.path, frozen);
+  }
+  if (const Dir* f = DirFor(kFreezer)) return FreezeV1(f->path, frozen);
+  return Status::Error(Code::kUnavailable,
+                       "freeze: this host has neither cgroup v2 nor the v1 freezer for the job");
+}
+
+Status JobCgroup::Remove() {
+  if (dirs_.empty()) return Status::Ok();
+  Status first = Kill();
+  auto deadline = Clock::now() + kEmptyTimeout;
+  std::vector<Dir> left;
+  for (Dir& d : dirs_) {
+    Status st = DrainAndRemove(d.path, d.backend, deadline);
+    if (!st.ok()) {
+      if (first.ok()) first = std::move(st);
+      left.push_back(std::move(d));
+    }
+  }
+  for (const Dir& d : dirs_) RemoveTopIfEmpty(d.top);
+  dirs_ = std::move(left);
+  if (dirs_.empty()) {
+    v2_fd_.reset();
+    all_v2_ = false;
+    return Status::Ok();
+  }
+  return first;
+}
+
+Result<Accounting> JobCgroup::ReadAccounting() const {
+  Accounting a;
+  for (const Dir& d : dirs_) ReadDirAccounting(d.backend, d.path, d.controllers, &a);
+  return a;
+}
+
+}  // namespace warden::cgroup

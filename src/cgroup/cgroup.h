@@ -1,0 +1,174 @@
+// Job cgroups: limits, accounting and teardown for one sandboxed job.
+//
+// One interface over two kernel backends, chosen per controller when a
+// JobCgroup is created:
+//   - cgroup v2 where the controller is listed in cgroup.controllers of the
+//     unified hierarchy (pure v2 hosts, or a hybrid host's unified mount);
+//   - cgroup v1 where the controller's own hierarchy is mounted;
+//   - otherwise the controller is unavailable and any limit that needs it
+//     fails closed (see JobCgroup::Create).
+//
+// Placement (names are always warden-<owner pid>-<job id>, so that the
+// leftovers of a crashed warden can be attributed and collected by Gc):
+//   - v2: under warden's own cgroup when it can delegate the controllers.
+//     Because of the no-internal-processes rule warden first moves itself
+//     (and only itself) into a leaf child warden-self-<pid>; when its cgroup
+//     holds other processes, jobs go under a top-level `warden` group instead.
+//   - v1 memory: below warden's own memory cgroup (a CI runner may confine
+//     its jobs there, and jobs must stay inside that confinement).
+//   - other v1 controllers: under /sys/fs/cgroup/<ctrl>/warden/.
+//   - Options::parent replaces the default parent in every hierarchy. It is
+//     a path relative to each hierarchy's mount point and must exist; warden
+//     never creates or removes it.
+// The top-level `warden` groups are created on demand and removed when the
+// last job in them is removed.
+//
+// Testing switch: the environment variable WARDEN_CGROUP_DISABLE holds a
+// comma-separated list of controller names (memory, pids, cpu, cpuset, io,
+// and the v1 helpers cpuacct, blkio, freezer) that are then treated as
+// unavailable on this host, so that the fail-closed paths can be forced:
+//   WARDEN_CGROUP_DISABLE=memory,pids warden run ...
+//
+// Thread safety: distinct JobCgroup objects may be used from different
+// threads at once. One JobCgroup is not synchronised; call it from one
+// thread at a time.
+#ifndef WARDEN_CGROUP_CGROUP_H_
+#define WARDEN_CGROUP_CGROUP_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/doctor.h"
+#include "base/fd.h"
+#include "warden/policy.h"
+#include "warden/status.h"
+
+namespace warden::cgroup {
+
+// What the kernel accounted for the job's cgroup. A field is absent when
+// this host cannot say (controller unavailable, file missing).
+struct Accounting {
+  std::optional<uint64_t> memory_peak_bytes;   // memory.peak / max_usage_in_bytes
+  std::optional<uint64_t> oom_kill_count;      // memory.events / oom_control oom_kill
+  std::optional<uint64_t> pids_peak;           // pids.peak
+  std::optional<uint64_t> pids_current;        // pids.current
+  std::optional<uint64_t> cpu_user_usec;
+  std::optional<uint64_t> cpu_system_usec;
+  std::optional<uint64_t> cpu_throttled_usec;  // time the cpu limit held it back
+  std::optional<uint64_t> io_read_bytes;
+  std::optional<uint64_t> io_write_bytes;
+
+  // True when the kernel's OOM killer killed a process of the job: the
+  // oom_kill counter, not `oom` (which also counts reclaim that succeeded).
+  bool oom_killed() const { return oom_kill_count.value_or(0) > 0; }
+};
+
+struct Options {
+  // Names the cgroups warden-<owner pid>-<job id>. 1..64 characters from
+  // [A-Za-z0-9_.-], not starting with '.'.
+  std::string job_id;
+  // --cgroup-parent: replaces the default parent in every hierarchy ("" =
+  // default placement). Relative to each hierarchy's mount; must exist.
+  std::string parent;
+  // The pid written into the name as the owner; 0 means getpid(). Tests set
+  // it to a dead pid to simulate the leftovers of a crashed warden.
+  pid_t owner_pid = 0;
+};
+
+// The cgroup(s) of one job: one directory in the v2 hierarchy and/or one per
+// v1 hierarchy used. RAII: the destructor kills whatever is left in them and
+// removes them (errors are logged).
+class JobCgroup {
+ public:
+  // Creates the job's cgroup(s) and applies every limit in `spec`.
+  // Fail closed: a limit that cannot be enforced (controller missing, control
+  // file missing, write refused) returns kUnavailable naming the limit and
+  // the reason, unless the limit is optional, in which case a warning is
+  // appended to *warnings (which may be null) and the job runs without it.
+  // Controllers used only for accounting are best effort. Leaves nothing
+  // behind on error. Errors: kInvalidArgument (bad job id or spec value),
+  // kFailedPrecondition (--cgroup-parent missing), kUnavailable, and the
+  // errno-derived codes of mkdir/write.
+  static Result<std::unique_ptr<JobCgroup>> Create(const CgroupSpec& spec, const Options& opts,
+                                                    std::vector<std::string>* warnings);
+
+  ~JobCgroup();
+  JobCgroup(const JobCgroup&) = delete;
+  JobCgroup& operator=(const JobCgroup&) = delete;
+
+  // An O_DIRECTORY fd of the v2 leaf for clone3(CLONE_INTO_CGROUP) when every
+  // controller used is on v2; -1 otherwise (then the launcher calls Attach
+  // before it releases the child). Owned by this object.
+  int clone_into_fd() const;
+
+  // Moves `pid` (its whole thread group) into every hierarchy used. Safe to
+  // call after CLONE_INTO_CGROUP too (the v2 write is then a no-op).
+  Status Attach(pid_t pid);
+
+  // Sends SIGKILL to every process in the job's cgroups without racing with
+  // forks: v2 cgroup.kill; v1 freezer freeze, kill all, thaw. Does not wait.
+  Status Kill();
+
+  // Freezes or thaws the job (v2 cgroup.freeze, v1 freezer.state) and waits
+  // (bounded) until the kernel reports the new state. kUnavailable when the
+  // host has no freezer.
+  Status Freeze(bool frozen);
+
+  // Reads the accounting figures of the job's cgroups.
+  Result<Accounting> ReadAccounting() const;
+
+  // Kills what is left, waits (bounded, a few seconds) until the cgroups are
+  // empty and removes them, then the empty top-level `warden` groups.
+  // Idempotent. kFailedPrecondition when processes would not go away.
+  Status Remove();
+
+  // Forgets the cgroups without killing or removing anything, so that the
+  // destructor leaves them in place: for handing a running job over to
+  // another process, and for tests that simulate a crashed warden (Gc then
+  // collects them once the owner pid is dead).
+  void Release();
+
+  // The cgroup directories of this job (empty after Remove).
+  std::vector<std::string> Paths() const;
+
+  // The name shared by all of this job's directories.
+  const std::string& name() const { return name_; }
+
+  struct Dir;  // one cgroup directory; defined in cgroup.cc
+
+ private:
+  JobCgroup();
+  const Dir* DirFor(int controller) const;
+
+  std::string name_;
+  std::vector<Dir> dirs_;
+  base::UniqueFd v2_fd_;
+  bool all_v2_ = false;
+};
+
+struct GcOptions {
+  // Consider only cgroups of this owner pid (tests use it so that they never
+  // touch cgroups of other warden processes on a shared host); 0 = all.
+  pid_t only_owner = 0;
+  // Also scan this --cgroup-parent (relative to each hierarchy's mount).
+  std::string parent;
+};
+
+// Removes warden cgroups (in both v1 and v2 layouts) whose owner pid is no
+// longer alive, killing any process left in them, then the empty top-level
+// `warden` groups. Appends each removed directory to *removed (may be null).
+// Continues past errors and returns the first one.
+Status Gc(std::vector<std::string>* removed);
+Status Gc(const GcOptions& opts, std::vector<std::string>* removed);
+
+// One check per controller: which backend is used, where, and why.
+base::DoctorChecks DoctorChecks();
+
+}  // namespace warden::cgroup
+
+#endif  // WARDEN_CGROUP_CGROUP_H_

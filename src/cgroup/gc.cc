@@ -1,0 +1,186 @@
+// Gc: collects the cgroups of warden processes that died without removing
+// them (SIGKILL, crash), and DoctorChecks: what this host offers.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "base/log.h"
+#include "cgroup/cgroup.h"
+#include "cgroup/host.h"
+#include "cgroup/teardown.h"
+
+namespace warden::cgroup {
+namespace {
+
+constexpr size_t kMaxScanEntries = 65536;
+
+struct Found {
+  std::string path;
+  Backend backend;
+  bool freezer;  // a v1 freezer hierarchy: used to stop the job before killing
+};
+
+struct ScanDir {
+  std::string dir;
+  Backend backend;
+  bool freezer;
+  bool may_hold_self;  // v2 own cgroup: warden-self-<pid> leaves live here
+};
+
+std::string Join(const std::string& mount, const std::string& rel) {
+  if (rel.empty() || rel == "/") return mount;
+  return rel[0] == '/' ? mount + rel : mount + "/" + rel;
+}
+
+std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
+  std::vector<ScanDir> out;
+  if (!h.v2_mount.empty()) {
+    out.push_back({h.v2_mount + "/" + kTopGroup, Backend::kV2, false, false});
+    if (h.v2_own != "/") out.push_back({Join(h.v2_mount, h.v2_own), Backend::kV2, false, true});
+    if (!parent.empty()) out.push_back({Join(h.v2_mount, parent), Backend::kV2, false, false});
+  }
+  for (const V1Hierarchy& v : h.v1) {
+    bool freezer = std::find(v.names.begin(), v.names.end(), "freezer") != v.names.end();
+    bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
+    out.push_back({v.mount + "/" + kTopGroup, Backend::kV1, freezer, false});
+    if (memory && v.own != "/") out.push_back({Join(v.mount, v.own), Backend::kV1, freezer, false});
+    if (!parent.empty()) out.push_back({Join(v.mount, parent), Backend::kV1, freezer, false});
+  }
+  return out;
+}
+
+std::vector<std::string> Children(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_type != DT_DIR) continue;
+    if (out.size() >= kMaxScanEntries) break;
+    out.push_back(e->d_name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+Status Gc(std::vector<std::string>* removed) { return Gc(GcOptions{}, removed); }
+
+Status Gc(const GcOptions& opts, std::vector<std::string>* removed) {
+  // Gc must see every hierarchy even when WARDEN_CGROUP_DISABLE hides some
+  // controllers from new jobs; discovery only uses it for placement.
+  WARDEN_ASSIGN_OR_RETURN(HostLayout h, DiscoverHost(opts.parent));
+  Status first;
+  auto note = [&](Status st) {
+    if (!st.ok() && first.ok()) first = std::move(st);
+  };
+  std::map<std::string, std::vector<Found>> jobs;  // by name: one job's dirs
+  std::vector<std::string> self_leaves;
+  std::vector<std::string> scanned;
+  for (const ScanDir& s : ScanDirs(h, opts.parent)) {
+    if (std::find(scanned.begin(), scanned.end(), s.dir) != scanned.end()) continue;
+    scanned.push_back(s.dir);
+    for (const std::string& name : Children(s.dir)) {
+      std::optional<pid_t> owner = OwnerOfName(name);
+      if (!owner) continue;
+      if (opts.only_owner > 0 && *owner != opts.only_owner) continue;
+      if (*owner == ::getpid() || ProcessAlive(*owner)) continue;
+      std::string path = s.dir + "/" + name;
+      if (name.rfind(kSelfPrefix, 0) == 0) {
+        if (s.may_hold_self) self_leaves.push_back(path);
+        continue;
+      }
+      jobs[name].push_back({path, s.backend, s.freezer});
+    }
+  }
+
+  for (auto& [name, dirs] : jobs) {
+    // Stop the job first where it can be stopped, so that a fork bomb left
+    // behind cannot outrun the kills.
+    for (const Found& f : dirs) {
+      if (f.backend == Backend::kV2) note(KillV2(f.path));
+      if (f.freezer) note(KillV1(f.path));
+    }
+    auto deadline = Clock::now() + kEmptyTimeout;
+    for (const Found& f : dirs) {
+      Status st = DrainAndRemove(f.path, f.backend, deadline);
+      if (st.ok()) {
+        WLOG_INFO("", "gc: removed " + f.path + " (owner " + name + " is dead)");
+        if (removed != nullptr) removed->push_back(f.path);
+      } else {
+        note(st.Wrap("gc " + f.path));
+      }
+    }
+  }
+  // A dead warden's own leaf is removed only when nothing lives in it: what
+  // is there was started by that warden itself, not as a job.
+  for (const std::string& leaf : self_leaves) {
+    if (::rmdir(leaf.c_str()) == 0) {
+      if (removed != nullptr) removed->push_back(leaf);
+    } else if (errno != EBUSY && errno != ENOENT) {
+      note(Status::FromErrno(errno, "rmdir(\"" + leaf + "\")").Wrap("gc"));
+    }
+  }
+  for (const ScanDir& s : ScanDirs(h, "")) {
+    if (s.dir.size() > sizeof(kTopGroup) &&
+        s.dir.compare(s.dir.size() - sizeof(kTopGroup) + 1, std::string::npos, kTopGroup) == 0 &&
+        s.dir[s.dir.size() - sizeof(kTopGroup)] == '/') {
+      RemoveTopIfEmpty(s.dir);
+    }
+  }
+  return first;
+}
+
+base::DoctorChecks DoctorChecks() {
+  base::DoctorChecks out;
+  Result<HostLayout> h = DiscoverHost("");
+  if (!h.ok()) {
+    out.push_back({"cgroups", false, false, h.status().ToString(),
+                   "check /proc/self/mountinfo, /proc/self/cgroup and WARDEN_CGROUP_DISABLE"});
+    return out;
+  }
+  bool v2_main = h->placement[kMemory].backend == Backend::kV2;
+  for (int ci = 0; ci < kNumControllers; ++ci) {
+    Controller c = Controller(ci);
+    const Placement& p = h->placement[ci];
+    base::DoctorCheck check;
+    check.feature = std::string("cgroup ") + ControllerName(c);
+    check.ok = p.backend != Backend::kNone;
+    if (check.ok) {
+      check.detail = std::string(BackendName(p.backend)) + ": jobs in " + p.parent + " (" +
+                     p.reason + ")";
+    } else if ((c == kCpuacct || c == kFreezer) && v2_main) {
+      check.ok = true;
+      check.detail = "not needed: cgroup v2 has cpu.stat and cgroup.freeze in every cgroup";
+    } else {
+      check.detail = std::string("unavailable: ") + p.reason;
+      check.fix = std::string("policies asking for a ") + ControllerName(c) +
+                  " limit will not start; enable the " + ControllerName(c) +
+                  " controller (cgroup v2: echo +" + ControllerName(c) +
+                  " > cgroup.subtree_control of the parent; v1: mount it), or mark the limit "
+                  "optional = true";
+    }
+    out.push_back(std::move(check));
+  }
+  base::DoctorCheck kill;
+  kill.feature = "cgroup teardown";
+  if (v2_main) {
+    kill.ok = true;
+    kill.detail = "v2 cgroup.kill (freeze, kill, thaw before Linux 5.14)";
+  } else if (h->placement[kFreezer].backend == Backend::kV1) {
+    kill.ok = true;
+    kill.detail = "v1 freezer: freeze, kill every process, thaw";
+  } else {
+    kill.ok = false;
+    kill.detail = "no v1 freezer: jobs are killed by repeated SIGKILL of cgroup.procs, which a "
+                  "fork bomb may outrun for a while";
+    kill.fix = "mount the v1 freezer controller or use cgroup v2";
+  }
+  out.push_back(std::move(kill));
+  return out;
+}
+
+}  // namespace warden::cgroup

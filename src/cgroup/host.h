@@ -1,0 +1,86 @@
+// Internal: what this host's cgroup setup looks like, and where each
+// controller of a job goes. Read from /proc/self/mountinfo, /proc/self/cgroup
+// and the cgroup.controllers files; discovery changes nothing on the host.
+#ifndef WARDEN_CGROUP_HOST_H_
+#define WARDEN_CGROUP_HOST_H_
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "warden/status.h"
+
+namespace warden::cgroup {
+
+// Controllers warden uses. kCpuacct and kFreezer exist only on v1 (v2 has
+// cpu.stat and cgroup.freeze in every cgroup).
+enum Controller : int { kMemory = 0, kPids, kCpu, kCpuset, kIo, kCpuacct, kFreezer, kNumControllers };
+
+enum class Backend { kNone, kV1, kV2 };
+
+const char* ControllerName(Controller c);    // "memory", ..., "io", "cpuacct", "freezer"
+const char* V1ControllerName(Controller c);  // as above, but "blkio" for kIo
+const char* BackendName(Backend b);          // "none", "v1", "v2"
+
+inline constexpr char kTopGroup[] = "warden";
+inline constexpr char kNamePrefix[] = "warden-";
+inline constexpr char kSelfPrefix[] = "warden-self-";
+inline constexpr size_t kMaxJobIdBytes = 64;
+
+// Where one controller of a job lives.
+struct Placement {
+  Backend backend = Backend::kNone;
+  std::string mount;   // hierarchy mount point
+  std::string parent;  // absolute directory in which job cgroups are made
+  // The top-level `warden` group warden creates on demand and removes when
+  // empty ("" when jobs nest under an existing cgroup).
+  std::string top;
+  std::string reason;  // why this backend and place (shown by doctor)
+};
+
+struct V1Hierarchy {
+  std::string mount;                 // /sys/fs/cgroup/memory
+  std::string mount_root;            // the mountinfo root field, usually "/"
+  std::vector<std::string> names;    // controllers of this hierarchy
+  std::string own;                   // our cgroup in it, relative ("/a/b")
+};
+
+struct HostLayout {
+  std::string v2_mount;                  // "" when no cgroup2 is mounted
+  std::string v2_own;                    // our v2 cgroup, relative, warden-self-* stripped
+  std::vector<std::string> v2_controllers;  // cgroup.controllers of the v2 parent
+  bool v2_delegate = false;              // v2 jobs nest under v2_own
+  std::vector<V1Hierarchy> v1;
+  std::array<Placement, kNumControllers> placement;
+  std::vector<std::string> disabled;     // WARDEN_CGROUP_DISABLE, validated
+};
+
+// Reads the host layout and resolves every controller. `parent_override` is
+// Options::parent. Errors only when /proc cannot be read or the override is
+// malformed; missing controllers are reported in placement[].reason.
+Result<HostLayout> DiscoverHost(const std::string& parent_override);
+
+// Parses "warden-<pid>-<job>" and "warden-self-<pid>"; returns the pid.
+std::optional<pid_t> OwnerOfName(const std::string& name);
+
+// True when `pid` names a live process (kill(pid, 0) does not say ESRCH).
+bool ProcessAlive(pid_t pid);
+
+// Small cgroupfs helpers shared by the backends.
+Result<std::string> ReadCgroupFile(const std::string& path);
+Status WriteCgroupFile(const std::string& path, const std::string& value);
+bool PathExists(const std::string& path);
+// The pids listed in DIR/cgroup.procs.
+Result<std::vector<pid_t>> ReadProcs(const std::string& dir);
+// "key value" lines (memory.events, cpu.stat, cpuacct.stat): the value of key.
+std::optional<uint64_t> KeyedValue(const std::string& text, const std::string& key);
+std::optional<uint64_t> ParseU64(const std::string& text);
+std::vector<std::string> SplitWords(const std::string& text);
+
+}  // namespace warden::cgroup
+
+#endif  // WARDEN_CGROUP_HOST_H_
