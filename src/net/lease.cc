@@ -1,0 +1,367 @@
+#include "net/lease.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+
+#include "base/fd.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "net/netlink.h"
+
+namespace warden::net {
+namespace {
+
+constexpr size_t kMaxLeaseBytes = 1024;
+constexpr size_t kMaxStatBytes = 4096;
+constexpr size_t kMaxLeaseFiles = 1 << 20;
+
+Result<uint64_t> ParseU64(const std::string& s) {
+  if (s.empty() || s.size() > 20) return Status::Error(Code::kCorruption, "bad number");
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return Status::Error(Code::kCorruption, "bad number");
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// Reads (state, starttime) from /proc/<pid>/stat. The command name may hold
+// spaces and parentheses, so fields are counted after the last ')'.
+bool ReadStat(pid_t pid, char* state, uint64_t* start_time) {
+  Result<std::string> stat =
+      base::ReadFile("/proc/" + std::to_string(pid) + "/stat", kMaxStatBytes);
+  if (!stat.ok()) return false;
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos || close + 2 >= stat->size()) return false;
+  std::string rest = stat->substr(close + 2);
+  // rest: "S ppid pgrp ..." ; starttime is field 22 overall, 20th here.
+  size_t field = 1;
+  size_t pos = 0;
+  *state = rest[0];
+  while (field < 20) {
+    pos = rest.find(' ', pos);
+    if (pos == std::string::npos) return false;
+    ++pos;
+    ++field;
+  }
+  size_t end = rest.find(' ', pos);
+  Result<uint64_t> v = ParseU64(rest.substr(pos, end == std::string::npos ? end : end - pos));
+  if (!v.ok()) return false;
+  *start_time = *v;
+  return true;
+}
+
+std::string LeasesDir() { return StateDir() + "/leases"; }
+std::string LeasePath(uint32_t slot) { return LeasesDir() + "/" + std::to_string(slot); }
+
+Status MkdirIfMissing(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir(\"" + path + "\")");
+  }
+  return Status::Ok();
+}
+
+Status EnsureDirs() {
+  std::string dir = StateDir();
+  // Create the parents one by one (/run/warden, then /run/warden/net).
+  for (size_t pos = 1; pos != std::string::npos;) {
+    pos = dir.find('/', pos + 1);
+    std::string part = dir.substr(0, pos);
+    WARDEN_RETURN_IF_ERROR(MkdirIfMissing(part, 0755));
+  }
+  return MkdirIfMissing(LeasesDir(), 0700);
+}
+
+// flock() on <dir>/lock for the life of the object. flock locks belong to
+// the open file description, so threads of one process exclude each other
+// as well as other processes.
+class StateLock {
+ public:
+  static Result<StateLock> Take() {
+    WARDEN_RETURN_IF_ERROR(EnsureDirs());
+    std::string path = StateDir() + "/lock";
+    base::UniqueFd fd(base::RetryEintr(
+        [&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); }));
+    if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\")");
+    if (base::RetryEintr([&] { return ::flock(fd.get(), LOCK_EX); }) != 0) {
+      return Status::FromErrno(errno, "flock(\"" + path + "\", LOCK_EX)");
+    }
+    return StateLock(std::move(fd));
+  }
+
+ private:
+  explicit StateLock(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;  // closing it drops the lock
+};
+
+Result<Lease> ParseLease(uint32_t slot, const std::string& text) {
+  Lease lease;
+  lease.slot = slot;
+  bool have_pid = false, have_start = false, have_netns = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) return Status::Error(Code::kCorruption, "truncated lease");
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return Status::Error(Code::kCorruption, "bad lease line");
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "job") {
+      lease.job_id = value;
+      continue;
+    }
+    WARDEN_ASSIGN_OR_RETURN(uint64_t v, ParseU64(value));
+    if (key == "pid") {
+      if (v == 0 || v > 0x3fffff) return Status::Error(Code::kCorruption, "bad pid");
+      lease.owner.pid = static_cast<pid_t>(v);
+      have_pid = true;
+    } else if (key == "start") {
+      lease.owner.start_time = v;
+      have_start = true;
+    } else if (key == "netns") {
+      lease.netns_id = v;
+      have_netns = true;
+    } else if (key == "nat") {
+      lease.nat = v != 0;
+    }
+  }
+  if (!have_pid || !have_start || !have_netns) {
+    return Status::Error(Code::kCorruption, "lease misses a field");
+  }
+  return lease;
+}
+
+std::string FormatLease(const Lease& l) {
+  return "pid=" + std::to_string(l.owner.pid) + "\nstart=" + std::to_string(l.owner.start_time) +
+         "\nnetns=" + std::to_string(l.netns_id) + "\nnat=" + (l.nat ? "1" : "0") +
+         "\njob=" + SanitizeLabel(l.job_id) + "\n";
+}
+
+Status WriteLease(const Lease& l) {
+  std::string tmp = LeasesDir() + "/.tmp." + std::to_string(l.slot);
+  std::string path = LeasePath(l.slot);
+  base::UniqueFd fd(base::RetryEintr([&] {
+    return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  }));
+  if (!fd) return Status::FromErrno(errno, "open(\"" + tmp + "\")");
+  std::string text = FormatLease(l);
+  WARDEN_RETURN_IF_ERROR(base::WriteAll(fd.get(), text.data(), text.size(), tmp.c_str()));
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status st = Status::FromErrno(errno, "rename(\"" + tmp + "\" -> \"" + path + "\")");
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return Status::Ok();
+}
+
+// One pass over leases/ under the lock: cleans up dead owners' leases, and
+// reports the slots still in use and the live leases.
+Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string>* reclaimed,
+            std::map<uint32_t, bool>* used, std::vector<Lease>* live) {
+  std::string dir = LeasesDir();
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (names.size() >= kMaxLeaseFiles) {
+      return Status::Error(Code::kResourceExhausted, dir + ": too many files");
+    }
+    names.push_back(std::move(name));
+  }
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    if (name.rfind(".tmp.", 0) == 0) {
+      // Every write happens under the lock we hold: this one was cut short.
+      ::unlink(path.c_str());
+      continue;
+    }
+    Result<uint64_t> slot = ParseU64(name);
+    if (!slot.ok() || *slot > 0xfffff) continue;  // not a lease file: leave it
+    uint32_t s = static_cast<uint32_t>(*slot);
+    Result<std::string> text = base::ReadFile(path, kMaxLeaseBytes);
+    if (!text.ok()) {
+      if (text.status().code() == Code::kNotFound) continue;
+      return text.take_status();
+    }
+    Result<Lease> lease = ParseLease(s, *text);
+    if (lease.ok() && OwnerAlive(lease->owner)) {
+      if (used) (*used)[s] = true;
+      if (live) live->push_back(std::move(lease.value()));
+      continue;
+    }
+    // A dead owner (or a lease cut short by a crash, which cannot name
+    // anything created yet): remove what it names in this netns, then it.
+    if (lease.ok() && lease->netns_id == netns_id && cleanup) {
+      Status st = cleanup(*lease);
+      if (!st.ok()) {
+        WLOG_WARN(lease->job_id, "cannot reclaim network lease " + name + ": " + st.ToString());
+        if (used) (*used)[s] = true;
+        continue;
+      }
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::FromErrno(errno, "unlink(\"" + path + "\")");
+    }
+    if (reclaimed) {
+      std::string what = "lease " + name;
+      if (lease.ok()) {
+        what += " (pid " + std::to_string(lease->owner.pid) + ", job " + lease->job_id + ")";
+      }
+      reclaimed->push_back(what);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Owner SelfOwner() {
+  Owner o;
+  o.pid = ::getpid();
+  char state = 0;
+  ReadStat(o.pid, &state, &o.start_time);
+  return o;
+}
+
+bool OwnerAlive(const Owner& owner) {
+  char state = 0;
+  uint64_t start = 0;
+  if (!ReadStat(owner.pid, &state, &start)) return false;
+  if (state == 'Z' || state == 'X') return false;
+  return start == owner.start_time;
+}
+
+bool PidAlive(pid_t pid) {
+  char state = 0;
+  uint64_t start = 0;
+  return ReadStat(pid, &state, &start) && state != 'Z' && state != 'X';
+}
+
+Result<Pool> ParsePool(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return Status::Error(Code::kInvalidArgument,
+                         "address pool \"" + text + "\" (WARDEN_NET_POOL): " + why);
+  };
+  size_t slash = text.find('/');
+  if (slash == std::string::npos) return bad("expected A.B.C.D/N");
+  Result<uint32_t> addr = nl::ParseIpv4(text.substr(0, slash));
+  if (!addr.ok()) return bad("not an IPv4 address");
+  Result<uint64_t> prefix = ParseU64(text.substr(slash + 1));
+  if (!prefix.ok() || *prefix < 12 || *prefix > 28) return bad("prefix must be in 12..28");
+  Pool pool;
+  pool.cidr.prefix_len = static_cast<int>(*prefix);
+  uint32_t mask = ~uint32_t{0} << (32 - pool.cidr.prefix_len);
+  if ((*addr & ~mask) != 0) return bad("address has bits set beyond the prefix");
+  pool.cidr.address = *addr;
+  return pool;
+}
+
+Result<Pool> PoolFromEnv() {
+  const char* env = std::getenv("WARDEN_NET_POOL");
+  return ParsePool(env && *env ? env : kDefaultPool);
+}
+
+std::string StateDir() {
+  const char* env = std::getenv("WARDEN_NET_DIR");
+  if (env && env[0] == '/' && std::string(env).size() < 256) return env;
+  return "/run/warden/net";
+}
+
+std::string Lease::HostIfname() const {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "wd%06x%05x0", static_cast<unsigned>(owner.pid), slot);
+  return buf;
+}
+
+std::string Lease::PeerIfname() const {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "wd%06x%05x1", static_cast<unsigned>(owner.pid), slot);
+  return buf;
+}
+
+std::string Lease::NatTable() const {
+  return "warden_" + std::to_string(owner.pid) + "_" + std::to_string(slot);
+}
+
+bool ParseIfname(const std::string& name, pid_t* pid, uint32_t* slot) {
+  if (name.size() != 14 || name.compare(0, 2, "wd") != 0) return false;
+  for (size_t i = 2; i < name.size(); ++i) {
+    char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  if (name[13] != '0' && name[13] != '1') return false;
+  *pid = static_cast<pid_t>(std::strtoul(name.substr(2, 6).c_str(), nullptr, 16));
+  *slot = static_cast<uint32_t>(std::strtoul(name.substr(8, 5).c_str(), nullptr, 16));
+  return *pid > 0;
+}
+
+bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot) {
+  if (name.rfind("warden_", 0) != 0) return false;
+  std::string rest = name.substr(7);
+  size_t us = rest.find('_');
+  if (us == std::string::npos) return false;
+  Result<uint64_t> p = ParseU64(rest.substr(0, us));
+  Result<uint64_t> s = ParseU64(rest.substr(us + 1));
+  if (!p.ok() || !s.ok() || *p == 0 || *p > 0x3fffff || *s > 0xfffff) return false;
+  *pid = static_cast<pid_t>(*p);
+  *slot = static_cast<uint32_t>(*s);
+  return true;
+}
+
+Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
+                           const std::string& job_id, const CleanupFn& cleanup,
+                           std::vector<std::string>* reclaimed) {
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
+  std::map<uint32_t, bool> used;
+  WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, &used, nullptr).Wrap("scan leases"));
+  uint32_t slot = 0;
+  while (slot < pool.slots() && used.count(slot) != 0) ++slot;
+  if (slot >= pool.slots()) {
+    return Status::Error(Code::kResourceExhausted,
+                         "address pool " + pool.cidr.ToString() + " is full (" +
+                             std::to_string(pool.slots()) +
+                             " jobs); set WARDEN_NET_POOL to a larger range");
+  }
+  Lease lease;
+  lease.slot = slot;
+  lease.owner = SelfOwner();
+  lease.netns_id = netns_id;
+  lease.nat = nat;
+  lease.job_id = SanitizeLabel(job_id);
+  WARDEN_RETURN_IF_ERROR(WriteLease(lease));
+  return lease;
+}
+
+Status RemoveLease(uint32_t slot) {
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
+  std::string path = LeasePath(slot);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "unlink(\"" + path + "\")");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Lease>> ReclaimDeadLeases(uint64_t netns_id, const CleanupFn& cleanup,
+                                             std::vector<std::string>* reclaimed) {
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
+  std::vector<Lease> live;
+  WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, nullptr, &live));
+  return live;
+}
+
+}  // namespace warden::net

@@ -1,0 +1,87 @@
+// Address leases: which /30 of the pool belongs to which warden process.
+//
+// State lives in $WARDEN_NET_DIR (default /run/warden/net): a `lock` file
+// taken with flock() around every change, and one file per lease in
+// `leases/<slot>` (key=value lines). Leases are written before the things
+// they name are created and removed after those are gone, so a crash at any
+// point leaves a lease that Gc or the next Acquire can follow to the
+// leftovers. Owners are identified by pid and process start time, so a
+// reused pid does not keep a dead owner's lease alive.
+#ifndef WARDEN_NET_LEASE_H_
+#define WARDEN_NET_LEASE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net/rules.h"
+#include "warden/status.h"
+
+namespace warden::net {
+
+struct Owner {
+  pid_t pid = 0;
+  uint64_t start_time = 0;  // /proc/<pid>/stat field 22, clock ticks since boot
+};
+Owner SelfOwner();
+// True when the process exists, is not a zombie, and started at start_time.
+bool OwnerAlive(const Owner& owner);
+// True when a process with this pid exists (any start time).
+bool PidAlive(pid_t pid);
+
+struct Pool {
+  Cidr cidr;
+  uint32_t slots() const { return uint32_t{1} << (32 - cidr.prefix_len - 2); }
+  uint32_t HostEnd(uint32_t slot) const { return cidr.address + slot * 4 + 1; }
+  uint32_t SandboxEnd(uint32_t slot) const { return cidr.address + slot * 4 + 2; }
+};
+inline constexpr const char* kDefaultPool = "10.213.0.0/16";
+// Parses "A.B.C.D/N" with N in 12..28; kInvalidArgument names the value.
+Result<Pool> ParsePool(const std::string& text);
+// $WARDEN_NET_POOL or kDefaultPool.
+Result<Pool> PoolFromEnv();
+// $WARDEN_NET_DIR or /run/warden/net.
+std::string StateDir();
+
+struct Lease {
+  uint32_t slot = 0;
+  Owner owner;
+  uint64_t netns_id = 0;  // inode of the netns holding the links and tables
+  bool nat = false;       // a host NAT table was (or will be) created
+  std::string job_id;
+
+  // Names derived from owner and slot (at most 15 bytes for links).
+  std::string HostIfname() const;
+  std::string PeerIfname() const;
+  std::string NatTable() const;
+};
+
+// Parses a link name "wd<pid:6 hex><slot:5 hex><0|1>"; false if not ours.
+bool ParseIfname(const std::string& name, pid_t* pid, uint32_t* slot);
+// Parses a table name "warden_<pid>_<slot>"; false if not ours.
+bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot);
+
+// Called under the lock for each dead lease in this netns: remove its link
+// and table. On error the lease stays (its slot is not reused).
+using CleanupFn = std::function<Status(const Lease&)>;
+
+// Takes the lowest free slot for the calling process. Dead owners' leases
+// met on the way are cleaned up and freed; their descriptions are appended to
+// *reclaimed when it is not null.
+Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
+                           const std::string& job_id, const CleanupFn& cleanup,
+                           std::vector<std::string>* reclaimed);
+// Removes a lease file (missing is fine).
+Status RemoveLease(uint32_t slot);
+
+// Cleans up and removes every dead owner's lease (as AcquireLease does on
+// its way) and returns the live ones, for Gc's scan of links and tables.
+Result<std::vector<Lease>> ReclaimDeadLeases(uint64_t netns_id, const CleanupFn& cleanup,
+                                             std::vector<std::string>* reclaimed);
+
+}  // namespace warden::net
+
+#endif  // WARDEN_NET_LEASE_H_

@@ -1,0 +1,253 @@
+// VethSession: one job's veth pair, addresses, whitelist and NAT.
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "net/lease.h"
+#include "net/net.h"
+#include "net/netlink.h"
+#include "net/netns.h"
+#include "net/nft.h"
+#include "net/rules.h"
+
+namespace warden::net {
+namespace {
+
+constexpr const char* kSandboxIfname = "eth0";
+constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
+
+uint64_t ElapsedUs(std::chrono::steady_clock::time_point since) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - since)
+                                   .count());
+}
+
+bool IsHostAddress(const std::vector<uint32_t>& host, uint32_t a) {
+  for (uint32_t h : host) {
+    if (h == a) return true;
+  }
+  return false;
+}
+
+// Removes a dead session's link and NAT table, in the caller's netns. Deleting
+// one end of a veth deletes both; the peer name is tried as well in case a
+// crash came between the two halves of a rename (it never lives alone).
+Status CleanupLease(const nl::Socket& sock, const Lease& lease) {
+  WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, lease.HostIfname()));
+  WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, lease.PeerIfname()));
+  if (lease.nat) {
+    WARDEN_RETURN_IF_ERROR(NftRun(DeleteTableCommands("ip", lease.NatTable()),
+                                  "delete nft table ip " + lease.NatTable()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct VethSession::Impl {
+  std::string job_id;
+  Pool pool;
+  Lease lease;
+  nl::Socket sock;            // bound to the host netns for its whole life
+  base::UniqueFd host_netns;  // for nft calls made from other threads
+  uint64_t host_netns_id = 0;
+  SandboxRulesInput rules;
+  bool lease_held = false;
+  bool link_created = false;
+  bool nat_created = false;
+  bool attached = false;
+
+  // Runs fn in the host netns: directly when the calling thread is there.
+  Status InHostNetns(const std::function<Status()>& fn) {
+    Result<uint64_t> here = CurrentNetnsId();
+    if (here.ok() && *here == host_netns_id) return fn();
+    return RunInNetns(host_netns.get(), fn);
+  }
+};
+
+VethSession::VethSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+VethSession::~VethSession() {
+  Status st = Release();
+  if (!st.ok()) WLOG_ERROR(impl_->job_id, "network release: " + st.ToString());
+}
+
+Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spec,
+                                                          const std::string& job_id) {
+  using Clock = std::chrono::steady_clock;
+  auto impl = std::make_unique<Impl>();
+  impl->job_id = job_id;
+  WARDEN_ASSIGN_OR_RETURN(impl->rules.allow, ParseAllow(spec.allow));
+  if (spec.dns.size() > kMaxDnsServers) {
+    return Status::Error(Code::kInvalidArgument,
+                         "too many dns servers: " + std::to_string(spec.dns.size()) +
+                             " (at most " + std::to_string(kMaxDnsServers) + ")");
+  }
+  for (const std::string& d : spec.dns) {
+    Result<uint32_t> a = nl::ParseIpv4(d);
+    if (!a.ok()) return a.take_status().Wrap("dns server");
+    impl->rules.dns.push_back(*a);
+  }
+  WARDEN_ASSIGN_OR_RETURN(impl->pool, PoolFromEnv());
+  impl->rules.pool = impl->pool.cidr;
+
+  VethTimings t;
+  auto start = Clock::now();
+  WARDEN_ASSIGN_OR_RETURN(impl->sock, nl::Socket::Open());
+  WARDEN_ASSIGN_OR_RETURN(impl->host_netns, OpenCurrentNetns());
+  WARDEN_ASSIGN_OR_RETURN(impl->host_netns_id, CurrentNetnsId());
+  WARDEN_ASSIGN_OR_RETURN(std::vector<nl::Ipv4Address> host_addrs,
+                          nl::ListIpv4Addresses(impl->sock));
+  for (const nl::Ipv4Address& a : host_addrs) {
+    pid_t pid = 0;
+    uint32_t slot = 0;
+    // The pool must be ours alone: another interface in it would make the
+    // sandbox's routes (and the host block list) wrong.
+    if (impl->pool.cidr.Contains(a.address) && !ParseIfname(a.ifname, &pid, &slot)) {
+      return Status::Error(Code::kFailedPrecondition,
+                           "address pool " + impl->pool.cidr.ToString() + " overlaps " +
+                               nl::FormatIpv4(a.address) + " on " + a.ifname +
+                               "; set WARDEN_NET_POOL to an unused range");
+    }
+    impl->rules.host_addresses.push_back(a.address);
+  }
+  // Traffic leaves the host (and needs forwarding and NAT) unless every
+  // allowed destination is one of the host's own addresses.
+  bool nat = false;
+  for (const AllowRule& r : impl->rules.allow) {
+    if (r.kind == AllowRule::Kind::kAddress &&
+        !(r.prefix_len == 32 && IsHostAddress(impl->rules.host_addresses, r.address))) {
+      nat = true;
+    }
+  }
+  for (uint32_t d : impl->rules.dns) {
+    if (!IsHostAddress(impl->rules.host_addresses, d)) nat = true;
+  }
+  t.prepare_netlink_us += ElapsedUs(start);
+
+  start = Clock::now();
+  const nl::Socket& sock = impl->sock;
+  WARDEN_ASSIGN_OR_RETURN(
+      impl->lease, AcquireLease(impl->pool, impl->host_netns_id, nat, job_id,
+                                [&sock](const Lease& l) { return CleanupLease(sock, l); },
+                                nullptr));
+  impl->lease_held = true;
+  t.prepare_lease_us = ElapsedUs(start);
+
+  const Lease& lease = impl->lease;
+  uint32_t host_end = impl->pool.HostEnd(lease.slot);
+  impl->rules.host_end = host_end;
+  std::unique_ptr<VethSession> session(new VethSession(std::move(impl)));
+  session->host_address_ = nl::FormatIpv4(host_end);
+  session->sandbox_address_ = nl::FormatIpv4(session->impl_->pool.SandboxEnd(lease.slot));
+  session->host_ifname_ = lease.HostIfname();
+  Impl& s = *session->impl_;
+
+  // From here on the session's destructor undoes whatever was done.
+  start = Clock::now();
+  std::string alias = "warden job=" + SanitizeLabel(job_id) +
+                      " owner=" + std::to_string(lease.owner.pid);
+  WARDEN_RETURN_IF_ERROR(nl::CreateVeth(s.sock, lease.HostIfname(), lease.PeerIfname(), alias)
+                             .Wrap("create veth"));
+  s.link_created = true;
+  WARDEN_RETURN_IF_ERROR(nl::AddAddress(s.sock, lease.HostIfname(), host_end, 30));
+  WARDEN_RETURN_IF_ERROR(nl::SetLinkUp(s.sock, lease.HostIfname()));
+  t.prepare_netlink_us += ElapsedUs(start);
+
+  if (nat) {
+    start = Clock::now();
+    Result<std::string> fwd = base::ReadFile(kIpForward, 64);
+    if (!fwd.ok() || fwd->empty() || (*fwd)[0] != '1') {
+      WARDEN_RETURN_IF_ERROR(base::WriteFileString(kIpForward, "1")
+                                 .Wrap("enable forwarding for allowed destinations"));
+      WLOG_INFO(job_id, "enabled net.ipv4.ip_forward for destinations beyond the host");
+    }
+    s.nat_created = true;  // before the attempt: a half-made table is removed too
+    WARDEN_RETURN_IF_ERROR(
+        NftRun(HostNatRuleset(lease.NatTable(), alias, lease.HostIfname(),
+                              s.pool.SandboxEnd(lease.slot)),
+               "create nft table ip " + lease.NatTable()));
+    t.prepare_nft_us = ElapsedUs(start);
+  }
+  session->timings_ = t;
+  return session;
+}
+
+Status VethSession::AttachToChild(pid_t child_pid) {
+  using Clock = std::chrono::steady_clock;
+  Impl& s = *impl_;
+  if (!s.link_created || s.attached) {
+    return Status::Error(Code::kFailedPrecondition,
+                         "AttachToChild: session is released or already attached");
+  }
+  auto start = Clock::now();
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd netns, OpenNetnsOfPid(child_pid));
+  const std::string peer = s.lease.PeerIfname();
+  WARDEN_RETURN_IF_ERROR(nl::MoveLinkToNetns(s.sock, peer, netns.get())
+                             .Wrap("move veth into the job's netns"));
+  s.attached = true;
+  uint32_t sandbox = s.pool.SandboxEnd(s.lease.slot);
+  uint64_t nft_us = 0;
+  std::string ruleset = SandboxRuleset(s.rules);
+  Status st = RunInNetns(netns.get(), [&]() -> Status {
+    WARDEN_ASSIGN_OR_RETURN(nl::Socket job, nl::Socket::Open());
+    WARDEN_RETURN_IF_ERROR(nl::RenameLink(job, peer, kSandboxIfname));
+    WARDEN_RETURN_IF_ERROR(nl::AddAddress(job, kSandboxIfname, sandbox, 30));
+    // The whitelist goes in before any interface comes up: there is never a
+    // moment when the job's netns can send unfiltered.
+    auto nft_start = Clock::now();
+    WARDEN_RETURN_IF_ERROR(NftRun(ruleset, "install egress whitelist"));
+    nft_us = ElapsedUs(nft_start);
+    WARDEN_RETURN_IF_ERROR(nl::SetLinkUp(job, "lo"));
+    WARDEN_RETURN_IF_ERROR(nl::SetLinkUp(job, kSandboxIfname));
+    return nl::AddDefaultRoute(job, kSandboxIfname, s.rules.host_end);
+  });
+  uint64_t total = ElapsedUs(start);
+  timings_.attach_nft_us = nft_us;
+  timings_.attach_netlink_us = total - nft_us;
+  return std::move(st).Wrap("configure the job's network (pid " + std::to_string(child_pid) +
+                            ")");
+}
+
+Status VethSession::Release() {
+  if (!impl_) return Status::Ok();
+  auto start = std::chrono::steady_clock::now();
+  Impl& s = *impl_;
+  Status result;
+  if (s.link_created) {
+    // Deleting the host end removes the pair, wherever the peer is now.
+    Status st = nl::DeleteLink(s.sock, s.lease.HostIfname());
+    if (st.ok() && !s.attached) st = nl::DeleteLink(s.sock, s.lease.PeerIfname());
+    if (st.ok()) {
+      s.link_created = false;
+    } else {
+      result = std::move(st).Wrap("delete veth " + s.lease.HostIfname());
+    }
+  }
+  if (s.nat_created) {
+    std::string table = s.lease.NatTable();
+    Status st = s.InHostNetns(
+        [&] { return NftRun(DeleteTableCommands("ip", table), "delete nft table ip " + table); });
+    if (st.ok()) {
+      s.nat_created = false;
+    } else if (result.ok()) {
+      result = std::move(st);
+    }
+  }
+  // The lease goes last, and only when everything it names is gone: until
+  // then Gc (after this process ends) can still find the leftovers.
+  if (s.lease_held && !s.link_created && !s.nat_created) {
+    Status st = RemoveLease(s.lease.slot);
+    if (st.ok()) {
+      s.lease_held = false;
+    } else if (result.ok()) {
+      result = std::move(st);
+    }
+  }
+  timings_.release_us = ElapsedUs(start);
+  return result;
+}
+
+}  // namespace warden::net
