@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# warden run with cgroup limits: OOM, pids, teardown after SIGKILL, fail closed.
+# Every job gets a --job-id unique to this run, so that the checks below look
+# only at cgroups this file created (the host is shared with other runs).
+
+load helpers
+
+setup() {
+  common_setup
+  ID="bats$$-$BATS_TEST_NUMBER"
+}
+
+teardown() {
+  # Whatever a failed test left behind: kill the runs we started, then let
+  # gc collect their cgroups.
+  [ -n "${RUN_PID:-}" ] && kill -9 "$RUN_PID" 2>/dev/null || true
+  [ -x "$W" ] && "$W" gc >/dev/null 2>&1 || true
+  common_teardown
+}
+
+# Prints the cgroup directories named for job $1, in every hierarchy.
+job_cgroups() {
+  find /sys/fs/cgroup -maxdepth 6 -type d -name "warden-*-$1" 2>/dev/null || true
+}
+
+policy() {
+  printf '%b\n' "$1" >"$T/p.toml"
+}
+
+need_controller() {
+  "$W" doctor 2>&1 | grep -E "cgroup $1" | grep -qv unavailable ||
+    skip "the $1 controller is not available on this host"
+}
+
+@test "cgroup: a memory bomb ends with status oom and a peak near the limit" {
+  command -v python3 >/dev/null || skip "needs python3 on the host"
+  need_controller memory
+  policy '[cgroup]\nmemory = "64M"\npids = 32'
+  run "$W" run --policy "$T/p.toml" --job-id "$ID" --result "$T/r.json" -- \
+    /usr/bin/python3 -c 'a = []
+while True: a.append(bytearray(1 << 20))'
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "$(json "$T/r.json" status)" = oom ]
+  [ "$(json "$T/r.json" cgroup.oom_kill)" -ge 1 ]
+  peak=$(json "$T/r.json" cgroup.memory_peak_bytes)
+  [ "$peak" -ge $((64 * 1024 * 1024 * 8 / 10)) ]
+  [ "$peak" -le $((65 * 1024 * 1024)) ]
+  [ -z "$(job_cgroups "$ID")" ]
+}
+
+@test "cgroup: a fork bomb is held at the pids limit and the sandbox ends cleanly" {
+  need_controller pids
+  policy '[cgroup]\npids = 32'
+  run "$W" run --policy "$T/p.toml" --job-id "$ID" --timeout 2s --result "$T/r.json" -- \
+    /bin/sh -c 'b() { b | b & }; b; sleep 10'
+  echo "$output"
+  [ "$(json "$T/r.json" status)" = timeout ]
+  [ "$status" -eq 124 ]
+  peak=$(json "$T/r.json" cgroup.pids_peak)
+  [ "$peak" -le 32 ]
+  [ "$peak" -ge 16 ]
+  [ -z "$(job_cgroups "$ID")" ]
+}
+
+@test "cgroup: the result reports cpu time split into user and system" {
+  need_controller cpu
+  policy '[cgroup]\ncpu = 0.5'
+  run "$W" run --policy "$T/p.toml" --job-id "$ID" --timeout 1s --result "$T/r.json" -- \
+    /bin/sh -c 'while :; do :; done'
+  echo "$output"
+  user=$(json "$T/r.json" cgroup.cpu_user_ms)
+  sys=$(json "$T/r.json" cgroup.cpu_system_ms)
+  throttled=$(json "$T/r.json" cgroup.cpu_throttled_ms)
+  # Half a CPU for about a second: well under a full CPU-second.
+  [ $((user + sys)) -ge 200 ]
+  [ $((user + sys)) -le 800 ]
+  [ "$throttled" -gt 0 ]
+  [ -z "$(job_cgroups "$ID")" ]
+}
+
+@test "cgroup: after SIGKILL of warden run, warden gc leaves no warden cgroup" {
+  need_controller pids
+  policy '[cgroup]\npids = 32\nmemory = "64M"'
+  "$W" run --policy "$T/p.toml" --job-id "$ID" -- /bin/sleep 100 3>&- &
+  RUN_PID=$!
+  for _ in $(seq 100); do
+    [ -n "$(job_cgroups "$ID")" ] && break
+    sleep 0.05
+  done
+  [ -n "$(job_cgroups "$ID")" ]
+  job_pids=$(cat $(job_cgroups "$ID" | sed 's|$|/cgroup.procs|') | sort -u)
+  [ -n "$job_pids" ]
+  kill -9 "$RUN_PID"
+  wait "$RUN_PID" || true
+  RUN_PID=
+  run "$W" gc
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$ID"* ]]
+  [ -z "$(job_cgroups "$ID")" ]
+  # The job's processes are gone too.
+  for p in $job_pids; do
+    [ ! -e "/proc/$p" ] || grep -q '^State:[[:space:]]*Z' "/proc/$p/status"
+  done
+}
+
+@test "cgroup: an unavailable controller fails closed with exit 125" {
+  policy '[cgroup]\nmemory = "64M"'
+  WARDEN_CGROUP_DISABLE=memory run "$W" run --policy "$T/p.toml" --job-id "$ID" -- /bin/true
+  echo "$output"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *memory* ]]
+  [[ "$output" == *WARDEN_CGROUP_DISABLE* ]]
+  [ -z "$(job_cgroups "$ID")" ]
+}
+
+@test "cgroup: an optional limit that cannot be enforced is a warning in the result" {
+  policy '[cgroup]\nmemory = { value = "64M", optional = true }'
+  WARDEN_CGROUP_DISABLE=memory run "$W" run --policy "$T/p.toml" --job-id "$ID" \
+    --result "$T/r.json" -- /bin/true
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -q 'memory' <(json "$T/r.json" warnings)
+  [ -z "$(job_cgroups "$ID")" ]
+}
+
+@test "cgroup: ten concurrent runs do not collide" {
+  need_controller pids
+  policy '[cgroup]\npids = 32\nmemory = "64M"'
+  pids=()
+  for i in $(seq 10); do
+    "$W" run --policy "$T/p.toml" --job-id "$ID-$i" --result "$T/r$i.json" -- /bin/sh -c 'echo ok' \
+      >"$T/out$i" 2>&1 &
+    pids+=($!)
+  done
+  for i in $(seq 10); do
+    wait "${pids[$((i - 1))]}" || { cat "$T/out$i"; false; }
+    [ "$(json "$T/r$i.json" status)" = ok ]
+  done
+  [ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "warden-*-$ID-*")" ]
+}
