@@ -1,0 +1,28 @@
+// Internals of the policy loader shared by its .cc files.
+#ifndef WARDEN_POLICY_LOADER_H_
+#define WARDEN_POLICY_LOADER_H_
+
+#include <toml++/toml.h>
+
+#include <string>
+#include <string_view>
+
+#include "warden/policy.h"
+
+namespace warden::policy {
+
+// Shipped policy names: [a-z0-9_-]{1,64}.
+bool IsValidPolicyName(std::string_view name);
+
+// Parses TOML text (at most kMaxPolicyBytes); toml++'s exceptions become a
+// "FILE:LINE:COL: TOML syntax: ..." status.
+Result<toml::table> ParseToml(const std::string& text, const std::string& file);
+
+// Parses, applies `extends` layers, validates and hashes. `file` is used in
+// error locations, `name` becomes Policy::name.
+Result<Policy> LoadFromText(const std::string& text, const std::string& file,
+                            const std::string& name);
+
+}  // namespace warden::policy
+
+#endif  // WARDEN_POLICY_LOADER_H_

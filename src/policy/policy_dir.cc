@@ -1,0 +1,190 @@
+// Finding policies: the shipped directory, NAME|FILE resolution, and picking
+// a policy for a script by suffix or shebang.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+
+#include "base/fd.h"
+#include "base/file.h"
+#include "policy/loader.h"
+#include "warden/policy.h"
+
+namespace warden {
+namespace {
+
+constexpr size_t kMaxShippedPolicies = 64;
+constexpr size_t kShebangBytes = 256;
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string Stem(const std::string& path) {
+  std::string base = Basename(path);
+  if (base.size() > 5 && base.ends_with(".toml")) base.resize(base.size() - 5);
+  return base;
+}
+
+// Shipped policy names in PolicyDirectory(), sorted, bounded.
+std::vector<std::string> ShippedPolicyNames() {
+  std::vector<std::string> names;
+  std::string dir = PolicyDirectory();
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return names;
+  while (struct dirent* e = ::readdir(d.get())) {
+    std::string n = e->d_name;
+    if (!n.ends_with(".toml")) continue;
+    std::string stem = n.substr(0, n.size() - 5);
+    if (!policy::IsValidPolicyName(stem)) continue;
+    names.push_back(stem);
+    if (names.size() >= kMaxShippedPolicies) break;
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// "python3.11" matches "python3"; "python3" matches "python3".
+bool InterpreterMatches(const std::string& program, const std::string& wanted) {
+  if (!program.starts_with(wanted)) return false;
+  return std::all_of(program.begin() + static_cast<long>(wanted.size()), program.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+}
+
+// The interpreter name from a "#!" line: "/usr/bin/env -S python3 -u" gives
+// "python3"; "" when there is none.
+std::string ShebangInterpreter(const std::string& program_path) {
+  base::UniqueFd fd(base::RetryEintr(
+      [&] { return ::open(program_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); }));
+  if (!fd) return "";
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  char buf[kShebangBytes];
+  ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+  if (n < 2 || buf[0] != '#' || buf[1] != '!') return "";
+  std::string line(buf + 2, static_cast<size_t>(n) - 2);
+  line = line.substr(0, line.find('\n'));
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  if (words.empty()) return "";
+  std::string interp = Basename(words[0]);
+  if (interp == "env") {
+    // Skip env's options ("-S", "-i", "-u NAME" is rare enough to ignore)
+    // and assignments to reach the program.
+    for (size_t w = 1; w < words.size(); ++w) {
+      if (words[w].starts_with("-") || words[w].find('=') != std::string::npos) continue;
+      return Basename(words[w]);
+    }
+    return "";
+  }
+  return interp;
+}
+
+}  // namespace
+
+std::string PolicyDirectory() {
+  if (const char* env = std::getenv("WARDEN_POLICY_DIR"); env && *env) return env;
+  static const char kInstalled[] = "/usr/local/share/warden/policies";
+  if (IsDir(kInstalled)) return kInstalled;
+  // In a source tree the binary is build/warden (or a test binary one level
+  // deeper), so look for policies/ a few levels up from it.
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<size_t>(n));
+    for (int up = 0; up < 4; ++up) {
+      size_t slash = dir.rfind('/');
+      if (slash == std::string::npos || slash == 0) break;
+      dir.resize(slash);
+      std::string candidate = dir + "/policies";
+      if (IsFile(candidate + "/default.toml")) return candidate;
+    }
+  }
+  return kInstalled;
+}
+
+Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name) {
+  return policy::LoadFromText(toml, name, Stem(name));
+}
+
+Result<Policy> LoadPolicyFile(const std::string& path) {
+  Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
+  if (!text.ok()) {
+    if (text.status().code() == Code::kResourceExhausted) {
+      PolicyError e{path, 1, 1, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes"};
+      return Status::Error(Code::kInvalidArgument, e.ToString());
+    }
+    return text.take_status().Wrap("load policy");
+  }
+  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text.value(), path, Stem(path)));
+  p.source_path = path;
+  return p;
+}
+
+Result<Policy> ResolvePolicy(const std::string& name_or_file) {
+  if (name_or_file.find('/') != std::string::npos || name_or_file.ends_with(".toml")) {
+    return LoadPolicyFile(name_or_file);
+  }
+  std::string dir = PolicyDirectory();
+  std::string path = dir + "/" + name_or_file + ".toml";
+  if (!policy::IsValidPolicyName(name_or_file) || !IsFile(path)) {
+    std::string known;
+    for (const std::string& n : ShippedPolicyNames()) known += (known.empty() ? "" : ", ") + n;
+    return Status::Error(Code::kNotFound,
+                         "policy \"" + name_or_file.substr(0, 64) + "\" not found in " + dir +
+                             " (shipped policies: " + (known.empty() ? "none" : known) +
+                             "; pass a path to use a file, or set WARDEN_POLICY_DIR)");
+  }
+  return LoadPolicyFile(path);
+}
+
+Result<Policy> PolicyForProgram(const std::string& program_path) {
+  std::vector<Policy> shipped;
+  for (const std::string& name : ShippedPolicyNames()) {
+    if (name == "default") continue;
+    WARDEN_ASSIGN_OR_RETURN(Policy p, ResolvePolicy(name));
+    shipped.push_back(std::move(p));
+  }
+  std::string base = Basename(program_path);
+  for (const Policy& p : shipped) {
+    for (const std::string& suffix : p.match_suffixes) {
+      if (base.size() > suffix.size() && base.ends_with(suffix)) return p;
+    }
+  }
+  std::string interp = ShebangInterpreter(program_path);
+  // A program that is itself an interpreter ("python3 app.py") gets that
+  // interpreter's policy too.
+  for (const std::string& name : {interp, base}) {
+    if (name.empty()) continue;
+    for (const Policy& p : shipped) {
+      for (const std::string& wanted : p.match_interpreters) {
+        if (InterpreterMatches(name, wanted)) return p;
+      }
+    }
+  }
+  return ResolvePolicy("default");
+}
+
+}  // namespace warden

@@ -1,0 +1,959 @@
+// TOML policy -> validated Policy. The schema is documented in
+// policies/README.md; every error names FILE:LINE:COL and what is allowed.
+//
+// A policy is applied in layers: `extends = "default"` first applies the
+// named shipped policy, then this file on top. Scalars replace the base's
+// value; the lists that harden the sandbox (masks, mounts, seccomp deny,
+// allow and rules, env pass, network allow) add to it, so an extending
+// policy cannot drop the base's protections by accident.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "base/file.h"
+#include "policy/loader.h"
+#include "policy/parse_util.h"
+#include "policy/syscall_groups.h"
+#include "warden/policy.h"
+
+namespace warden {
+namespace policy {
+namespace {
+
+constexpr int kMaxExtendsDepth = 4;
+constexpr size_t kMaxStringBytes = 4096;
+constexpr size_t kMaxEnvValueBytes = 32768;
+constexpr size_t kMaxListItems = 1024;
+constexpr size_t kMaxInterpreterArgs = 16;
+constexpr size_t kMaxMatchItems = 16;
+constexpr size_t kMaxNetworkAllow = 256;
+constexpr size_t kMaxDns = 8;
+constexpr size_t kMaxHosts = 256;
+constexpr uint64_t kMaxDurationMs = 366ull * 24 * 3600 * 1000;
+constexpr uint64_t kMaxSizeBytes = 1ull << 50;
+
+struct Loc {
+  std::string file;
+  int line = 1;
+  int column = 1;
+};
+
+struct NamedEntry {
+  std::string name;
+  Loc loc;
+};
+
+struct RuleMeta {
+  bool action_explicit = false;
+  Loc loc;
+};
+
+// Everything the layers accumulate before the final checks.
+struct State {
+  Policy p;
+  std::vector<NamedEntry> deny;
+  std::vector<NamedEntry> allow;
+  std::vector<RuleMeta> rules;
+  Loc uid_loc, gid_loc, env_loc;
+};
+
+Status ErrLoc(const Loc& loc, std::string message) {
+  PolicyError e{loc.file, loc.line, loc.column, std::move(message)};
+  return Status::Error(Code::kInvalidArgument, e.ToString());
+}
+
+Loc LocOf(const toml::source_region& r, const std::string& file) {
+  Loc loc;
+  loc.file = r.path && !r.path->empty() ? *r.path : file;
+  loc.line = r.begin.line ? static_cast<int>(r.begin.line) : 1;
+  loc.column = r.begin.column ? static_cast<int>(r.begin.column) : 1;
+  return loc;
+}
+
+const char* TypeName(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+std::string Join(std::initializer_list<std::string_view> items) {
+  std::string out;
+  for (std::string_view s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+// One layer (one file) being applied to the State.
+class Layer {
+ public:
+  Layer(State* st, std::string file) : st_(*st), file_(std::move(file)) {}
+
+  Status Apply(const toml::table& root, int depth);
+
+ private:
+  Status Err(const toml::node& n, std::string msg) const {
+    return ErrLoc(LocOf(n.source(), file_), std::move(msg));
+  }
+  Loc At(const toml::node& n) const { return LocOf(n.source(), file_); }
+
+  Status CheckKeys(const toml::table& t, const std::string& section,
+                   std::initializer_list<std::string_view> allowed) const;
+  Result<const toml::table*> Table(const toml::node& n, const std::string& what) const;
+  Result<std::string> String(const toml::node& n, const std::string& what,
+                             size_t max_bytes = kMaxStringBytes) const;
+  Result<bool> Bool(const toml::node& n, const std::string& what) const;
+  Result<int64_t> Int(const toml::node& n, const std::string& what, int64_t min,
+                      int64_t max) const;
+  Result<uint64_t> Size(const toml::node& n, const std::string& what, bool unlimited_ok) const;
+  Result<uint64_t> DurationMs(const toml::node& n, const std::string& what) const;
+  Result<std::string> Path(const toml::node& n, const std::string& what) const;
+  Result<std::vector<std::string>> StringList(const toml::node& n, const std::string& what,
+                                              size_t max_items, size_t max_bytes) const;
+  Result<uint64_t> ArgValue(const toml::node& n, const std::string& what) const;
+
+  Status Extends(const toml::node& n, int depth);
+  Status Match(const toml::node& n);
+  Status Interpreter(const toml::node& n);
+  Status Namespaces(const toml::node& n);
+  Status Filesystem(const toml::node& n);
+  Status Mount(const toml::node& n);
+  Status Identity(const toml::node& n);
+  Status Env(const toml::node& n);
+  Status Limits(const toml::node& n);
+  Status Rlimits(const toml::node& n);
+  Status Cgroup(const toml::node& n);
+  Status Seccomp(const toml::node& n);
+  Status Rule(const toml::node& n);
+  Status Network(const toml::node& n);
+  template <typename T, typename F>
+  Status CgroupLimitOf(const toml::node& n, const std::string& what, CgroupLimit<T>* out,
+                       F parse_value);
+
+  State& st_;
+  std::string file_;
+};
+
+Status Layer::CheckKeys(const toml::table& t, const std::string& section,
+                        std::initializer_list<std::string_view> allowed) const {
+  for (auto&& [k, v] : t) {
+    if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
+      return ErrLoc(LocOf(k.source(), file_),
+                    "unknown key '" + std::string(k.str()) + "' in " + section +
+                        "; allowed keys: " + Join(allowed));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<const toml::table*> Layer::Table(const toml::node& n, const std::string& what) const {
+  const toml::table* t = n.as_table();
+  if (!t) return Err(n, what + " must be a table, not " + TypeName(n));
+  return t;
+}
+
+Result<std::string> Layer::String(const toml::node& n, const std::string& what,
+                                  size_t max_bytes) const {
+  const toml::value<std::string>* s = n.as_string();
+  if (!s) return Err(n, what + " must be a string, not " + TypeName(n));
+  const std::string& v = s->get();
+  if (v.size() > max_bytes) {
+    return Err(n, what + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (v.find('\0') != std::string::npos) return Err(n, what + " contains a NUL byte");
+  return v;
+}
+
+Result<bool> Layer::Bool(const toml::node& n, const std::string& what) const {
+  const toml::value<bool>* b = n.as_boolean();
+  if (!b) return Err(n, what + " must be true or false, not " + TypeName(n));
+  return b->get();
+}
+
+Result<int64_t> Layer::Int(const toml::node& n, const std::string& what, int64_t min,
+                           int64_t max) const {
+  const toml::value<int64_t>* i = n.as_integer();
+  if (!i) return Err(n, what + " must be an integer, not " + TypeName(n));
+  int64_t v = i->get();
+  if (v < min || v > max) {
+    return Err(n, what + " must be between " + std::to_string(min) + " and " +
+                      std::to_string(max) + ", not " + std::to_string(v));
+  }
+  return v;
+}
+
+Result<uint64_t> Layer::Size(const toml::node& n, const std::string& what,
+                             bool unlimited_ok) const {
+  const std::string allowed = std::string("a size in bytes (integer) or a string like \"64M\" or \"1G\"") +
+                              (unlimited_ok ? ", or \"unlimited\"" : "");
+  uint64_t v = 0;
+  if (const toml::value<int64_t>* i = n.as_integer()) {
+    if (i->get() < 0) return Err(n, what + " must not be negative; use " + allowed);
+    v = static_cast<uint64_t>(i->get());
+  } else if (const toml::value<std::string>* s = n.as_string()) {
+    if (unlimited_ok && s->get() == "unlimited") return ~0ull;
+    std::optional<uint64_t> parsed = ParseSize(s->get());
+    if (!parsed) return Err(n, what + ": bad size \"" + s->get().substr(0, 64) + "\"; use " + allowed);
+    v = *parsed;
+  } else {
+    return Err(n, what + " must be " + allowed + ", not " + TypeName(n));
+  }
+  if (v > kMaxSizeBytes) return Err(n, what + " is larger than 1P");
+  return v;
+}
+
+Result<uint64_t> Layer::DurationMs(const toml::node& n, const std::string& what) const {
+  const char* allowed = "a duration string like \"500ms\", \"30s\", \"5m\", \"1h\" or an integer number of seconds";
+  uint64_t v = 0;
+  if (const toml::value<int64_t>* i = n.as_integer()) {
+    if (i->get() < 0 || static_cast<uint64_t>(i->get()) > kMaxDurationMs / 1000) {
+      return Err(n, what + " must be between 0 and 366 days");
+    }
+    v = static_cast<uint64_t>(i->get()) * 1000;
+  } else if (const toml::value<std::string>* s = n.as_string()) {
+    std::optional<uint64_t> parsed = ParseDurationMs(s->get());
+    if (!parsed) {
+      return Err(n, what + ": bad duration \"" + s->get().substr(0, 64) + "\"; use " + allowed);
+    }
+    v = *parsed;
+  } else {
+    return Err(n, what + " must be " + allowed + ", not " + TypeName(n));
+  }
+  if (v > kMaxDurationMs) return Err(n, what + " must be at most 366 days");
+  return v;
+}
+
+Result<std::string> Layer::Path(const toml::node& n, const std::string& what) const {
+  WARDEN_ASSIGN_OR_RETURN(std::string s, String(n, what, kMaxPathBytes + 1));
+  std::string problem = PathProblem(s);
+  if (!problem.empty()) return Err(n, what + " \"" + s.substr(0, 128) + "\": " + problem);
+  return s;
+}
+
+Result<std::vector<std::string>> Layer::StringList(const toml::node& n, const std::string& what,
+                                                   size_t max_items, size_t max_bytes) const {
+  const toml::array* a = n.as_array();
+  if (!a) return Err(n, what + " must be an array of strings, not " + TypeName(n));
+  if (a->size() > max_items) {
+    return Err(n, what + " has " + std::to_string(a->size()) + " entries; at most " +
+                      std::to_string(max_items) + " are allowed");
+  }
+  std::vector<std::string> out;
+  for (const toml::node& e : *a) {
+    WARDEN_ASSIGN_OR_RETURN(std::string s, String(e, what + " entry", max_bytes));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<uint64_t> Layer::ArgValue(const toml::node& n, const std::string& what) const {
+  if (const toml::value<int64_t>* i = n.as_integer()) {
+    // Negative values are the two's complement a C caller would pass, e.g.
+    // AT_FDCWD (-100).
+    return static_cast<uint64_t>(i->get());
+  }
+  if (const toml::value<std::string>* s = n.as_string()) {
+    const std::string& v = s->get();
+    if (v.size() > 2 && v.size() <= 18 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+      uint64_t out = 0;
+      bool ok = true;
+      for (size_t i = 2; i < v.size() && ok; ++i) {
+        int d = std::isxdigit(static_cast<unsigned char>(v[i]))
+                    ? (std::isdigit(static_cast<unsigned char>(v[i])) ? v[i] - '0'
+                                                                      : (std::tolower(v[i]) - 'a' + 10))
+                    : -1;
+        if (d < 0) ok = false;
+        out = (out << 4) | static_cast<uint64_t>(d < 0 ? 0 : d);
+      }
+      if (ok) return out;
+    }
+    return Err(n, what + ": bad number \"" + v.substr(0, 32) +
+                      "\"; use an integer or a hex string like \"0xffffffffffffffff\"");
+  }
+  return Err(n, what + " must be an integer or a hex string, not " + TypeName(n));
+}
+
+Status Layer::Apply(const toml::table& root, int depth) {
+  WARDEN_RETURN_IF_ERROR(CheckKeys(
+      root, "the top level",
+      {"extends", "interpreter", "match", "namespaces", "filesystem", "identity", "env",
+       "limits", "rlimits", "cgroup", "seccomp", "network"}));
+  // Required, so that a hand-written policy never ends up without the
+  // default protections just because a line was forgotten.
+  const toml::node* ext = root.get("extends");
+  if (!ext) {
+    return ErrLoc({file_, 1, 1},
+                  "missing extends: write extends = \"default\" to build on the default "
+                  "policy, or extends = \"none\" to start from built-in values (which deny "
+                  "no syscalls)");
+  }
+  WARDEN_RETURN_IF_ERROR(Extends(*ext, depth));
+  if (const toml::node* n = root.get("interpreter")) WARDEN_RETURN_IF_ERROR(Interpreter(*n));
+  if (const toml::node* n = root.get("match")) WARDEN_RETURN_IF_ERROR(Match(*n));
+  if (const toml::node* n = root.get("namespaces")) WARDEN_RETURN_IF_ERROR(Namespaces(*n));
+  if (const toml::node* n = root.get("filesystem")) WARDEN_RETURN_IF_ERROR(Filesystem(*n));
+  if (const toml::node* n = root.get("identity")) WARDEN_RETURN_IF_ERROR(Identity(*n));
+  if (const toml::node* n = root.get("env")) WARDEN_RETURN_IF_ERROR(Env(*n));
+  if (const toml::node* n = root.get("limits")) WARDEN_RETURN_IF_ERROR(Limits(*n));
+  if (const toml::node* n = root.get("rlimits")) WARDEN_RETURN_IF_ERROR(Rlimits(*n));
+  if (const toml::node* n = root.get("cgroup")) WARDEN_RETURN_IF_ERROR(Cgroup(*n));
+  if (const toml::node* n = root.get("seccomp")) WARDEN_RETURN_IF_ERROR(Seccomp(*n));
+  if (const toml::node* n = root.get("network")) WARDEN_RETURN_IF_ERROR(Network(*n));
+  return Status::Ok();
+}
+
+Status Layer::Extends(const toml::node& n, int depth) {
+  WARDEN_ASSIGN_OR_RETURN(std::string name, String(n, "extends", 64));
+  if (!IsValidPolicyName(name)) {
+    return Err(n, "extends = \"" + name +
+                      "\": must name a shipped policy ([a-z0-9_-], e.g. \"default\") or be \"none\"");
+  }
+  if (name == "none") return Status::Ok();
+  if (depth + 1 > kMaxExtendsDepth) {
+    return Err(n, "extends nests more than " + std::to_string(kMaxExtendsDepth) +
+                      " levels (is there a cycle?)");
+  }
+  std::string path = PolicyDirectory() + "/" + name + ".toml";
+  Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
+  if (!text.ok()) {
+    return Err(n, "extends = \"" + name + "\": cannot read " + path + ": " +
+                      text.status().ToString() + " (set WARDEN_POLICY_DIR to the directory of shipped policies)");
+  }
+  WARDEN_ASSIGN_OR_RETURN(toml::table base_root, ParseToml(text.value(), path));
+  Layer base(&st_, path);
+  return base.Apply(base_root, depth + 1);
+}
+
+Status Layer::Interpreter(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> argv,
+                          StringList(n, "interpreter", kMaxInterpreterArgs, kMaxPathBytes));
+  if (!argv.empty()) {
+    std::string problem = PathProblem(argv[0]);
+    if (!problem.empty()) return Err(n, "interpreter[0] \"" + argv[0].substr(0, 128) + "\": " + problem);
+  }
+  st_.p.interpreter = std::move(argv);
+  return Status::Ok();
+}
+
+Status Layer::Match(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[match]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[match]", {"suffixes", "interpreters"}));
+  if (const toml::node* s = t->get("suffixes")) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> v,
+                            StringList(*s, "match.suffixes", kMaxMatchItems, 32));
+    for (const std::string& suffix : v) {
+      bool ok = suffix.size() >= 2 && suffix[0] == '.' &&
+                std::all_of(suffix.begin() + 1, suffix.end(), [](char c) {
+                  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+                });
+      if (!ok) return Err(*s, "match.suffixes entry \"" + suffix + "\" must look like \".py\"");
+    }
+    st_.p.match_suffixes = std::move(v);
+  }
+  if (const toml::node* s = t->get("interpreters")) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> v,
+                            StringList(*s, "match.interpreters", kMaxMatchItems, 64));
+    for (const std::string& name : v) {
+      bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+';
+      });
+      if (!ok) {
+        return Err(*s, "match.interpreters entry \"" + name +
+                           "\" must be a program name like \"python3\" (no '/')");
+      }
+    }
+    st_.p.match_interpreters = std::move(v);
+  }
+  return Status::Ok();
+}
+
+Status Layer::Namespaces(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[namespaces]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[namespaces]", {"user"}));
+  if (const toml::node* v = t->get("user")) {
+    WARDEN_ASSIGN_OR_RETURN(st_.p.user_namespace, Bool(*v, "namespaces.user"));
+  }
+  return Status::Ok();
+}
+
+Status Layer::Filesystem(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[filesystem]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(
+      *t, "[filesystem]", {"rootfs", "mask", "mount", "tmp_size", "shm_size", "cwd"}));
+  Policy& p = st_.p;
+  if (const toml::node* v = t->get("rootfs")) {
+    WARDEN_ASSIGN_OR_RETURN(p.rootfs, Path(*v, "filesystem.rootfs"));
+  }
+  if (const toml::node* v = t->get("cwd")) {
+    WARDEN_ASSIGN_OR_RETURN(p.cwd, Path(*v, "filesystem.cwd"));
+  }
+  if (const toml::node* v = t->get("tmp_size")) {
+    WARDEN_ASSIGN_OR_RETURN(p.tmp_size_bytes, Size(*v, "filesystem.tmp_size", false));
+  }
+  if (const toml::node* v = t->get("shm_size")) {
+    WARDEN_ASSIGN_OR_RETURN(p.shm_size_bytes, Size(*v, "filesystem.shm_size", false));
+  }
+  if (const toml::node* v = t->get("mask")) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> masks,
+                            StringList(*v, "filesystem.mask", kMaxMounts, kMaxPathBytes + 1));
+    for (const std::string& m : masks) {
+      std::string problem = PathProblem(m);
+      if (!problem.empty()) return Err(*v, "filesystem.mask entry \"" + m.substr(0, 128) + "\": " + problem);
+      if (m == "/") return Err(*v, "filesystem.mask must not mask \"/\"");
+      if (std::find(p.mask.begin(), p.mask.end(), m) == p.mask.end()) p.mask.push_back(m);
+    }
+    if (p.mask.size() > kMaxMounts) {
+      return Err(*v, "filesystem.mask: more than " + std::to_string(kMaxMounts) +
+                         " masks in all (including extended policies)");
+    }
+  }
+  if (const toml::node* v = t->get("mount")) {
+    const toml::array* a = v->as_array();
+    if (!a) {
+      return Err(*v, "filesystem.mount must be an array of tables ([[filesystem.mount]]), not " +
+                         std::string(TypeName(*v)));
+    }
+    for (const toml::node& m : *a) WARDEN_RETURN_IF_ERROR(Mount(m));
+  }
+  return Status::Ok();
+}
+
+Status Layer::Mount(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[[filesystem.mount]] entry"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(
+      *t, "[[filesystem.mount]]",
+      {"type", "source", "destination", "writable", "optional", "size"}));
+  if (st_.p.mounts.size() >= kMaxMounts) {
+    return Err(n, "more than " + std::to_string(kMaxMounts) +
+                      " [[filesystem.mount]] entries (including extended policies)");
+  }
+  MountSpec m;
+  if (const toml::node* v = t->get("type")) {
+    WARDEN_ASSIGN_OR_RETURN(std::string type, String(*v, "mount type", 16));
+    if (type == "bind") m.kind = MountSpec::Kind::kBind;
+    else if (type == "tmpfs") m.kind = MountSpec::Kind::kTmpfs;
+    else return Err(*v, "mount type \"" + type + "\" is not \"bind\" or \"tmpfs\"");
+  }
+  const toml::node* dest = t->get("destination");
+  if (!dest) return Err(n, "[[filesystem.mount]] needs destination = \"/path/in/sandbox\"");
+  WARDEN_ASSIGN_OR_RETURN(m.destination, Path(*dest, "mount destination"));
+  if (m.destination == "/") return Err(*dest, "mount destination must not be \"/\" (use filesystem.rootfs)");
+  const toml::node* src = t->get("source");
+  if (m.kind == MountSpec::Kind::kBind) {
+    if (!src) return Err(n, "a bind mount needs source = \"/host/path\"");
+    WARDEN_ASSIGN_OR_RETURN(m.source, Path(*src, "mount source"));
+    if (const toml::node* s = t->get("size")) return Err(*s, "size is only allowed for type = \"tmpfs\"");
+  } else {
+    if (src) return Err(*src, "a tmpfs mount takes no source");
+    if (const toml::node* s = t->get("size")) {
+      WARDEN_ASSIGN_OR_RETURN(m.size_bytes, Size(*s, "tmpfs size", false));
+    }
+  }
+  if (const toml::node* v = t->get("writable")) {
+    WARDEN_ASSIGN_OR_RETURN(m.writable, Bool(*v, "mount writable"));
+  }
+  if (const toml::node* v = t->get("optional")) {
+    WARDEN_ASSIGN_OR_RETURN(m.optional, Bool(*v, "mount optional"));
+  }
+  st_.p.mounts.push_back(std::move(m));
+  return Status::Ok();
+}
+
+Status Layer::Identity(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[identity]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[identity]", {"uid", "gid", "hostname"}));
+  // (uid_t)-1 means "no change" to setresuid, so it is never a valid id.
+  constexpr int64_t kMaxId = 4294967294;
+  if (const toml::node* v = t->get("uid")) {
+    WARDEN_ASSIGN_OR_RETURN(int64_t uid, Int(*v, "identity.uid", 0, kMaxId));
+    st_.p.uid = static_cast<uint32_t>(uid);
+    st_.uid_loc = At(*v);
+  }
+  if (const toml::node* v = t->get("gid")) {
+    WARDEN_ASSIGN_OR_RETURN(int64_t gid, Int(*v, "identity.gid", 0, kMaxId));
+    st_.p.gid = static_cast<uint32_t>(gid);
+    st_.gid_loc = At(*v);
+  }
+  if (const toml::node* v = t->get("hostname")) {
+    WARDEN_ASSIGN_OR_RETURN(std::string h, String(*v, "identity.hostname", 64));
+    if (!IsValidHostname(h)) {
+      return Err(*v, "identity.hostname \"" + h + "\" must be letters, digits, '-' and '.' (at most 64)");
+    }
+    st_.p.hostname = h;
+  }
+  return Status::Ok();
+}
+
+Status Layer::Env(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[env]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[env]", {"set", "pass", "path"}));
+  Policy& p = st_.p;
+  st_.env_loc = At(n);
+  if (const toml::node* v = t->get("path")) {
+    WARDEN_ASSIGN_OR_RETURN(p.path, String(*v, "env.path", kMaxPathBytes));
+    if (p.path.empty() || p.path[0] != '/') {
+      return Err(*v, "env.path must be a ':'-separated list of absolute directories");
+    }
+  }
+  if (const toml::node* v = t->get("set")) {
+    WARDEN_ASSIGN_OR_RETURN(const toml::table* set, Table(*v, "env.set"));
+    for (auto&& [k, val] : *set) {
+      std::string name(k.str());
+      Loc kloc = LocOf(k.source(), file_);
+      if (!IsValidEnvName(name)) {
+        return ErrLoc(kloc, "env.set: \"" + name.substr(0, 64) +
+                                "\" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      }
+      if (name == "PATH") return ErrLoc(kloc, "env.set: set PATH with env.path");
+      WARDEN_ASSIGN_OR_RETURN(std::string value, String(val, "env.set." + name, kMaxEnvValueBytes));
+      p.env[name] = std::move(value);
+      if (p.env.size() + p.env_pass.size() > kMaxEnv) {
+        return ErrLoc(kloc, "more than " + std::to_string(kMaxEnv) + " environment variables");
+      }
+    }
+  }
+  if (const toml::node* v = t->get("pass")) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> names, StringList(*v, "env.pass", kMaxEnv, 255));
+    for (const std::string& name : names) {
+      if (!IsValidEnvName(name)) {
+        return Err(*v, "env.pass: \"" + name + "\" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      }
+      if (name == "PATH") return Err(*v, "env.pass: PATH is always set from env.path");
+      if (std::find(p.env_pass.begin(), p.env_pass.end(), name) == p.env_pass.end()) {
+        p.env_pass.push_back(name);
+      }
+    }
+    if (p.env.size() + p.env_pass.size() > kMaxEnv) {
+      return Err(*v, "more than " + std::to_string(kMaxEnv) + " environment variables");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Layer::Limits(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[limits]"));
+  WARDEN_RETURN_IF_ERROR(
+      CheckKeys(*t, "[limits]", {"wall_time", "cpu_time", "kill_grace", "output_max"}));
+  Policy& p = st_.p;
+  if (const toml::node* v = t->get("wall_time")) {
+    WARDEN_ASSIGN_OR_RETURN(p.wall_time_ms, DurationMs(*v, "limits.wall_time"));
+  }
+  if (const toml::node* v = t->get("cpu_time")) {
+    WARDEN_ASSIGN_OR_RETURN(p.cpu_time_ms, DurationMs(*v, "limits.cpu_time"));
+  }
+  if (const toml::node* v = t->get("kill_grace")) {
+    WARDEN_ASSIGN_OR_RETURN(p.kill_grace_ms, DurationMs(*v, "limits.kill_grace"));
+    if (p.kill_grace_ms > 3600 * 1000) return Err(*v, "limits.kill_grace must be at most 1h");
+  }
+  if (const toml::node* v = t->get("output_max")) {
+    WARDEN_ASSIGN_OR_RETURN(p.output_max_bytes, Size(*v, "limits.output_max", false));
+  }
+  return Status::Ok();
+}
+
+Status Layer::Rlimits(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[rlimits]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[rlimits]", {"nofile", "nproc", "fsize", "stack", "core"}));
+  RlimitSpec& r = st_.p.rlimits;
+  if (const toml::node* v = t->get("nofile")) {
+    // The kernel's default fs.nr_open is 1048576; more would fail at setrlimit.
+    WARDEN_ASSIGN_OR_RETURN(int64_t x, Int(*v, "rlimits.nofile", 3, 1 << 20));
+    r.nofile = static_cast<uint64_t>(x);
+  }
+  if (const toml::node* v = t->get("nproc")) {
+    WARDEN_ASSIGN_OR_RETURN(int64_t x, Int(*v, "rlimits.nproc", 1, 4194304));
+    r.nproc = static_cast<uint64_t>(x);
+  }
+  if (const toml::node* v = t->get("fsize")) {
+    WARDEN_ASSIGN_OR_RETURN(r.fsize_bytes, Size(*v, "rlimits.fsize", true));
+  }
+  if (const toml::node* v = t->get("stack")) {
+    WARDEN_ASSIGN_OR_RETURN(r.stack_bytes, Size(*v, "rlimits.stack", true));
+    if (r.stack_bytes < (128u << 10)) return Err(*v, "rlimits.stack must be at least 128K");
+  }
+  if (const toml::node* v = t->get("core")) {
+    WARDEN_ASSIGN_OR_RETURN(r.core_bytes, Size(*v, "rlimits.core", true));
+  }
+  return Status::Ok();
+}
+
+template <typename T, typename F>
+Status Layer::CgroupLimitOf(const toml::node& n, const std::string& what, CgroupLimit<T>* out,
+                            F parse_value) {
+  const toml::node* value = &n;
+  CgroupLimit<T> limit;
+  if (const toml::table* t = n.as_table()) {
+    WARDEN_RETURN_IF_ERROR(CheckKeys(*t, what, {"value", "optional"}));
+    value = t->get("value");
+    if (!value) return Err(n, what + " table needs value = ...");
+    if (const toml::node* o = t->get("optional")) {
+      WARDEN_ASSIGN_OR_RETURN(limit.optional, Bool(*o, what + ".optional"));
+    }
+  }
+  WARDEN_ASSIGN_OR_RETURN(T v, parse_value(*value));
+  limit.value = std::move(v);
+  *out = std::move(limit);
+  return Status::Ok();
+}
+
+Status Layer::Cgroup(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[cgroup]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(
+      *t, "[cgroup]", {"memory", "swap", "pids", "cpu", "cpuset_cpus", "cpuset_mems", "io"}));
+  CgroupSpec& c = st_.p.cgroup;
+  auto size = [this](const char* what, uint64_t min) {
+    return [this, what, min](const toml::node& v) -> Result<uint64_t> {
+      WARDEN_ASSIGN_OR_RETURN(uint64_t b, Size(v, what, false));
+      if (b < min) return Err(v, std::string(what) + " must be at least " + std::to_string(min) + " bytes");
+      return b;
+    };
+  };
+  auto cpuset = [this](const char* what) {
+    return [this, what](const toml::node& v) -> Result<std::string> {
+      WARDEN_ASSIGN_OR_RETURN(std::string s, String(v, what, 256));
+      bool ok = !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+        return std::isdigit(static_cast<unsigned char>(ch)) || ch == ',' || ch == '-';
+      });
+      if (!ok) return Err(v, std::string(what) + " \"" + s.substr(0, 64) + "\" must be a list like \"0-3,6\"");
+      return s;
+    };
+  };
+  if (const toml::node* v = t->get("memory")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.memory", &c.memory_max_bytes, size("cgroup.memory", 1 << 20)));
+  }
+  if (const toml::node* v = t->get("swap")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.swap", &c.memory_swap_max_bytes, size("cgroup.swap", 0)));
+  }
+  if (const toml::node* v = t->get("pids")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.pids", &c.pids_max,
+                                         [this](const toml::node& x) -> Result<uint64_t> {
+                                           WARDEN_ASSIGN_OR_RETURN(int64_t i, Int(x, "cgroup.pids", 1, 4194304));
+                                           return static_cast<uint64_t>(i);
+                                         }));
+  }
+  if (const toml::node* v = t->get("cpu")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.cpu", &c.cpu, [this](const toml::node& x) -> Result<double> {
+      double d = 0;
+      if (const toml::value<double>* f = x.as_floating_point()) d = f->get();
+      else if (const toml::value<int64_t>* i = x.as_integer()) d = static_cast<double>(i->get());
+      else return Err(x, std::string("cgroup.cpu must be a number of CPUs like 0.5 or 2, not ") + TypeName(x));
+      if (!std::isfinite(d) || d < 0.01 || d > 4096) {
+        return Err(x, "cgroup.cpu must be between 0.01 and 4096 CPUs");
+      }
+      return d;
+    }));
+  }
+  if (const toml::node* v = t->get("cpuset_cpus")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.cpuset_cpus", &c.cpuset_cpus, cpuset("cgroup.cpuset_cpus")));
+  }
+  if (const toml::node* v = t->get("cpuset_mems")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.cpuset_mems", &c.cpuset_mems, cpuset("cgroup.cpuset_mems")));
+  }
+  if (const toml::node* v = t->get("io")) {
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.io", &c.io_max, [this](const toml::node& x) -> Result<std::string> {
+      WARDEN_ASSIGN_OR_RETURN(std::string s, String(x, "cgroup.io", 4096));
+      bool ok = !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == ':' || ch == '=' || ch == ' ' || ch == '\n';
+      });
+      if (!ok) {
+        return Err(x, "cgroup.io must be io.max lines like \"8:0 rbps=1048576 wbps=max\"");
+      }
+      return s;
+    }));
+  }
+  return Status::Ok();
+}
+
+Status Layer::Seccomp(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[seccomp]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[seccomp]", {"deny", "allow", "action", "rule"}));
+  if (const toml::node* v = t->get("action")) {
+    WARDEN_ASSIGN_OR_RETURN(std::string a, String(*v, "seccomp.action", 16));
+    if (a == "errno") st_.p.seccomp.deny_action = SeccompAction::kErrno;
+    else if (a == "kill") st_.p.seccomp.deny_action = SeccompAction::kKill;
+    else if (a == "log") st_.p.seccomp.deny_action = SeccompAction::kLog;
+    else return Err(*v, "seccomp.action \"" + a + "\" must be \"errno\" (EPERM), \"kill\" or \"log\"");
+  }
+  for (const char* key : {"deny", "allow"}) {
+    const toml::node* v = t->get(key);
+    if (!v) continue;
+    const toml::array* a = v->as_array();
+    if (!a) return Err(*v, std::string("seccomp.") + key + " must be an array of strings, not " + TypeName(*v));
+    std::vector<NamedEntry>& out = std::string_view(key) == "deny" ? st_.deny : st_.allow;
+    for (const toml::node& e : *a) {
+      WARDEN_ASSIGN_OR_RETURN(std::string name, String(e, std::string("seccomp.") + key + " entry", 64));
+      if (name.starts_with("@")) {
+        if (!FindSyscallGroup(name)) {
+          return Err(e, "unknown syscall group \"" + name + "\"; groups are: " + SyscallGroupNames());
+        }
+      } else if (SyscallNumber(name) < 0) {
+        return Err(e, "unknown syscall \"" + name + "\" (not an x86_64 syscall known to libseccomp; groups start with '@')");
+      }
+      if (out.size() >= kMaxListItems) return Err(e, std::string("seccomp.") + key + " has too many entries");
+      out.push_back({name, At(e)});
+    }
+  }
+  if (const toml::node* v = t->get("rule")) {
+    const toml::array* a = v->as_array();
+    if (!a) return Err(*v, "seccomp.rule must be an array of tables ([[seccomp.rule]]), not " + std::string(TypeName(*v)));
+    for (const toml::node& r : *a) WARDEN_RETURN_IF_ERROR(Rule(r));
+  }
+  return Status::Ok();
+}
+
+Status Layer::Rule(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[[seccomp.rule]] entry"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[[seccomp.rule]]", {"syscall", "action", "errno", "args"}));
+  if (st_.p.seccomp.rules.size() >= kMaxSyscallRules) {
+    return Err(n, "more than " + std::to_string(kMaxSyscallRules) + " [[seccomp.rule]] entries");
+  }
+  SyscallRule rule;
+  RuleMeta meta{false, At(n)};
+  const toml::node* sc = t->get("syscall");
+  if (!sc) return Err(n, "[[seccomp.rule]] needs syscall = \"name\"");
+  WARDEN_ASSIGN_OR_RETURN(rule.syscall, String(*sc, "rule syscall", 64));
+  if (SyscallNumber(rule.syscall) < 0) {
+    return Err(*sc, "unknown syscall \"" + rule.syscall + "\" (rules take one x86_64 syscall name, not a group)");
+  }
+  rule.action = st_.p.seccomp.deny_action;
+  if (const toml::node* v = t->get("action")) {
+    WARDEN_ASSIGN_OR_RETURN(std::string a, String(*v, "rule action", 16));
+    if (a == "errno") rule.action = SeccompAction::kErrno;
+    else if (a == "kill") rule.action = SeccompAction::kKill;
+    else if (a == "log") rule.action = SeccompAction::kLog;
+    else if (a == "allow") rule.action = SeccompAction::kAllow;
+    else return Err(*v, "rule action \"" + a + "\" must be \"errno\", \"kill\", \"log\" or \"allow\"");
+    meta.action_explicit = true;
+  }
+  if (const toml::node* v = t->get("errno")) {
+    if (rule.action != SeccompAction::kErrno || !meta.action_explicit) {
+      return Err(*v, "errno needs action = \"errno\" in the same rule");
+    }
+    if (const toml::value<std::string>* s = v->as_string()) {
+      int found = 0;
+      for (int e = 1; e < 4096 && !found; ++e) {
+        const char* name = strerrorname_np(e);
+        if (name && s->get() == name) found = e;
+      }
+      if (!found) return Err(*v, "errno \"" + s->get().substr(0, 32) + "\" is not an errno name like \"EPERM\" or \"ENOSYS\"");
+      rule.errno_value = found;
+    } else {
+      WARDEN_ASSIGN_OR_RETURN(int64_t e, Int(*v, "errno", 1, 4095));
+      rule.errno_value = static_cast<int>(e);
+    }
+  }
+  if (const toml::node* v = t->get("args")) {
+    const toml::array* a = v->as_array();
+    if (!a) return Err(*v, "args must be an array of tables like [{ index = 0, op = \"eq\", value = 1 }]");
+    if (a->size() > 6) return Err(*v, "a rule compares at most 6 arguments");
+    for (const toml::node& c : *a) {
+      WARDEN_ASSIGN_OR_RETURN(const toml::table* ct, Table(c, "args entry"));
+      WARDEN_RETURN_IF_ERROR(CheckKeys(*ct, "args entry", {"index", "op", "value", "mask"}));
+      ArgCondition cond;
+      const toml::node* idx = ct->get("index");
+      const toml::node* op = ct->get("op");
+      const toml::node* val = ct->get("value");
+      if (!idx || !op || !val) return Err(c, "args entry needs index, op and value");
+      WARDEN_ASSIGN_OR_RETURN(int64_t i, Int(*idx, "args index", 0, 5));
+      cond.index = static_cast<unsigned>(i);
+      for (const ArgCondition& prev : rule.args) {
+        if (prev.index == cond.index) {
+          return Err(*idx, "argument " + std::to_string(i) +
+                               " is compared twice in one rule; libseccomp allows one comparison per argument, so split it into two rules");
+        }
+      }
+      WARDEN_ASSIGN_OR_RETURN(std::string ops, String(*op, "args op", 16));
+      static constexpr std::pair<std::string_view, ArgCondition::Op> kOps[] = {
+          {"eq", ArgCondition::Op::kEq}, {"ne", ArgCondition::Op::kNe},
+          {"lt", ArgCondition::Op::kLt}, {"le", ArgCondition::Op::kLe},
+          {"gt", ArgCondition::Op::kGt}, {"ge", ArgCondition::Op::kGe},
+          {"masked_eq", ArgCondition::Op::kMaskedEq}};
+      bool found = false;
+      for (auto& [name, o] : kOps) {
+        if (name == ops) {
+          cond.op = o;
+          found = true;
+        }
+      }
+      if (!found) return Err(*op, "op \"" + ops + "\" must be one of eq, ne, lt, le, gt, ge, masked_eq");
+      WARDEN_ASSIGN_OR_RETURN(cond.value, ArgValue(*val, "args value"));
+      const toml::node* mask = ct->get("mask");
+      if (cond.op == ArgCondition::Op::kMaskedEq) {
+        if (!mask) return Err(c, "op \"masked_eq\" needs mask = ...");
+        WARDEN_ASSIGN_OR_RETURN(cond.mask, ArgValue(*mask, "args mask"));
+      } else if (mask) {
+        return Err(*mask, "mask is only allowed with op = \"masked_eq\"");
+      }
+      if (rule.action == SeccompAction::kAllow && cond.op != ArgCondition::Op::kEq &&
+          cond.op != ArgCondition::Op::kNe && cond.op != ArgCondition::Op::kMaskedEq) {
+        return Err(*op, "rules with action = \"allow\" support only eq, ne and masked_eq");
+      }
+      rule.args.push_back(cond);
+    }
+  }
+  if (rule.action == SeccompAction::kAllow && rule.args.empty()) {
+    return Err(n, "an \"allow\" rule needs args; to allow a syscall outright, list it in seccomp.allow");
+  }
+  st_.p.seccomp.rules.push_back(std::move(rule));
+  st_.rules.push_back(std::move(meta));
+  return Status::Ok();
+}
+
+Status Layer::Network(const toml::node& n) {
+  WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[network]"));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[network]", {"mode", "allow", "dns", "hosts"}));
+  NetworkSpec& net = st_.p.network;
+  if (const toml::node* v = t->get("mode")) {
+    WARDEN_ASSIGN_OR_RETURN(std::string m, String(*v, "network.mode", 16));
+    if (m == "none") net.mode = NetworkSpec::Mode::kNone;
+    else if (m == "loopback") net.mode = NetworkSpec::Mode::kLoopback;
+    else if (m == "veth") net.mode = NetworkSpec::Mode::kVeth;
+    else return Err(*v, "network.mode \"" + m + "\" must be \"none\", \"loopback\" or \"veth\"");
+  }
+  if (const toml::node* v = t->get("allow")) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> allow,
+                            StringList(*v, "network.allow", kMaxNetworkAllow, 255));
+    for (const std::string& a : allow) {
+      bool ok = !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view(".:/[]-_*").find(c) != std::string_view::npos;
+      });
+      if (!ok) {
+        return Err(*v, "network.allow entry \"" + a.substr(0, 64) +
+                           "\" must look like \"10.0.0.0/8:443/tcp\" or \"example.com:443\"");
+      }
+      if (std::find(net.allow.begin(), net.allow.end(), a) == net.allow.end()) net.allow.push_back(a);
+    }
+    if (net.allow.size() > kMaxNetworkAllow) return Err(*v, "network.allow has too many entries");
+  }
+  if (const toml::node* v = t->get("dns")) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> dns, StringList(*v, "network.dns", kMaxDns, 64));
+    for (const std::string& d : dns) {
+      if (!IsIpAddress(d)) return Err(*v, "network.dns entry \"" + d + "\" must be an IPv4 or IPv6 address");
+    }
+    net.dns = std::move(dns);
+  }
+  if (const toml::node* v = t->get("hosts")) {
+    WARDEN_ASSIGN_OR_RETURN(const toml::table* hosts, Table(*v, "network.hosts"));
+    for (auto&& [k, val] : *hosts) {
+      std::string name(k.str());
+      if (!IsValidHostname(name)) {
+        return ErrLoc(LocOf(k.source(), file_), "network.hosts: \"" + name.substr(0, 64) + "\" is not a valid host name");
+      }
+      WARDEN_ASSIGN_OR_RETURN(std::string addr, String(val, "network.hosts." + name, 64));
+      if (!IsIpAddress(addr)) return Err(val, "network.hosts." + name + " must be an IPv4 or IPv6 address");
+      net.hosts[name] = addr;
+      if (net.hosts.size() > kMaxHosts) return Err(val, "network.hosts has too many entries");
+    }
+  }
+  return Status::Ok();
+}
+
+void ExpandInto(const std::string& name, std::set<std::string>* out) {
+  if (const SyscallGroup* g = FindSyscallGroup(name)) {
+    for (std::string_view s : g->syscalls) out->insert(std::string(s));
+  } else {
+    out->insert(name);
+  }
+}
+
+// Checks that need every layer: defaults that depend on other keys, and
+// combinations of keys.
+Status Finish(State& st, Policy* out) {
+  Policy& p = st.p;
+  if (!p.user_namespace) {
+    if (p.uid == 0) return ErrLoc(st.uid_loc, "identity.uid 0 is not allowed: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
+    if (p.gid == 0) return ErrLoc(st.gid_loc, "identity.gid 0 is not allowed: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
+  }
+  std::set<std::string> deny, allow;
+  for (const NamedEntry& e : st.deny) ExpandInto(e.name, &deny);
+  for (const NamedEntry& e : st.allow) ExpandInto(e.name, &allow);
+  for (const std::string& a : allow) deny.erase(a);
+  p.seccomp.deny.assign(deny.begin(), deny.end());
+  p.seccomp.allow.assign(allow.begin(), allow.end());
+
+  std::set<std::string> allow_rule_syscalls, other_rule_syscalls;
+  for (size_t i = 0; i < p.seccomp.rules.size(); ++i) {
+    SyscallRule& r = p.seccomp.rules[i];
+    if (!st.rules[i].action_explicit) r.action = p.seccomp.deny_action;
+    if (r.action != SeccompAction::kErrno) r.errno_value = 1;
+    if (r.action == SeccompAction::kAllow) {
+      allow_rule_syscalls.insert(r.syscall);
+    } else {
+      if (deny.count(r.syscall)) {
+        return ErrLoc(st.rules[i].loc, "rule for \"" + r.syscall +
+                                           "\" has no effect: seccomp.deny already denies it outright; add it to seccomp.allow to keep only the rule");
+      }
+      other_rule_syscalls.insert(r.syscall);
+    }
+  }
+  for (size_t i = 0; i < p.seccomp.rules.size(); ++i) {
+    const SyscallRule& r = p.seccomp.rules[i];
+    if (r.action == SeccompAction::kAllow && other_rule_syscalls.count(r.syscall)) {
+      return ErrLoc(st.rules[i].loc, "\"" + r.syscall +
+                                         "\" has both allow rules and deny rules; use one kind per syscall");
+    }
+  }
+  *out = std::move(p);
+  out->hash = Sha256Hex(PolicyToToml(*out));
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IsValidPolicyName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+Result<toml::table> ParseToml(const std::string& text, const std::string& file) {
+  if (text.size() > kMaxPolicyBytes) {
+    return ErrLoc({file, 1, 1}, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+  }
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    Loc loc = LocOf(e.source(), file);
+    return ErrLoc(loc, "TOML syntax: " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return ErrLoc({file, 1, 1}, std::string("cannot parse: ") + e.what());
+  }
+}
+
+Result<Policy> LoadFromText(const std::string& text, const std::string& file,
+                            const std::string& name) {
+  WARDEN_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
+  State st;
+  st.p.mask = {"/root", "/home", "/var/lib/warden", "/run", "/var/run", "/var/tmp"};
+  st.p.seccomp.rules.clear();
+  st.uid_loc = st.gid_loc = st.env_loc = Loc{file, 1, 1};
+  Layer layer(&st, file);
+  WARDEN_RETURN_IF_ERROR(layer.Apply(root, 0));
+  Policy out;
+  WARDEN_RETURN_IF_ERROR(Finish(st, &out));
+  out.name = name;
+  return out;
+}
+
+}  // namespace policy
+
+std::string PolicyError::ToString() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+}  // namespace warden

@@ -1,0 +1,448 @@
+#include "warden/policy.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "policy/syscall_groups.h"
+#include "test_util.h"
+
+namespace warden {
+namespace {
+
+// Points PolicyDirectory() at the repository's policies/ for the test and
+// restores the environment afterwards.
+class PolicyDirEnv {
+ public:
+  explicit PolicyDirEnv(const std::string& dir) {
+    if (const char* old = getenv("WARDEN_POLICY_DIR")) old_ = old;
+    setenv("WARDEN_POLICY_DIR", dir.c_str(), 1);
+  }
+  ~PolicyDirEnv() {
+    if (old_) setenv("WARDEN_POLICY_DIR", old_->c_str(), 1);
+    else unsetenv("WARDEN_POLICY_DIR");
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+std::string RepoPolicies() {
+  // Tests run from the repository root (scripts/run-tests.sh) or from a
+  // build folder below it.
+  for (const char* c : {"policies", "../policies", "../../policies"}) {
+    if (access((std::string(c) + "/default.toml").c_str(), R_OK) == 0) {
+      char buf[4096];
+      if (realpath(c, buf)) return buf;
+    }
+  }
+  unsetenv("WARDEN_POLICY_DIR");
+  return PolicyDirectory();
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  REQUIRE(f.good());
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// The error for `toml` loaded as "t.toml" (must fail).
+// Texts without their own `extends` get `extends = "none"` as line 1.
+std::string ErrorOf(const std::string& toml) {
+  bool bare = toml.find("extends") == std::string::npos && toml.find("missing") == std::string::npos;
+  Result<Policy> r = LoadPolicyString(bare && toml != "interpreter = []\n" ? "extends = \"none\"\n" + toml : toml, "t.toml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  return r.status().message();
+}
+
+TEST_CASE("policy: every shipped policy loads and hashes", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  for (const char* name : {"default", "python", "node", "shell"}) {
+    INFO(name);
+    Result<Policy> p = ResolvePolicy(name);
+    REQUIRE(p.ok());
+    CHECK(p->name == name);
+    CHECK(p->hash.size() == 64);
+    CHECK(p->uid == 65534);
+    CHECK(p->gid == 65534);
+    CHECK(Contains(p->mask, "/root"));
+    CHECK(Contains(p->mask, "/var/tmp"));
+    CHECK(Contains(p->seccomp.deny, "mount"));
+    CHECK(Contains(p->seccomp.deny, "io_uring_setup"));
+    CHECK(Contains(p->seccomp.deny, "bpf"));
+    CHECK(Contains(p->seccomp.deny, "keyctl"));
+    CHECK(Contains(p->seccomp.deny, "unshare"));
+    CHECK_FALSE(Contains(p->seccomp.deny, "clone"));
+    CHECK(p->seccomp.deny_action == SeccompAction::kErrno);
+  }
+  Result<Policy> py = ResolvePolicy("python");
+  REQUIRE(py.ok());
+  CHECK(py->interpreter == std::vector<std::string>{"/usr/bin/python3"});
+  CHECK(py->env.at("PYTHONDONTWRITEBYTECODE") == "1");
+  CHECK(py->env.at("LANG") == "C.UTF-8");  // inherited from default
+  Result<Policy> node = ResolvePolicy("node");
+  REQUIRE(node.ok());
+  CHECK(node->rlimits.nofile == 65536);
+  CHECK(Contains(node->match_suffixes, ".mjs"));
+  Result<Policy> def = ResolvePolicy("default");
+  REQUIRE(def.ok());
+  CHECK(def->hash != py->hash);
+}
+
+TEST_CASE("policy: the default policy denies what the issue lists", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  Result<Policy> p = ResolvePolicy("default");
+  REQUIRE(p.ok());
+  for (const char* s :
+       {"io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "perf_event_open",
+        "userfaultfd", "keyctl", "add_key", "request_key", "mount", "umount2", "pivot_root",
+        "fsopen", "fsconfig", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr",
+        "unshare", "setns", "ptrace", "process_vm_readv", "process_vm_writev", "kexec_load",
+        "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
+        "swapoff", "acct", "open_by_handle_at", "name_to_handle_at", "clock_settime",
+        "settimeofday", "iopl", "ioperm", "quotactl", "syslog", "modify_ldt", "kcmp"}) {
+    INFO(s);
+    CHECK(Contains(p->seccomp.deny, s));
+  }
+  auto has_rule = [&](const std::string& sc) {
+    return std::any_of(p->seccomp.rules.begin(), p->seccomp.rules.end(),
+                       [&](const SyscallRule& r) { return r.syscall == sc; });
+  };
+  for (const char* s : {"clone", "clone3", "ioctl", "socket", "personality"}) {
+    INFO(s);
+    CHECK(has_rule(s));
+  }
+}
+
+TEST_CASE("policy: effective TOML round-trips to the same hash", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  for (const char* name : {"default", "python", "node", "shell"}) {
+    INFO(name);
+    Result<Policy> p = ResolvePolicy(name);
+    REQUIRE(p.ok());
+    std::string text = PolicyToToml(p.value());
+    Result<Policy> again = LoadPolicyString(text, std::string(name) + ".toml");
+    INFO(again.status().ToString());
+    REQUIRE(again.ok());
+    CHECK(again->hash == p->hash);
+    CHECK(PolicyToToml(again.value()) == text);
+  }
+}
+
+TEST_CASE("policy: errors carry file:line:col and say what is allowed", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  struct Case {
+    const char* toml;
+    const char* location;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {"[filesystem]\nbogus = 1\n", "t.toml:3:1: ", "allowed keys: rootfs"},
+      {"nope = 1\n", "t.toml:2:1: ", "unknown key 'nope' in the top level"},
+      {"[filesystem]\ntmp_size = \"12Q\"\n", "t.toml:3:12: ", "\"64M\""},
+      {"[filesystem]\ntmp_size = true\n", "t.toml:3:12: ", "must be a size"},
+      {"[filesystem]\nmask = [\"relative\"]\n", "t.toml:3:8: ", "absolute"},
+      {"[filesystem]\nmask = [\"/a/../b\"]\n", "t.toml:3:8: ", "'..'"},
+      {"[filesystem]\ncwd = \"/a\\u0000b\"\n", "t.toml:3:7: ", "NUL"},
+      {"[identity]\nuid = -1\n", "t.toml:3:7: ", "between 0 and 4294967294"},
+      {"[identity]\nuid = 4294967295\n", "t.toml:3:7: ", "between 0 and"},
+      {"[identity]\nuid = 0\n", "t.toml:3:7: ", "uid 0 is not allowed"},
+      {"[identity]\nhostname = \"a b\"\n", "t.toml:3:12: ", "letters, digits"},
+      {"[env.set]\n\"1BAD\" = \"x\"\n", "t.toml:3:1: ", "not a valid variable name"},
+      {"[env]\npass = [\"A-B\"]\n", "t.toml:3:8: ", "not a valid variable name"},
+      {"[env.set]\nPATH = \"/bin\"\n", "t.toml:3:1: ", "env.path"},
+      {"[seccomp]\ndeny = [\"@nonsense\"]\n", "t.toml:3:9: ", "groups are: @clock"},
+      {"[seccomp]\ndeny = [\"notasyscall\"]\n", "t.toml:3:9: ", "unknown syscall"},
+      {"[seccomp]\naction = \"explode\"\n", "t.toml:3:10: ", "\"errno\" (EPERM), \"kill\" or \"log\""},
+      {"[[seccomp.rule]]\nsyscall = \"socket\"\nargs = [{ index = 7, op = \"eq\", value = 1 }]\n",
+       "t.toml:4:19: ", "between 0 and 5"},
+      {"[[seccomp.rule]]\nsyscall = \"socket\"\nargs = [{ index = 0, op = \"like\", value = 1 }]\n",
+       "t.toml:4:27: ", "eq, ne, lt"},
+      {"[[seccomp.rule]]\nsyscall = \"socket\"\nargs = [{ index = 0, op = \"masked_eq\", value = 1 }]\n",
+       "t.toml:4:9: ", "needs mask"},
+      {"[[seccomp.rule]]\nsyscall = \"socket\"\nargs = [{ index = 0, op = \"eq\", value = 1 }, "
+       "{ index = 0, op = \"eq\", value = 2 }]\n",
+       "t.toml:4:56: ", "compared twice"},
+      {"[seccomp]\ndeny = [\"mount\"]\n[[seccomp.rule]]\nsyscall = \"mount\"\n", "t.toml:4:1: ", "has no effect"},
+      {"extends = \"default\"\n[[seccomp.rule]]\nsyscall = \"mount\"\n", "t.toml:2:1: ",
+       "has no effect"},
+      {"[[seccomp.rule]]\nsyscall = \"read\"\nerrno = \"EBOGUS\"\n", "t.toml:4:9: ", "needs action"},
+      {"[[seccomp.rule]]\nsyscall = \"read\"\naction = \"errno\"\nerrno = \"EBOGUS\"\n",
+       "t.toml:5:9: ", "errno name"},
+      {"[[seccomp.rule]]\nsyscall = \"read\"\naction = \"allow\"\n", "t.toml:2:1: ", "needs args"},
+      {"[network]\nmode = \"internet\"\n", "t.toml:3:8: ", "\"none\", \"loopback\" or \"veth\""},
+      {"[network]\ndns = [\"8.8.8\"]\n", "t.toml:3:7: ", "IPv4 or IPv6"},
+      {"[network.hosts]\n\"bad host\" = \"1.2.3.4\"\n", "t.toml:3:1: ", "not a valid host name"},
+      {"[cgroup]\nmemory = \"1K\"\n", "t.toml:3:10: ", "at least"},
+      {"[cgroup]\nmemory = { value = \"1G\", optionl = true }\n", "t.toml:3:26: ",
+       "allowed keys: value, optional"},
+      {"[cgroup]\ncpu = \"half\"\n", "t.toml:3:7: ", "number of CPUs"},
+      {"[cgroup]\ncpuset_cpus = \"0-3;rm\"\n", "t.toml:3:15: ", "\"0-3,6\""},
+      {"[limits]\nwall_time = \"10 years\"\n", "t.toml:3:13: ", "\"30s\""},
+      {"[rlimits]\nnofile = 99999999\n", "t.toml:3:10: ", "between 3 and 1048576"},
+      {"[match]\nsuffixes = [\"py\"]\n", "t.toml:3:12: ", "\".py\""},
+      {"interpreter = [\"python3\"]\n", "t.toml:2:15: ", "absolute"},
+      {"extends = \"no-such-policy\"\n", "t.toml:1:11: ", "cannot read"},
+      {"extends = \"../etc/passwd\"\n", "t.toml:1:11: ", "shipped policy"},
+      {"[[filesystem.mount]]\nsource = \"/data\"\n", "t.toml:2:1: ", "needs destination"},
+      {"[[filesystem.mount]]\ntype = \"tmpfs\"\nsource = \"/x\"\ndestination = \"/y\"\n",
+       "t.toml:4:10: ", "takes no source"},
+      {"[[filesystem.mount]]\ntype = \"overlay\"\ndestination = \"/y\"\n", "t.toml:3:8: ",
+       "\"bind\" or \"tmpfs\""},
+      {"interpreter = []\n", "t.toml:1:1: ", "missing extends"},
+      {"[filesystem\n", "t.toml:2:", "TOML syntax"},
+      {"a = \"unterminated\n", "t.toml:2:", "TOML syntax"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.toml);
+    std::string err = ErrorOf(c.toml);
+    INFO(err);
+    CHECK(err.rfind(c.location, 0) == 0);
+    CHECK(err.find(c.needle) != std::string::npos);
+  }
+}
+
+TEST_CASE("policy: errors in an extended policy point into that file", "[policy]") {
+  testing::TempDir dir;
+  WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nuid = 1000\n\n[filesystem]\nbad = 1\n");
+  PolicyDirEnv env(dir.path());
+  std::string err = ErrorOf("extends = \"base\"\n");
+  CHECK(err.rfind(dir.Join("base.toml") + ":6:1: ", 0) == 0);
+}
+
+TEST_CASE("policy: extends cycles are bounded", "[policy]") {
+  testing::TempDir dir;
+  WriteText(dir.Join("a.toml"), "extends = \"b\"\n");
+  WriteText(dir.Join("b.toml"), "extends = \"a\"\n");
+  PolicyDirEnv env(dir.path());
+  std::string err = ErrorOf("extends = \"a\"\n");
+  CHECK(err.find("nests more than") != std::string::npos);
+}
+
+TEST_CASE("policy: values, sizes and layering", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  Result<Policy> p = LoadPolicyString(R"(
+extends = "default"
+interpreter = ["/usr/bin/env", "ruby"]
+
+[filesystem]
+mask = ["/srv/secret"]
+tmp_size = "128M"
+shm_size = 1048576
+
+[[filesystem.mount]]
+source = "/usr/share/doc"
+destination = "/doc"
+optional = true
+
+[[filesystem.mount]]
+type = "tmpfs"
+destination = "/scratch"
+writable = true
+size = "1G"
+
+[limits]
+wall_time = "90s"
+cpu_time = 5
+kill_grace = "500ms"
+
+[rlimits]
+fsize = "unlimited"
+
+[cgroup]
+memory = "256M"
+pids = { value = 64, optional = true }
+cpu = 0.5
+cpuset_cpus = "0-1"
+
+[seccomp]
+action = "kill"
+allow = ["@clock"]
+deny = ["chown"]
+
+[[seccomp.rule]]
+syscall = "openat"
+action = "errno"
+errno = "EACCES"
+args = [{ index = 0, op = "eq", value = -100 }, { index = 2, op = "masked_eq", value = 1, mask = 3 }]
+
+[network]
+mode = "none"
+dns = ["1.1.1.1", "2606:4700::1111"]
+hosts = { "db.local" = "10.0.0.2" }
+)",
+                                      "custom.toml");
+  INFO(p.status().ToString());
+  REQUIRE(p.ok());
+  CHECK(p->name == "custom");
+  CHECK(Contains(p->mask, "/root"));  // default masks stay
+  CHECK(Contains(p->mask, "/srv/secret"));
+  CHECK(p->tmp_size_bytes == 128ull << 20);
+  CHECK(p->shm_size_bytes == 1048576);
+  REQUIRE(p->mounts.size() == 2);
+  CHECK(p->mounts[0].kind == MountSpec::Kind::kBind);
+  CHECK(p->mounts[0].optional);
+  CHECK_FALSE(p->mounts[0].writable);
+  CHECK(p->mounts[1].kind == MountSpec::Kind::kTmpfs);
+  CHECK(p->mounts[1].size_bytes == 1ull << 30);
+  CHECK(p->wall_time_ms == 90000);
+  CHECK(p->cpu_time_ms == 5000);
+  CHECK(p->kill_grace_ms == 500);
+  CHECK(p->rlimits.fsize_bytes == ~0ull);
+  CHECK(p->cgroup.memory_max_bytes.value == (256ull << 20));
+  CHECK_FALSE(p->cgroup.memory_max_bytes.optional);
+  CHECK(p->cgroup.pids_max.value == 64u);
+  CHECK(p->cgroup.pids_max.optional);
+  CHECK(p->cgroup.cpu.value == 0.5);
+  CHECK(p->cgroup.cpuset_cpus.value == "0-1");
+  CHECK_FALSE(p->cgroup.io_max.value.has_value());
+  CHECK(p->seccomp.deny_action == SeccompAction::kKill);
+  CHECK(Contains(p->seccomp.deny, "chown"));
+  CHECK(Contains(p->seccomp.deny, "mount"));            // from default
+  CHECK_FALSE(Contains(p->seccomp.deny, "settimeofday"));  // allowed again
+  // Inherited rules without an explicit action take this policy's action;
+  // explicit ones keep theirs.
+  for (const SyscallRule& r : p->seccomp.rules) {
+    INFO(r.syscall);
+    if (r.syscall == "clone") CHECK(r.action == SeccompAction::kKill);
+    if (r.syscall == "clone3") CHECK(r.action == SeccompAction::kErrno);
+    if (r.syscall == "clone3") CHECK(r.errno_value == 38);
+    if (r.syscall == "openat") {
+      CHECK(r.errno_value == 13);
+      REQUIRE(r.args.size() == 2);
+      CHECK(r.args[0].value == static_cast<uint64_t>(-100));
+      CHECK(r.args[1].op == ArgCondition::Op::kMaskedEq);
+      CHECK(r.args[1].mask == 3);
+    }
+  }
+  CHECK(p->network.mode == NetworkSpec::Mode::kNone);
+  CHECK(p->network.hosts.at("db.local") == "10.0.0.2");
+
+  Result<Policy> again = LoadPolicyString(PolicyToToml(p.value()), "custom.toml");
+  INFO(again.status().ToString());
+  REQUIRE(again.ok());
+  CHECK(again->hash == p->hash);
+}
+
+TEST_CASE("policy: bounds on counts and sizes", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  std::string big(kMaxPolicyBytes + 1, '#');
+  CHECK(ErrorOf(big).find("larger than") != std::string::npos);
+
+  std::string masks = "[filesystem]\nmask = [";
+  for (size_t i = 0; i <= kMaxMounts; ++i) masks += "\"/m" + std::to_string(i) + "\",";
+  masks += "]\n";
+  CHECK(ErrorOf(masks).find("at most 64") != std::string::npos);
+
+  std::string mounts;
+  for (size_t i = 0; i <= kMaxMounts; ++i) {
+    mounts += "[[filesystem.mount]]\ntype = \"tmpfs\"\ndestination = \"/t" + std::to_string(i) + "\"\n";
+  }
+  CHECK(ErrorOf(mounts).find("[[filesystem.mount]] entries") != std::string::npos);
+
+  std::string env_set = "[env.set]\n";
+  for (size_t i = 0; i <= kMaxEnv; ++i) env_set += "V" + std::to_string(i) + " = \"x\"\n";
+  CHECK(ErrorOf(env_set).find("environment variables") != std::string::npos);
+
+  std::string rules;
+  for (size_t i = 0; i <= kMaxSyscallRules; ++i) {
+    rules += "[[seccomp.rule]]\nsyscall = \"read\"\nargs = [{ index = 0, op = \"eq\", value = " +
+             std::to_string(i) + " }]\n";
+  }
+  CHECK(ErrorOf(rules).find("[[seccomp.rule]] entries") != std::string::npos);
+
+  std::string long_path = "[filesystem]\ncwd = \"/" + std::string(kMaxPathBytes, 'a') + "\"\n";
+  CHECK(ErrorOf(long_path).find("longer than") != std::string::npos);
+  CHECK(ErrorOf("[filesystem]\ntmp_size = \"99999999999T\"\n").find("bad size") != std::string::npos);
+}
+
+TEST_CASE("policy: group expansion and allow", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  Result<Policy> p = LoadPolicyString("extends = \"none\"\n[seccomp]\ndeny = [\"@mount\", \"@keyring\", \"ptrace\"]\n"
+                                      "allow = [\"chroot\"]\n",
+                                      "g.toml");
+  REQUIRE(p.ok());
+  const std::vector<std::string>& d = p->seccomp.deny;
+  CHECK(std::is_sorted(d.begin(), d.end()));
+  CHECK(Contains(d, "fsopen"));
+  CHECK(Contains(d, "keyctl"));
+  CHECK(Contains(d, "ptrace"));
+  CHECK_FALSE(Contains(d, "chroot"));
+  CHECK(d.size() == 11 - 1 + 3 + 1);
+}
+
+TEST_CASE("policy: every syscall in every group exists on x86_64", "[policy]") {
+  for (const policy::SyscallGroup& g : policy::AllSyscallGroups()) {
+    CHECK(g.name.starts_with("@"));
+    CHECK_FALSE(g.syscalls.empty());
+    for (std::string_view s : g.syscalls) {
+      INFO(std::string(g.name) + ": " + std::string(s));
+      CHECK(policy::SyscallNumber(s) >= 0);
+    }
+  }
+  CHECK(policy::FindSyscallGroup("@mount") != nullptr);
+  CHECK(policy::FindSyscallGroup("@nope") == nullptr);
+}
+
+TEST_CASE("policy: PolicyForProgram picks by suffix, then shebang, else default", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  testing::TempDir dir;
+  auto name_for = [](const std::string& path) {
+    Result<Policy> p = PolicyForProgram(path);
+    REQUIRE(p.ok());
+    return p->name;
+  };
+  CHECK(name_for("/x/app.py") == "python");
+  CHECK(name_for("app.js") == "node");
+  CHECK(name_for("/srv/app.mjs") == "node");
+  CHECK(name_for("/srv/app.cjs") == "node");
+  CHECK(name_for("build.sh") == "shell");
+  CHECK(name_for("/no/such/file") == "default");
+  CHECK(name_for("/x/.py") == "default");
+
+  WriteText(dir.Join("tool"), "#!/usr/bin/env -S python3.11 -u\nprint(1)\n");
+  CHECK(name_for(dir.Join("tool")) == "python");
+  WriteText(dir.Join("run"), "#! /bin/bash -e\necho hi\n");
+  CHECK(name_for(dir.Join("run")) == "shell");
+  WriteText(dir.Join("srv"), "#!/usr/bin/node\n");
+  CHECK(name_for(dir.Join("srv")) == "node");
+  WriteText(dir.Join("data"), "\x7f" "ELF....");
+  CHECK(name_for(dir.Join("data")) == "default");
+  WriteText(dir.Join("perl"), "#!/usr/bin/perl\n");
+  CHECK(name_for(dir.Join("perl")) == "default");
+  CHECK(name_for("/usr/bin/python3") == "python");
+}
+
+TEST_CASE("policy: ResolvePolicy takes names and files", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  testing::TempDir dir;
+  WriteText(dir.Join("mine.toml"), "extends = \"shell\"\n[identity]\nuid = 1234\n");
+  Result<Policy> p = ResolvePolicy(dir.Join("mine.toml"));
+  REQUIRE(p.ok());
+  CHECK(p->uid == 1234);
+  CHECK(p->name == "mine");
+  CHECK(p->source_path == dir.Join("mine.toml"));
+  CHECK(p->interpreter == std::vector<std::string>{"/bin/sh"});
+
+  Result<Policy> missing = ResolvePolicy("nonexistent");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == Code::kNotFound);
+  CHECK(missing.status().message().find("shipped policies: default") != std::string::npos);
+  CHECK_FALSE(ResolvePolicy(dir.Join("absent.toml")).ok());
+}
+
+TEST_CASE("policy: PolicyDirectory honours WARDEN_POLICY_DIR", "[policy]") {
+  PolicyDirEnv env("/some/where");
+  CHECK(PolicyDirectory() == "/some/where");
+}
+
+}  // namespace
+}  // namespace warden
