@@ -1,0 +1,69 @@
+// A tiny classic-BPF assembler with forward labels, for the part of the
+// seccomp filter that libseccomp cannot express (see AllowRulePrefix).
+// Conditional jumps reach at most 255 instructions; Finish() fails rather
+// than truncate an offset.
+#ifndef WARDEN_SECCOMP_BPF_BUILDER_H_
+#define WARDEN_SECCOMP_BPF_BUILDER_H_
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "warden/status.h"
+
+namespace warden::seccomp {
+
+class BpfBuilder {
+ public:
+  // Jump target meaning "the next instruction".
+  static constexpr int kNext = -1;
+
+  int NewLabel() {
+    labels_.push_back(-1);
+    return static_cast<int>(labels_.size()) - 1;
+  }
+  // Places `label` at the next instruction to be emitted.
+  void Bind(int label) { labels_[static_cast<size_t>(label)] = static_cast<long>(insns_.size()); }
+
+  void LoadAbs(uint32_t offset) { Emit(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset)); }
+  void And(uint32_t k) { Emit(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k)); }
+  void Return(uint32_t k) { Emit(BPF_STMT(BPF_RET | BPF_K, k)); }
+  // if (A == k) goto jt; else goto jf;
+  void JumpIfEq(uint32_t k, int jt, int jf) {
+    fixups_.push_back({insns_.size(), jt, jf});
+    Emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 0));
+  }
+
+  Result<std::vector<sock_filter>> Finish() {
+    for (const Fixup& f : fixups_) {
+      for (int which = 0; which < 2; ++which) {
+        int label = which == 0 ? f.jt : f.jf;
+        if (label == kNext) continue;
+        long target = labels_[static_cast<size_t>(label)];
+        long off = target - static_cast<long>(f.at) - 1;
+        if (target < 0 || off < 0 || off > 255) {
+          return Status::Error(Code::kInternal, "BPF jump out of range (" + std::to_string(off) + ")");
+        }
+        (which == 0 ? insns_[f.at].jt : insns_[f.at].jf) = static_cast<uint8_t>(off);
+      }
+    }
+    return insns_;
+  }
+
+ private:
+  struct Fixup {
+    size_t at;
+    int jt, jf;
+  };
+  void Emit(sock_filter insn) { insns_.push_back(insn); }
+
+  std::vector<sock_filter> insns_;
+  std::vector<long> labels_;
+  std::vector<Fixup> fixups_;
+};
+
+}  // namespace warden::seccomp
+
+#endif  // WARDEN_SECCOMP_BPF_BUILDER_H_

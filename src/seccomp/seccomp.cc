@@ -1,0 +1,409 @@
+#include "seccomp/seccomp.h"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "base/fd.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "policy/parse_util.h"
+#include "policy/syscall_groups.h"
+#include "seccomp/bpf_builder.h"
+#include "seccomp/cache.h"
+
+namespace warden::seccomp {
+namespace {
+
+// Bumped whenever the meaning of the generated code changes, so cached
+// programs from an older warden are not reused.
+constexpr int kCompilerVersion = 1;
+constexpr int kMaxKnownSyscall = 1023;
+constexpr size_t kMaxAllowRulesPerSyscall = 32;
+
+struct CtxDeleter {
+  void operator()(void* ctx) const { seccomp_release(ctx); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+std::string LibseccompVersion() {
+  const scmp_version* v = seccomp_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+}
+
+std::string ErrnoName(int e) {
+  const char* name = strerrorname_np(e);
+  return name ? name : std::to_string(e);
+}
+
+uint32_t ScmpAction(SeccompAction a, int errno_value) {
+  switch (a) {
+    case SeccompAction::kAllow: return SCMP_ACT_ALLOW;
+    case SeccompAction::kErrno: return SCMP_ACT_ERRNO(static_cast<uint32_t>(errno_value));
+    case SeccompAction::kKill: return SCMP_ACT_KILL_PROCESS;
+    case SeccompAction::kLog: return SCMP_ACT_LOG;
+  }
+  return SCMP_ACT_KILL_PROCESS;
+}
+
+// The kernel's return value for a deny action (used by the hand-built part,
+// which does not go through libseccomp).
+uint32_t KernelAction(SeccompAction a, int errno_value) {
+  switch (a) {
+    case SeccompAction::kAllow: return SECCOMP_RET_ALLOW;
+    case SeccompAction::kErrno:
+      return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(errno_value) & SECCOMP_RET_DATA);
+    case SeccompAction::kKill: return SECCOMP_RET_KILL_PROCESS;
+    case SeccompAction::kLog: return SECCOMP_RET_LOG;
+  }
+  return SECCOMP_RET_KILL_PROCESS;
+}
+
+scmp_compare ScmpOp(ArgCondition::Op op) {
+  switch (op) {
+    case ArgCondition::Op::kEq: return SCMP_CMP_EQ;
+    case ArgCondition::Op::kNe: return SCMP_CMP_NE;
+    case ArgCondition::Op::kLt: return SCMP_CMP_LT;
+    case ArgCondition::Op::kLe: return SCMP_CMP_LE;
+    case ArgCondition::Op::kGt: return SCMP_CMP_GT;
+    case ArgCondition::Op::kGe: return SCMP_CMP_GE;
+    case ArgCondition::Op::kMaskedEq: return SCMP_CMP_MASKED_EQ;
+  }
+  return SCMP_CMP_EQ;
+}
+
+// The deny set after group expansion and allow removal, sorted.
+Result<std::set<std::string>> EffectiveDeny(const SeccompSpec& spec) {
+  auto expand = [](const std::vector<std::string>& in,
+                   std::set<std::string>* out) -> Status {
+    for (const std::string& name : in) {
+      if (const policy::SyscallGroup* g = policy::FindSyscallGroup(name)) {
+        for (std::string_view s : g->syscalls) out->insert(std::string(s));
+      } else if (policy::SyscallNumber(name) >= 0) {
+        out->insert(name);
+      } else {
+        return Status::Error(Code::kInvalidArgument,
+                             "unknown syscall or group \"" + name.substr(0, 64) + "\"");
+      }
+    }
+    return Status::Ok();
+  };
+  std::set<std::string> deny, allow;
+  WARDEN_RETURN_IF_ERROR(expand(spec.deny, &deny));
+  WARDEN_RETURN_IF_ERROR(expand(spec.allow, &allow));
+  for (const std::string& a : allow) deny.erase(a);
+  return deny;
+}
+
+std::string CanonicalSpec(const SeccompSpec& spec, const std::set<std::string>& deny) {
+  std::string s = "warden-seccomp " + std::to_string(kCompilerVersion) + "\n";
+  s += "libseccomp " + LibseccompVersion() + "\narch x86_64\n";
+  s += "action " + std::to_string(KernelAction(spec.deny_action, 1)) + "\n";
+  s += "unknown " + std::to_string(spec.unknown_errno) + "\n";
+  for (const std::string& d : deny) s += "deny " + d + "\n";
+  for (const SyscallRule& r : spec.rules) {
+    s += "rule " + r.syscall + " " + std::to_string(KernelAction(r.action, r.errno_value));
+    for (const ArgCondition& a : r.args) {
+      s += " " + std::to_string(a.index) + ":" + std::to_string(static_cast<int>(a.op)) + ":" +
+           std::to_string(a.value) + ":" + std::to_string(a.mask);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+// Syscalls with "allow" rules: denied unless an allow rule matches. libseccomp
+// cannot express that on top of a default-allow filter (an unconditional
+// rule overrides conditional ones, and rules may not use the default action),
+// so these are compiled by hand into a block that runs before libseccomp's
+// program and jumps to it for every other syscall.
+Result<std::vector<sock_filter>> AllowRulePrefix(const SeccompSpec& spec) {
+  std::vector<std::string> order;
+  for (const SyscallRule& r : spec.rules) {
+    if (r.action != SeccompAction::kAllow) continue;
+    bool seen = false;
+    for (const std::string& o : order) seen = seen || o == r.syscall;
+    if (!seen) order.push_back(r.syscall);
+  }
+  if (order.empty()) return std::vector<sock_filter>{};
+
+  BpfBuilder b;
+  int end = b.NewLabel();
+  b.LoadAbs(offsetof(seccomp_data, arch));
+  b.JumpIfEq(AUDIT_ARCH_X86_64, BpfBuilder::kNext, end);
+  b.LoadAbs(offsetof(seccomp_data, nr));
+  for (const std::string& name : order) {
+    int nr = policy::SyscallNumber(name);
+    if (nr < 0) return Status::Error(Code::kInvalidArgument, "unknown syscall \"" + name + "\"");
+    int next_syscall = b.NewLabel();
+    b.JumpIfEq(static_cast<uint32_t>(nr), BpfBuilder::kNext, next_syscall);
+    size_t count = 0;
+    for (const SyscallRule& r : spec.rules) {
+      if (r.action != SeccompAction::kAllow || r.syscall != name) continue;
+      if (++count > kMaxAllowRulesPerSyscall) {
+        return Status::Error(Code::kInvalidArgument,
+                             "more than " + std::to_string(kMaxAllowRulesPerSyscall) +
+                                 " allow rules for \"" + name + "\"");
+      }
+      int next_rule = b.NewLabel();
+      for (const ArgCondition& a : r.args) {
+        if (a.index > 5) return Status::Error(Code::kInvalidArgument, "argument index above 5");
+        uint32_t lo_off = static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * a.index);
+        uint32_t hi_off = lo_off + 4;
+        uint32_t v_lo = static_cast<uint32_t>(a.value), v_hi = static_cast<uint32_t>(a.value >> 32);
+        uint32_t m_lo = static_cast<uint32_t>(a.mask), m_hi = static_cast<uint32_t>(a.mask >> 32);
+        switch (a.op) {
+          case ArgCondition::Op::kEq:
+            b.LoadAbs(hi_off);
+            b.JumpIfEq(v_hi, BpfBuilder::kNext, next_rule);
+            b.LoadAbs(lo_off);
+            b.JumpIfEq(v_lo, BpfBuilder::kNext, next_rule);
+            break;
+          case ArgCondition::Op::kMaskedEq:
+            b.LoadAbs(hi_off);
+            b.And(m_hi);
+            b.JumpIfEq(v_hi, BpfBuilder::kNext, next_rule);
+            b.LoadAbs(lo_off);
+            b.And(m_lo);
+            b.JumpIfEq(v_lo, BpfBuilder::kNext, next_rule);
+            break;
+          case ArgCondition::Op::kNe: {
+            int pass = b.NewLabel();
+            b.LoadAbs(hi_off);
+            b.JumpIfEq(v_hi, BpfBuilder::kNext, pass);
+            b.LoadAbs(lo_off);
+            b.JumpIfEq(v_lo, next_rule, BpfBuilder::kNext);
+            b.Bind(pass);
+            break;
+          }
+          default:
+            return Status::Error(Code::kInvalidArgument,
+                                 "allow rules support only eq, ne and masked_eq");
+        }
+      }
+      b.Return(SECCOMP_RET_ALLOW);
+      b.Bind(next_rule);
+    }
+    b.Return(KernelAction(spec.deny_action, 1));
+    b.Bind(next_syscall);
+    // The conditions above clobbered A only on paths that returned; every
+    // jump to next_syscall comes straight from the syscall-number compare.
+  }
+  b.Bind(end);
+  return b.Finish();
+}
+
+Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::string>& deny) {
+  Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
+  if (!ctx) return Status::Error(Code::kInternal, "seccomp_init: failed (out of memory?)");
+  auto attr = [&](scmp_filter_attr a, uint32_t v, const char* what) -> Status {
+    int rc = seccomp_attr_set(ctx.get(), a, v);
+    if (rc != 0) return Status::FromErrno(-rc, std::string("seccomp_attr_set(") + what + ")");
+    return Status::Ok();
+  };
+  // Only the native arch is in the filter, so i386 and (through libseccomp's
+  // x32 check) x32 calls take the bad-arch action.
+  WARDEN_RETURN_IF_ERROR(attr(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS, "ACT_BADARCH"));
+  WARDEN_RETURN_IF_ERROR(attr(SCMP_FLTATR_CTL_NNP, 0, "CTL_NNP"));
+  // A binary tree keeps the common path short despite the ENOSYS rules for
+  // hundreds of unnamed numbers. Older libseccomp lacks it; that only costs speed.
+  if (seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2) != 0) {
+    WLOG_DEBUG("", "seccomp: libseccomp has no binary-tree optimization; using a linear filter");
+  }
+
+  std::set<std::string> allow_rule_syscalls;
+  for (const SyscallRule& r : spec.rules) {
+    if (r.action == SeccompAction::kAllow) allow_rule_syscalls.insert(r.syscall);
+  }
+
+  for (int nr = 0; nr <= kMaxKnownSyscall; ++nr) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+    if (name) {
+      std::free(name);
+      continue;
+    }
+    int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(static_cast<uint32_t>(spec.unknown_errno)), nr, 0);
+    if (rc != 0) return Status::FromErrno(-rc, "seccomp_rule_add(unknown syscall " + std::to_string(nr) + ")");
+  }
+  const uint32_t deny_action = ScmpAction(spec.deny_action, 1);
+  for (const std::string& name : deny) {
+    if (allow_rule_syscalls.count(name)) continue;
+    int rc = seccomp_rule_add(ctx.get(), deny_action, policy::SyscallNumber(name), 0);
+    if (rc != 0) return Status::FromErrno(-rc, "seccomp_rule_add(\"" + name + "\")");
+  }
+  for (const SyscallRule& r : spec.rules) {
+    if (r.action == SeccompAction::kAllow) continue;
+    int nr = policy::SyscallNumber(r.syscall);
+    if (nr < 0) return Status::Error(Code::kInvalidArgument, "unknown syscall \"" + r.syscall.substr(0, 64) + "\"");
+    if (r.args.size() > 6) return Status::Error(Code::kInvalidArgument, "a rule compares at most 6 arguments");
+    std::vector<scmp_arg_cmp> cmps;
+    for (const ArgCondition& a : r.args) {
+      scmp_arg_cmp c{};
+      c.arg = a.index;
+      c.op = ScmpOp(a.op);
+      if (a.op == ArgCondition::Op::kMaskedEq) {
+        c.datum_a = a.mask;
+        c.datum_b = a.value;
+      } else {
+        c.datum_a = a.value;
+      }
+      cmps.push_back(c);
+    }
+    if (r.action == SeccompAction::kErrno && (r.errno_value < 1 || r.errno_value > 4095)) {
+      return Status::Error(Code::kInvalidArgument, "errno " + std::to_string(r.errno_value) + " out of range 1..4095");
+    }
+    int rc = seccomp_rule_add_array(ctx.get(), ScmpAction(r.action, r.errno_value), nr,
+                                    static_cast<unsigned>(cmps.size()), cmps.data());
+    if (rc != 0) return Status::FromErrno(-rc, "seccomp_rule_add(rule for \"" + r.syscall + "\")");
+  }
+
+  base::UniqueFd fd(::memfd_create("warden-seccomp", MFD_CLOEXEC));
+  if (!fd) return Status::FromErrno(errno, "memfd_create(\"warden-seccomp\")");
+  int rc = seccomp_export_bpf(ctx.get(), fd.get());
+  if (rc != 0) return Status::FromErrno(-rc, "seccomp_export_bpf");
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size < 0) return Status::FromErrno(errno, "lseek(seccomp memfd)");
+  if (size == 0 || size % sizeof(sock_filter) != 0 || size > static_cast<off_t>(BPF_MAXINSNS * sizeof(sock_filter))) {
+    return Status::Error(Code::kInternal, "seccomp_export_bpf produced " + std::to_string(size) + " bytes");
+  }
+  WARDEN_ASSIGN_OR_RETURN(std::vector<sock_filter> prefix, AllowRulePrefix(spec));
+  BpfProgram out;
+  out.insns = std::move(prefix);
+  size_t base = out.insns.size();
+  out.insns.resize(base + static_cast<size_t>(size) / sizeof(sock_filter));
+  size_t done = 0;
+  char* dst = reinterpret_cast<char*>(out.insns.data() + base);
+  while (done < static_cast<size_t>(size)) {
+    ssize_t n = base::RetryEintr([&] {
+      return ::pread(fd.get(), dst + done, static_cast<size_t>(size) - done, static_cast<off_t>(done));
+    });
+    if (n < 0) return Status::FromErrno(errno, "pread(seccomp memfd)");
+    if (n == 0) return Status::Error(Code::kInternal, "seccomp memfd shrank while reading");
+    done += static_cast<size_t>(n);
+  }
+  if (out.insns.size() > BPF_MAXINSNS) {
+    return Status::Error(Code::kInvalidArgument,
+                         "seccomp filter has " + std::to_string(out.insns.size()) +
+                             " instructions; the kernel allows " + std::to_string(BPF_MAXINSNS) +
+                             " (fewer rules needed)");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SpecHash(const SeccompSpec& spec) {
+  Result<std::set<std::string>> deny = EffectiveDeny(spec);
+  return policy::Sha256Hex(CanonicalSpec(spec, deny.ok() ? deny.value() : std::set<std::string>{}));
+}
+
+Result<BpfProgram> Compile(const SeccompSpec& spec) { return Compile(spec, CompileOptions{}); }
+
+Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& options) {
+  if (spec.rules.size() > kMaxSyscallRules) {
+    return Status::Error(Code::kInvalidArgument, "more than " + std::to_string(kMaxSyscallRules) + " seccomp rules");
+  }
+  if (spec.unknown_errno < 1 || spec.unknown_errno > 4095) {
+    return Status::Error(Code::kInvalidArgument, "unknown_errno out of range 1..4095");
+  }
+  Result<std::set<std::string>> deny = EffectiveDeny(spec);
+  if (!deny.ok()) return deny.take_status().Wrap("compile seccomp filter");
+  std::string hash = policy::Sha256Hex(CanonicalSpec(spec, deny.value()));
+
+  std::string dir;
+  if (options.use_cache) {
+    dir = options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir;
+    if (std::optional<std::vector<sock_filter>> cached = ReadCache(dir, hash)) {
+      return BpfProgram{std::move(*cached), hash, true};
+    }
+  }
+  Result<BpfProgram> compiled = CompileUncached(spec, deny.value());
+  if (!compiled.ok()) return compiled.take_status().Wrap("compile seccomp filter");
+  compiled->hash = hash;
+  if (options.use_cache) {
+    Status st = WriteCache(dir, hash, compiled->insns);
+    if (!st.ok()) WLOG_WARN("", "seccomp cache not written (continuing): " + st.ToString());
+  }
+  return compiled;
+}
+
+std::string SyscallName(int nr) {
+  if (nr < 0) return "";
+  char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+  if (!name) return "";
+  std::string out = name;
+  std::free(name);
+  return out;
+}
+
+int InstallFilter(const struct sock_filter* insns, size_t count) {
+  if (count == 0 || count > BPF_MAXINSNS) return -EINVAL;
+  struct sock_fprog prog;
+  prog.len = static_cast<unsigned short>(count);
+  prog.filter = const_cast<struct sock_filter*>(insns);
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return -errno;
+  return 0;
+}
+
+base::DoctorChecks DoctorChecks() {
+  base::DoctorChecks checks;
+  {
+    base::DoctorCheck c;
+    c.feature = "seccomp filters";
+    c.required_for_run = true;
+    int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+    // Asking for an unknown action is a harmless probe: the kernel answers
+    // EOPNOTSUPP when filters work and EINVAL/ENOSYS when they do not.
+    uint32_t action = SECCOMP_RET_KILL_PROCESS;
+    long avail = ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
+    if (mode < 0) {
+      c.detail = std::string("prctl(PR_GET_SECCOMP): ") + ErrnoName(errno);
+      c.fix = "use a kernel built with CONFIG_SECCOMP_FILTER=y";
+    } else if (avail != 0 && errno == ENOSYS) {
+      c.detail = "seccomp() syscall not available";
+      c.fix = "use Linux 3.17 or newer with CONFIG_SECCOMP_FILTER=y";
+    } else {
+      c.ok = true;
+      c.detail = mode == 0 ? "available" : "available (warden itself already runs under a filter)";
+    }
+    checks.push_back(c);
+  }
+  {
+    base::DoctorCheck c;
+    c.feature = "seccomp kill_process action";
+    c.required_for_run = true;
+    uint32_t action = SECCOMP_RET_KILL_PROCESS;
+    if (::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0) {
+      c.ok = true;
+      c.detail = "SECCOMP_RET_KILL_PROCESS available";
+    } else {
+      c.detail = std::string("SECCOMP_GET_ACTION_AVAIL(KILL_PROCESS): ") + ErrnoName(errno);
+      c.fix = "use Linux 4.14 or newer: foreign-architecture calls must kill the whole process";
+    }
+    checks.push_back(c);
+  }
+  {
+    base::DoctorCheck c;
+    c.feature = "libseccomp";
+    c.required_for_run = true;
+    const scmp_version* v = seccomp_version();
+    c.detail = "version " + LibseccompVersion() + ", API level " + std::to_string(seccomp_api_get());
+    c.ok = v->major > 2 || (v->major == 2 && v->minor >= 5);
+    if (!c.ok) c.fix = "install libseccomp 2.5 or newer (Debian 12: libseccomp2)";
+    checks.push_back(c);
+  }
+  return checks;
+}
+
+}  // namespace warden::seccomp
