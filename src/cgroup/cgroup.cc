@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
+#include <map>
 #include <mutex>
 
 #include "base/log.h"
@@ -59,20 +59,16 @@ Status CopyCpuset(const std::string& dir) {
 }
 
 // Enables `names` in DIR/cgroup.subtree_control one at a time, so that an
-// error names the controller. Returns the ones that could not be enabled.
-std::vector<std::string> EnableSubtree(const std::string& dir,
-                                       const std::vector<std::string>& names,
-                                       std::vector<std::string>* errors) {
-  std::vector<std::string> failed;
+// error names the controller. Returns controller -> error for the failures.
+std::map<std::string, std::string> EnableSubtree(const std::string& dir,
+                                                 const std::vector<std::string>& names) {
+  std::map<std::string, std::string> failed;
   Result<std::string> cur = ReadCgroupFile(dir + "/cgroup.subtree_control");
   std::vector<std::string> enabled = cur.ok() ? SplitWords(*cur) : std::vector<std::string>{};
   for (const std::string& n : names) {
     if (std::find(enabled.begin(), enabled.end(), n) != enabled.end()) continue;
     Status st = WriteCgroupFile(dir + "/cgroup.subtree_control", "+" + n);
-    if (!st.ok()) {
-      failed.push_back(n);
-      errors->push_back(st.ToString());
-    }
+    if (!st.ok()) failed[n] = st.ToString();
   }
   return failed;
 }
@@ -138,20 +134,28 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
                                                      std::vector<std::string>* warnings) {
   WARDEN_RETURN_IF_ERROR(CheckJobId(opts.job_id));
   WARDEN_ASSIGN_OR_RETURN(HostLayout host, DiscoverHost(opts.parent));
+  // Without a place to report warnings, the log is the only place.
   std::vector<std::string> local_warnings;
-  if (warnings == nullptr) warnings = &local_warnings;
+  const bool log_warnings = warnings == nullptr;
+  if (log_warnings) warnings = &local_warnings;
 
   WARDEN_ASSIGN_OR_RETURN(std::vector<LimitRequest> limits, PlanLimits(spec));
   // A limit is dropped (optional) or fatal (required) when its controller has
   // no backend; anything else is decided when the cgroup exists.
   auto refuse = [&](LimitRequest& l, const std::string& why) -> Status {
+    if (l.implicit && std::any_of(limits.begin(), limits.end(), [](const LimitRequest& m) {
+          return m.kind == LimitRequest::Kind::kMemory && m.dropped;
+        })) {
+      l.dropped = true;  // the swap default goes with the memory limit it belongs to
+      return Status::Ok();
+    }
     std::string msg = "cgroup limit " + l.label + " cannot be enforced: " + why;
     if (!l.optional) {
       return Status::Error(Code::kUnavailable,
                            msg + " (mark it optional = true to run without it)");
     }
     warnings->push_back(msg + "; running without it (optional)");
-    WLOG_WARN(opts.job_id, warnings->back());
+    if (log_warnings) WLOG_WARN(opts.job_id, warnings->back());
     l.dropped = true;
     return Status::Ok();
   };
@@ -198,24 +202,22 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
     const Placement& p = host.placement[v2_ctrls[0]];
     std::vector<std::string> names;
     for (Controller c : v2_ctrls) names.push_back(ControllerName(c));
-    std::vector<std::string> errors;
-    std::vector<std::string> failed;
+    std::map<std::string, std::string> failed;
     Status prep;
     if (host.v2_delegate) {
       prep = MoveSelfToLeaf(p.parent);
-      if (prep.ok()) failed = EnableSubtree(p.parent, names, &errors);
+      if (prep.ok()) failed = EnableSubtree(p.parent, names);
     } else if (!p.top.empty()) {
-      failed = EnableSubtree(p.mount, names, &errors);
+      failed = EnableSubtree(p.mount, names);
     } else {
-      failed = EnableSubtree(p.parent, names, &errors);  // --cgroup-parent
+      failed = EnableSubtree(p.parent, names);  // --cgroup-parent
     }
     for (Controller c : v2_ctrls) {
-      bool bad = !prep.ok() ||
-                 std::find(failed.begin(), failed.end(), ControllerName(c)) != failed.end();
-      if (bad) {
-        WARDEN_RETURN_IF_ERROR(fail_controller(
-            c, std::string("cannot enable ") + ControllerName(c) + " below " + p.parent + ": " +
-                   (prep.ok() ? errors.empty() ? "" : errors.front() : prep.ToString())));
+      auto it = failed.find(ControllerName(c));
+      if (!prep.ok() || it != failed.end()) {
+        WARDEN_RETURN_IF_ERROR(
+            fail_controller(c, std::string("cannot enable ") + ControllerName(c) + " below " +
+                                   p.parent + ": " + (prep.ok() ? it->second : prep.ToString())));
       }
     }
     std::vector<Controller> kept;
@@ -231,9 +233,9 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
           if (st.ok()) {
             std::vector<std::string> top_names;
             for (Controller c : kept) top_names.push_back(ControllerName(c));
-            std::vector<std::string> top_errors;
-            if (!EnableSubtree(p.top, top_names, &top_errors).empty()) {
-              st = Status::Error(Code::kUnavailable, top_errors.front());
+            std::map<std::string, std::string> top_failed = EnableSubtree(p.top, top_names);
+            if (!top_failed.empty()) {
+              st = Status::Error(Code::kUnavailable, top_failed.begin()->second);
             }
           }
           if (!st.ok()) break;

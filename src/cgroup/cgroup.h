@@ -38,6 +38,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -157,6 +158,9 @@ struct GcOptions {
   pid_t only_owner = 0;
   // Also scan this --cgroup-parent (relative to each hierarchy's mount).
   std::string parent;
+  // Names (warden-<pid>-<job>) to leave alone although their owner is dead:
+  // jobs a restarted agent is about to adopt. May be empty.
+  std::function<bool(const std::string& name)> keep;
 };
 
 // Removes warden cgroups (in both v1 and v2 layouts) whose owner pid is no

@@ -87,6 +87,7 @@ Status Gc(const GcOptions& opts, std::vector<std::string>* removed) {
       std::optional<pid_t> owner = OwnerOfName(name);
       if (!owner) continue;
       if (opts.only_owner > 0 && *owner != opts.only_owner) continue;
+      if (opts.keep && opts.keep(name)) continue;
       if (*owner == ::getpid() || ProcessAlive(*owner)) continue;
       std::string path = s.dir + "/" + name;
       if (name.rfind(kSelfPrefix, 0) == 0) {
@@ -150,8 +151,7 @@ base::DoctorChecks DoctorChecks() {
     check.feature = std::string("cgroup ") + ControllerName(c);
     check.ok = p.backend != Backend::kNone;
     if (check.ok) {
-      check.detail = std::string(BackendName(p.backend)) + ": jobs in " + p.parent + " (" +
-                     p.reason + ")";
+      check.detail = p.reason;
     } else if ((c == kCpuacct || c == kFreezer) && v2_main) {
       check.ok = true;
       check.detail = "not needed: cgroup v2 has cpu.stat and cgroup.freeze in every cgroup";

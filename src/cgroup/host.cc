@@ -315,7 +315,7 @@ Result<HostLayout> DiscoverHost(const std::string& parent_override) {
     if (!parent_override.empty()) {
       v2.parent = JoinPath(h.v2_mount, parent_override);
       controllers_file = v2.parent + "/cgroup.controllers";
-      v2.reason = "under --cgroup-parent " + v2.parent;
+      v2.reason = "v2 under --cgroup-parent " + v2.parent;
     } else {
       bool can_delegate = false;
       if (h.v2_own != "/") {
@@ -331,13 +331,13 @@ Result<HostLayout> DiscoverHost(const std::string& parent_override) {
         h.v2_delegate = true;
         v2.parent = own_dir;
         controllers_file = own_dir + "/cgroup.controllers";
-        v2.reason = "delegated below warden's own cgroup " + own_dir;
+        v2.reason = "v2 delegated below warden's own cgroup " + own_dir;
       } else {
         v2.parent = h.v2_mount + "/" + kTopGroup;
         v2.top = v2.parent;
         controllers_file = h.v2_mount + "/cgroup.controllers";
-        v2.reason = h.v2_own == "/" ? "top-level group " + v2.parent
-                                    : "top-level group " + v2.parent + " (own cgroup " +
+        v2.reason = h.v2_own == "/" ? "v2 top-level group " + v2.parent
+                                    : "v2 top-level group " + v2.parent + " (own cgroup " +
                                           own_dir + " holds other processes)";
       }
     }
@@ -376,7 +376,7 @@ Result<HostLayout> DiscoverHost(const std::string& parent_override) {
     p.backend = Backend::kV1;
     p.mount = hier->mount;
     std::string v2_note =
-        h.v2_mount.empty() ? "" : " (not in the unified hierarchy's cgroup.controllers)";
+        h.v2_mount.empty() ? "" : "; the unified hierarchy does not offer it";
     if (!parent_override.empty()) {
       p.parent = JoinPath(hier->mount, parent_override);
       p.reason = "v1 under --cgroup-parent " + p.parent + v2_note;
