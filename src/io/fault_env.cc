@@ -44,9 +44,10 @@ Status FaultEnv::Gate(FaultOp op, bool mutating, const std::string& what, size_t
     ++mutating_ops_;
   }
   uint64_t n = calls_[op]++;
-  for (const FaultRule& rule : rules_) {
-    if (rule.op != op || n < rule.skip) continue;
-    if (rule.times != 0 && n >= rule.skip + rule.times) continue;
+  for (const ActiveRule& active : rules_) {
+    const FaultRule& rule = active.rule;
+    if (rule.op != op || n < active.base + rule.skip) continue;
+    if (rule.times != 0 && n >= active.base + rule.skip + rule.times) continue;
     if (partial != nullptr) *partial = rule.partial_bytes;
     return Status::FromErrno(rule.err, std::string(OpName(op)) + "(" + what + ") [injected]");
   }

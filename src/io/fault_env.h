@@ -26,7 +26,7 @@ enum class FaultOp { kOpen, kWrite, kSync, kAllocate, kRename, kRemove, kSyncDir
 struct FaultRule {
   FaultOp op = FaultOp::kWrite;
   int err = EIO;
-  uint64_t skip = 0;     // let this many matching calls succeed first
+  uint64_t skip = 0;     // let this many matching calls (after AddRule) succeed first
   uint64_t times = 1;    // then fail this many (0: every later call)
   // Writes only: bytes written before the error, as a disk that fills up
   // part way through a write does.
@@ -37,7 +37,7 @@ class FaultEnv final : public Env {
  public:
   explicit FaultEnv(Env* base = PosixEnv()) : base_(base) {}
 
-  void AddRule(const FaultRule& rule) { rules_.push_back(rule); }
+  void AddRule(const FaultRule& rule) { rules_.push_back({rule, calls_[rule.op]}); }
   void ClearRules() { rules_.clear(); }
   // Every underlying write moves at most this many bytes (0: no cap), so the
   // short-write continuation runs.
@@ -82,7 +82,11 @@ class FaultEnv final : public Env {
   Status CrashedError(const std::string& what) const;
 
   Env* base_;
-  std::vector<FaultRule> rules_;
+  struct ActiveRule {
+    FaultRule rule;
+    uint64_t base;  // matching calls made before the rule was added
+  };
+  std::vector<ActiveRule> rules_;
   std::map<FaultOp, uint64_t> calls_;
   size_t max_chunk_ = 0;
   std::optional<uint64_t> crash_after_;

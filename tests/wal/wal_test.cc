@@ -1,0 +1,357 @@
+#include "wal/wal.h"
+
+#include <fcntl.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "base/file.h"
+#include "io/fault_env.h"
+#include "io/test_backends.h"
+#include "test_util.h"
+#include "wal/format.h"
+#include "wal/wal_test_util.h"
+
+using warden::Code;
+using warden::Result;
+using warden::Status;
+using warden::testing::BlobPayload;
+using warden::testing::OpenWal;
+using warden::testing::Replayed;
+using warden::testing::SmallOptions;
+using warden::testing::TempDir;
+namespace io = warden::io;
+namespace wal = warden::wal;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Seg(const TempDir& dir, uint64_t id) {
+  return dir.Join("wal/" + wal::SegmentFileName(id));
+}
+
+void AppendN(wal::Wal* w, int n, const std::string& prefix) {
+  for (int i = 0; i < n; ++i) {
+    auto r = w->AppendAndWait(BlobPayload(prefix + std::to_string(i)));
+    REQUIRE(r.ok());
+  }
+}
+
+void PatchFile(const std::string& path, size_t off, const std::string& bytes) {
+  auto data = warden::base::ReadFile(path, 1 << 30);
+  REQUIRE(data.ok());
+  std::string d = data.value();
+  REQUIRE(off + bytes.size() <= d.size());
+  d.replace(off, bytes.size(), bytes);
+  warden::base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  REQUIRE(warden::base::WriteAll(fd.get(), d.data(), d.size(), "patch").ok());
+}
+
+}  // namespace
+
+TEST_CASE("wal: appends survive reopen across segments", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    // ~1 KiB records in 64 KiB segments: several rolls.
+    for (int i = 0; i < 200; ++i) {
+      auto seq = w.value()->AppendAndWait(BlobPayload(std::string(1000, 'a' + i % 26) + std::to_string(i)));
+      REQUIRE(seq.ok());
+      CHECK(seq.value() == static_cast<uint64_t>(i + 1));
+    }
+    CHECK(w.value()->segment_count() > 2);
+  }
+  auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  REQUIRE(r.blobs.size() == 200);
+  for (int i = 0; i < 200; ++i) {
+    CHECK(r.seqs[i] == static_cast<uint64_t>(i + 1));
+    CHECK(r.blobs[i] == std::string(1000, 'a' + i % 26) + std::to_string(i));
+  }
+  CHECK(w.value()->recovery().torn_file.empty());
+  CHECK(w.value()->AppendAndWait(BlobPayload("next")).value() == 201);
+}
+
+TEST_CASE("wal: concurrent appends are group-committed in order", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  std::vector<uint64_t> acked;
+  for (int i = 0; i < 64; ++i) {
+    w.value()->Append(BlobPayload("r" + std::to_string(i)), [&](Result<uint64_t> s) {
+      REQUIRE(s.ok());
+      acked.push_back(s.value());
+    });
+  }
+  CHECK(acked.empty());  // never acknowledged before the loop ran the sync
+  REQUIRE(loop->RunUntil([&] { return acked.size() == 64; }, 5000).ok());
+  for (size_t i = 0; i < acked.size(); ++i) CHECK(acked[i] == i + 1);
+  w.value().reset();
+  auto w2 = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+  REQUIRE(w2.ok());
+  REQUIRE(r.blobs.size() == 64);
+  CHECK(r.blobs[63] == "r63");
+}
+
+TEST_CASE("wal: a torn tail at every byte offset of the last record is cut off", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    AppendN(w.value().get(), 3, "record-number-");
+  }
+  const std::string seg = Seg(dir, 1);
+  const std::string pristine = warden::base::ReadFile(seg, 1 << 20).value();
+  size_t rec = wal::RecordExtent(BlobPayload("record-number-0").ByteSizeLong());
+  size_t last = wal::kSegmentHeaderBytes + 2 * rec;
+  // Bytes of the record proper; cutting only the zero padding tears nothing.
+  size_t used = wal::kRecordHeaderBytes + BlobPayload("record-number-0").ByteSizeLong();
+  for (size_t cut = 0; cut < used; ++cut) {
+    INFO("cut at byte " << cut);
+    PatchFile(seg, 0, pristine);
+    PatchFile(seg, last + cut, std::string(rec - cut, '\0'));
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    CHECK(r.blobs.size() == 2);
+    if (cut > 0) {
+      CHECK(w.value()->recovery().torn_offset == last);
+    }
+    // The log continues where the good records end.
+    CHECK(w.value()->AppendAndWait(BlobPayload("after")).value() == 3);
+  }
+}
+
+TEST_CASE("wal: bit flips are detected; damage before valid records refuses to open", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    AppendN(w.value().get(), 3, "bits-");
+  }
+  const std::string seg = Seg(dir, 1);
+  const std::string pristine = warden::base::ReadFile(seg, 1 << 20).value();
+  size_t rec = wal::RecordExtent(BlobPayload("bits-0").ByteSizeLong());
+  size_t used = wal::kRecordHeaderBytes + BlobPayload("bits-0").ByteSizeLong();
+  for (size_t bit = 0; bit < (wal::kSegmentHeaderBytes + 3 * rec) * 8; ++bit) {
+    size_t byte = bit / 8;
+    size_t in_rec = (byte - wal::kSegmentHeaderBytes) % rec;
+    if (byte >= wal::kSegmentHeaderBytes && in_rec >= used) continue;  // padding
+    INFO("bit " << bit);
+    std::string bad = pristine;
+    bad[byte] = static_cast<char>(bad[byte] ^ (1 << (bit % 8)));
+    PatchFile(seg, 0, bad);
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    size_t rec_index = byte < wal::kSegmentHeaderBytes ? 99 : (byte - wal::kSegmentHeaderBytes) / rec;
+    if (rec_index == 2) {
+      // The last record cannot be told from a torn write: cut, and said so.
+      REQUIRE(w.ok());
+      CHECK(r.blobs.size() == 2);
+      CHECK(w.value()->recovery().torn_bytes > 0);
+    } else {
+      REQUIRE_FALSE(w.ok());
+      CHECK(w.status().code() == Code::kCorruption);
+      CHECK(w.status().message().find(seg) != std::string::npos);
+      if (rec_index != 99) {
+        CHECK(w.status().message().find("offset " + std::to_string(wal::kSegmentHeaderBytes + rec_index * rec)) !=
+              std::string::npos);
+      }
+    }
+    for (size_t i = 0; i < r.blobs.size(); ++i) CHECK(r.blobs[i] == "bits-" + std::to_string(i));
+  }
+}
+
+TEST_CASE("wal: repair quarantines a damaged segment and keeps a copy", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    AppendN(w.value().get(), 5, "rep-");
+  }
+  size_t rec = wal::RecordExtent(BlobPayload("rep-0").ByteSizeLong());
+  PatchFile(Seg(dir, 1), wal::kSegmentHeaderBytes + rec + 40, "\x55");
+  REQUIRE_FALSE(OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r).ok());
+  std::string report;
+  REQUIRE(wal::Repair(io::PosixEnv(), dir.Join("wal"), SmallOptions(), &report).ok());
+  CHECK(report.find("quarantine/") != std::string::npos);
+  size_t copies = 0;
+  for (const auto& e : fs::directory_iterator(dir.Join("wal/quarantine"))) {
+    CHECK(e.file_size() > 0);
+    ++copies;
+  }
+  CHECK(copies == 1);
+  auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  CHECK(r.blobs == std::vector<std::string>{"rep-0"});
+  CHECK(w.value()->AppendAndWait(BlobPayload("x")).value() == 2);
+  REQUIRE(wal::Repair(io::PosixEnv(), dir.Join("wal"), SmallOptions(), &report).ok());
+  CHECK(report == "nothing to repair\n");
+}
+
+TEST_CASE("wal: ENOSPC fails appends clearly and the log stays openable", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  io::FaultEnv env;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    AppendN(w.value().get(), 3, "ok-");
+    env.AddRule({io::FaultOp::kWrite, ENOSPC, 0, 0, 20});
+    auto failed = w.value()->AppendAndWait(BlobPayload("does-not-fit"));
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.status().err() == ENOSPC);
+    CHECK(failed.status().message().find("ENOSPC") != std::string::npos);
+    CHECK_FALSE(w.value()->health().ok());
+    auto later = w.value()->AppendAndWait(BlobPayload("later"));
+    REQUIRE_FALSE(later.ok());
+    CHECK(later.status().code() == Code::kFailedPrecondition);
+  }
+  env.ClearRules();
+  auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  CHECK(r.blobs == std::vector<std::string>{"ok-0", "ok-1", "ok-2"});
+  CHECK(w.value()->AppendAndWait(BlobPayload("fits")).value() == 4);
+}
+
+TEST_CASE("wal: an fdatasync error is fatal and never retried", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  io::FaultEnv env;
+  Replayed r;
+  auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  AppendN(w.value().get(), 1, "a");
+  env.AddRule({io::FaultOp::kSync, EIO, 0, 1, 0});
+  auto failed = w.value()->AppendAndWait(BlobPayload("b"));
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().err() == EIO);
+  // The rule allowed the next sync, but the log does not try again.
+  CHECK(w.value()->AppendAndWait(BlobPayload("c")).status().code() == Code::kFailedPrecondition);
+}
+
+TEST_CASE("wal: limits on record size, queue depth and options", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  wal::WalOptions o = SmallOptions();
+  o.max_queue_depth = 4;
+  auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r, o);
+  REQUIRE(w.ok());
+  auto big = w.value()->AppendAndWait(BlobPayload(std::string(9 << 10, 'x')));
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == Code::kResourceExhausted);
+  CHECK(big.status().message().find("max_record_bytes") != std::string::npos);
+  int ok = 0, full = 0;
+  for (int i = 0; i < 6; ++i) {
+    w.value()->Append(BlobPayload("q"), [&](Result<uint64_t> s) {
+      if (s.ok()) ++ok;
+      else if (s.status().code() == Code::kResourceExhausted) ++full;
+    });
+  }
+  REQUIRE(loop->RunUntil([&] { return ok + full == 6; }, 5000).ok());
+  CHECK(ok == 4);
+  CHECK(full == 2);
+  CHECK(w.value()->health().ok());
+  wal::WalOptions bad = SmallOptions();
+  bad.segment_bytes = 1000;
+  auto b = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal2"), &r, bad);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().code() == Code::kInvalidArgument);
+  bad = SmallOptions();
+  bad.max_record_bytes = 64 << 10;
+  CHECK(OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal2"), &r, bad).status().code() ==
+        Code::kInvalidArgument);
+}
+
+TEST_CASE("wal: checkpoints bound replay and delete old segments", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    for (int i = 0; i < 150; ++i) REQUIRE(w.value()->AppendAndWait(BlobPayload(std::string(1000, 'c'))).ok());
+    size_t before = w.value()->segment_count();
+    REQUIRE(before > 2);
+    REQUIRE(w.value()->CheckpointAndWait("state@150", 150).ok());
+    CHECK(w.value()->segment_count() == 1);
+    AppendN(w.value().get(), 2, "after-");
+    REQUIRE(w.value()->CheckpointAndWait("state@152", 152).ok());
+    AppendN(w.value().get(), 1, "tail-");
+    CHECK(w.value()->CheckpointAndWait("too far", 999).code() == Code::kInvalidArgument);
+  }
+  auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  CHECK(r.snapshot == "state@152");
+  CHECK(r.snapshot_seq == 152);
+  CHECK(r.blobs == std::vector<std::string>{"tail-0"});
+  size_t checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(dir.Join("wal"))) {
+    if (e.path().filename().string().rfind("checkpoint-", 0) == 0) ++checkpoints;
+  }
+  CHECK(checkpoints == 1);
+}
+
+TEST_CASE("wal: simulated crash at every I/O step keeps every acknowledged append", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  for (uint64_t crash_at = 0; crash_at < 40; ++crash_at) {
+    INFO("crash after " << crash_at << " operations");
+    TempDir dir;
+    io::FaultEnv env;
+    Replayed r;
+    std::set<std::string> acked;
+    {
+      auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r, SmallOptions());
+      if (!w.ok()) continue;
+      env.CrashAfterOps(crash_at);
+      int outstanding = 0;
+      for (int i = 0; i < 12; ++i) {
+        std::string id = "id-" + std::to_string(i) + std::string(6000, 'p');
+        ++outstanding;
+        w.value()->Append(BlobPayload(id), [&, id](Result<uint64_t> s) {
+          --outstanding;
+          if (s.ok()) acked.insert(id);
+        });
+      }
+      REQUIRE(loop->RunUntil([&] { return outstanding == 0; }, 5000).ok());
+      env.Crash();
+    }
+    env.Restart();
+    auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    std::set<std::string> seen;
+    for (const auto& b : r.blobs) CHECK(seen.insert(b).second);
+    for (const auto& a : acked) CHECK(seen.count(a) == 1);
+  }
+}
+
+TEST_CASE("wal: a torn write at power loss is recovered", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  io::FaultEnv env;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    AppendN(w.value().get(), 2, "pre-");
+    env.TearNextWrite(21);
+    CHECK_FALSE(w.value()->AppendAndWait(BlobPayload("torn-record")).ok());
+  }
+  env.Restart();
+  auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  CHECK(r.blobs == std::vector<std::string>{"pre-0", "pre-1"});
+  CHECK(w.value()->recovery().torn_bytes > 0);
+}
