@@ -18,8 +18,9 @@
 //     its jobs there, and jobs must stay inside that confinement).
 //   - other v1 controllers: under /sys/fs/cgroup/<ctrl>/warden/.
 //   - Options::parent replaces the default parent in every hierarchy. It is
-//     a path relative to each hierarchy's mount point and must exist; warden
-//     never creates or removes it.
+//     a path relative to each hierarchy's mount point (for a v1 memory
+//     hierarchy that confines warden to a cgroup: relative to that cgroup)
+//     and must exist; warden never creates or removes it.
 // The top-level `warden` groups are created on demand and removed when the
 // last job in them is removed.
 //
@@ -74,7 +75,8 @@ struct Options {
   // [A-Za-z0-9_.-], not starting with '.'.
   std::string job_id;
   // --cgroup-parent: replaces the default parent in every hierarchy ("" =
-  // default placement). Relative to each hierarchy's mount; must exist.
+  // default placement). Relative to each hierarchy's mount (see above);
+  // must exist.
   std::string parent;
   // The pid written into the name as the owner; 0 means getpid(). Tests set
   // it to a dead pid to simulate the leftovers of a crashed warden.

@@ -47,7 +47,7 @@ std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
     bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
     out.push_back({v.mount + "/" + kTopGroup, Backend::kV1, freezer, false});
     if (memory && v.own != "/") out.push_back({Join(v.mount, v.own), Backend::kV1, freezer, false});
-    if (!parent.empty()) out.push_back({Join(v.mount, parent), Backend::kV1, freezer, false});
+    if (!parent.empty()) out.push_back({V1ParentDir(v, parent), Backend::kV1, freezer, false});
   }
   return out;
 }

@@ -240,6 +240,12 @@ bool ProcessAlive(pid_t pid) {
   return ::kill(pid, 0) == 0 || errno != ESRCH;
 }
 
+std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent) {
+  bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
+  std::string base = memory ? JoinPath(v.mount, v.own) : v.mount;
+  return JoinPath(base, parent);
+}
+
 Result<HostLayout> DiscoverHost(const std::string& parent_override) {
   HostLayout h;
   if (!parent_override.empty()) WARDEN_RETURN_IF_ERROR(CheckParent(parent_override));
@@ -378,7 +384,7 @@ Result<HostLayout> DiscoverHost(const std::string& parent_override) {
     std::string v2_note =
         h.v2_mount.empty() ? "" : "; the unified hierarchy does not offer it";
     if (!parent_override.empty()) {
-      p.parent = JoinPath(hier->mount, parent_override);
+      p.parent = V1ParentDir(*hier, parent_override);
       p.reason = "v1 under --cgroup-parent " + p.parent + v2_note;
     } else if (Contains(hier->names, "memory") && hier->own != "/") {
       // The caller confined us to this memory cgroup; jobs stay inside it.

@@ -59,6 +59,11 @@ struct HostLayout {
   std::vector<std::string> disabled;     // WARDEN_CGROUP_DISABLE, validated
 };
 
+// The directory --cgroup-parent names in a v1 hierarchy: relative to the
+// mount, except in a memory hierarchy that confines us to a cgroup of our
+// own, where it is relative to that cgroup (jobs never leave it).
+std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent);
+
 // Reads the host layout and resolves every controller. `parent_override` is
 // Options::parent. Errors only when /proc cannot be read or the override is
 // malformed; missing controllers are reported in placement[].reason.

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -246,6 +247,11 @@ TEST_CASE("cgroup: create, attach, account, remove leaves nothing", "[cgroup][ro
     std::unique_ptr<JobCgroup> cg = MustCreate(spec, "basic");
     std::vector<std::string> paths = cg->Paths();
     REQUIRE_FALSE(paths.empty());
+    bool any_v1 = std::any_of(paths.begin(), paths.end(), [](const std::string& p) {
+      return PathExists(p + "/tasks");  // only v1 cgroups have a tasks file
+    });
+    if (any_v1) CHECK(cg->clone_into_fd() == -1);
+    if (!any_v1) CHECK(cg->clone_into_fd() >= 0);
     for (const std::string& p : paths) CHECK(PathExists(p));
     CHECK(CgroupsOf(::getpid()).size() == paths.size());
 
@@ -513,6 +519,12 @@ TEST_CASE("cgroup: gc removes the cgroups of a dead owner and keeps live ones",
   std::vector<std::string> removed;
   GcOptions only_dead;
   only_dead.only_owner = dead;
+  // A job an agent is about to adopt is kept although its owner is dead.
+  only_dead.keep = [](const std::string& name) { return name.find("gcdead") != std::string::npos; };
+  REQUIRE(Gc(only_dead, &removed).ok());
+  CHECK(removed.empty());
+  CHECK(CgroupsOf(dead).size() == dead_paths.size());
+  only_dead.keep = nullptr;
   Status st = Gc(only_dead, &removed);
   INFO(st.ToString());
   REQUIRE(st.ok());
@@ -593,6 +605,142 @@ TEST_CASE("cgroup: a missing --cgroup-parent is reported, not created", "[cgroup
     std::string mount = dir.substr(0, dir.rfind('/'));
     CHECK_FALSE(PathExists(mount + "/" + opts.parent));
   }
+}
+
+TEST_CASE("cgroup: without a freezer a fork bomb is still killed", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kPids)) WARDEN_SKIP("needs the pids controller");
+  {
+    ScopedEnv env("WARDEN_CGROUP_DISABLE", "freezer");
+    Result<HostLayout> h = DiscoverHost("");
+    REQUIRE(h.ok());
+    if (h->placement[kMemory].backend == Backend::kV2) {
+      WARDEN_SKIP("cgroup v2 kills through cgroup.kill; the v1 freezer fallback does not apply");
+    }
+    CgroupSpec spec;
+    spec.pids_max.value = 16;
+    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "nofreezer");
+    for (const std::string& p : cg->Paths()) CHECK(p.find("/freezer/") == std::string::npos);
+    Child child(ForkBomb);
+    REQUIRE(cg->Attach(child.pid()).ok());
+    child.Release();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Status st = cg->Remove();
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    int status = child.Wait();
+    CHECK(WIFSIGNALED(status));
+  }
+  CHECK(CgroupsOf(::getpid()).empty());
+}
+
+// A parent the caller made in every hierarchy, removed again at scope end.
+class ScopedParent {
+ public:
+  explicit ScopedParent(const std::string& rel) {
+    Result<HostLayout> h = DiscoverHost("");
+    REQUIRE(h.ok());
+    for (const V1Hierarchy& v : h->v1) dirs_.push_back(V1ParentDir(v, rel));
+    for (const std::string& d : dirs_) REQUIRE(::mkdir(d.c_str(), 0755) == 0);
+    // v1 cpuset refuses children of a group without cpus and mems.
+    for (const std::string& d : dirs_) {
+      if (!PathExists(d + "/cpuset.cpus")) continue;
+      std::string parent = d.substr(0, d.rfind('/'));
+      for (const char* f : {"/cpuset.cpus", "/cpuset.mems"}) {
+        Result<std::string> v = ReadCgroupFile(parent + f);
+        REQUIRE(v.ok());
+        REQUIRE(WriteCgroupFile(d + f, SplitWords(*v).at(0)).ok());
+      }
+    }
+  }
+  ~ScopedParent() {
+    for (const std::string& d : dirs_) ::rmdir(d.c_str());
+  }
+  const std::vector<std::string>& dirs() const { return dirs_; }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
+TEST_CASE("cgroup: --cgroup-parent places the job in the caller's group", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  Result<HostLayout> h = DiscoverHost("");
+  REQUIRE(h.ok());
+  if (h->v1.empty() || h->placement[kPids].backend != Backend::kV1) {
+    WARDEN_SKIP("this test makes parents in v1 hierarchies; the host has none for pids");
+  }
+  std::string rel = "wtest-parent-" + std::to_string(::getpid());
+  {
+    ScopedParent parent(rel);
+    CgroupSpec spec;
+    spec.pids_max.value = 8;
+    spec.cpuset_cpus.value = "0";
+    Options opts;
+    opts.job_id = TestId("parent");
+    opts.parent = rel;
+    Result<std::unique_ptr<JobCgroup>> cg = JobCgroup::Create(spec, opts, nullptr);
+    INFO(cg.status().ToString());
+    REQUIRE(cg.ok());
+    std::vector<std::string> paths = (*cg)->Paths();
+    REQUIRE_FALSE(paths.empty());
+    for (const std::string& p : paths) {
+      INFO(p);
+      CHECK(p.find("/" + rel + "/warden-") != std::string::npos);
+    }
+    // Gc looks there when told to; the owner (us) is alive, so it stays.
+    GcOptions gopts;
+    gopts.parent = rel;
+    gopts.only_owner = ::getpid();
+    std::vector<std::string> removed;
+    REQUIRE(Gc(gopts, &removed).ok());
+    CHECK(removed.empty());
+    REQUIRE((*cg)->Remove().ok());
+    for (const std::string& d : parent.dirs()) CHECK(PathExists(d));  // never ours to remove
+  }
+  CHECK(CgroupsOf(::getpid()).empty());
+}
+
+TEST_CASE("cgroup: v2 jobs start in their cgroup and are limited there", "[cgroup][cgroup2][root]") {
+  WARDEN_REQUIRE_ROOT();
+  Result<HostLayout> h = DiscoverHost("");
+  REQUIRE(h.ok());
+  if (h->placement[kMemory].backend != Backend::kV2 || h->placement[kPids].backend != Backend::kV2) {
+    WARDEN_SKIP("no usable cgroup v2 memory and pids controllers on this host (memory: " +
+                h->placement[kMemory].reason + ")");
+  }
+  {
+    CgroupSpec spec;
+    spec.memory_max_bytes.value = 64ull << 20;
+    spec.pids_max.value = 16;
+    spec.cpu.value = 0.25;
+    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "v2");
+    REQUIRE(cg->Paths().size() == 1);
+    const std::string dir = cg->Paths()[0];
+    CHECK(cg->clone_into_fd() >= 0);
+    CHECK(ReadCgroupFile(dir + "/memory.max").value() == "67108864\n");
+    CHECK(ReadCgroupFile(dir + "/pids.max").value() == "16\n");
+    CHECK(ReadCgroupFile(dir + "/cpu.max").value() == "25000 100000\n");
+    CHECK(ReadCgroupFile(dir + "/memory.oom.group").value() == "1\n");
+    if (PathExists(dir + "/memory.swap.max")) {
+      CHECK(ReadCgroupFile(dir + "/memory.swap.max").value() == "0\n");
+    }
+    Child child(SleepForever);
+    REQUIRE(cg->Attach(child.pid()).ok());
+    child.Release();
+    REQUIRE(cg->Freeze(true).ok());
+    CHECK(KeyedValue(ReadCgroupFile(dir + "/cgroup.events").value(), "frozen") ==
+          std::optional<uint64_t>(1));
+    REQUIRE(cg->Freeze(false).ok());
+    REQUIRE(cg->Kill().ok());
+    int status = child.Wait();
+    CHECK(WIFSIGNALED(status));
+    Result<Accounting> acct = cg->ReadAccounting();
+    REQUIRE(acct.ok());
+    CHECK(acct->cpu_user_usec.has_value());
+    REQUIRE(cg->Remove().ok());
+    CHECK_FALSE(PathExists(dir));
+  }
+  CHECK(CgroupsOf(::getpid()).empty());
 }
 
 TEST_CASE("cgroup: doctor names a backend for every controller", "[cgroup]") {
