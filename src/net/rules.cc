@@ -65,15 +65,19 @@ std::string SandboxRuleset(const SandboxRulesInput& in) {
     if (a.kind != AllowRule::Kind::kAddress || a.prefix_len != 32) continue;
     r += "    " + Daddr(a.address, 32) + L4(a.proto, a.port) + " accept\n";
   }
+  // Link-local (cloud metadata services live at 169.254.169.254) is never a
+  // destination a wide entry such as 0.0.0.0/0:80 should open by accident.
+  const Cidr link_local{0xa9fe0000, 16};
   std::vector<uint32_t> host;
   for (uint32_t h : in.host_addresses) {
     // Loopback never leaves the job's netns; pool members are covered below.
-    if ((h >> 24) == 127 || in.pool.Contains(h)) continue;
+    if ((h >> 24) == 127 || in.pool.Contains(h) || link_local.Contains(h)) continue;
     host.push_back(h);
   }
   std::sort(host.begin(), host.end());
   host.erase(std::unique(host.begin(), host.end()), host.end());
   std::string blocked = in.pool.ToString();
+  if (!link_local.Contains(in.pool.address)) blocked += ", " + link_local.ToString();
   for (uint32_t h : host) blocked += ", " + nl::FormatIpv4(h);
   r += "    ip daddr { " + blocked + " } jump refuse\n";
   for (const AllowRule& a : in.allow) {

@@ -31,7 +31,7 @@ inline constexpr const char* kSandboxTable = "warden";
 
 // The whitelist, for the job's netns. Order of the output chain:
 // loopback and replies; resolvers; host:PORT; single-address (/32) entries;
-// refuse the host's own addresses and the pool; wider entries; refuse all
+// refuse the host's own addresses, the pool and 169.254.0.0/16; wider entries; refuse all
 // else (TCP reset, ICMP admin-prohibited, so callers fail fast).
 std::string SandboxRuleset(const SandboxRulesInput& in);
 

@@ -80,7 +80,7 @@ TEST_CASE("net: sandbox ruleset orders host blocking between exact and wide entr
   size_t dns = r.find("ip daddr 198.51.100.1 meta l4proto { tcp, udp } th dport 53 accept");
   size_t host = r.find("ip daddr 10.213.0.1 tcp dport 9000 accept");
   size_t exact = r.find("ip daddr 192.0.2.9 meta l4proto { tcp, udp } th dport 22 accept");
-  size_t block = r.find("ip daddr { 10.213.0.0/16, 192.0.2.1 } jump refuse");
+  size_t block = r.find("ip daddr { 10.213.0.0/16, 169.254.0.0/16, 192.0.2.1 } jump refuse");
   size_t wide = r.find("ip daddr 192.0.2.0/24 tcp dport 80 accept");
   size_t last = r.rfind("jump refuse");
   REQUIRE(dns != std::string::npos);
