@@ -2,6 +2,7 @@
 # warden run: isolation, privilege, seccomp, process model, exit contract.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() { common_setup; }
 teardown() { common_teardown; }
@@ -110,10 +111,10 @@ teardown() { common_teardown; }
   [ "$status" -eq 143 ]
   run "$W" run -- /bin/sh -c 'kill -KILL $$'
   [ "$status" -eq 137 ]
-  run "$W" run -- /nonexistent/prog
+  run -127 "$W" run -- /nonexistent/prog
   [ "$status" -eq 127 ]
   [[ "$output" == *"/nonexistent/prog"* ]]
-  run "$W" run -- no-such-command-xyz
+  run -127 "$W" run -- no-such-command-xyz
   [ "$status" -eq 127 ]
   [[ "$output" == *"no-such-command-xyz"* ]]
   run "$W" run -- /etc/passwd

@@ -11,7 +11,7 @@ namespace {
 
 constexpr cap_value_t kRequired[] = {CAP_SYS_ADMIN,  CAP_SETUID,     CAP_SETGID, CAP_SETPCAP,
                                      CAP_SYS_CHROOT, CAP_KILL,       CAP_NET_ADMIN,
-                                     CAP_SYS_PTRACE, CAP_SYS_RESOURCE};
+                                     CAP_SYS_PTRACE};
 
 struct CapFree {
   void operator()(void* p) const { cap_free(p); }

@@ -15,20 +15,19 @@
 #include <string>
 #include <vector>
 
-#include "base/fd.h"
 
 namespace warden::launch {
 
 // One filesystem step of the child, in order.
 struct MountStep {
   enum class Kind : int {
-    kRbindRoot,    // bind source_fd onto the new root, recursively, then make it
+    kRbindRoot,    // bind the source onto the new root, recursively, then make it
                    // read-only, nosuid and nodev recursively
     kTmpfs,        // mount a tmpfs at target with data (size, mode) and flags
     kProc,         // mount a fresh procfs at target
     kSysfs,        // mount a fresh sysfs read-only, or mask target if refused
     kDevpts,       // mount a new devpts instance at target
-    kBind,         // bind source_fd at target (creating it on a tmpfs), remount flags
+    kBind,         // bind the source at target (creating it on a tmpfs), remount flags
     kMaskPath,     // hide target: empty read-only tmpfs on a directory,
                    // /dev/null on a file; absent targets are skipped
     kReadOnly,     // bind target onto itself and remount read-only
@@ -36,7 +35,10 @@ struct MountStep {
     kRemount,      // change the flags of the mount at target
   };
   Kind kind = Kind::kTmpfs;
-  int source_fd = -1;           // O_PATH fd opened by the parent (binds)
+  const char* source = nullptr; // host path (binds, masks); the child opens it
+                                // in its own mount namespace before covering
+                                // anything (a mount fd of the parent's
+                                // namespace cannot be bound there)
   const char* target = nullptr; // path inside the new root, absolute
   const char* data = nullptr;   // mount data, or symlink text
   unsigned long flags = 0;      // MS_* flags applied to the finished mount
@@ -59,6 +61,9 @@ struct GeneratedFile {
   const char* target;   // path inside the sandbox
 };
 
+// Most mount steps a plan may hold (the child keeps one fd per step).
+inline constexpr size_t kMaxMountSteps = 256;
+
 struct Plan {
   // Process to run.
   const char* const* argv = nullptr;
@@ -75,7 +80,7 @@ struct Plan {
   int cap_last_cap = 40;
 
   // Filesystem.
-  int rootfs_fd = -1;
+  const char* rootfs = "/";
   const char* staging_dir = "/tmp";  // host dir the staging tmpfs covers (in our ns)
   std::vector<MountStep> mounts;
   std::vector<GeneratedFile> generated;
@@ -105,16 +110,10 @@ struct Plan {
   std::deque<std::string> strings;
   std::vector<const char*> argv_vec;
   std::vector<const char*> envp_vec;
-  std::vector<base::UniqueFd> fds;
 
   const char* Keep(std::string s) {
     strings.push_back(std::move(s));
     return strings.back().c_str();
-  }
-  int KeepFd(base::UniqueFd fd) {
-    int raw = fd.get();
-    fds.push_back(std::move(fd));
-    return raw;
   }
 };
 

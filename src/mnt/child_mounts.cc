@@ -117,7 +117,7 @@ bool IsDirectoryFd(int fd) {
   return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s) {
+ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int source_fd) {
   Resolved t;
   char src[32];
   int err = 0;
@@ -147,9 +147,9 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s) {
       if (::mount("devpts", t.path, "devpts", s.flags, s.data) < 0) err = errno;
       break;
     case MountStep::Kind::kBind: {
-      bool dir = IsDirectoryFd(s.source_fd);
+      bool dir = IsDirectoryFd(source_fd);
       if ((err = ResolveTarget(root_fd, s.target, true, dir, &t))) break;
-      launch::FdPath(src, sizeof src, s.source_fd);
+      launch::FdPath(src, sizeof src, source_fd);
       unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
       if (::mount(src, t.path, nullptr, bind, nullptr) < 0) {
         err = errno;
@@ -175,8 +175,16 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s) {
           err = errno;
         }
       } else {
-        launch::FdPath(src, sizeof src, s.source_fd);
-        if (::mount(src, t.path, nullptr, MS_BIND, nullptr) < 0) err = errno;
+        launch::FdPath(src, sizeof src, source_fd);
+        if (::mount(src, t.path, nullptr, MS_BIND, nullptr) < 0) {
+          err = errno;
+          break;
+        }
+        // The bind carries the flags of /dev; a mask needs none of them.
+        Resolved top;
+        if ((err = ResolveTarget(root_fd, s.target, false, false, &top))) break;
+        err = SetMountFlags(top.fd, top.path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false,
+                            plan.legacy_mount_api);
       }
       break;
     }
@@ -233,6 +241,20 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
     return Fail(Step::kMountPrivate, errno, "/");
   }
+  // Sources are opened in this mount namespace, before the staging tmpfs
+  // can hide any of them.
+  const size_t n_steps = plan.mounts.size();
+  if (n_steps > launch::kMaxMountSteps) return Fail(Step::kMount, E2BIG, "too many mounts");
+  int source_fds[launch::kMaxMountSteps];
+  for (size_t i = 0; i < n_steps; ++i) {
+    const MountStep& s = plan.mounts[i];
+    source_fds[i] = -1;
+    if (s.source == nullptr) continue;
+    source_fds[i] = ::open(s.source, O_PATH | O_CLOEXEC);
+    if (source_fds[i] < 0 && !s.optional) return Fail(Step::kMount, errno, s.source);
+  }
+  int rootfs_fd = ::open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfs_fd < 0) return Fail(Step::kRootBind, errno, plan.rootfs);
   // The staging tmpfs is the empty root we build on; it is only ever
   // visible in this mount namespace.
   if (::mount("tmpfs", plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -269,7 +291,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   }
 
   char src[32];
-  launch::FdPath(src, sizeof src, plan.rootfs_fd);
+  launch::FdPath(src, sizeof src, rootfs_fd);
   if (::mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     return Fail(Step::kRootBind, errno, plan.staging_dir);
   }
@@ -284,18 +306,21 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
                           plan.legacy_mount_api);
   if (err != 0) return Fail(Step::kRootReadOnly, err, "/");
 
-  for (const MountStep& s : plan.mounts) {
-    ChildError e = DoStep(plan, root_fd, s);
+  for (size_t i = 0; i < n_steps; ++i) {
+    const MountStep& s = plan.mounts[i];
+    if (s.source != nullptr && source_fds[i] < 0) continue;  // optional and missing
+    ChildError e = DoStep(plan, root_fd, s, source_fds[i]);
     if (e.failed()) return e;
+    if (source_fds[i] >= 0) ::close(source_fds[i]);
   }
+  ::close(rootfs_fd);
   for (int i = 0; i < n_gen; ++i) {
     MountStep s;
     s.kind = MountStep::Kind::kBind;
-    s.source_fd = gen_fds[i];
     s.target = plan.generated[static_cast<size_t>(i)].target;
     s.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     s.what = s.target;
-    ChildError e = DoStep(plan, root_fd, s);
+    ChildError e = DoStep(plan, root_fd, s, gen_fds[i]);
     if (e.failed()) {
       // A file that cannot be created in the read-only image is reported
       // as such: the policy has to provide the destination.

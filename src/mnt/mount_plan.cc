@@ -13,6 +13,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "base/fd.h"
 #include "base/file.h"
 
 namespace warden::mnt {
@@ -43,13 +44,13 @@ std::string SizeData(uint64_t bytes, const char* mode) {
 }
 
 void Add(launch::Plan* plan, Kind kind, const std::string& target, unsigned long flags,
-         const std::string& data = "", int source_fd = -1) {
+         const std::string& data = "", const std::string& source = "") {
   MountStep s;
   s.kind = kind;
   s.target = plan->Keep(target);
   s.data = data.empty() ? nullptr : plan->Keep(data);
   s.flags = flags;
-  s.source_fd = source_fd;
+  s.source = source.empty() ? nullptr : plan->Keep(source);
   s.what = s.target;
   plan->mounts.push_back(s);
 }
@@ -99,12 +100,11 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
     return Status::FromErrno(errno, "rootfs \"" + policy.rootfs + "\"");
   }
   WARDEN_ASSIGN_OR_RETURN(base::UniqueFd rootfs, OpenPath(real));
-  plan->rootfs_fd = plan->KeepFd(std::move(rootfs));
+  plan->rootfs = plan->Keep(real);
   plan->legacy_mount_api = !HaveMountSetattr();
   if (plan->legacy_mount_api) WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(real, plan));
 
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd devnull_fd, OpenPath("/dev/null"));
-  const int devnull = plan->KeepFd(std::move(devnull_fd));
+  const std::string devnull = "/dev/null";
 
   // /proc: fresh, with the kernel's dangerous corners hidden or read-only.
   Add(plan, Kind::kProc, "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -113,9 +113,9 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
     Add(plan, Kind::kReadOnly, *p, MS_NOSUID | MS_NODEV | MS_NOEXEC);
   }
 
-  // /dev: a small tmpfs holding only the harmless devices. Device binds
-  // cannot be nodev; they are nosuid and noexec instead.
-  Add(plan, Kind::kTmpfs, "/dev", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755");
+  // /dev: a small tmpfs holding only the harmless devices. The tmpfs is
+  // nodev; the device binds on it cannot be, and are nosuid and noexec.
+  Add(plan, Kind::kTmpfs, "/dev", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755");
   for (const char* node : kDevNodes) {
     const std::string host = std::string("/dev/") + node;
     Result<base::UniqueFd> fd = OpenPath(host);
@@ -123,7 +123,7 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
       if (std::strcmp(node, "tty") == 0) continue;  // headless hosts may lack it
       return fd.take_status();
     }
-    Add(plan, Kind::kBind, host, MS_NOSUID | MS_NOEXEC, "", plan->KeepFd(std::move(fd.value())));
+    Add(plan, Kind::kBind, host, MS_NOSUID | MS_NOEXEC, "", host);
   }
   Add(plan, Kind::kDevpts, "/dev/pts", MS_NOSUID | MS_NOEXEC,
       "newinstance,ptmxmode=0666,mode=0620");
@@ -134,7 +134,7 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   Add(plan, Kind::kSymlink, "/dev/stdin", 0, "/proc/self/fd/0");
   Add(plan, Kind::kSymlink, "/dev/stdout", 0, "/proc/self/fd/1");
   Add(plan, Kind::kSymlink, "/dev/stderr", 0, "/proc/self/fd/2");
-  Add(plan, Kind::kRemount, "/dev", MS_RDONLY | MS_NOSUID | MS_NOEXEC);
+  Add(plan, Kind::kRemount, "/dev", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 
   // /sys: a fresh read-only sysfs shows this network namespace, not the host's.
   Add(plan, Kind::kSysfs, "/sys", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -162,7 +162,7 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
     WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenPath(src));
     struct stat st;
     bool dir = ::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode);
-    Add(plan, Kind::kBind, m.destination, flags, "", plan->KeepFd(std::move(fd)));
+    Add(plan, Kind::kBind, m.destination, flags, "", src);
     plan->mounts.back().recursive = dir;
     plan->mounts.back().optional = m.optional;
     return Status::Ok();
