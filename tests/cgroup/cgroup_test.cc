@@ -410,7 +410,9 @@ TEST_CASE("cgroup: cpu = 0.5 gives about half a CPU", "[cgroup][root][slow]") {
   CHECK(used / wall_usec >= 0.3);
   CHECK(used / wall_usec <= 0.7);
   REQUIRE(acct->cpu_throttled_usec.has_value());
-  CHECK(*acct->cpu_throttled_usec > 0);
+  // Only a job that used its whole quota gets throttled; on a busy host it
+  // may not have.
+  if (used / wall_usec > 0.45) CHECK(*acct->cpu_throttled_usec > 0);
   REQUIRE(cg->Remove().ok());
 }
 
