@@ -71,8 +71,8 @@ void FaultEnv::Snapshot(const std::string& path) {
 void FaultEnv::Crash() {
   if (crashed_) return;
   crashed_ = true;
-  // Undo in reverse order of what happened: renames, then removes, then
-  // creates, then contents.
+  // Undo in reverse order of what happened: renames, then creates, then
+  // removes (a replaced file comes back), then contents.
   for (auto it = unsynced_renames_.rbegin(); it != unsynced_renames_.rend(); ++it) {
     (void)base_->Rename(it->to, it->from);
     auto snap = snapshots_.extract(it->to);
@@ -85,13 +85,13 @@ void FaultEnv::Crash() {
       if (f.ok()) (void)base_->Write(**f, it->old_to->data(), it->old_to->size(), 0);
     }
   }
-  for (const auto& [path, content] : unsynced_removes_) {
-    auto f = base_->Open(path, kOpenWrite | kOpenCreate | kOpenTruncate);
-    if (f.ok()) (void)base_->Write(**f, content.data(), content.size(), 0);
-  }
   for (const std::string& path : unsynced_creates_) {
     (void)base_->Remove(path);
     snapshots_.erase(path);
+  }
+  for (const auto& [path, content] : unsynced_removes_) {
+    auto f = base_->Open(path, kOpenWrite | kOpenCreate | kOpenTruncate);
+    if (f.ok()) (void)base_->Write(**f, content.data(), content.size(), 0);
   }
   for (const auto& [path, content] : snapshots_) {
     auto f = base_->Open(path, kOpenWrite);
