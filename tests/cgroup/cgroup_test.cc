@@ -745,6 +745,54 @@ TEST_CASE("cgroup: v2 jobs start in their cgroup and are limited there", "[cgrou
   CHECK(CgroupsOf(::getpid()).empty());
 }
 
+// MAJ:MIN of a real block device (not loop, ram or zram), or "".
+std::string SomeBlockDevice() {
+  DIR* d = ::opendir("/sys/block");
+  if (d == nullptr) return "";
+  std::string found;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n[0] == '.' || n.rfind("loop", 0) == 0 || n.rfind("ram", 0) == 0 ||
+        n.rfind("zram", 0) == 0) {
+      continue;
+    }
+    Result<std::string> dev = ReadCgroupFile("/sys/block/" + n + "/dev");
+    if (dev.ok() && !SplitWords(*dev).empty()) {
+      found = SplitWords(*dev)[0];
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+TEST_CASE("cgroup: io_max becomes io.max or blkio throttle rules", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kIo)) WARDEN_SKIP("needs the io (v2) or blkio (v1) controller");
+  std::string dev = SomeBlockDevice();
+  if (dev.empty()) WARDEN_SKIP("no block device to throttle on this host");
+  CgroupSpec spec;
+  spec.io_max.value = dev + " rbps=1048576 wbps=max wiops=100";
+  std::unique_ptr<JobCgroup> cg = MustCreate(spec, "io");
+  bool seen = false;
+  for (const std::string& p : cg->Paths()) {
+    if (PathExists(p + "/blkio.throttle.read_bps_device")) {
+      seen = true;
+      CHECK(ReadCgroupFile(p + "/blkio.throttle.read_bps_device").value() == dev + " 1048576\n");
+      CHECK(ReadCgroupFile(p + "/blkio.throttle.write_iops_device").value() == dev + " 100\n");
+      CHECK(ReadCgroupFile(p + "/blkio.throttle.write_bps_device").value().empty());
+    } else if (PathExists(p + "/io.max")) {
+      seen = true;
+      CHECK_THAT(ReadCgroupFile(p + "/io.max").value(), Catch::Contains("rbps=1048576"));
+    }
+  }
+  CHECK(seen);
+  Result<Accounting> acct = cg->ReadAccounting();
+  REQUIRE(acct.ok());
+  CHECK(acct->io_read_bytes.has_value());
+  REQUIRE(cg->Remove().ok());
+}
+
 TEST_CASE("cgroup: doctor names a backend for every controller", "[cgroup]") {
   base::DoctorChecks checks = DoctorChecks();
   REQUIRE(checks.size() >= 5);
