@@ -1,0 +1,211 @@
+// Limits against the real kernel: OOM, pids, cpu quota, io, and teardown
+// without a freezer. Jobs are fork()ed children attached before release.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "cgroup/host.h"
+#include "helpers.h"
+
+namespace warden::cgroup {
+namespace {
+
+TEST_CASE("cgroup: a memory bomb is OOM-killed with its peak near the limit",
+          "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kMemory)) WARDEN_SKIP("needs the memory controller");
+  constexpr uint64_t kLimit = 32ull << 20;
+  {
+    CgroupSpec spec;
+    spec.memory_max_bytes.value = kLimit;
+    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "oom");
+    Child child(MemoryBomb);
+    REQUIRE(cg->Attach(child.pid()).ok());
+    child.Release();
+    int status = child.Wait();
+    INFO("wait status " << status);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGKILL);
+    Result<Accounting> acct = cg->ReadAccounting();
+    REQUIRE(acct.ok());
+    REQUIRE(acct->oom_kill_count.has_value());
+    CHECK(*acct->oom_kill_count >= 1);
+    CHECK(acct->oom_killed());
+    REQUIRE(acct->memory_peak_bytes.has_value());
+    INFO("peak " << *acct->memory_peak_bytes);
+    CHECK(*acct->memory_peak_bytes >= kLimit * 9 / 10);
+    CHECK(*acct->memory_peak_bytes <= kLimit + (1 << 20));
+    REQUIRE(cg->Remove().ok());
+  }
+  CHECK(CgroupsOf(::getpid()).empty());
+}
+
+TEST_CASE("cgroup: warden's own memory does not count for the job", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kMemory)) WARDEN_SKIP("needs the memory controller");
+  // 64 MiB touched by the parent before the fork: shared with the child,
+  // charged to the parent's cgroup, never to the job's.
+  std::vector<char> ballast(64 << 20, 1);
+  CgroupSpec spec;
+  spec.memory_max_bytes.value = 256ull << 20;
+  std::unique_ptr<JobCgroup> cg = MustCreate(spec, "own");
+  Child child(SmallJob);
+  REQUIRE(cg->Attach(child.pid()).ok());
+  child.Release();
+  int status = child.Wait();
+  CHECK(WIFEXITED(status));
+  Result<Accounting> acct = cg->ReadAccounting();
+  REQUIRE(acct.ok());
+  REQUIRE(acct->memory_peak_bytes.has_value());
+  INFO("peak " << *acct->memory_peak_bytes << ", ballast byte " << int(ballast[12345]));
+  CHECK(*acct->memory_peak_bytes < (16ull << 20));
+  CHECK_FALSE(acct->oom_killed());
+  REQUIRE(cg->Remove().ok());
+}
+
+TEST_CASE("cgroup: a fork bomb is held at pids.max and ends cleanly", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kPids)) WARDEN_SKIP("needs the pids controller");
+  constexpr uint64_t kMax = 16;
+  {
+    CgroupSpec spec;
+    spec.pids_max.value = kMax;
+    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "forkbomb");
+    Child child(ForkBomb);
+    REQUIRE(cg->Attach(child.pid()).ok());
+    child.Release();
+    // Wait until the bomb has filled its allowance.
+    Result<Accounting> acct = cg->ReadAccounting();
+    for (int i = 0; i < 200; ++i) {
+      acct = cg->ReadAccounting();
+      REQUIRE(acct.ok());
+      if (acct->pids_current.value_or(0) >= kMax) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    acct = cg->ReadAccounting();
+    REQUIRE(acct.ok());
+    REQUIRE(acct->pids_current.has_value());
+    CHECK(*acct->pids_current == kMax);
+    if (acct->pids_peak) CHECK(*acct->pids_peak == kMax);
+
+    REQUIRE(cg->Kill().ok());
+    int status = child.Wait();
+    CHECK(WIFSIGNALED(status));
+    Status st = cg->Remove();
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+  }
+  CHECK(CgroupsOf(::getpid()).empty());
+}
+
+TEST_CASE("cgroup: cpu = 0.5 gives about half a CPU", "[cgroup][root][slow]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kCpu)) WARDEN_SKIP("needs the cpu controller");
+  CgroupSpec spec;
+  spec.cpu.value = 0.5;
+  std::unique_ptr<JobCgroup> cg = MustCreate(spec, "cpu");
+  Child child(SpinTwoSeconds);
+  REQUIRE(cg->Attach(child.pid()).ok());
+  auto start = std::chrono::steady_clock::now();
+  child.Release();
+  int status = child.Wait();
+  double wall_usec = std::chrono::duration<double, std::micro>(
+                         std::chrono::steady_clock::now() - start).count();
+  CHECK(WIFEXITED(status));
+  Result<Accounting> acct = cg->ReadAccounting();
+  REQUIRE(acct.ok());
+  if (!acct->cpu_user_usec || !acct->cpu_system_usec) {
+    WARDEN_SKIP("this host does not account cpu time per cgroup (no cpuacct / cpu.stat)");
+  }
+  double used = double(*acct->cpu_user_usec + *acct->cpu_system_usec);
+  INFO("cpu " << used << " us over " << wall_usec << " us wall, throttled "
+              << acct->cpu_throttled_usec.value_or(0) << " us");
+  CHECK(used / wall_usec >= 0.3);
+  CHECK(used / wall_usec <= 0.7);
+  REQUIRE(acct->cpu_throttled_usec.has_value());
+  // Only a job that used its whole quota gets throttled; on a busy host it
+  // may not have.
+  if (used / wall_usec > 0.45) CHECK(*acct->cpu_throttled_usec > 0);
+  REQUIRE(cg->Remove().ok());
+}
+
+
+TEST_CASE("cgroup: without a freezer a fork bomb is still killed", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kPids)) WARDEN_SKIP("needs the pids controller");
+  {
+    ScopedEnv env("WARDEN_CGROUP_DISABLE", "freezer");
+    Result<HostLayout> h = DiscoverHost("");
+    REQUIRE(h.ok());
+    if (h->placement[kMemory].backend == Backend::kV2) {
+      WARDEN_SKIP("cgroup v2 kills through cgroup.kill; the v1 freezer fallback does not apply");
+    }
+    CgroupSpec spec;
+    spec.pids_max.value = 16;
+    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "nofreezer");
+    for (const std::string& p : cg->Paths()) CHECK(p.find("/freezer/") == std::string::npos);
+    Child child(ForkBomb);
+    REQUIRE(cg->Attach(child.pid()).ok());
+    child.Release();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Status st = cg->Remove();
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    int status = child.Wait();
+    CHECK(WIFSIGNALED(status));
+  }
+  CHECK(CgroupsOf(::getpid()).empty());
+}
+
+
+// MAJ:MIN of a real block device (not loop, ram or zram), or "".
+std::string SomeBlockDevice() {
+  DIR* d = ::opendir("/sys/block");
+  if (d == nullptr) return "";
+  std::string found;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n[0] == '.' || n.rfind("loop", 0) == 0 || n.rfind("ram", 0) == 0 ||
+        n.rfind("zram", 0) == 0) {
+      continue;
+    }
+    Result<std::string> dev = ReadCgroupFile("/sys/block/" + n + "/dev");
+    if (dev.ok() && !SplitWords(*dev).empty()) {
+      found = SplitWords(*dev)[0];
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
+TEST_CASE("cgroup: io_max becomes io.max or blkio throttle rules", "[cgroup][root]") {
+  WARDEN_REQUIRE_ROOT();
+  if (!HostHas(kIo)) WARDEN_SKIP("needs the io (v2) or blkio (v1) controller");
+  std::string dev = SomeBlockDevice();
+  if (dev.empty()) WARDEN_SKIP("no block device to throttle on this host");
+  CgroupSpec spec;
+  spec.io_max.value = dev + " rbps=1048576 wbps=max wiops=100";
+  std::unique_ptr<JobCgroup> cg = MustCreate(spec, "io");
+  bool seen = false;
+  for (const std::string& p : cg->Paths()) {
+    if (PathExists(p + "/blkio.throttle.read_bps_device")) {
+      seen = true;
+      CHECK(ReadCgroupFile(p + "/blkio.throttle.read_bps_device").value() == dev + " 1048576\n");
+      CHECK(ReadCgroupFile(p + "/blkio.throttle.write_iops_device").value() == dev + " 100\n");
+      CHECK(ReadCgroupFile(p + "/blkio.throttle.write_bps_device").value().empty());
+    } else if (PathExists(p + "/io.max")) {
+      seen = true;
+      CHECK_THAT(ReadCgroupFile(p + "/io.max").value(), Catch::Contains("rbps=1048576"));
+    }
+  }
+  CHECK(seen);
+  Result<Accounting> acct = cg->ReadAccounting();
+  REQUIRE(acct.ok());
+  CHECK(acct->io_read_bytes.has_value());
+  REQUIRE(cg->Remove().ok());
+}
+
+}  // namespace
+}  // namespace warden::cgroup
