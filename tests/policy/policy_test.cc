@@ -446,3 +446,31 @@ TEST_CASE("policy: PolicyDirectory honours WARDEN_POLICY_DIR", "[policy]") {
 
 }  // namespace
 }  // namespace warden
+
+namespace warden {
+namespace {
+
+// The "Every key" example in policies/README.md must stay a valid policy.
+TEST_CASE("policy: the README's full example loads", "[policy]") {
+  std::string dir = RepoPolicies();
+  PolicyDirEnv env(dir);
+  std::ifstream f(dir + "/README.md");
+  REQUIRE(f.good());
+  std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t section = readme.find("## Every key");
+  REQUIRE(section != std::string::npos);
+  size_t begin = readme.find("```toml\n", section);
+  REQUIRE(begin != std::string::npos);
+  begin += 8;
+  size_t end = readme.find("```", begin);
+  REQUIRE(end != std::string::npos);
+  Result<Policy> p = LoadPolicyString(readme.substr(begin, end - begin), "README.md");
+  INFO(p.status().ToString());
+  REQUIRE(p.ok());
+  CHECK(p->mounts.size() == 2);
+  CHECK(p->network.hosts.at("db.local") == "10.0.0.2");
+  CHECK(p->seccomp.rules.back().errno_value == 13);
+}
+
+}  // namespace
+}  // namespace warden
