@@ -292,16 +292,8 @@ Status Layer::Apply(const toml::table& root, int depth) {
       root, "the top level",
       {"extends", "interpreter", "match", "namespaces", "filesystem", "identity", "env",
        "limits", "rlimits", "cgroup", "seccomp", "network"}));
-  // Required, so that a hand-written policy never ends up without the
-  // default protections just because a line was forgotten.
   const toml::node* ext = root.get("extends");
-  if (!ext) {
-    return ErrLoc({file_, 1, 1},
-                  "missing extends: write extends = \"default\" to build on the default "
-                  "policy, or extends = \"none\" to start from built-in values (which deny "
-                  "no syscalls)");
-  }
-  WARDEN_RETURN_IF_ERROR(Extends(*ext, depth));
+  if (ext) WARDEN_RETURN_IF_ERROR(Extends(*ext, depth));
   if (const toml::node* n = root.get("interpreter")) WARDEN_RETURN_IF_ERROR(Interpreter(*n));
   if (const toml::node* n = root.get("match")) WARDEN_RETURN_IF_ERROR(Match(*n));
   if (const toml::node* n = root.get("namespaces")) WARDEN_RETURN_IF_ERROR(Namespaces(*n));
@@ -313,6 +305,15 @@ Status Layer::Apply(const toml::table& root, int depth) {
   if (const toml::node* n = root.get("cgroup")) WARDEN_RETURN_IF_ERROR(Cgroup(*n));
   if (const toml::node* n = root.get("seccomp")) WARDEN_RETURN_IF_ERROR(Seccomp(*n));
   if (const toml::node* n = root.get("network")) WARDEN_RETURN_IF_ERROR(Network(*n));
+  // Required, so that a hand-written policy never ends up without the
+  // default protections because a line was forgotten. Checked last so that
+  // more specific errors in the file are reported first.
+  if (!ext) {
+    return ErrLoc({file_, 1, 1},
+                  "missing extends: write extends = \"default\" to build on the default "
+                  "policy, or extends = \"none\" to start from built-in values (which deny "
+                  "no syscalls)");
+  }
   return Status::Ok();
 }
 

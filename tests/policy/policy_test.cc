@@ -198,6 +198,8 @@ TEST_CASE("policy: errors carry file:line:col and say what is allowed", "[policy
       {"[[filesystem.mount]]\ntype = \"overlay\"\ndestination = \"/y\"\n", "t.toml:3:8: ",
        "\"bind\" or \"tmpfs\""},
       {"interpreter = []\n", "t.toml:1:1: ", "missing extends"},
+      {"missing = 1\n", "t.toml:1:1: ", "unknown key 'missing'"},
+      {"[identity]\nmissing_uid = 1\n", "t.toml:2:1: ", "unknown key 'missing_uid'"},
       {"[filesystem\n", "t.toml:2:", "TOML syntax"},
       {"a = \"unterminated\n", "t.toml:2:", "TOML syntax"},
   };
