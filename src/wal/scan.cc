@@ -30,6 +30,30 @@ std::string CheckRecord(const RecordHeader& h, std::string_view body, uint64_t s
 
 }  // namespace
 
+Result<std::string> ReadSegment(io::Env* env, const std::string& path) {
+  constexpr size_t kChunk = 1 << 20;
+  constexpr size_t kZeroRunToStop = 8 << 20;
+  WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenRead));
+  WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
+  if (size > kMaxSegmentFileBytes) {
+    return Status::Error(Code::kResourceExhausted, "\"" + path + "\": segment larger than 1 GiB");
+  }
+  std::string out;
+  // Reserved, not filled: untouched pages of the empty tail cost nothing.
+  out.reserve(size);
+  std::string chunk(kChunk, '\0');
+  size_t zero_run = 0;
+  while (out.size() < size && zero_run < kZeroRunToStop) {
+    WARDEN_ASSIGN_OR_RETURN(size_t n, env->Read(*file, chunk.data(), kChunk, out.size()));
+    if (n == 0) break;
+    size_t last = std::string_view(chunk.data(), n).find_last_not_of('\0');
+    zero_run = last == std::string_view::npos ? zero_run + n : n - last - 1;
+    out.append(chunk.data(), n);
+  }
+  // Whatever was not read is zeros as far as scanning is concerned.
+  return out;
+}
+
 Status ScanSegment(const std::string& data, uint64_t segment_id, size_t max_record_bytes,
                    const std::function<Status(uint64_t, const Payload&)>& on_record,
                    SegmentScan* out) {

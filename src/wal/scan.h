@@ -31,6 +31,11 @@ struct SegmentScan {
   uint64_t garbage_end = 0;   // end of the non-zero bytes after bad_offset
 };
 
+// Reads a segment up to the end of its written bytes: reading stops after
+// 8 MiB of zeros in a row (more than any batch's torn hole), so replay does
+// not pay for the pre-allocated empty tail.
+Result<std::string> ReadSegment(io::Env* env, const std::string& path);
+
 // Scans one segment's bytes. Good records (CRC, segment id, the expected
 // sequence, a payload that parses and matches its type) go to on_record, in
 // order, until the first bad one.

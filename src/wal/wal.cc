@@ -100,7 +100,7 @@ Status Wal::Recover(const ReplayHandler& handler) {
   for (const auto& [id, name] : segment_files) {
     const bool is_last = ++index == segment_files.size();
     const std::string path = dir_ + "/" + name;
-    WARDEN_ASSIGN_OR_RETURN(std::string data, env_->ReadFileToString(path, kMaxSegmentFileBytes));
+    WARDEN_ASSIGN_OR_RETURN(std::string data, ReadSegment(env_, path));
     SegmentScan scan;
     auto on_record = [&](uint64_t seq, const Payload& payload) -> Status {
       if (seq <= snapshot_seq || !handler.on_record) return Status::Ok();

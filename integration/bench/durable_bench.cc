@@ -1,0 +1,206 @@
+// Benchmarks of the durable core (issue 4). Prints "BENCH name=value" lines;
+// names without a suffix are the io_uring backend, "_plain" the plain one.
+//   durable_bench [DIR]   (DIR: where to put files; default $TMPDIR or /tmp)
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/env.h"
+#include "io/loop.h"
+#include "store/atomic.h"
+#include "wal/wal.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace io = warden::io;
+namespace wal = warden::wal;
+namespace fs = std::filesystem;
+
+constexpr double kRunSeconds = 1.0;
+constexpr size_t kRecordBytes = 200;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+wal::Payload Record() {
+  wal::Payload p;
+  p.mutable_blob()->set_kind(1);
+  p.mutable_blob()->set_data(std::string(kRecordBytes - 8, 'r'));
+  return p;
+}
+
+std::unique_ptr<io::Loop> MakeLoop(io::Backend b) {
+  io::LoopOptions o;
+  o.force = true;
+  o.backend = b;
+  auto loop = io::Loop::Create(o);
+  if (!loop.ok()) {
+    std::fprintf(stderr, "durable_bench: %s\n", loop.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(loop).value();
+}
+
+struct AckStats {
+  double acks_per_s = 0;
+  double p99_ms = 0;
+};
+
+AckStats RunAppenders(io::Loop* loop, const std::string& dir, int appenders) {
+  fs::remove_all(dir);
+  wal::WalOptions opts;
+  opts.segment_bytes = 64ull << 20;
+  auto w = wal::Wal::Open(loop, io::PosixEnv(), dir, opts, {});
+  if (!w.ok()) {
+    std::fprintf(stderr, "durable_bench: %s\n", w.status().ToString().c_str());
+    std::exit(1);
+  }
+  const wal::Payload rec = Record();
+  std::vector<double> lat_ms;
+  lat_ms.reserve(1 << 20);
+  uint64_t acks = 0;
+  bool stop = false;
+  int outstanding = 0;
+  const auto start = Clock::now();
+  std::function<void()> issue = [&] {
+    auto t0 = Clock::now();
+    ++outstanding;
+    w.value()->Append(rec, [&, t0](warden::Result<uint64_t> r) {
+      --outstanding;
+      if (!r.ok()) {
+        std::fprintf(stderr, "durable_bench: %s\n", r.status().ToString().c_str());
+        std::exit(1);
+      }
+      auto now = Clock::now();
+      ++acks;
+      lat_ms.push_back(Seconds(t0, now) * 1000);
+      if (Seconds(start, now) >= kRunSeconds) stop = true;
+      if (!stop) issue();
+    });
+  };
+  for (int i = 0; i < appenders; ++i) issue();
+  (void)loop->RunUntil([&] { return stop && outstanding == 0; }, 60000);
+  double secs = Seconds(start, Clock::now());
+  std::sort(lat_ms.begin(), lat_ms.end());
+  AckStats s;
+  s.acks_per_s = static_cast<double>(acks) / secs;
+  s.p99_ms = lat_ms.empty() ? 0 : lat_ms[lat_ms.size() * 99 / 100];
+  return s;
+}
+
+// The floor: the least a group-committing log can do. Every round writes the
+// records of all `appenders` waiting clients with one pwrite and one
+// fdatasync into a pre-allocated file, then acknowledges them.
+double Floor(const std::string& path, int appenders) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || ::fallocate(fd, 0, 0, 64 << 20) != 0) std::exit(1);
+  std::string batch(static_cast<size_t>(appenders) * (kRecordBytes + 32), 'f');
+  uint64_t acks = 0;
+  off_t off = 0;
+  const auto start = Clock::now();
+  while (Seconds(start, Clock::now()) < kRunSeconds) {
+    if (off + static_cast<off_t>(batch.size()) > (64 << 20)) off = 0;
+    if (::pwrite(fd, batch.data(), batch.size(), off) != static_cast<ssize_t>(batch.size())) std::exit(1);
+    if (::fdatasync(fd) != 0) std::exit(1);
+    off += static_cast<off_t>(batch.size());
+    acks += static_cast<uint64_t>(appenders);
+  }
+  double secs = Seconds(start, Clock::now());
+  ::close(fd);
+  ::unlink(path.c_str());
+  return static_cast<double>(acks) / secs;
+}
+
+double Replay100k(io::Loop* loop, const std::string& dir) {
+  fs::remove_all(dir);
+  wal::WalOptions opts;
+  opts.segment_bytes = 64ull << 20;
+  opts.max_queue_depth = 100000;
+  {
+    auto w = wal::Wal::Open(loop, io::PosixEnv(), dir, opts, {});
+    if (!w.ok()) std::exit(1);
+    const wal::Payload rec = Record();
+    int acked = 0;
+    for (int i = 0; i < 100000; ++i) {
+      w.value()->Append(rec, [&](warden::Result<uint64_t> r) {
+        if (!r.ok()) std::exit(1);
+        ++acked;
+      });
+    }
+    (void)loop->RunUntil([&] { return acked == 100000; }, 120000);
+  }
+  uint64_t records = 0;
+  wal::ReplayHandler h;
+  h.on_record = [&](uint64_t, const wal::Payload&) {
+    ++records;
+    return warden::Status::Ok();
+  };
+  auto t0 = Clock::now();
+  auto w = wal::Wal::Open(loop, io::PosixEnv(), dir, opts, h);
+  double ms = Seconds(t0, Clock::now()) * 1000;
+  if (!w.ok() || records != 100000) std::exit(1);
+  return ms;
+}
+
+double Commits(io::Loop* loop, const std::string& dir, int in_flight) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  uint64_t done = 0;
+  bool stop = false;
+  int outstanding = 0;
+  const std::string data(4096, 'c');
+  const auto start = Clock::now();
+  std::function<void(int)> issue = [&](int slot) {
+    ++outstanding;
+    warden::store::CommitFile(loop, io::PosixEnv(), dir, "file" + std::to_string(slot), data,
+                              [&, slot](warden::Status st) {
+                                --outstanding;
+                                if (!st.ok()) {
+                                  std::fprintf(stderr, "durable_bench: %s\n", st.ToString().c_str());
+                                  std::exit(1);
+                                }
+                                ++done;
+                                if (Seconds(start, Clock::now()) >= kRunSeconds) stop = true;
+                                if (!stop) issue(slot);
+                              });
+  };
+  for (int i = 0; i < in_flight; ++i) issue(i);
+  (void)loop->RunUntil([&] { return stop && outstanding == 0; }, 60000);
+  return static_cast<double>(done) / Seconds(start, Clock::now());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string base = argc > 1 ? argv[1] : std::string(tmp && *tmp ? tmp : "/tmp");
+  base += "/warden-durable-bench-" + std::to_string(::getpid());
+  fs::create_directories(base);
+  const double floor64 = Floor(base + "/floor", 64);
+  std::printf("BENCH floor_acks_per_s_64=%.0f\n", floor64);
+  for (io::Backend b : {io::Backend::kUring, io::Backend::kPlain}) {
+    const std::string sfx = b == io::Backend::kUring ? "" : "_plain";
+    auto loop = MakeLoop(b);
+    for (int n : {1, 8, 64, 256}) {
+      AckStats s = RunAppenders(loop.get(), base + "/wal", n);
+      std::printf("BENCH wal_acks_per_s_%d%s=%.0f\n", n, sfx.c_str(), s.acks_per_s);
+      std::printf("BENCH wal_p99_ack_ms_%d%s=%.3f\n", n, sfx.c_str(), s.p99_ms);
+      if (n == 64) std::printf("BENCH wal_vs_floor_64%s=%.2f\n", sfx.c_str(), s.acks_per_s / floor64);
+      std::fflush(stdout);
+    }
+    std::printf("BENCH wal_replay_100k_ms%s=%.1f\n", sfx.c_str(), Replay100k(loop.get(), base + "/replay"));
+    std::printf("BENCH commits_per_s_32%s=%.0f\n", sfx.c_str(), Commits(loop.get(), base + "/commits", 32));
+    std::fflush(stdout);
+  }
+  fs::remove_all(base);
+  return 0;
+}
