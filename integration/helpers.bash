@@ -12,7 +12,7 @@ common_setup() {
 }
 
 common_teardown() {
-  [ -n "${T:-}" ] && rm -rf "$T"
+  if [ -n "${T:-}" ]; then rm -rf "$T"; fi
 }
 
 # json FILE KEY: prints a top-level (or dotted) key of a JSON file.

@@ -199,7 +199,7 @@ for p in sys.argv[1:]:
 }
 
 @test "run: --ro-bind and --bind take bubblewrap's arguments" {
-  mkdir "$T/ro" "$T/rw"; echo hi > "$T/ro/f"
+  mkdir "$T/ro" "$T/rw"; echo hi > "$T/ro/f"; chmod 777 "$T/rw"
   run "$W" run --ro-bind "$T/ro" /mnt --bind "$T/rw" /srv -- /bin/sh -c 'cat /mnt/f; touch /mnt/g 2>/dev/null && echo ROWRITE; echo out > /srv/o'
   [ "$status" -eq 0 ]
   [[ "$output" == *hi* ]] && [[ "$output" != *ROWRITE* ]]
@@ -254,4 +254,26 @@ for p in sys.argv[1:]:
   run "$W" policy check "$T/bad.toml"
   [ "$status" -eq 125 ]
   [[ "$output" == *"$T/bad.toml:2:"* ]]
+}
+
+@test "run: the legacy remount path (no mount_setattr) gives the same read-only root" {
+  run env WARDEN_MOUNT_API=legacy "$W" run -- /bin/sh -c 'touch /usr/warden-probe 2>/dev/null && echo WROTE; awk "\$5 == \"/\" {print \$6}" /proc/self/mountinfo | tail -1; echo x > /tmp/f && echo tmp-ok'
+  [ "$status" -eq 0 ]
+  [[ "$output" != *WROTE* ]]
+  [[ "${lines[0]}" == ro,* ]]
+  [ "${lines[1]}" = tmp-ok ]
+  run env WARDEN_MOUNT_API=legacy "$W" doctor
+  [[ "$output" == *"WARDEN_MOUNT_API=legacy"* ]]
+}
+
+@test "run: a policy with a user namespace maps the job outside host root" {
+  [ "$(cat /proc/sys/user/max_user_namespaces)" -gt 0 ] || skip "user namespaces are disabled on this host"
+  printf 'extends = "default"\n[namespaces]\nuser = true\n' > "$T/userns.toml"
+  run "$W" run --policy "$T/userns.toml" -- /bin/sh -c 'id -u; cat /proc/self/uid_map; grep CapEff /proc/self/status; touch /etc/x 2>/dev/null && echo WROTE; echo ok'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 65534 ]
+  [[ "${lines[1]}" == *"0    1048576      65536"* ]]
+  [[ "$output" != *WROTE* ]]
+  [ "${lines[-1]}" = ok ]
 }

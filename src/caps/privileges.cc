@@ -48,6 +48,13 @@ Status CheckLaunchPrivileges() {
                            "capabilities to the process");
 }
 
+bool HaveCapability(int cap) {
+  std::unique_ptr<struct _cap_struct, CapFree> caps(cap_get_proc());
+  cap_flag_value_t v = CAP_CLEAR;
+  return caps && cap_get_flag(caps.get(), static_cast<cap_value_t>(cap), CAP_EFFECTIVE, &v) == 0 &&
+         v == CAP_SET;
+}
+
 int CapLastCap() {
   Result<std::string> s = base::ReadFile("/proc/sys/kernel/cap_last_cap", 64);
   if (s.ok()) {

@@ -15,6 +15,9 @@ std::vector<std::string> RequiredCapabilityNames();
 // kPermissionDenied naming each missing capability and what to do.
 Status CheckLaunchPrivileges();
 
+// Whether `cap` (a CAP_* number) is in this process's effective set.
+bool HaveCapability(int cap);
+
 // /proc/sys/kernel/cap_last_cap, or CAP_LAST_CAP of the headers.
 int CapLastCap();
 

@@ -78,6 +78,15 @@ bool IsRegularFile(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool IsElf(const std::string& p) {
+  char magic[4] = {};
+  FILE* f = std::fopen(p.c_str(), "rb");
+  if (f == nullptr) return false;
+  size_t n = std::fread(magic, 1, sizeof magic, f);
+  std::fclose(f);
+  return n == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
 bool UnderPath(const std::string& path, const std::string& dir) {
   return path == dir || path.rfind(dir + "/", 0) == 0;
 }
@@ -189,7 +198,9 @@ int RunCommand(int argc, char** argv) {
 
   // The policy: named, or chosen by the script's suffix or shebang.
   const std::string& program = req.argv[0];
-  const bool is_script = IsRegularFile(program) &&
+  // A script is a text file (never an ELF binary) named by path or found
+  // in the current directory; binaries run under the default policy.
+  const bool is_script = IsRegularFile(program) && !IsElf(program) &&
                          (program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0);
   Result<Policy> pol = policy_arg.empty()
                            ? (is_script ? PolicyForProgram(program) : ResolvePolicy("default"))

@@ -246,6 +246,13 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? errno : EPIPE));
   ::close(plan.release_read_fd);
+  // In a new user namespace our kernel uid is still host root, which the
+  // map leaves unmapped: become the namespace's root so files we create
+  // (mount points on our tmpfs) have an owner the namespace can express.
+  if (plan.user_namespace) {
+    if (::setresgid(0, 0, 0) < 0) Die(plan, Fail(Step::kSetgid, errno, "userns root"));
+    if (::setresuid(0, 0, 0) < 0) Die(plan, Fail(Step::kSetuid, errno, "userns root"));
+  }
   // 3. A cgroup namespace rooted at our own cgroup, now that we are in it.
   if (plan.new_cgroup_ns_after_release && ::unshare(CLONE_NEWCGROUP) < 0) {
     Die(plan, Fail(Step::kCgroupNamespace, errno));

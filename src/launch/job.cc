@@ -1,5 +1,7 @@
 // RunJob: policy -> plan -> cgroup, network -> clone -> supervise -> result.
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -64,10 +66,22 @@ std::string SetupHint(int err) {
   }
 }
 
-void AddRlimit(Plan* plan, int resource, uint64_t value) {
+// Sets a limit for the job. Raising a hard limit above warden's own needs
+// CAP_SYS_RESOURCE; without it the value is capped there, with a warning
+// (a lower limit is never weakened).
+void AddRlimit(Plan* plan, int resource, uint64_t value, const char* name,
+               std::vector<std::string>* warnings) {
   launch::RlimitStep r;
   r.resource = resource;
   r.limit.rlim_cur = r.limit.rlim_max = value;
+  struct rlimit own;
+  if (::getrlimit(resource, &own) == 0 && own.rlim_max != RLIM_INFINITY && value > own.rlim_max &&
+      !caps::HaveCapability(CAP_SYS_RESOURCE)) {
+    r.limit.rlim_cur = r.limit.rlim_max = own.rlim_max;
+    warnings->push_back(std::string("rlimit ") + name + " capped at " +
+                        std::to_string(own.rlim_max) + " (warden's own hard limit; raising it "
+                        "needs CAP_SYS_RESOURCE)");
+  }
   plan->rlimits.push_back(r);
 }
 
@@ -168,11 +182,11 @@ Result<JobResult> RunJob(const JobRequest& req) {
   plan.trace_seccomp_kills = policy.seccomp.deny_action == SeccompAction::kKill;
 
   const RlimitSpec& rl = policy.rlimits;
-  AddRlimit(&plan, RLIMIT_NOFILE, rl.nofile);
-  AddRlimit(&plan, RLIMIT_NPROC, rl.nproc);
-  AddRlimit(&plan, RLIMIT_FSIZE, rl.fsize_bytes);
-  AddRlimit(&plan, RLIMIT_STACK, rl.stack_bytes);
-  AddRlimit(&plan, RLIMIT_CORE, rl.core_bytes);
+  AddRlimit(&plan, RLIMIT_NOFILE, rl.nofile, "nofile", &res.warnings);
+  AddRlimit(&plan, RLIMIT_NPROC, rl.nproc, "nproc", &res.warnings);
+  AddRlimit(&plan, RLIMIT_FSIZE, rl.fsize_bytes, "fsize", &res.warnings);
+  AddRlimit(&plan, RLIMIT_STACK, rl.stack_bytes, "stack", &res.warnings);
+  AddRlimit(&plan, RLIMIT_CORE, rl.core_bytes, "core", &res.warnings);
   if (policy.cpu_time_ms) {
     // RLIMIT_CPU counts seconds: SIGXCPU at the soft limit, SIGKILL a second later.
     launch::RlimitStep r;
@@ -197,6 +211,11 @@ Result<JobResult> RunJob(const JobRequest& req) {
     std::string hosts = net::HostsFile(policy.network, veth ? veth->host_address() : "");
     plan.generated.push_back({"hosts", plan.Keep(hosts), hosts.size(), "/etc/hosts"});
   }
+
+  // Cgroups of wardens that died (SIGKILL) are collected by the next run.
+  std::vector<std::string> collected;
+  if (Status gc = cgroup::Gc(&collected); !gc.ok()) WLOG_WARN(res.job_id, gc.ToString());
+  for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
 
   // Cgroup: every job gets one, with the policy's limits (fail closed).
   cgroup::Options copts;

@@ -81,7 +81,8 @@ Status Sandbox::WriteIdMaps() {
   const std::string base = "/proc/" + std::to_string(pid_);
   const std::string map = "0 " + std::to_string(kUsernsHostBase) + " " +
                           std::to_string(kUsernsRange) + "\n";
-  WARDEN_RETURN_IF_ERROR(base::WriteFileString(base + "/setgroups", "deny"));
+  // setgroups stays allowed: warden (root in the parent namespace) writes
+  // the maps, and the job needs setgroups(0, NULL) to drop its groups.
   WARDEN_RETURN_IF_ERROR(base::WriteFileString(base + "/uid_map", map));
   WARDEN_RETURN_IF_ERROR(base::WriteFileString(base + "/gid_map", map));
   return Status::Ok();
