@@ -43,7 +43,6 @@ Status Gc(std::vector<std::string>* removed) {
           netns_id,
           [&](const Lease& l) -> Status {
             WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, l.HostIfname()));
-            WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, l.PeerIfname()));
             if (l.nat) {
               WARDEN_RETURN_IF_ERROR(NftRun(DeleteTableCommands("ip", l.NatTable()),
                                             "delete nft table ip " + l.NatTable()));

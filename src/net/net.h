@@ -14,8 +14,9 @@
 // find it after a crash (DESIGN.md invariant 4):
 //   - a lease file under $WARDEN_NET_DIR (default /run/warden/net/leases),
 //     written under a lock before anything else is created;
-//   - a veth pair "wd<pid:6 hex><slot:5 hex>0" (host end) and "...1"
-//     (sandbox end, renamed to eth0 inside the job's netns);
+//   - a veth pair: host end "wd<pid:6 hex><slot:5 hex>0" (its ifalias says
+//     "warden job=<id> owner=<pid>"), sandbox end "eth0" created directly in
+//     the job's netns by AttachToChild;
 //   - when an allowed destination lies beyond the host, an nft table
 //     "ip warden_<pid>_<slot>" on the host with the masquerade rule, and
 //     net.ipv4.ip_forward=1 (left on: other jobs may rely on it).
@@ -68,19 +69,21 @@ Result<std::vector<AllowRule>> ParseAllow(const std::vector<std::string>& dests)
 // Where the time of one session went, in microseconds (for benchmarks).
 struct VethTimings {
   uint64_t prepare_lease_us = 0;    // lock, scan, reclaim, write lease
-  uint64_t prepare_netlink_us = 0;  // host address scan, veth create, address, up
+  uint64_t prepare_netlink_us = 0;  // host address scan
   uint64_t prepare_nft_us = 0;      // host NAT table (0 when not needed)
-  uint64_t attach_netlink_us = 0;   // move, rename, address, route, lo up
+  uint64_t attach_netlink_us = 0;   // veth create, addresses, links up, route
   uint64_t attach_nft_us = 0;       // whitelist inside the job's netns
   uint64_t release_us = 0;          // link delete, NAT table delete, lease removal
 };
 
 class VethSession {
  public:
-  // Allocates a lease, creates the veth pair in the caller's netns (which
-  // is remembered: later calls act on it from any thread), configures and
-  // brings up the host end and, when needed, NAT and forwarding. Dead owners'
-  // leases (and their links and tables) are reclaimed on the way.
+  // Validates the spec, allocates a lease and the addresses in the caller's
+  // netns (which is remembered: later calls act on it from any thread), and
+  // sets up NAT and forwarding when needed. Dead owners' leases (and their
+  // links and tables) are reclaimed on the way. The veth pair is made by
+  // AttachToChild: creating the sandbox end inside the job's netns is ~20 ms
+  // cheaper than creating it here and moving it.
   // Errors: kInvalidArgument (bad allow/dns entry, bad WARDEN_NET_POOL),
   // kResourceExhausted (pool full), kPermissionDenied (not root), others from
   // netlink/nftables. On error nothing is left behind.
@@ -90,10 +93,12 @@ class VethSession {
   VethSession(const VethSession&) = delete;
   VethSession& operator=(const VethSession&) = delete;
 
-  // Moves the sandbox end into /proc/<child_pid>/ns/net, names it eth0,
-  // sets its address and default route, brings it and lo up, and installs the
-  // egress whitelist there. Must be called once, while the child is blocked
-  // and before it drops CAP_NET_ADMIN. On error the job must not start.
+  // Creates the veth pair with its sandbox end "eth0" in
+  // /proc/<child_pid>/ns/net, configures and brings up the host end, and in
+  // the job's netns installs the egress whitelist, then sets the address,
+  // brings eth0 and lo up and adds the default route. Must be called once,
+  // while the child is blocked and before it drops CAP_NET_ADMIN. On error
+  // the job must not start (Release still cleans up).
   Status AttachToChild(pid_t child_pid);
 
   const std::string& host_address() const { return host_address_; }
@@ -102,7 +107,7 @@ class VethSession {
   int prefix_len() const { return 30; }
   const VethTimings& timings() const { return timings_; }
 
-  // Removes the veth pair (if the job's netns has not already taken it),
+  // Removes the veth pair (if the end of the job's netns has not already),
   // the host NAT table and the lease. Idempotent; after an error a second
   // call retries what is left.
   Status Release();

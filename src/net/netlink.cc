@@ -116,13 +116,14 @@ Socket::~Socket() {
 }
 
 Status CreateVeth(const Socket& s, const std::string& name, const std::string& peer,
-                  const std::string& alias) {
+                  const std::string& alias, int peer_netns_fd) {
   LinkPtr link(rtnl_link_veth_alloc());
   if (!link) return Status::FromErrno(ENOMEM, "rtnl_link_veth_alloc");
   rtnl_link_set_name(link.get(), name.c_str());
   if (!alias.empty()) rtnl_link_set_ifalias(link.get(), alias.c_str());
   LinkPtr peer_link(rtnl_link_veth_get_peer(link.get()));
   rtnl_link_set_name(peer_link.get(), peer.c_str());
+  if (peer_netns_fd >= 0) rtnl_link_set_ns_fd(peer_link.get(), peer_netns_fd);
   int r = rtnl_link_add(s.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (r < 0) return NlError(r, "rtnl_link_add(veth \"" + name + "\" <-> \"" + peer + "\")");
   return Status::Ok();

@@ -32,10 +32,12 @@ class Socket {
   nl_sock* sock_ = nullptr;
 };
 
-// Creates a veth pair `name` <-> `peer` (both down) in the socket's netns.
+// Creates a veth pair `name` <-> `peer` (both down) in the socket's netns,
+// or with the peer directly in peer_netns_fd when it is >= 0 (which spares
+// the kernel a namespace move, the costliest link operation).
 // `alias` is stored as the host end's ifalias (shown by `ip link`).
 Status CreateVeth(const Socket& s, const std::string& name, const std::string& peer,
-                  const std::string& alias);
+                  const std::string& alias, int peer_netns_fd = -1);
 // kNotFound when there is no such link.
 Result<int> LinkIndex(const Socket& s, const std::string& name);
 Status SetLinkUp(const Socket& s, const std::string& name);

@@ -66,6 +66,37 @@ TEST_CASE("net: ParseAllow rejects bad entries and names them", "[net]") {
   CHECK_THAT(m.status().message(), Catch::Contains("too many allow entries"));
 }
 
+TEST_CASE("net: ParseAllow survives arbitrary input", "[net]") {
+  // Bytes from the allow alphabet and beyond, in random lengths: every
+  // result is either a valid rule or an error naming the entry.
+  static const char kAlphabet[] = "0123456789./:tcpudhos\x00\xff-+ []*";
+  const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string entry(next() % 24, ' ');
+    for (char& c : entry) c = alphabet[next() % alphabet.size()];
+    auto r = ParseAllow({entry});
+    if (r.ok()) {
+      REQUIRE(r->size() == 1);
+      const AllowRule& a = (*r)[0];
+      CHECK(a.prefix_len >= 0);
+      CHECK(a.prefix_len <= 32);
+      if (a.kind == AllowRule::Kind::kHost) CHECK(a.port != 0);
+      uint32_t mask = a.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - a.prefix_len);
+      CHECK((a.address & ~mask) == 0);
+    } else {
+      CHECK(r.status().code() == Code::kInvalidArgument);
+      CHECK_THAT(r.status().message(), Catch::StartsWith("allow entry \""));
+    }
+  }
+}
+
 TEST_CASE("net: sandbox ruleset orders host blocking between exact and wide entries", "[net]") {
   SandboxRulesInput in;
   auto allow = ParseAllow({"192.0.2.0/24:80/tcp", "192.0.2.9:22", "host:9000/tcp"});

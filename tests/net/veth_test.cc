@@ -175,6 +175,13 @@ TEST_CASE("net: concurrent Prepare calls get distinct addresses", "[net][root]")
   CHECK(addresses.size() == 2 * kThreads);
   CHECK(interfaces.size() == kThreads);
   CHECK(testing::ListDir(state.path() + "/leases").size() == kThreads);
+  std::vector<std::unique_ptr<NetnsProcess>> jobs;
+  for (int i = 0; i < kThreads; ++i) {
+    jobs.push_back(std::make_unique<NetnsProcess>());
+    REQUIRE(jobs.back()->ok());
+    REQUIRE_OK(sessions[i]->AttachToChild(jobs.back()->pid()));
+  }
+  CHECK(testing::WardenLinks().size() == kThreads);
   // Destruction is Release.
   sessions.clear();
   CHECK(Leftovers(state.path()).empty());
@@ -214,7 +221,8 @@ TEST_CASE("net: a session released before attach or on error leaves nothing", "[
   {
     auto s = VethSession::Prepare(VethSpec({"192.0.2.1:80"}), "never-attached");
     REQUIRE_OK(s.status());
-    CHECK(testing::WardenLinks().size() == 2);
+    CHECK(testing::ListDir(state.path() + "/leases").size() == 1);
+    CHECK(testing::NftTables().find("warden_") != std::string::npos);
   }
   CHECK(Leftovers(state.path()).empty());
   {
@@ -294,14 +302,20 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   REQUIRE(host.ok());
   // Two owners that die with a prepared session: stand-ins for a SIGKILLed
   // `warden run`.
-  auto spawn_owner = [&](const char* job) -> pid_t {
+  // Their jobs outlive them (the test holds the jobs' netns), so the links
+  // stay as well.
+  NetnsProcess job1, job2, job3;
+  REQUIRE(job1.ok());
+  REQUIRE(job2.ok());
+  REQUIRE(job3.ok());
+  auto spawn_owner = [&](const char* job, pid_t job_pid) -> pid_t {
     int ready[2];
     if (::pipe(ready) != 0) return -1;
     pid_t pid = ::fork();
     if (pid == 0) {
       ::close(ready[0]);
       auto s = VethSession::Prepare(VethSpec({"192.0.2.0/24:80"}), job);
-      char c = s.ok() ? 'y' : 'n';
+      char c = s.ok() && (*s)->AttachToChild(job_pid).ok() ? 'y' : 'n';
       if (::write(ready[1], &c, 1) != 1) ::_exit(1);
       ::pause();
       ::_exit(0);
@@ -318,13 +332,13 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
     ::waitpid(pid, nullptr, 0);
   };
   // Both alive at once, so that the second does not reclaim the first.
-  pid_t first = spawn_owner("killed-1");
-  pid_t second = spawn_owner("killed-2");
+  pid_t first = spawn_owner("killed-1", job1.pid());
+  pid_t second = spawn_owner("killed-2", job2.pid());
   kill_owner(first);
   kill_owner(second);
   REQUIRE(first > 0);
   REQUIRE(second > 0);
-  CHECK(testing::WardenLinks().size() == 4);
+  CHECK(testing::WardenLinks().size() == 2);
   CHECK(testing::ListDir(state.path() + "/leases").size() == 2);
   CHECK(testing::NftTables().find("warden_" + std::to_string(first)) != std::string::npos);
 
@@ -349,7 +363,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   CHECK(removed.empty());
 
   // The next Prepare reclaims as well, without a gc.
-  pid_t third = spawn_owner("killed-3");
+  pid_t third = spawn_owner("killed-3", job3.pid());
   kill_owner(third);
   REQUIRE(third > 0);
   {
@@ -357,7 +371,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
     REQUIRE_OK(s.status());
     // Slot 0 was the dead owner's; it is free again and reused.
     CHECK((*s)->host_address() == "10.213.0.1");
-    CHECK(testing::WardenLinks().size() == 2);
+    CHECK(testing::WardenLinks().empty());
     CHECK(testing::NftTables().find("warden_" + std::to_string(third)) == std::string::npos);
   }
   CHECK(Leftovers(state.path()).empty());
