@@ -1,6 +1,8 @@
 // Benchmarks of the durable core (issue 4). Prints "BENCH name=value" lines;
 // names without a suffix are the io_uring backend, "_plain" the plain one.
-//   durable_bench [DIR]   (DIR: where to put files; default $TMPDIR or /tmp)
+//   durable_bench [--only=WORD] [DIR]
+// DIR: where to put files (default $TMPDIR or /tmp). --only runs just the
+// measures whose line name contains WORD (floor, acks, replay, commits).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -182,23 +184,43 @@ double Commits(io::Loop* loop, const std::string& dir, int in_flight) {
 
 int main(int argc, char** argv) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string base = argc > 1 ? argv[1] : std::string(tmp && *tmp ? tmp : "/tmp");
+  std::string base = tmp && *tmp ? tmp : "/tmp";
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--only=", 0) == 0) {
+      only = a.substr(7);
+    } else {
+      base = a;
+    }
+  }
+  auto want = [&](const char* what) { return only.empty() || std::string(what).find(only) != std::string::npos; };
   base += "/warden-durable-bench-" + std::to_string(::getpid());
   fs::create_directories(base);
-  const double floor64 = Floor(base + "/floor", 64);
-  std::printf("BENCH floor_acks_per_s_64=%.0f\n", floor64);
+  double floor64 = 0;
+  if (want("floor_acks")) {
+    floor64 = Floor(base + "/floor", 64);
+    std::printf("BENCH floor_acks_per_s_64=%.0f\n", floor64);
+  }
   for (io::Backend b : {io::Backend::kUring, io::Backend::kPlain}) {
     const std::string sfx = b == io::Backend::kUring ? "" : "_plain";
     auto loop = MakeLoop(b);
     for (int n : {1, 8, 64, 256}) {
+      if (!want("wal_acks")) break;
       AckStats s = RunAppenders(loop.get(), base + "/wal", n);
       std::printf("BENCH wal_acks_per_s_%d%s=%.0f\n", n, sfx.c_str(), s.acks_per_s);
       std::printf("BENCH wal_p99_ack_ms_%d%s=%.3f\n", n, sfx.c_str(), s.p99_ms);
-      if (n == 64) std::printf("BENCH wal_vs_floor_64%s=%.2f\n", sfx.c_str(), s.acks_per_s / floor64);
+      if (n == 64 && floor64 > 0) std::printf("BENCH wal_vs_floor_64%s=%.2f\n", sfx.c_str(), s.acks_per_s / floor64);
       std::fflush(stdout);
     }
-    std::printf("BENCH wal_replay_100k_ms%s=%.1f\n", sfx.c_str(), Replay100k(loop.get(), base + "/replay"));
-    std::printf("BENCH commits_per_s_32%s=%.0f\n", sfx.c_str(), Commits(loop.get(), base + "/commits", 32));
+    if (want("wal_replay")) {
+      std::printf("BENCH wal_replay_100k_ms%s=%.1f\n", sfx.c_str(),
+                  Replay100k(loop.get(), base + "/replay"));
+    }
+    if (want("commits")) {
+      std::printf("BENCH commits_per_s_32%s=%.0f\n", sfx.c_str(),
+                  Commits(loop.get(), base + "/commits", 32));
+    }
     std::fflush(stdout);
   }
   fs::remove_all(base);

@@ -59,11 +59,12 @@ Status Repair(io::Env* env, const std::string& dir, const WalOptions& options,
   }
 
   uint64_t expected = 0;
+  std::string scan_buffer;
   for (auto it = segments.begin(); it != segments.end(); ++it) {
     const std::string path = dir + "/" + it->second;
-    WARDEN_ASSIGN_OR_RETURN(std::string data, env->ReadFileToString(path, kMaxSegmentFileBytes));
     SegmentScan scan;
-    WARDEN_RETURN_IF_ERROR(ScanSegment(data, it->first, options.max_record_bytes, nullptr, &scan));
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env, path, it->first, options.max_record_bytes, nullptr,
+                                           &scan, &scan_buffer));
     bool damaged = !scan.header_ok || scan.bad ||
                    (expected != 0 && scan.header.first_seq != expected);
     if (!damaged) {
@@ -79,8 +80,14 @@ Status Repair(io::Env* env, const std::string& dir, const WalOptions& options,
       const std::string copy = it->second + "." + stamp;
       WARDEN_RETURN_IF_ERROR(CopyFile(env, path, quarantine + "/" + copy));
       WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenWrite));
-      std::string zeros(data.size() - scan.end_offset, '\0');
-      WARDEN_RETURN_IF_ERROR(env->Write(*file, zeros.data(), zeros.size(), scan.end_offset));
+      WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
+      // Everything after the last good record, in bounded pieces.
+      static const std::string kZeros(1 << 20, '\0');
+      for (uint64_t off = scan.end_offset; off < size;) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros.size(), size - off));
+        WARDEN_RETURN_IF_ERROR(env->Write(*file, kZeros.data(), n, off));
+        off += n;
+      }
       WARDEN_RETURN_IF_ERROR(env->Sync(*file, true));
       *report += "copied " + it->second + " to quarantine/" + copy + " and cut it at offset " +
                  std::to_string(scan.end_offset) + " (" + scan.what + ")\n";

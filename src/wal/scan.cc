@@ -1,8 +1,10 @@
 #include "wal/scan.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
+#include "base/check.h"
 #include "wal/wal.h"
 
 namespace warden::wal {
@@ -28,38 +30,125 @@ std::string CheckRecord(const RecordHeader& h, std::string_view body, uint64_t s
   return "";
 }
 
-}  // namespace
+// A window over a segment: bytes [start_, start_ + len_) of the source live
+// in *buf_. Moving forward reuses what is already read; moving back reads
+// again.
+class Window {
+ public:
+  Window(const SegmentSource& source, uint64_t size, size_t chunk, std::string* buf)
+      : source_(source), size_(size), chunk_(std::max<size_t>(chunk, 64)), buf_(buf) {}
 
-Result<std::string> ReadSegment(io::Env* env, const std::string& path) {
-  constexpr size_t kChunk = 1 << 20;
-  constexpr size_t kZeroRunToStop = 8 << 20;
-  WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenRead));
-  WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
-  if (size > kMaxSegmentFileBytes) {
-    return Status::Error(Code::kResourceExhausted, "\"" + path + "\": segment larger than 1 GiB");
+  // Makes [off, off + need) readable, or as much of it as the data holds.
+  // Sets *p to the byte at off and *avail to the bytes readable from there
+  // (possibly more than need).
+  Status At(uint64_t off, size_t need, const char** p, size_t* avail) {
+    uint64_t want = off >= size_ ? 0 : std::min<uint64_t>(need, size_ - off);
+    if (off < start_ || off + want > start_ + len_) {
+      WARDEN_RETURN_IF_ERROR(Fill(off, static_cast<size_t>(want)));
+    }
+    uint64_t end = start_ + len_;
+    *avail = off >= end ? 0 : static_cast<size_t>(end - off);
+    *p = buf_->data() + (off - start_);
+    return Status::Ok();
   }
-  std::string out;
-  // Reserved, not filled: untouched pages of the empty tail cost nothing.
-  out.reserve(size);
-  std::string chunk(kChunk, '\0');
-  size_t zero_run = 0;
-  while (out.size() < size && zero_run < kZeroRunToStop) {
-    WARDEN_ASSIGN_OR_RETURN(size_t n, env->Read(*file, chunk.data(), kChunk, out.size()));
-    if (n == 0) break;
-    size_t last = std::string_view(chunk.data(), n).find_last_not_of('\0');
-    zero_run = last == std::string_view::npos ? zero_run + n : n - last - 1;
-    out.append(chunk.data(), n);
+
+  uint64_t size() const { return size_; }
+
+ private:
+  Status Fill(uint64_t off, size_t want) {
+    const uint64_t end = start_ + len_;
+    size_t keep = off >= start_ && off < end ? static_cast<size_t>(end - off) : 0;
+    if (keep > 0 && off > start_) std::memmove(buf_->data(), buf_->data() + (off - start_), keep);
+    start_ = off;
+    len_ = keep;
+    // Twice the largest request: a window that slides by at least half its
+    // size moves each byte at most once more.
+    size_t cap = std::max(chunk_, 2 * want);
+    if (buf_->size() < cap) buf_->resize(cap);
+    cap = buf_->size();
+    while (len_ < want) {
+      uint64_t pos = start_ + len_;
+      size_t n = static_cast<size_t>(std::min<uint64_t>(cap - len_, size_ - pos));
+      WARDEN_ASSIGN_OR_RETURN(size_t got, source_(pos, buf_->data() + len_, n));
+      len_ += got;
+      if (got < n) {
+        size_ = start_ + len_;  // shorter than its size said: the data ends here
+        break;
+      }
+    }
+    return Status::Ok();
   }
-  // Whatever was not read is zeros as far as scanning is concerned.
-  return out;
+
+  const SegmentSource& source_;
+  uint64_t size_;
+  size_t chunk_;
+  std::string* buf_;
+  uint64_t start_ = 0;
+  size_t len_ = 0;
+};
+
+// Offset of the first non-zero byte in p[0, n), or n.
+size_t FirstNonZero(const char* p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w != 0) break;
+  }
+  while (i < n && p[i] == 0) ++i;
+  return i;
 }
 
-Status ScanSegment(const std::string& data, uint64_t segment_id, size_t max_record_bytes,
-                   const std::function<Status(uint64_t, const Payload&)>& on_record,
-                   SegmentScan* out) {
+// End of the last non-zero byte at or after `from` that comes before the
+// first run of kZeroRunToStop zeros; `from` when there is none.
+Result<uint64_t> NonZeroEnd(Window& w, uint64_t from) {
+  uint64_t last_end = from;
+  uint64_t pos = from;
+  while (pos < w.size() && pos - last_end < kZeroRunToStop) {
+    const char* p;
+    size_t avail;
+    WARDEN_RETURN_IF_ERROR(w.At(pos, kScanChunkBytes, &p, &avail));
+    if (avail == 0) break;
+    size_t n = std::min<size_t>(avail, kScanChunkBytes);
+    for (size_t i = FirstNonZero(p, n); i < n; i = i + 1 + FirstNonZero(p + i + 1, n - i - 1)) {
+      if (pos + i - last_end >= kZeroRunToStop) return last_end;
+      last_end = pos + i + 1;
+    }
+    pos += n;
+  }
+  return last_end;
+}
+
+// Decodes the record at off with everything it claims to need in the window.
+Status DecodeAt(Window& w, uint64_t off, size_t max_record_bytes, DecodeStatus* ds,
+                RecordHeader* h, std::string_view* body) {
+  const char* p;
+  size_t avail;
+  WARDEN_RETURN_IF_ERROR(w.At(off, kRecordHeaderBytes, &p, &avail));
+  if (avail >= kRecordHeaderBytes) {
+    uint32_t length;
+    std::memcpy(&length, p + 4, 4);
+    if (length <= max_record_bytes && RecordExtent(length) > avail) {
+      WARDEN_RETURN_IF_ERROR(w.At(off, RecordExtent(length), &p, &avail));
+    }
+  }
+  *ds = DecodeRecord(p, avail, max_record_bytes, h, body);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
+                         size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
+                         std::string* buffer, size_t chunk_bytes) {
   *out = SegmentScan();
-  if (!DecodeSegmentHeader(data.data(), data.size(), &out->header)) {
-    out->all_zero = data.find_first_not_of('\0') == std::string::npos;
+  Window w(source, size, chunk_bytes, buffer);
+  const char* p;
+  size_t avail;
+  WARDEN_RETURN_IF_ERROR(w.At(0, kSegmentHeaderBytes, &p, &avail));
+  if (!DecodeSegmentHeader(p, avail, &out->header)) {
+    WARDEN_ASSIGN_OR_RETURN(uint64_t end, NonZeroEnd(w, 0));
+    out->all_zero = end == 0;
     return Status::Ok();
   }
   out->header_ok = true;
@@ -71,12 +160,13 @@ Status ScanSegment(const std::string& data, uint64_t segment_id, size_t max_reco
   }
   uint64_t expected = out->header.first_seq;
   out->last_seq = expected - 1;
-  size_t off = kSegmentHeaderBytes;
+  uint64_t off = kSegmentHeaderBytes;
   Payload payload;
   for (;;) {
     RecordHeader h;
     std::string_view body;
-    DecodeStatus ds = DecodeRecord(data.data() + off, data.size() - off, max_record_bytes, &h, &body);
+    DecodeStatus ds;
+    WARDEN_RETURN_IF_ERROR(DecodeAt(w, off, max_record_bytes, &ds, &h, &body));
     if (ds == DecodeStatus::kEnd) break;
     std::string what = ds == DecodeStatus::kOk ? CheckRecord(h, body, segment_id, expected, &payload)
                                                : DecodeStatusName(ds);
@@ -97,15 +187,15 @@ Status ScanSegment(const std::string& data, uint64_t segment_id, size_t max_reco
   // Is the bad record the torn end of the log, or damage with records after
   // it? Any later position holding a record that passes its CRC and names
   // this segment means the latter.
-  size_t last_nonzero = data.find_last_not_of('\0');
-  out->garbage_end = last_nonzero == std::string::npos ? off : last_nonzero + 1;
-  for (size_t pos = off + kRecordAlign; pos + kRecordHeaderBytes <= out->garbage_end;
+  WARDEN_ASSIGN_OR_RETURN(out->garbage_end, NonZeroEnd(w, off));
+  out->garbage_end = std::max(out->garbage_end, off);
+  for (uint64_t pos = off + kRecordAlign; pos + kRecordHeaderBytes <= out->garbage_end;
        pos += kRecordAlign) {
     RecordHeader h;
     std::string_view body;
-    if (DecodeRecord(data.data() + pos, data.size() - pos, max_record_bytes, &h, &body) ==
-            DecodeStatus::kOk &&
-        h.segment_id == segment_id) {
+    DecodeStatus ds;
+    WARDEN_RETURN_IF_ERROR(DecodeAt(w, pos, max_record_bytes, &ds, &h, &body));
+    if (ds == DecodeStatus::kOk && h.segment_id == segment_id) {
       out->valid_after = true;
       out->what += "; a valid record (sequence " + std::to_string(h.seq) + ") follows at offset " +
                    std::to_string(pos);
@@ -113,6 +203,33 @@ Status ScanSegment(const std::string& data, uint64_t segment_id, size_t max_reco
     }
   }
   return Status::Ok();
+}
+
+Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_id,
+                       size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
+                       std::string* buffer) {
+  WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenRead));
+  WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
+  if (size > kMaxSegmentFileBytes) {
+    return Status::Error(Code::kResourceExhausted, "\"" + path + "\": segment larger than 1 GiB");
+  }
+  SegmentSource source = [&](uint64_t offset, char* buf, size_t len) {
+    return env->Read(*file, buf, len, offset);
+  };
+  return ScanSegmentSource(source, size, segment_id, max_record_bytes, on_record, out, buffer);
+}
+
+Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record_bytes,
+                   const RecordFn& on_record, SegmentScan* out, size_t chunk_bytes) {
+  SegmentSource source = [data](uint64_t offset, char* buf, size_t len) -> Result<size_t> {
+    if (offset >= data.size()) return size_t{0};
+    size_t n = std::min<size_t>(len, data.size() - static_cast<size_t>(offset));
+    std::memcpy(buf, data.data() + offset, n);
+    return n;
+  };
+  std::string buffer;
+  return ScanSegmentSource(source, data.size(), segment_id, max_record_bytes, on_record, out,
+                           &buffer, chunk_bytes);
 }
 
 std::string EncodeCheckpoint(uint64_t seq, const std::string& snapshot) {

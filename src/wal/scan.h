@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "io/env.h"
 #include "wal/format.h"
@@ -31,17 +32,40 @@ struct SegmentScan {
   uint64_t garbage_end = 0;   // end of the non-zero bytes after bad_offset
 };
 
-// Reads a segment up to the end of its written bytes: reading stops after
-// 8 MiB of zeros in a row (more than any batch's torn hole), so replay does
-// not pay for the pre-allocated empty tail.
-Result<std::string> ReadSegment(io::Env* env, const std::string& path);
+// Where a segment's bytes come from: fills buf with up to len bytes from
+// offset and returns how many; fewer than len only at the end of the data.
+using SegmentSource = std::function<Result<size_t>(uint64_t offset, char* buf, size_t len)>;
+using RecordFn = std::function<Status(uint64_t seq, const Payload& payload)>;
 
-// Scans one segment's bytes. Good records (CRC, segment id, the expected
-// sequence, a payload that parses and matches its type) go to on_record, in
-// order, until the first bad one.
-Status ScanSegment(const std::string& data, uint64_t segment_id, size_t max_record_bytes,
-                   const std::function<Status(uint64_t, const Payload&)>& on_record,
-                   SegmentScan* out);
+// Bytes read per call when scanning. The scan buffer grows beyond this only
+// for a record (or a damaged length field) longer than that.
+inline constexpr size_t kScanChunkBytes = 1u << 20;
+// Non-zero bytes after a run of this many zeros are not looked at: no batch
+// leaves a hole that large (max_batch_bytes defaults to 4 MiB), and reading
+// the zeroed rest of a pre-allocated segment would cost more than the scan.
+inline constexpr uint64_t kZeroRunToStop = 8ull << 20;
+
+// Scans `size` bytes of one segment read through `source`, in order and in
+// bounded chunks into *buffer (reused across calls; nothing is copied per
+// record). Good records (CRC, segment id, the expected sequence, a payload
+// that parses and matches its type) go to on_record, in order, until the
+// first bad one or the first all-zero record header. After a bad record the
+// rest is searched for a valid record of this segment, which tells damage
+// from a torn tail. The result does not depend on chunk_bytes (tests and the
+// fuzz target check that).
+Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
+                         size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
+                         std::string* buffer, size_t chunk_bytes = kScanChunkBytes);
+
+// The same over a segment file opened through env (at most 1 GiB).
+Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_id,
+                       size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
+                       std::string* buffer);
+
+// The same over bytes in memory.
+Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record_bytes,
+                   const RecordFn& on_record, SegmentScan* out,
+                   size_t chunk_bytes = kScanChunkBytes);
 
 // Checkpoint file: "WRDNCKP1", u64 seq, u32 crc32c of seq and data, u32 0,
 // then the snapshot bytes.

@@ -97,17 +97,18 @@ Status Wal::Recover(const ReplayHandler& handler) {
   uint64_t expected = 0;
   SegmentScan last_scan;
   size_t index = 0;
+  std::string scan_buffer;  // reused by every segment
   for (const auto& [id, name] : segment_files) {
     const bool is_last = ++index == segment_files.size();
     const std::string path = dir_ + "/" + name;
-    WARDEN_ASSIGN_OR_RETURN(std::string data, ReadSegment(env_, path));
     SegmentScan scan;
     auto on_record = [&](uint64_t seq, const Payload& payload) -> Status {
       if (seq <= snapshot_seq || !handler.on_record) return Status::Ok();
       ++recovery_.records_replayed;
       return handler.on_record(seq, payload);
     };
-    WARDEN_RETURN_IF_ERROR(ScanSegment(data, id, options_.max_record_bytes, on_record, &scan));
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env_, path, id, options_.max_record_bytes, on_record,
+                                           &scan, &scan_buffer));
     if (!scan.header_ok) {
       if (is_last && scan.all_zero) {
         // Created but never written: the crash came before its header.
