@@ -1,7 +1,9 @@
 // The plain backend: epoll for readiness, ordinary blocking syscalls for file
-// I/O. File operations run inline and their callbacks are queued as
-// completions, so callers see the same "callback on a later tick" contract as
-// on io_uring. Each watch registers its own dup() of the fd, so a read and a
+// I/O. Reads and writes run inline (page cache speed) and their callbacks are
+// queued as completions, so callers see the same "callback on a later tick"
+// contract as on io_uring. Work that waits for the disk (fsync, write+sync,
+// commit chains) runs on a small worker pool, so that many of them can be in
+// flight at once, as on io_uring. Each watch registers its own dup() of the fd, so a read and a
 // write watch on one socket never collide in the epoll set.
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 #include "base/fault.h"
 #include "base/file.h"
 #include "io/loop_core.h"
+#include "io/sync_pool.h"
 
 namespace warden::io {
 namespace {
@@ -32,11 +35,20 @@ class EpollLoop final : public LoopCore {
   Status Init() {
     epfd_.reset(::epoll_create1(EPOLL_CLOEXEC));
     if (!epfd_) return Status::FromErrno(errno, "epoll_create1");
+    WARDEN_RETURN_IF_ERROR(pool_.Init());
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kPoolEvent;
+    if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, pool_.event_fd(), &ev) != 0) {
+      return Status::FromErrno(errno, "epoll_ctl(eventfd)");
+    }
     return Status::Ok();
   }
 
   Backend backend() const override { return Backend::kPlain; }
-  size_t pending() const override { return watches_.size() + completions_.size(); }
+  size_t pending() const override {
+    return watches_.size() + completions_.size() + pool_.in_flight();
+  }
 
   WatchId Watch(int fd, uint32_t poll_events, Callback cb) override {
     WatchId id = next_id_++;
@@ -99,25 +111,31 @@ class EpollLoop final : public LoopCore {
   }
 
   void Fsync(int fd, bool data_only, StatusCallback cb) override {
-    int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
-    Status st = rc == 0 ? Status::Ok()
-                        : Status::FromErrno(errno, data_only ? "fdatasync" : "fsync");
-    completions_.push_back([cb = std::move(cb), st = std::move(st)]() mutable { cb(std::move(st)); });
+    pool_.Submit(
+        [fd, data_only] {
+          int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
+          return rc == 0 ? Status::Ok()
+                         : Status::FromErrno(errno, data_only ? "fdatasync" : "fsync");
+        },
+        std::move(cb));
   }
 
   void WriteAndSync(int fd, const void* buf, size_t len, uint64_t offset,
                     StatusCallback cb) override {
-    Status st = PWriteAll(fd, static_cast<const char*>(buf), len, offset,
-                          "fd " + std::to_string(fd));
-    if (st.ok() && ::fdatasync(fd) != 0) {
-      st = Status::FromErrno(errno, "fdatasync(fd " + std::to_string(fd) + ")");
-    }
-    completions_.push_back([cb = std::move(cb), st = std::move(st)]() mutable { cb(std::move(st)); });
+    pool_.Submit(
+        [this, fd, buf, len, offset] {
+          WARDEN_RETURN_IF_ERROR(PWriteAll(fd, static_cast<const char*>(buf), len, offset,
+                                           "fd " + std::to_string(fd)));
+          if (::fdatasync(fd) != 0) {
+            return Status::FromErrno(errno, "fdatasync(fd " + std::to_string(fd) + ")");
+          }
+          return Status::Ok();
+        },
+        std::move(cb));
   }
 
   void CommitChain(const CommitOp& op, StatusCallback cb) override {
-    Status st = RunCommit(op);
-    completions_.push_back([cb = std::move(cb), st = std::move(st)]() mutable { cb(std::move(st)); });
+    pool_.Submit([this, op] { return RunCommit(op); }, std::move(cb));
   }
 
   Status RunOnce(int timeout_ms) override {
@@ -128,6 +146,10 @@ class EpollLoop final : public LoopCore {
     int n = ::epoll_wait(epfd_.get(), events, max_events, wait_ms);
     if (n < 0 && errno != EINTR) return Status::FromErrno(errno, "epoll_wait");
     for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == kPoolEvent) {
+        pool_.TakeFinished(&completions_);
+        continue;
+      }
       auto it = watches_.find(events[i].data.u64);
       if (it == watches_.end()) continue;
       Callback cb = std::move(it->second.cb);
@@ -156,6 +178,8 @@ class EpollLoop final : public LoopCore {
     return [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); };
   }
 
+  // PWriteAll and RunCommit run on pool threads: they read options_, which
+  // never changes after construction, and nothing else of the loop.
   Status PWriteAll(int fd, const char* p, size_t len, uint64_t offset, const std::string& what) {
     size_t done = 0;
     while (done < len) {
@@ -185,9 +209,17 @@ class EpollLoop final : public LoopCore {
     return Status::Ok();
   }
 
+  // Watch ids count up from 1; this one marks the pool's eventfd.
+  static constexpr uint64_t kPoolEvent = ~uint64_t{0};
+  // Enough to keep a disk's queue busy without a thread per operation.
+  static constexpr unsigned kPoolThreads = 8;
+
   base::UniqueFd epfd_;
   std::unordered_map<WatchId, WatchEntry> watches_;
   std::deque<Callback> completions_;
+  // Last member: destroyed first, so running work finishes while the rest of
+  // the loop still exists.
+  SyncPool pool_{kPoolThreads};
 };
 
 }  // namespace

@@ -5,8 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "base/file.h"
 #include "io/doctor.h"
@@ -151,6 +155,54 @@ TEST_CASE("io: CommitChain reports the failing step", "[io]") {
     done = true;
   });
   REQUIRE(loop->RunUntil([&] { return done; }, 2000).ok());
+}
+
+TEST_CASE("io: many commit chains in flight all land, callbacks on the loop thread", "[io]") {
+  WARDEN_EACH_BACKEND(loop);
+  warden::testing::TempDir dir;
+  UniqueFd dfd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(dfd);
+  constexpr int kN = 48;
+  std::vector<UniqueFd> tmp(kN);
+  std::vector<std::string> data(kN);
+  const pthread_t loop_thread = ::pthread_self();
+  int done = 0;
+  size_t max_pending = 0;
+  for (int i = 0; i < kN; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    tmp[i].reset(::open(dir.Join(name + ".tmp").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    REQUIRE(tmp[i]);
+    data[i] = "contents of " + name;
+    io::CommitOp op{tmp[i].get(), dfd.get(), name + ".tmp", name, data[i].data(), data[i].size()};
+    loop->CommitChain(op, [&](Status st) {
+      REQUIRE(st.ok());
+      CHECK(::pthread_equal(::pthread_self(), loop_thread));
+      ++done;
+    });
+    max_pending = std::max(max_pending, loop->pending());
+  }
+  CHECK(max_pending == kN);
+  REQUIRE(loop->RunUntil([&] { return done == kN; }, 10000).ok());
+  CHECK(loop->pending() == 0);
+  for (int i = 0; i < kN; ++i) {
+    CHECK(warden::base::ReadFile(dir.Join("f" + std::to_string(i))).value() == data[i]);
+  }
+}
+
+TEST_CASE("io: destroying a loop with syncs in flight neither crashes nor calls back", "[io]") {
+  warden::testing::TempDir dir;
+  UniqueFd fd(::open(dir.Join("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  REQUIRE(fd);
+  static const char kData[] = "0123456789abcdef";
+  bool called = false;
+  {
+    WARDEN_EACH_BACKEND(loop);
+    for (int i = 0; i < 16; ++i) {
+      loop->WriteAndSync(fd.get(), kData, 16, static_cast<uint64_t>(i) * 16,
+                         [&](Status) { called = true; });
+    }
+  }
+  CHECK_FALSE(called);
 }
 
 TEST_CASE("io: completions per tick are bounded", "[io]") {
