@@ -16,7 +16,13 @@ CXX      ?= g++
 VERSION  := 0.1.0
 
 PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 liburing protobuf-lite \
-        tomlplusplus nlohmann_json libnftables libcrypto libisal
+        tomlplusplus nlohmann_json libnftables nettle libisal
+# Linked statically: every shared library costs warden's start-up symbol
+# resolution, and start-up is what a one-shot sandbox is measured by.
+# toml++ is compiled in (src/policy/toml_impl.cc); libnftables is loaded with
+# dlopen when a job first needs it (src/net/nft.cc); isa-l only ships shared.
+STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lnettle
+SHARED_LIBS := -lisal -ldl -lpthread -lm
 
 # Goals that install dependencies themselves or need none.
 NODEPS_GOALS := test demo setup clean asan bench install help
@@ -27,8 +33,7 @@ ifeq ($(filter $(NODEPS_GOALS),$(MAKECMDGOALS)),)
   endif
 endif
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+PKG_CFLAGS = $(filter-out -DTOML_SHARED_LIB=%,$(shell pkg-config --cflags $(PKGS)))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2
 HARDEN   := -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -41,7 +46,10 @@ endif
 CPPFLAGS_ALL = -Iinclude -Isrc -I$(BUILD)/gen -DWARDEN_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
 CXXFLAGS_ALL = -std=c++20 $(OPT) $(HARDEN) -MMD -MP
 LDFLAGS_ALL  = -pie -Wl,-z,relro,-z,now $(filter -fsanitize=%,$(OPT))
-LDLIBS_ALL   = $(PKG_LIBS) -lpthread
+ifeq ($(SANITIZE),)
+  LDFLAGS_ALL += -static-libstdc++ -static-libgcc
+endif
+LDLIBS_ALL   = -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(SHARED_LIBS)
 
 MODULES   ?= $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/))))
 LIB_SRCS  := $(filter-out src/cli/%,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.cc)))

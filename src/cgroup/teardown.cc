@@ -152,6 +152,8 @@ Status FreezeV2(const std::string& dir, bool frozen) {
 Status KillV2(const std::string& dir) {
   if (PathExists(dir + "/cgroup.kill")) return WriteCgroupFile(dir + "/cgroup.kill", "1");
   if (!PathExists(dir)) return Status::Ok();
+  Result<bool> empty = IsEmptyTree(dir, Backend::kV2, 0);
+  if (empty.ok() && *empty) return Status::Ok();
   // Before 5.14: freeze so that nothing forks between reading and killing.
   Status frozen = FreezeV2(dir, true);
   Status st = SignalAll(dir);
@@ -164,6 +166,11 @@ Status KillV2(const std::string& dir) {
 
 Status KillV1(const std::string& freezer_dir) {
   if (freezer_dir.empty() || !PathExists(freezer_dir)) return Status::Ok();
+  // An empty tree stays empty (only its members could fork into it), and
+  // freezing is not free: the first frozen group on the host switches a
+  // kernel static key, which patches kernel text on every CPU.
+  Result<bool> empty = IsEmptyTree(freezer_dir, Backend::kV1, 0);
+  if (empty.ok() && *empty) return Status::Ok();
   // Frozen tasks cannot fork or exit, so the list read below is complete
   // and its pids cannot be reused; the kills land when the group thaws.
   Status frozen = FreezeV1(freezer_dir, true);

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/trace.h"
 #include "cli/commands.h"
 #include "warden/job.h"
 
@@ -25,6 +26,7 @@ void Usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  warden::base::TracePhase("main");
   if (argc < 2) {
     Usage(stderr);
     return 2;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "base/trace.h"
 #include "cli/commands.h"
 #include "warden/job.h"
 #include "warden/policy.h"
@@ -196,6 +197,7 @@ int RunCommand(int argc, char** argv) {
     return Fail("no command given");
   }
 
+  base::TracePhase("options parsed");
   // The policy: named, or chosen by the script's suffix or shebang.
   const std::string& program = req.argv[0];
   // A script is a text file (never an ELF binary) named by path or found
@@ -207,6 +209,7 @@ int RunCommand(int argc, char** argv) {
                            : ResolvePolicy(policy_arg);
   if (!pol.ok()) return Fail(pol.status().ToString());
   req.policy = std::move(pol.value());
+  base::TracePhase("policy loaded");
 
   if (!net_mode.empty()) {
     if (net_mode == "none") req.policy.network.mode = NetworkSpec::Mode::kNone;
@@ -270,6 +273,7 @@ int RunCommand(int argc, char** argv) {
       }
     }
   }
+  base::TracePhase("exit");
   return res.exit_code;
 }
 

@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -24,6 +25,7 @@
 #include <climits>
 #include <cstring>
 
+#include "base/trace.h"
 #include "caps/child_caps.h"
 #include "launch/child_util.h"
 #include "mnt/child_mounts.h"
@@ -141,6 +143,7 @@ int ExecJob(const Plan& plan) {
   e = caps::ChildClearCapabilitySets();
   if (e.failed()) die(e);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(Fail(Step::kNoNewPrivs, errno));
+  base::TracePhase("J before seccomp");
   // Seccomp is the very last step: everything above needed syscalls the
   // filter may deny.
   if (!plan.bpf.empty()) {
@@ -151,6 +154,7 @@ int ExecJob(const Plan& plan) {
       die(Fail(Step::kSeccomp, errno));
     }
   }
+  base::TracePhase("J exec");
   int err = ExecJob(plan);
   SendError(plan.report_write_fd, Report::Kind::kExecError, Fail(Step::kExec, err, plan.argv[0]));
   ::_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
@@ -213,6 +217,7 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
       ::kill(job, sig);
     }
   }
+  base::TracePhase("I job reaped");
   // The job is gone: so is everything it left running.
   ::kill(-1, SIGKILL);
   while (::waitpid(-1, nullptr, __WALL) > 0 || errno == EINTR) {
@@ -227,8 +232,37 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
     r.sys_usec = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
     r.max_rss_kib = ru.ru_maxrss;
   }
+  base::TracePhase("I all reaped, report");
   SendReport(plan.report_write_fd, r);
   ::_exit(0);
+}
+
+int JobEntry(void* arg) { JobMain(*static_cast<const Plan*>(arg), -1); }
+
+// Starts JobMain in a process that shares init's memory and runs on its own
+// stack; init is suspended until the job execs or exits (CLONE_VFORK), so
+// nothing in that memory changes under either of them.
+pid_t SpawnJob(const Plan& plan) {
+  constexpr size_t kStackBytes = 256 << 10;  // only the pages used are touched
+  void* stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  pid_t pid = ::clone(JobEntry, static_cast<char*>(stack) + kStackBytes,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<Plan*>(&plan));
+  int err = errno;
+  ::munmap(stack, kStackBytes);
+  errno = err;
+  return pid;
+}
+
+// Blocks until the parent writes one byte on the release pipe.
+void WaitForParent(const Plan& plan) {
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(plan.release_read_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? errno : EPIPE));
 }
 
 }  // namespace
@@ -237,15 +271,10 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
   // Checklist of the sandbox's first process. Order matters where noted.
   // 1. Die with warden, unless the job is meant to outlive it.
   if (plan.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  // 2. Wait for the parent: uid maps, cgroup placement and the network are
-  //    set up from outside while we block here. EOF means warden died.
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(plan.release_read_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? errno : EPIPE));
-  ::close(plan.release_read_fd);
+  // 2. Wait for the parent's first go: the uid maps are written. EOF means
+  //    warden died.
+  WaitForParent(plan);
+  base::TracePhase("C released");
   // In a new user namespace our kernel uid is still host root, which the
   // map leaves unmapped: become the namespace's root so files we create
   // (mount points on our tmpfs) have an owner the namespace can express.
@@ -253,20 +282,27 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
     if (::setresgid(0, 0, 0) < 0) Die(plan, Fail(Step::kSetgid, errno, "userns root"));
     if (::setresuid(0, 0, 0) < 0) Die(plan, Fail(Step::kSetuid, errno, "userns root"));
   }
-  // 3. A cgroup namespace rooted at our own cgroup, now that we are in it.
-  if (plan.new_cgroup_ns_after_release && ::unshare(CLONE_NEWCGROUP) < 0) {
-    Die(plan, Fail(Step::kCgroupNamespace, errno));
-  }
-  // 4. The root filesystem, pivot_root, old root detached.
+  // 3. The root filesystem, pivot_root, old root detached. Meanwhile the
+  //    parent places us in the job's cgroup and sets up the network.
   ChildError e = mnt::ChildBuildRoot(plan);
   if (e.failed()) Die(plan, e);
-  // 5. Network and hostname.
+  base::TracePhase("C root built");
+  // 4. Network and hostname.
   if (plan.loopback_up) {
     e = LoopbackUp();
     if (e.failed()) Die(plan, e);
   }
   if (::sethostname(plan.hostname, std::strlen(plan.hostname)) < 0) {
     Die(plan, Fail(Step::kHostname, errno, plan.hostname));
+  }
+  // 5. Wait for the second go: cgroup placement and the veth are done.
+  //    Then a cgroup namespace rooted at our own cgroup, now that we are in
+  //    it.
+  WaitForParent(plan);
+  ::close(plan.release_read_fd);
+  base::TracePhase("C placed");
+  if (plan.new_cgroup_ns_after_release && ::unshare(CLONE_NEWCGROUP) < 0) {
+    Die(plan, Fail(Step::kCgroupNamespace, errno));
   }
   // 6. Signals are taken synchronously from here on (sigwaitinfo), so none
   //    is lost between fork and the wait loop.
@@ -277,13 +313,21 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
   if (plan.trace_seccomp_kills && ::pipe2(sync, O_CLOEXEC) < 0) {
     Die(plan, Fail(Step::kForkJob, errno, "pipe2"));
   }
-  // 7. The job.
-  pid_t job = ::fork();
-  if (job < 0) Die(plan, Fail(Step::kForkJob, errno));
-  if (job == 0) {
-    if (sync[1] >= 0) ::close(sync[1]);
-    JobMain(plan, sync[0]);
+  // 7. The job. Traced jobs are forked (init must attach before the job
+  //    goes on); the others share init's memory until their exec, as
+  //    posix_spawn does, which spares copying init's page tables only to
+  //    throw them away.
+  pid_t job;
+  if (plan.trace_seccomp_kills) {
+    job = ::fork();
+    if (job == 0) {
+      ::close(sync[1]);
+      JobMain(plan, sync[0]);
+    }
+  } else {
+    job = SpawnJob(plan);
   }
+  if (job < 0) Die(plan, Fail(Step::kForkJob, errno));
   if (plan.trace_seccomp_kills) {
     ::close(sync[0]);
     // Tracing only the job's exit: a seccomp kill stops it there with the
@@ -294,6 +338,7 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
     (void)!::write(sync[1], &c, 1);
     ::close(sync[1]);
   }
+  base::TracePhase("C forked job");
   // 8. init keeps no privilege but CAP_KILL: the job runs under another uid
   //    and init must still be able to signal and kill it.
   e = caps::ChildLockCapabilities(plan.cap_last_cap);

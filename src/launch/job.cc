@@ -15,6 +15,7 @@
 
 #include "base/fd.h"
 #include "base/log.h"
+#include "base/trace.h"
 #include "caps/privileges.h"
 #include "cgroup/cgroup.h"
 #include "launch/launcher.h"
@@ -135,6 +136,14 @@ void FillCgroupFigures(const cgroup::Accounting& a, JobResult* res) {
   put("io_write_bytes", a.io_write_bytes);
 }
 
+// What the sandbox reported when its own setup failed.
+Status SetupFailure(const launch::Outcome& o) {
+  std::string msg = std::string("sandbox setup failed at step '") + launch::StepName(o.step) + "'";
+  if (!o.detail.empty()) msg += " (" + o.detail + ")";
+  msg += ": " + Status::FromErrno(o.err, "").ToString().substr(2) + SetupHint(o.err);
+  return Status::Error(Code::kUnavailable, msg);
+}
+
 }  // namespace
 
 const char* Version() { return WARDEN_VERSION; }
@@ -156,6 +165,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
     return res;
   };
 
+  base::TracePhase("job requested");
   if (Status st = caps::CheckLaunchPrivileges(); !st.ok()) return setup_error(st);
 
   Plan plan;
@@ -172,15 +182,18 @@ Result<JobResult> RunJob(const JobRequest& req) {
   plan.die_with_parent = req.die_with_parent;
   plan.loopback_up = policy.network.mode != NetworkSpec::Mode::kNone;
 
+  base::TracePhase("privileges checked");
   if (Status st = mnt::BuildMountPlan(policy, req.extra_mounts, &plan); !st.ok()) {
     return setup_error(st.Wrap("root filesystem"));
   }
 
+  base::TracePhase("mount plan built");
   Result<seccomp::BpfProgram> bpf = seccomp::Compile(policy.seccomp);
   if (!bpf.ok()) return setup_error(Status(bpf.status()).Wrap("seccomp"));
   plan.bpf = bpf->insns;
   plan.trace_seccomp_kills = policy.seccomp.deny_action == SeccompAction::kKill;
 
+  base::TracePhase("seccomp filter ready");
   const RlimitSpec& rl = policy.rlimits;
   AddRlimit(&plan, RLIMIT_NOFILE, rl.nofile, "nofile", &res.warnings);
   AddRlimit(&plan, RLIMIT_NPROC, rl.nproc, "nproc", &res.warnings);
@@ -212,11 +225,13 @@ Result<JobResult> RunJob(const JobRequest& req) {
     plan.generated.push_back({"hosts", plan.Keep(hosts), hosts.size(), "/etc/hosts"});
   }
 
+  base::TracePhase("network prepared");
   // Cgroups of wardens that died (SIGKILL) are collected by the next run.
   std::vector<std::string> collected;
   if (Status gc = cgroup::Gc(&collected); !gc.ok()) WLOG_WARN(res.job_id, gc.ToString());
   for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
 
+  base::TracePhase("cgroup gc done");
   // Cgroup: every job gets one, with the policy's limits (fail closed).
   cgroup::Options copts;
   copts.job_id = res.job_id;
@@ -227,6 +242,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   std::unique_ptr<cgroup::JobCgroup> job_cgroup = std::move(cg.value());
   for (const std::string& w : res.warnings) WLOG_WARN(res.job_id, w);
 
+  base::TracePhase("cgroup created");
   // Output capture.
   const uint64_t wall_ms = req.wall_time_ms.value_or(policy.wall_time_ms);
   launch::SuperviseOptions sopts;
@@ -264,27 +280,42 @@ Result<JobResult> RunJob(const JobRequest& req) {
       launch::Sandbox::Clone(&plan, job_cgroup->clone_into_fd());
   if (!sbr.ok()) return setup_error(Status(sbr.status()).Wrap("start sandbox"));
   std::unique_ptr<launch::Sandbox> sb = std::move(sbr.value());
+  base::TracePhase("cloned");
   out_pipe.write.reset();
   err_pipe.write.reset();
 
   // Outside work on the blocked child, then release it.
+  // The child builds its root while we place it in its cgroup and network;
+  // it starts the job only after the second release.
   Status st = Status::Ok();
   if (plan.user_namespace) st = sb->WriteIdMaps();
+  if (st.ok()) st = sb->Release();
   if (st.ok()) st = job_cgroup->Attach(sb->pid());
   if (st.ok() && veth) st = veth->AttachToChild(sb->pid());
+  base::TracePhase("child placed from outside");
   if (st.ok()) st = sb->Release();
-  if (!st.ok()) return setup_error(st.Wrap("prepare sandbox"));
+  if (!st.ok()) {
+    // A child that failed on its own (its placement then fails too) says
+    // better what went wrong: stop it and read its report.
+    (void)sb->Signal(SIGKILL);
+    Result<launch::Outcome> failed = launch::Supervise(sb.get(), sopts, start_ns);
+    if (failed.ok() && failed->setup_failed) return setup_error(SetupFailure(*failed));
+    return setup_error(st.Wrap("prepare sandbox"));
+  }
 
   sopts.on_timeout = [&] { WLOG_INFO(res.job_id, "wall time limit reached: stopping the job"); };
   Result<launch::Outcome> oc = launch::Supervise(sb.get(), sopts, start_ns);
   if (!oc.ok()) return setup_error(Status(oc.status()).Wrap("supervise"));
   const launch::Outcome& o = oc.value();
+  base::TracePhase("job ended");
 
   Result<cgroup::Accounting> acct = job_cgroup->ReadAccounting();
   if (acct.ok()) FillCgroupFigures(acct.value(), &res);
   if (Status rm = job_cgroup->Remove(); !rm.ok()) WLOG_WARN(res.job_id, rm.ToString());
+  base::TracePhase("cgroup removed");
   if (veth) {
     if (Status rel = veth->Release(); !rel.ok()) WLOG_WARN(res.job_id, rel.ToString());
+    base::TracePhase("network released");
   }
 
   res.wall_ms = o.wall_ms;
@@ -295,12 +326,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   res.stderr_truncated = o.stderr_truncated;
   const bool oom = acct.ok() && acct.value().oom_killed();
 
-  if (o.setup_failed) {
-    std::string msg = std::string("sandbox setup failed at step '") + launch::StepName(o.step) + "'";
-    if (!o.detail.empty()) msg += " (" + o.detail + ")";
-    msg += ": " + Status::FromErrno(o.err, "").ToString().substr(2) + SetupHint(o.err);
-    return setup_error(Status::Error(Code::kUnavailable, msg));
-  }
+  if (o.setup_failed) return setup_error(SetupFailure(o));
   if (o.timed_out) {
     res.status = "timeout";
     res.exit_code = 124;

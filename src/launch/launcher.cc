@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "base/trace.h"
 #include "launch/child.h"
 
 namespace warden::launch {
@@ -89,11 +91,26 @@ Status Sandbox::WriteIdMaps() {
 }
 
 Status Sandbox::Release() {
+  if (!release_write_) return Status::Error(Code::kInternal, "sandbox released twice already");
+  // A child that failed during its first stage has closed the pipe: the
+  // write gets EPIPE, and SIGPIPE (blocked here, then discarded) must not
+  // kill warden before the child's report is read.
+  sigset_t pipe_set, old;
+  ::sigemptyset(&pipe_set);
+  ::sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
   char go = 1;
-  if (base::RetryEintr([&] { return ::write(release_write_.get(), &go, 1); }) != 1) {
-    return Status::FromErrno(errno, "write(release pipe)");
+  ssize_t n = base::RetryEintr([&] { return ::write(release_write_.get(), &go, 1); });
+  int err = errno;
+  if (n < 0 && err == EPIPE) {
+    const struct timespec zero = {0, 0};
+    while (::sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
   }
-  release_write_.reset();
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (++releases_ == 2 || n < 0) release_write_.reset();
+  if (n < 0 && err != EPIPE) return Status::FromErrno(err, "write(release pipe)");
+  // EPIPE: the sandbox is gone; Supervise reads why from its report.
   return Status::Ok();
 }
 
@@ -256,6 +273,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
           case Report::Kind::kJobStarted:
             break;
           case Report::Kind::kFinished:
+            base::TracePhase("P report");
             out.finished = true;
             out.wait_status = rep.wait_status;
             out.seccomp_syscall = rep.seccomp_syscall;
@@ -268,6 +286,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     }
     if (i_pid >= 0 && (pfds[i_pid].revents & POLLIN)) {
       init_exited = true;
+      base::TracePhase("P init exited");
       out.wall_ms = (MonotonicNs() - start_ns) / 1000000;
       Result<int> st = sb->Reap();
       if (!st.ok()) return st.take_status();

@@ -39,7 +39,9 @@ class Sandbox {
 
   // Writes uid_map/gid_map for a user-namespaced sandbox.
   Status WriteIdMaps();
-  // Lets the child go on with its setup.
+  // Lets the child go on, in two stages. The first call (after the uid
+  // maps) lets it build its root filesystem; the caller places it in its
+  // cgroup and network meanwhile, then calls again to let it start the job.
   Status Release();
   // Sends a signal to the sandbox's init.
   Status Signal(int sig);
@@ -52,6 +54,7 @@ class Sandbox {
   pid_t pid_ = -1;
   base::UniqueFd pidfd_;
   base::UniqueFd release_write_;
+  int releases_ = 0;
   base::UniqueFd report_read_;
   bool reaped_ = false;
 };

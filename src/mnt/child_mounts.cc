@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/trace.h"
+
 namespace warden::mnt {
 namespace {
 
@@ -295,6 +297,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   if (::mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     return Fail(Step::kRootBind, errno, plan.staging_dir);
   }
+  base::TracePhase("M root bound");
   int root_fd = ::open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return Fail(Step::kRootBind, errno, plan.staging_dir);
   // The whole image is read-only, nosuid and nodev before anything is
@@ -306,6 +309,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
                           plan.legacy_mount_api);
   if (err != 0) return Fail(Step::kRootReadOnly, err, "/");
 
+  base::TracePhase("M root ro");
   for (size_t i = 0; i < n_steps; ++i) {
     const MountStep& s = plan.mounts[i];
     if (s.source != nullptr && source_fds[i] < 0) continue;  // optional and missing
@@ -329,6 +333,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     ::close(gen_fds[i]);
   }
 
+  base::TracePhase("M steps done");
   // pivot_root(".", ".") stacks the old root on top of the new one; the
   // detach below then removes it and every host mount with it.
   if (::fchdir(root_fd) < 0) return Fail(Step::kPivotRoot, errno, "fchdir");

@@ -1,5 +1,6 @@
 #include "net/nft.h"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <memory>
@@ -10,8 +11,53 @@ namespace {
 
 std::mutex g_nft_mu;
 
+// libnftables and what it drags in (libnftnl, libmnl, libxtables, libjansson,
+// libgmp) are loaded on first use: most jobs never touch nftables, and
+// resolving those libraries' symbols at every start costs milliseconds.
+// The types come from the library's own header; only the binding is late.
+struct NftApi {
+  decltype(&nft_ctx_new) ctx_new = nullptr;
+  decltype(&nft_ctx_free) ctx_free = nullptr;
+  decltype(&nft_ctx_buffer_output) buffer_output = nullptr;
+  decltype(&nft_ctx_buffer_error) buffer_error = nullptr;
+  decltype(&nft_run_cmd_from_buffer) run_cmd = nullptr;
+  decltype(&nft_ctx_get_output_buffer) output_buffer = nullptr;
+  decltype(&nft_ctx_get_error_buffer) error_buffer = nullptr;
+  std::string error;  // why loading failed; empty when it worked
+};
+
+template <typename F>
+bool Bind(void* lib, const char* name, F* out, std::string* error) {
+  *out = reinterpret_cast<F>(::dlsym(lib, name));
+  if (*out == nullptr && error->empty()) error->assign(std::string("libnftables lacks ") + name);
+  return *out != nullptr;
+}
+
+// Called with g_nft_mu held.
+const NftApi& Api() {
+  static NftApi api = [] {
+    NftApi a;
+    void* lib = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* e = ::dlerror();
+      a.error = std::string("cannot load libnftables.so.1 (") + (e ? e : "unknown error") +
+                "): install the libnftables1 package";
+      return a;
+    }
+    Bind(lib, "nft_ctx_new", &a.ctx_new, &a.error);
+    Bind(lib, "nft_ctx_free", &a.ctx_free, &a.error);
+    Bind(lib, "nft_ctx_buffer_output", &a.buffer_output, &a.error);
+    Bind(lib, "nft_ctx_buffer_error", &a.buffer_error, &a.error);
+    Bind(lib, "nft_run_cmd_from_buffer", &a.run_cmd, &a.error);
+    Bind(lib, "nft_ctx_get_output_buffer", &a.output_buffer, &a.error);
+    Bind(lib, "nft_ctx_get_error_buffer", &a.error_buffer, &a.error);
+    return a;  // the library stays loaded for the life of the process
+  }();
+  return api;
+}
+
 struct CtxFree {
-  void operator()(nft_ctx* c) const { nft_ctx_free(c); }
+  void operator()(nft_ctx* c) const { Api().ctx_free(c); }
 };
 
 std::string Trim(std::string s) {
@@ -43,17 +89,19 @@ Status NftError(const std::string& what, const std::string& err_text) {
 
 Result<std::string> Run(const std::string& commands, const std::string& what) {
   std::lock_guard<std::mutex> lock(g_nft_mu);
-  std::unique_ptr<nft_ctx, CtxFree> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  const NftApi& nft = Api();
+  if (!nft.error.empty()) return Status::Error(Code::kUnavailable, what + ": " + nft.error);
+  std::unique_ptr<nft_ctx, CtxFree> ctx(nft.ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) return Status::Error(Code::kResourceExhausted, what + ": nft_ctx_new failed");
-  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0) {
+  if (nft.buffer_output(ctx.get()) != 0 || nft.buffer_error(ctx.get()) != 0) {
     return Status::Error(Code::kResourceExhausted, what + ": nft_ctx_buffer_* failed");
   }
-  int r = nft_run_cmd_from_buffer(ctx.get(), commands.c_str());
+  int r = nft.run_cmd(ctx.get(), commands.c_str());
   if (r != 0) {
-    const char* err = nft_ctx_get_error_buffer(ctx.get());
+    const char* err = nft.error_buffer(ctx.get());
     return NftError(what, err ? err : "");
   }
-  const char* out = nft_ctx_get_output_buffer(ctx.get());
+  const char* out = nft.output_buffer(ctx.get());
   return std::string(out ? out : "");
 }
 

@@ -1,7 +1,7 @@
 #include "policy/parse_util.h"
 
 #include <arpa/inet.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <cctype>
 #include <cstdio>
@@ -124,13 +124,12 @@ bool IsIpAddress(std::string_view s) {
 }
 
 std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  // EVP_Digest only fails on allocation failure inside OpenSSL; a hash we
-  // cannot compute must not silently become a constant.
-  if (EVP_Digest(data.data(), data.size(), md, &md_len, EVP_sha256(), nullptr) != 1) {
-    std::abort();
-  }
+  unsigned char md[SHA256_DIGEST_SIZE];
+  const unsigned md_len = SHA256_DIGEST_SIZE;
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
+  sha256_digest(&ctx, md_len, md);
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(md_len * 2);

@@ -1,7 +1,7 @@
 #include "seccomp/cache.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,9 +23,14 @@ constexpr size_t kDigestBytes = 32;
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + kHashHexBytes + kDigestBytes;
 static_assert(sizeof(sock_filter) == 8, "cache layout assumes 8-byte BPF instructions");
 
+static_assert(kDigestBytes == SHA256_DIGEST_SIZE);
+
 bool Digest(const void* data, size_t len, unsigned char out[kDigestBytes]) {
-  unsigned int n = 0;
-  return EVP_Digest(data, len, out, &n, EVP_sha256(), nullptr) == 1 && n == kDigestBytes;
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, len, static_cast<const uint8_t*>(data));
+  sha256_digest(&ctx, kDigestBytes, out);
+  return true;
 }
 
 bool ValidHash(const std::string& hash) {

@@ -1,0 +1,30 @@
+#include "base/trace.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace warden::base {
+namespace {
+
+double NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+}  // namespace
+
+void TracePhase(const char* phase) {
+  static const bool enabled = [] {
+    const char* v = std::getenv("WARDEN_TRACE_STARTUP");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  if (!enabled) return;
+  static const double origin = NowMs();
+  std::fprintf(stderr, "warden: trace: +%.2f ms %s\n", NowMs() - origin, phase);
+}
+
+}  // namespace warden::base

@@ -1,0 +1,14 @@
+// Start-up phase timing for benchmarks and diagnosis. With
+// WARDEN_TRACE_STARTUP=1 in the environment, each TracePhase call writes
+// "warden: trace: +<ms since the first call> <phase>" to stderr; otherwise a
+// call costs one branch on a cached flag.
+#ifndef WARDEN_BASE_TRACE_H_
+#define WARDEN_BASE_TRACE_H_
+
+namespace warden::base {
+
+void TracePhase(const char* phase);
+
+}  // namespace warden::base
+
+#endif  // WARDEN_BASE_TRACE_H_
