@@ -1,6 +1,8 @@
 #include "cgroup/cgroup.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,6 +111,11 @@ JobCgroup::~JobCgroup() {
   if (!st.ok()) WLOG_ERROR("", "remove cgroup " + name_ + ": " + st.ToString());
 }
 
+bool CanCloneInto() {
+  struct statfs fs;
+  return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 int JobCgroup::clone_into_fd() const { return all_v2_ ? v2_fd_.get() : -1; }
 
 const JobCgroup::Dir* JobCgroup::DirFor(int controller) const {
@@ -177,6 +184,10 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
     required[l.controller] = required[l.controller] || !l.optional;
   }
   for (Controller c : {kMemory, kPids, kCpu, kIo, kCpuacct, kFreezer}) {
+    // v1 cpu only reports throttling, which a job without a quota never
+    // has; cpuacct does its accounting. Every hierarchy costs a mkdir, an
+    // attach and an rmdir per job.
+    if (c == kCpu && host.placement[c].backend == Backend::kV1 && !use[c]) continue;
     if (host.placement[c].backend != Backend::kNone) use[c] = true;
   }
 
@@ -340,7 +351,14 @@ Status JobCgroup::Kill() {
   for (const Dir& d : dirs_) {
     if (d.backend == Backend::kV2) note(KillV2(d.path));
   }
-  if (freezer != nullptr) note(KillV1(freezer->path));
+  if (freezer != nullptr && freezer->backend == Backend::kV1) {
+    // The usual case after a job ended: nothing is left. A job's processes
+    // cannot leave the freezer group (they lack the privilege), so an empty
+    // one means every hierarchy is empty.
+    Result<bool> empty = IsEmpty(freezer->path, Backend::kV1);
+    if (empty.ok() && *empty) return first;
+    note(KillV1(freezer->path));
+  }
   // Without a freezer (or for processes that escaped it) kill through every
   // v1 hierarchy; pids are checked against the cgroup after a pidfd pins them.
   for (const Dir& d : dirs_) {

@@ -86,6 +86,11 @@ struct Options {
 // The cgroup(s) of one job: one directory in the v2 hierarchy and/or one per
 // v1 hierarchy used. RAII: the destructor kills whatever is left in them and
 // removes them (errors are logged).
+// True when /sys/fs/cgroup is a pure cgroup v2 mount, where a job's cgroup
+// can be made before clone3 and the child started inside it
+// (CLONE_INTO_CGROUP). One statfs; says nothing about which controllers work.
+bool CanCloneInto();
+
 class JobCgroup {
  public:
   // Creates the job's cgroup(s) and applies every limit in `spec`.

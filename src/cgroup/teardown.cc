@@ -188,6 +188,8 @@ Result<bool> IsEmpty(const std::string& dir, Backend backend) {
 }
 
 Status DrainAndRemove(const std::string& dir, Backend backend, Clock::time_point deadline) {
+  // An empty leaf, the usual case, goes in one call.
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return Status::Ok();
   auto pause = std::chrono::milliseconds(1);
   auto next_kill = Clock::now();
   for (;;) {

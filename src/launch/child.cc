@@ -109,12 +109,16 @@ int ExecJob(const Plan& plan) {
     ::_exit(125);
   };
   // Dispositions and mask are inherited from warden; the job starts clean.
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  // Everything is blocked until the exec, which resets caught signals to
+  // their default; ignored ones (the plan knows which) are reset here.
+  sigset_t all;
+  ::sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
+    if ((plan.ignored_signals >> (sig - 1) & 1) && sig != SIGKILL && sig != SIGSTOP) {
+      ::signal(sig, SIG_DFL);
+    }
   }
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (sync_fd >= 0) {
     // Wait until init is tracing us, so no syscall escapes attribution.
     char c;
@@ -135,12 +139,12 @@ int ExecJob(const Plan& plan) {
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
-  ChildError e = caps::ChildLockCapabilities(plan.cap_last_cap);
-  if (e.failed()) die(e);
+  // The bounding set and securebits were locked by init before it started
+  // us; the effective caps we still hold are what the next steps need.
   if (::setgroups(0, nullptr) < 0) die(Fail(Step::kSetgroups, errno));
   if (::setresgid(plan.gid, plan.gid, plan.gid) < 0) die(Fail(Step::kSetgid, errno));
   if (::setresuid(plan.uid, plan.uid, plan.uid) < 0) die(Fail(Step::kSetuid, errno));
-  e = caps::ChildClearCapabilitySets();
+  ChildError e = caps::ChildClearCapabilitySets();
   if (e.failed()) die(e);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(Fail(Step::kNoNewPrivs, errno));
   base::TracePhase("J before seccomp");
@@ -155,6 +159,9 @@ int ExecJob(const Plan& plan) {
     }
   }
   base::TracePhase("J exec");
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   int err = ExecJob(plan);
   SendError(plan.report_write_fd, Report::Kind::kExecError, Fail(Step::kExec, err, plan.argv[0]));
   ::_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
@@ -269,6 +276,7 @@ void WaitForParent(const Plan& plan) {
 
 [[noreturn]] void ChildMain(const Plan& plan) {
   // Checklist of the sandbox's first process. Order matters where noted.
+  base::TracePhase("C started");
   // 1. Die with warden, unless the job is meant to outlive it.
   if (plan.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // 2. Wait for the parent's first go: the uid maps are written. EOF means
@@ -313,7 +321,11 @@ void WaitForParent(const Plan& plan) {
   if (plan.trace_seccomp_kills && ::pipe2(sync, O_CLOEXEC) < 0) {
     Die(plan, Fail(Step::kForkJob, errno, "pipe2"));
   }
-  // 7. The job. Traced jobs are forked (init must attach before the job
+  // 7. The bounding set is emptied and securebits locked here, once, for
+  //    init and the job alike (neither can get them back).
+  e = caps::ChildLockCapabilities(plan.cap_last_cap);
+  if (e.failed()) Die(plan, e);
+  // 8. The job. Traced jobs are forked (init must attach before the job
   //    goes on); the others share init's memory until their exec, as
   //    posix_spawn does, which spares copying init's page tables only to
   //    throw them away.
@@ -339,10 +351,9 @@ void WaitForParent(const Plan& plan) {
     ::close(sync[1]);
   }
   base::TracePhase("C forked job");
-  // 8. init keeps no privilege but CAP_KILL: the job runs under another uid
+  // 9. init keeps no privilege but CAP_KILL: the job runs under another uid
   //    and init must still be able to signal and kill it.
-  e = caps::ChildLockCapabilities(plan.cap_last_cap);
-  if (!e.failed()) e = caps::ChildClearCapabilitySets(CAP_KILL);
+  e = caps::ChildClearCapabilitySets(CAP_KILL);
   if (!e.failed() && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     e = Fail(Step::kInitDropPrivileges, errno);
   }

@@ -226,23 +226,33 @@ Result<JobResult> RunJob(const JobRequest& req) {
   }
 
   base::TracePhase("network prepared");
-  // Cgroups of wardens that died (SIGKILL) are collected by the next run.
-  std::vector<std::string> collected;
-  if (Status gc = cgroup::Gc(&collected); !gc.ok()) WLOG_WARN(res.job_id, gc.ToString());
-  for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
-
-  base::TracePhase("cgroup gc done");
-  // Cgroup: every job gets one, with the policy's limits (fail closed).
-  cgroup::Options copts;
-  copts.job_id = res.job_id;
-  copts.parent = req.cgroup_parent;
-  Result<std::unique_ptr<cgroup::JobCgroup>> cg =
-      cgroup::JobCgroup::Create(policy.cgroup, copts, &res.warnings);
-  if (!cg.ok()) return setup_error(Status(cg.status()).Wrap("cgroup"));
-  std::unique_ptr<cgroup::JobCgroup> job_cgroup = std::move(cg.value());
   for (const std::string& w : res.warnings) WLOG_WARN(res.job_id, w);
 
-  base::TracePhase("cgroup created");
+  // Cgroup: every job gets one, with the policy's limits (fail closed). Where
+  // clone3 can start the child inside it (cgroup v2 only) it is made first;
+  // elsewhere it is made while the child builds its root, off the critical
+  // path. Cgroups of wardens that died (SIGKILL) are collected on the way.
+  std::unique_ptr<cgroup::JobCgroup> job_cgroup;
+  auto make_cgroup = [&]() -> Status {
+    std::vector<std::string> collected;
+    if (Status gc = cgroup::Gc(&collected); !gc.ok()) WLOG_WARN(res.job_id, gc.ToString());
+    for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
+    cgroup::Options copts;
+    copts.job_id = res.job_id;
+    copts.parent = req.cgroup_parent;
+    const size_t known = res.warnings.size();
+    Result<std::unique_ptr<cgroup::JobCgroup>> cg =
+        cgroup::JobCgroup::Create(policy.cgroup, copts, &res.warnings);
+    if (!cg.ok()) return Status(cg.status()).Wrap("cgroup");
+    job_cgroup = std::move(cg.value());
+    for (size_t i = known; i < res.warnings.size(); ++i) WLOG_WARN(res.job_id, res.warnings[i]);
+    base::TracePhase("cgroup created");
+    return Status::Ok();
+  };
+  if (cgroup::CanCloneInto()) {
+    if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
+  }
+
   // Output capture.
   const uint64_t wall_ms = req.wall_time_ms.value_or(policy.wall_time_ms);
   launch::SuperviseOptions sopts;
@@ -277,7 +287,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
 
   const int64_t start_ns = launch::MonotonicNs();
   Result<std::unique_ptr<launch::Sandbox>> sbr =
-      launch::Sandbox::Clone(&plan, job_cgroup->clone_into_fd());
+      launch::Sandbox::Clone(&plan, job_cgroup ? job_cgroup->clone_into_fd() : -1);
   if (!sbr.ok()) return setup_error(Status(sbr.status()).Wrap("start sandbox"));
   std::unique_ptr<launch::Sandbox> sb = std::move(sbr.value());
   base::TracePhase("cloned");
@@ -290,6 +300,11 @@ Result<JobResult> RunJob(const JobRequest& req) {
   Status st = Status::Ok();
   if (plan.user_namespace) st = sb->WriteIdMaps();
   if (st.ok()) st = sb->Release();
+  if (st.ok() && !job_cgroup) {
+    // Fail closed: a limit that cannot be enforced stops the child here,
+    // before it starts the job (the Sandbox's destructor kills it).
+    if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
+  }
   if (st.ok()) st = job_cgroup->Attach(sb->pid());
   if (st.ok() && veth) st = veth->AttachToChild(sb->pid());
   base::TracePhase("child placed from outside");

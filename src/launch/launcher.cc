@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/file.h"
@@ -27,6 +28,23 @@ int64_t MonotonicNs() {
   return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+namespace {
+
+// The signals this process ignores, from /proc/self/status; all of them when
+// that cannot be read (the job then resets every one).
+uint64_t IgnoredSignals() {
+  Result<std::string> status = base::ReadFile("/proc/self/status", 1 << 16);
+  if (!status.ok()) return ~uint64_t{0};
+  size_t pos = status->find("\nSigIgn:");
+  if (pos == std::string::npos) return ~uint64_t{0};
+  char* end = nullptr;
+  const char* p = status->c_str() + pos + 8;
+  uint64_t mask = std::strtoull(p, &end, 16);
+  return end == p ? ~uint64_t{0} : mask;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   std::unique_ptr<Sandbox> sb(new Sandbox());
   int release[2], report[2];
@@ -39,6 +57,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   plan->release_read_fd = release_read.get();
   plan->report_write_fd = report_write.get();
   plan->new_cgroup_ns_after_release = cgroup_fd < 0;
+  plan->ignored_signals = IgnoredSignals();
 
   uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
                    CLONE_PIDFD;

@@ -101,6 +101,10 @@ struct Plan {
   int stdout_fd = -1;
   int stderr_fd = -1;
 
+  // Signals warden ignores (bit N-1 for signal N): the job resets them to
+  // the default; caught ones are reset by exec. Set by the launcher.
+  uint64_t ignored_signals = ~uint64_t{0};
+
   // Parent <-> child channels (set by the launcher).
   int release_read_fd = -1;
   int report_write_fd = -1;

@@ -119,7 +119,58 @@ bool IsDirectoryFd(int fd) {
   return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int source_fd) {
+// O_PATH fds of the two mask templates in the staging tmpfs: an empty
+// read-only tmpfs (for directories) and a bind of /dev/null (for files), both
+// read-only, nosuid, nodev and noexec. Their "/proc/self/fd/N" paths are what
+// masks bind from.
+struct MaskTemplates {
+  int dir_fd = -1;
+  int file_fd = -1;
+  char dir_path[32] = "";
+  char file_path[32] = "";
+  ~MaskTemplates() {
+    if (dir_fd >= 0) ::close(dir_fd);
+    if (file_fd >= 0) ::close(file_fd);
+  }
+};
+
+constexpr unsigned long kMaskFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// Creates the templates in the staging tmpfs. null_fd: /dev/null (O_PATH),
+// or -1 when no file mask can be made (file masks then fail).
+ChildError MakeMaskTemplates(const launch::Plan& plan, int null_fd, MaskTemplates* out) {
+  char path[4096];
+  size_t len = launch::CopyStr(path, sizeof path, plan.staging_dir);
+  launch::AppendStr(path, sizeof path, len, "/.mask-dir");
+  if (::mkdir(path, 0755) < 0) return Fail(Step::kMount, errno, "mask template");
+  if (::mount("tmpfs", path, "tmpfs", kMaskFlags, "size=4k,mode=0755") < 0) {
+    return Fail(Step::kMount, errno, "mask template");
+  }
+  out->dir_fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (out->dir_fd < 0) return Fail(Step::kMount, errno, "mask template");
+  launch::FdPath(out->dir_path, sizeof out->dir_path, out->dir_fd);
+  if (null_fd < 0) return {};
+
+  launch::AppendStr(path, sizeof path, len, "/.mask-file");
+  int f = ::open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  if (f < 0) return Fail(Step::kMount, errno, "mask template");
+  ::close(f);
+  char src[32];
+  launch::FdPath(src, sizeof src, null_fd);
+  if (::mount(src, path, nullptr, MS_BIND, nullptr) < 0) {
+    return Fail(Step::kMount, errno, "mask template");
+  }
+  out->file_fd = ::open(path, O_PATH | O_CLOEXEC);
+  if (out->file_fd < 0) return Fail(Step::kMount, errno, "mask template");
+  launch::FdPath(out->file_path, sizeof out->file_path, out->file_fd);
+  // The bind carries the flags of /dev; a mask needs none of them.
+  int err = SetMountFlags(out->file_fd, out->file_path, kMaskFlags, false, plan.legacy_mount_api);
+  if (err != 0) return Fail(Step::kMount, err, "mask template");
+  return {};
+}
+
+ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int source_fd,
+                  const MaskTemplates& masks) {
   Resolved t;
   char src[32];
   int err = 0;
@@ -171,23 +222,13 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
         break;
       }
       launch::FdPath(t.path, sizeof t.path, t.fd);
-      if (IsDirectoryFd(t.fd)) {
-        if (::mount("tmpfs", t.path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    "size=4k,mode=0755") < 0) {
-          err = errno;
-        }
-      } else {
-        launch::FdPath(src, sizeof src, source_fd);
-        if (::mount(src, t.path, nullptr, MS_BIND, nullptr) < 0) {
-          err = errno;
-          break;
-        }
-        // The bind carries the flags of /dev; a mask needs none of them.
-        Resolved top;
-        if ((err = ResolveTarget(root_fd, s.target, false, false, &top))) break;
-        err = SetMountFlags(top.fd, top.path, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false,
-                            plan.legacy_mount_api);
+      const bool dir = IsDirectoryFd(t.fd);
+      const char* from = dir ? masks.dir_path : masks.file_path;
+      if ((dir ? masks.dir_fd : masks.file_fd) < 0) {
+        err = source_fd < 0 ? ENOENT : EINVAL;  // no /dev/null to mask files with
+        break;
       }
+      if (::mount(from, t.path, nullptr, MS_BIND, nullptr) < 0) err = errno;
       break;
     }
     case MountStep::Kind::kReadOnly: {
@@ -247,13 +288,25 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   // can hide any of them.
   const size_t n_steps = plan.mounts.size();
   if (n_steps > launch::kMaxMountSteps) return Fail(Step::kMount, E2BIG, "too many mounts");
+  // Steps naming the same source (every mask names /dev/null) share its fd.
   int source_fds[launch::kMaxMountSteps];
+  bool owns_fd[launch::kMaxMountSteps];
+  bool any_mask = false;
   for (size_t i = 0; i < n_steps; ++i) {
     const MountStep& s = plan.mounts[i];
     source_fds[i] = -1;
+    owns_fd[i] = false;
+    any_mask = any_mask || s.kind == MountStep::Kind::kMaskPath;
     if (s.source == nullptr) continue;
+    for (size_t j = 0; j < i && source_fds[i] < 0; ++j) {
+      if (owns_fd[j] && std::strcmp(plan.mounts[j].source, s.source) == 0) {
+        source_fds[i] = source_fds[j];
+      }
+    }
+    if (source_fds[i] >= 0) continue;
     source_fds[i] = ::open(s.source, O_PATH | O_CLOEXEC);
     if (source_fds[i] < 0 && !s.optional) return Fail(Step::kMount, errno, s.source);
+    owns_fd[i] = source_fds[i] >= 0;
   }
   int rootfs_fd = ::open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfs_fd < 0) return Fail(Step::kRootBind, errno, plan.rootfs);
@@ -292,6 +345,19 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     ++n_gen;
   }
 
+  // Mask templates, made once and bound wherever a mask goes: a bind copies
+  // its source mount's flags, so each mask is one mount call, and directory
+  // masks share one superblock instead of a new tmpfs each.
+  MaskTemplates masks;
+  if (any_mask) {
+    int null_fd = -1;
+    for (size_t i = 0; i < n_steps && null_fd < 0; ++i) {
+      if (plan.mounts[i].kind == MountStep::Kind::kMaskPath) null_fd = source_fds[i];
+    }
+    ChildError e = MakeMaskTemplates(plan, null_fd, &masks);
+    if (e.failed()) return e;
+  }
+
   char src[32];
   launch::FdPath(src, sizeof src, rootfs_fd);
   if (::mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
@@ -313,9 +379,11 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   for (size_t i = 0; i < n_steps; ++i) {
     const MountStep& s = plan.mounts[i];
     if (s.source != nullptr && source_fds[i] < 0) continue;  // optional and missing
-    ChildError e = DoStep(plan, root_fd, s, source_fds[i]);
+    ChildError e = DoStep(plan, root_fd, s, source_fds[i], masks);
     if (e.failed()) return e;
-    if (source_fds[i] >= 0) ::close(source_fds[i]);
+  }
+  for (size_t i = 0; i < n_steps; ++i) {
+    if (owns_fd[i]) ::close(source_fds[i]);
   }
   ::close(rootfs_fd);
   for (int i = 0; i < n_gen; ++i) {
@@ -324,7 +392,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     s.target = plan.generated[static_cast<size_t>(i)].target;
     s.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     s.what = s.target;
-    ChildError e = DoStep(plan, root_fd, s, gen_fds[i]);
+    ChildError e = DoStep(plan, root_fd, s, gen_fds[i], masks);
     if (e.failed()) {
       // A file that cannot be created in the read-only image is reported
       // as such: the policy has to provide the destination.
