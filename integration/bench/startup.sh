@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Startup benchmark: warden run vs unshare vs bubblewrap (same isolation), and
-# the cost of cgroup limits. Prints medians and BENCH ratio lines.
+# Startup benchmark: warden run vs unshare vs bubblewrap (same isolation), the
+# cost of cgroup limits, and veth networking against loopback. Prints medians
+# and BENCH ratio lines.
 #   integration/bench/startup.sh BUILD_DIR
 set -euo pipefail
 build=${1:-build}
@@ -75,6 +76,20 @@ else
   bwrap_limits_ms=""
 fi
 
+# Networking: veth with a 3-entry whitelist (one destination beyond the host,
+# so the NAT table is part of it) against the default loopback mode.
+veth_ms=""
+if "$W" run --net veth --allow host:8080 -- /bin/true >/dev/null 2>&1; then
+  veth_ms=$(hf veth "$W run --net veth --allow 198.51.100.7:443/tcp --allow 198.51.100.8:53/udp --allow host:8080 -- /bin/true")
+  # Where the veth time goes (lease, netlink, nft, teardown), from the
+  # hidden unit test that times VethSession's phases.
+  if [ -x "$root/$build/unit_tests" ]; then
+    "$root/$build/unit_tests" "net: veth timing split" 2>/dev/null | grep '^BENCH net_veth_us' || true
+  fi
+else
+  echo "startup: veth mode does not work here (see warden doctor); no veth figures" >&2
+fi
+
 ms() { python3 -c "print(f'{float(\"$1\")*1000:.2f}')"; }
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.3f}')"; }
 echo "startup medians (ms): warden=$(ms "$warden_ms") unshare=$(ms "$unshare_ms") bwrap=$(ms "$bwrap_ms") warden+limits=$(ms "$limits_ms")${bwrap_limits_ms:+ bwrap+cgroup=$(ms "$bwrap_limits_ms")}"
@@ -82,5 +97,6 @@ echo "BENCH startup_warden_ms=$(ms "$warden_ms")"
 echo "BENCH startup_vs_bwrap=$(ratio "$warden_ms" "$bwrap_ms")"
 echo "BENCH startup_vs_unshare=$(ratio "$warden_ms" "$unshare_ms")"
 echo "BENCH startup_limits_vs_nolimits=$(ratio "$limits_ms" "$warden_ms")"
+[ -n "$veth_ms" ] && echo "BENCH startup_veth_ms=$(ms "$veth_ms")" && echo "BENCH startup_veth_vs_loopback=$(ratio "$veth_ms" "$warden_ms")"
 [ -n "$bwrap_limits_ms" ] && echo "BENCH startup_limits_vs_bwrap_limits=$(ratio "$limits_ms" "$bwrap_limits_ms")"
 exit 0

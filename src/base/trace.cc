@@ -17,12 +17,16 @@ double NowMs() {
 
 }  // namespace
 
-void TracePhase(const char* phase) {
+bool TraceEnabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("WARDEN_TRACE_STARTUP");
     return v != nullptr && std::strcmp(v, "1") == 0;
   }();
-  if (!enabled) return;
+  return enabled;
+}
+
+void TracePhase(const char* phase) {
+  if (!TraceEnabled()) return;
   static const double origin = NowMs();
   std::fprintf(stderr, "warden: trace: +%.2f ms %s\n", NowMs() - origin, phase);
 }

@@ -9,6 +9,9 @@ namespace warden::base {
 
 void TracePhase(const char* phase);
 
+// Whether WARDEN_TRACE_STARTUP=1 is set (cached).
+bool TraceEnabled();
+
 }  // namespace warden::base
 
 #endif  // WARDEN_BASE_TRACE_H_

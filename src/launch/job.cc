@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -331,6 +332,18 @@ Result<JobResult> RunJob(const JobRequest& req) {
   if (veth) {
     if (Status rel = veth->Release(); !rel.ok()) WLOG_WARN(res.job_id, rel.ToString());
     base::TracePhase("network released");
+    if (base::TraceEnabled()) {
+      const net::VethTimings& t = veth->timings();
+      std::fprintf(stderr,
+                   "warden: trace: veth us: prepare lease=%llu netlink=%llu nft=%llu, attach "
+                   "netlink=%llu nft=%llu, release=%llu\n",
+                   static_cast<unsigned long long>(t.prepare_lease_us),
+                   static_cast<unsigned long long>(t.prepare_netlink_us),
+                   static_cast<unsigned long long>(t.prepare_nft_us),
+                   static_cast<unsigned long long>(t.attach_netlink_us),
+                   static_cast<unsigned long long>(t.attach_nft_us),
+                   static_cast<unsigned long long>(t.release_us));
+    }
   }
 
   res.wall_ms = o.wall_ms;

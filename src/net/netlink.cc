@@ -209,6 +209,17 @@ Status DeleteLink(const Socket& s, const std::string& name) {
   return Status::Ok();
 }
 
+Result<bool> LinkExists(const Socket& s, const std::string& name) {
+  rtnl_link* raw = nullptr;
+  int r = rtnl_link_get_kernel(s.get(), 0, name.c_str(), &raw);
+  LinkPtr link(raw);
+  if (r < 0) {
+    if (IsGone(r)) return false;
+    return NlError(r, "rtnl_link_get_kernel(\"" + name + "\")");
+  }
+  return true;
+}
+
 Result<std::vector<std::string>> ListLinkNames(const Socket& s) {
   nl_cache* raw = nullptr;
   int r = rtnl_link_alloc_cache(s.get(), AF_UNSPEC, &raw);

@@ -49,6 +49,9 @@ Status AddAddress(const Socket& s, const std::string& ifname, uint32_t address,
 Status AddDefaultRoute(const Socket& s, const std::string& ifname, uint32_t gateway);
 // Deletes a link; a link that is already gone is success.
 Status DeleteLink(const Socket& s, const std::string& name);
+
+// Whether a link of that name exists in the socket's netns.
+Result<bool> LinkExists(const Socket& s, const std::string& name);
 Result<std::vector<std::string>> ListLinkNames(const Socket& s);
 
 struct Ipv4Address {

@@ -1,6 +1,12 @@
 // VethSession: one job's veth pair, addresses, whitelist and NAT.
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "base/file.h"
@@ -44,6 +50,28 @@ Status CleanupLease(const nl::Socket& sock, const Lease& lease) {
 
 }  // namespace
 
+// How long Release waits for the kernel to remove a pair whose netns died.
+constexpr auto kTeardownWait = std::chrono::seconds(2);
+
+bool Exited(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+// Polls until the link is gone (true) or `limit` passes (false).
+Result<bool> WaitLinkGone(const nl::Socket& sock, const std::string& name,
+                          std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  auto pause = std::chrono::microseconds(500);
+  for (;;) {
+    WARDEN_ASSIGN_OR_RETURN(bool exists, nl::LinkExists(sock, name));
+    if (!exists) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(5000));
+  }
+}
+
 struct VethSession::Impl {
   std::string job_id;
   Pool pool;
@@ -57,6 +85,7 @@ struct VethSession::Impl {
   bool link_created = false;
   bool nat_created = false;
   bool attached = false;
+  base::UniqueFd job_pidfd;  // the job's init, to know when its netns dies
 
   // Runs fn in the host netns: directly when the calling thread is there.
   Status InHostNetns(const std::function<Status()>& fn) {
@@ -179,6 +208,7 @@ Status VethSession::AttachToChild(pid_t child_pid) {
   s.attached = true;
   auto start = Clock::now();
   WARDEN_ASSIGN_OR_RETURN(base::UniqueFd netns, OpenNetnsOfPid(child_pid));
+  s.job_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, child_pid, 0)));
   const std::string host_if = s.lease.HostIfname();
   // Marked before the attempt: a failed create may still have made the link.
   s.link_created = true;
@@ -213,6 +243,14 @@ Status VethSession::Release() {
   auto start = std::chrono::steady_clock::now();
   Impl& s = *impl_;
   Status result;
+  if (s.link_created && s.job_pidfd && Exited(s.job_pidfd.get())) {
+    // The job's netns dies with its init, and the kernel then removes the
+    // pair itself. Deleting it as well would pay a second unregistration
+    // (an RCU grace period: tens of ms) racing with the first, so wait for
+    // that one instead, within bounds; an explicit delete follows if not.
+    Result<bool> gone = WaitLinkGone(s.sock, s.lease.HostIfname(), kTeardownWait);
+    if (gone.ok() && *gone) s.link_created = false;
+  }
   if (s.link_created) {
     // Deleting the host end removes the pair (the peer is in the job's netns).
     Status st = nl::DeleteLink(s.sock, s.lease.HostIfname());
