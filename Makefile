@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run unit + integration tests
 #   make demo       install missing packages, build, run examples/hello.py sandboxed
 #   make asan       unit tests under AddressSanitizer and UBSan
+#   make fuzz       fuzz targets in tests/fuzz/ under ASan/UBSan (FUZZ_RUNS, FUZZ_SEED)
 #   make bench      benchmarks in integration/bench/
 #   make install    install to $(PREFIX) (default /usr/local)
 #
@@ -65,11 +66,15 @@ CLI_OBJS  := $(call obj,$(CLI_SRCS))
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard integration/bench/*_bench.cc)
 BENCH_BINS := $(patsubst integration/bench/%.cc,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/*_fuzz.cc)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.cc,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_RUNS  ?= 20000
+FUZZ_SEED  ?= $(shell date +%s)
 $(TEST_OBJS): CPPFLAGS_ALL += -Itests
 # Catch2's own std::regex use trips -Wmaybe-uninitialized at -O1 (asan builds).
 $(BUILD)/obj/tests/main.o: WARN += -Wno-maybe-uninitialized
 
-.PHONY: all unit test demo asan bench benchbins install clean setup fuzz help
+.PHONY: all unit test demo asan bench benchbins fuzz fuzzbins install clean setup help
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/warden $(BUILD)/libwarden.a
@@ -103,12 +108,20 @@ $(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libwarden.a $(LDLIBS_ALL)
 
+# Fuzz targets link the gcc driver tests/fuzz/fuzz_main.cc (libFuzzer's
+# interface, so clang's -fsanitize=fuzzer works on the same sources).
+fuzzbins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(BUILD)/libwarden.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 setup:
 	scripts/setup.sh
 
 test:
 	scripts/setup.sh --quiet
-	$(MAKE) --no-print-directory all unit
+	$(MAKE) --no-print-directory all unit fuzzbins
 	scripts/run-tests.sh $(BUILD)
 
 demo:
@@ -120,6 +133,14 @@ asan:
 	scripts/setup.sh --quiet
 	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit
 	WARDEN_UNIT_ONLY=1 scripts/run-tests.sh build/asan
+
+fuzz:
+	scripts/setup.sh --quiet
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 fuzzbins
+	@for f in $(patsubst $(BUILD)/%,build/asan/%,$(FUZZ_BINS)); do \
+	  n=$$(basename $$f _fuzz); echo "== $$n: $(FUZZ_RUNS) runs, seed $(FUZZ_SEED)"; \
+	  $$f -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED) tests/fuzz/corpus/$$n || exit 1; \
+	done
 
 bench:
 	scripts/setup.sh --quiet

@@ -36,6 +36,23 @@ failed=$((failed + u_failed))
 skipped=$((skipped + u_skipped))
 echo "unit: $((total - u_failed - u_skipped)) passed, $u_failed failed, $u_skipped skipped"
 
+# Fuzz targets: each replays its corpus and runs a short, fixed-seed batch of
+# mutations (`make fuzz` runs long ones under ASan). One test per target.
+if ls "$build"/fuzz/*_fuzz >/dev/null 2>&1; then
+  echo "== fuzz targets (corpus + ${WARDEN_FUZZ_RUNS:-3000} mutations each)"
+  for f in "$build"/fuzz/*_fuzz; do
+    name=$(basename "$f" _fuzz)
+    case $f in /*) bin=$f ;; *) bin=$root/$f ;; esac
+    dir=$(mktemp -d /tmp/warden-fuzz.XXXXXX)  # the driver writes crash inputs to its cwd
+    if (cd "$dir" && "$bin" -runs="${WARDEN_FUZZ_RUNS:-3000}" -seed=1 \
+          "$root/tests/fuzz/corpus/$name"); then
+      echo "fuzz $name: ok"; passed=$((passed + 1)); rm -rf "$dir"
+    else
+      echo "fuzz $name: FAILED (crash input kept in $dir)"; failed=$((failed + 1))
+    fi
+  done
+fi
+
 if [ "${WARDEN_UNIT_ONLY:-0}" != 1 ]; then
   echo "== integration tests"
   bats --tap integration/*.bats 2>&1 | tee "$log"

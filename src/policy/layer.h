@@ -5,7 +5,7 @@
 #ifndef WARDEN_POLICY_LAYER_H_
 #define WARDEN_POLICY_LAYER_H_
 
-#include <toml++/toml.h>
+#include "policy/toml.h"
 
 #include <cstdint>
 #include <initializer_list>

@@ -2,7 +2,7 @@
 #ifndef WARDEN_POLICY_LOADER_H_
 #define WARDEN_POLICY_LOADER_H_
 
-#include <toml++/toml.h>
+#include "policy/toml.h"
 
 #include <string>
 #include <string_view>

@@ -6,7 +6,7 @@
 // value; the lists that harden the sandbox (masks, mounts, seccomp deny,
 // allow and rules, env pass, network allow) add to it, so an extending
 // policy cannot drop the base's protections by accident.
-#include <toml++/toml.h>
+#include "policy/toml.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -576,6 +576,8 @@ Result<toml::table> ParseToml(const std::string& text, const std::string& file) 
   } catch (const toml::parse_error& e) {
     Loc loc = LocOf(e.source(), file);
     return ErrLoc(loc, "TOML syntax: " + std::string(e.description()));
+  } catch (const TomlInternalError& e) {
+    return ErrLoc({file, 1, 1}, std::string("TOML syntax: ") + e.what());
   } catch (const std::exception& e) {
     return ErrLoc({file, 1, 1}, std::string("cannot parse: ") + e.what());
   }

@@ -1,4 +1,4 @@
 // toml++'s implementation, compiled into warden once instead of linking the
 // shared library (see STATIC_LIBS in the Makefile for why).
 #define TOML_IMPLEMENTATION
-#include <toml++/toml.h>
+#include "policy/toml.h"

@@ -212,6 +212,16 @@ TEST_CASE("policy: errors carry file:line:col and say what is allowed", "[policy
   }
 }
 
+TEST_CASE("policy: input that trips the TOML parser's own checks is an error, not a crash",
+          "[policy]") {
+  // toml++ 3.3 asserts on a table header that starts with '#' (found by
+  // tests/fuzz/policy_fuzz.cc); policy/toml.h turns that into a parse error.
+  Result<Policy> p = LoadPolicyString("extends = \"default\"\n[#files{stem]x]\nbogus = 1\n",
+                                      "hostile.toml");
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message().rfind("hostile.toml:1:1: TOML syntax:", 0) == 0);
+}
+
 TEST_CASE("policy: errors in an extended policy point into that file", "[policy]") {
   testing::TempDir dir;
   WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nuid = 1000\n\n[filesystem]\nbad = 1\n");
