@@ -325,10 +325,14 @@ bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot) {
 
 Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
                            const std::string& job_id, const CleanupFn& cleanup,
-                           std::vector<std::string>* reclaimed) {
+                           std::vector<std::string>* reclaimed, const BusySlotsFn& busy) {
   WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
   std::map<uint32_t, bool> used;
   WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, &used, nullptr).Wrap("scan leases"));
+  if (busy) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<uint32_t> more, busy());
+    for (uint32_t b : more) used.emplace(b, false);
+  }
   uint32_t slot = 0;
   while (slot < pool.slots() && used.count(slot) != 0) ++slot;
   if (slot >= pool.slots()) {

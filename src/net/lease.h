@@ -68,12 +68,17 @@ bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot);
 // and table. On error the lease stays (its slot is not reused).
 using CleanupFn = std::function<Status(const Lease&)>;
 
+// Called under the lock: slots that must not be handed out although no
+// lease holds them (a released job's pair the kernel is still tearing down
+// keeps its addresses until it is gone).
+using BusySlotsFn = std::function<Result<std::vector<uint32_t>>()>;
+
 // Takes the lowest free slot for the calling process. Dead owners' leases
 // met on the way are cleaned up and freed; their descriptions are appended to
-// *reclaimed when it is not null.
+// *reclaimed when it is not null. `busy` may be empty.
 Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
                            const std::string& job_id, const CleanupFn& cleanup,
-                           std::vector<std::string>* reclaimed);
+                           std::vector<std::string>* reclaimed, const BusySlotsFn& busy = {});
 // Removes a lease file (missing is fine).
 Status RemoveLease(uint32_t slot);
 

@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "base/file.h"
 #include "policy/layer.h"
@@ -567,9 +569,73 @@ bool IsValidPolicyName(std::string_view name) {
   });
 }
 
+void TomlUnreachable() {
+  throw TomlInternalError("the TOML parser refused the input (it reached a state it calls unreachable)");
+}
+
+namespace {
+
+// The position of the first byte >= 0x80 outside strings and comments, where
+// TOML 1.0 allows none (bare keys and values are ASCII). Guards toml++ 3.3,
+// whose whitespace check is undefined for some such characters (see
+// policy/toml.h). Only tells strings and comments from the rest; toml++ still
+// does the parsing.
+std::optional<Loc> NonAsciiOutsideStrings(std::string_view t, const std::string& file) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } in = In::kCode;
+  int line = 1, col = 1;
+  auto at = [&](size_t i, std::string_view s) { return t.substr(i, s.size()) == s; };
+  for (size_t i = 0; i < t.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(t[i]);
+    size_t skip = 0;  // bytes after this one that belong to the same token
+    switch (in) {
+      case In::kCode:
+        if (c >= 0x80) return Loc{file, line, col};
+        if (c == '#') in = In::kComment;
+        else if (at(i, "\"\"\"")) in = In::kMultiBasic, skip = 2;
+        else if (at(i, "'''")) in = In::kMultiLiteral, skip = 2;
+        else if (c == '"') in = In::kBasic;
+        else if (c == '\'') in = In::kLiteral;
+        break;
+      case In::kComment:
+        if (c == '\n') in = In::kCode;
+        break;
+      case In::kBasic:
+        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') skip = 1;
+        else if (c == '"' || c == '\n') in = In::kCode;
+        break;
+      case In::kLiteral:
+        if (c == '\'' || c == '\n') in = In::kCode;
+        break;
+      case In::kMultiBasic:
+        if (c == '\\' && i + 1 < t.size() && t[i + 1] != '\n') skip = 1;
+        else if (at(i, "\"\"\"")) in = In::kCode, skip = 2;
+        break;
+      case In::kMultiLiteral:
+        if (at(i, "'''")) in = In::kCode, skip = 2;
+        break;
+    }
+    for (size_t k = 0; k <= skip && i + k < t.size(); ++k) {
+      if (t[i + k] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    i += skip;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<toml::table> ParseToml(const std::string& text, const std::string& file) {
   if (text.size() > kMaxPolicyBytes) {
     return ErrLoc({file, 1, 1}, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+  }
+  if (std::optional<Loc> bad = NonAsciiOutsideStrings(text, file)) {
+    return ErrLoc(*bad, "TOML syntax: a non-ASCII character outside a string or comment (keys "
+                        "and values other than strings are ASCII)");
   }
   try {
     return toml::parse(text, file);

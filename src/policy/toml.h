@@ -32,6 +32,18 @@ struct TomlInternalError : std::runtime_error {
           : throw ::warden::policy::TomlInternalError("the TOML parser refused the input " \
                                                       "(internal check failed: " #expr ")"))
 
+// TOML_UNREACHABLE is __builtin_unreachable() in toml++, and 3.3 reaches
+// it: is_non_ascii_horizontal_whitespace() on U+00A1..U+0499 (found by the
+// fuzzer). Here reaching it throws (terminates in noexcept code) instead of
+// being undefined; ParseToml also refuses non-ASCII bytes outside strings and
+// comments before toml++ sees them, which keeps the parser off that path.
+namespace warden::policy {
+[[noreturn]] void TomlUnreachable();
+}  // namespace warden::policy
+#include <toml++/impl/preprocessor.h>
+#undef TOML_UNREACHABLE
+#define TOML_UNREACHABLE ::warden::policy::TomlUnreachable()
+
 #include <toml++/toml.h>
 #pragma GCC diagnostic pop
 

@@ -212,6 +212,45 @@ TEST_CASE("net: 100 sequential veth sessions leave nothing behind", "[net][root]
   CHECK(seen.size() == 1);
 }
 
+TEST_CASE("net: a pair the kernel is still removing keeps its addresses from new leases",
+          "[net][root]") {
+  WARDEN_REQUIRE_ROOT();
+  warden::testing::TempDir state;
+  ScopedEnv dir("WARDEN_NET_DIR", state.path());
+  FakeHost host;
+  REQUIRE(host.ok());
+  auto a = VethSession::Prepare(VethSpec({"host:8080"}), "dying");
+  REQUIRE_OK(a.status());
+  const std::string a_link = (*a)->host_interface();
+  const std::string a_addr = (*a)->sandbox_address();
+  {
+    NetnsProcess job;
+    REQUIRE(job.ok());
+    REQUIRE_OK((*a)->AttachToChild(job.pid()));
+  }  // the job's init and its netns are gone: the kernel now removes the pair
+  REQUIRE_OK((*a)->Release());
+  CHECK(testing::ListDir(state.path() + "/leases").empty());
+  auto sock = nl::Socket::Open();
+  REQUIRE_OK(sock.status());
+  auto b = VethSession::Prepare(VethSpec({"host:8080"}), "next");
+  REQUIRE_OK(b.status());
+  Result<bool> still = nl::LinkExists(*sock, a_link);
+  REQUIRE_OK(still.status());
+  INFO("the first pair was " << (*still ? "still there" : "already gone") << " at the second lease");
+  if (*still) CHECK((*b)->sandbox_address() != a_addr);
+  REQUIRE_OK((*b)->Release());
+  // The kernel finishes on its own, without warden.
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    Result<bool> e = nl::LinkExists(*sock, a_link);
+    REQUIRE_OK(e.status());
+    gone = !*e;
+    if (!gone) ::usleep(10000);
+  }
+  CHECK(gone);
+  CHECK(Leftovers(state.path()).empty());
+}
+
 TEST_CASE("net: a session released before attach or on error leaves nothing", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
   warden::testing::TempDir state;

@@ -222,6 +222,25 @@ TEST_CASE("policy: input that trips the TOML parser's own checks is an error, no
   CHECK(p.status().message().rfind("hostile.toml:1:1: TOML syntax:", 0) == 0);
 }
 
+TEST_CASE("policy: non-ASCII is refused outside strings and comments, kept inside", "[policy]") {
+  // toml++ 3.3 reaches __builtin_unreachable on U+0106 where a value starts
+  // (found by tests/fuzz/policy_fuzz.cc); ParseToml refuses it first.
+  Result<Policy> bad = LoadPolicyString("extends = \xc4\x86" "default\"\n", "u.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().rfind("u.toml:1:11: TOML syntax: a non-ASCII character", 0) == 0);
+  Result<Policy> good = LoadPolicyString(
+      "extends = \"default\"  # caf\xc3\xa9\n"
+      "[env.set]\n"
+      "A = \"gr\xc3\xbc\xc3\x9f \\\" \xc4\x86\"\n"
+      "B = '\xc4\x86'\n"
+      "C = \"\"\"\n\xc4\x86 \"\" \xc4\x86\"\"\"\n"
+      "D = '''\xc4\x86'''\n",
+      "u.toml");
+  INFO(good.status().ToString());
+  REQUIRE(good.ok());
+  CHECK(good->env.at("B") == "\xc4\x86");
+}
+
 TEST_CASE("policy: errors in an extended policy point into that file", "[policy]") {
   testing::TempDir dir;
   WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nuid = 1000\n\n[filesystem]\nbad = 1\n");
