@@ -131,7 +131,7 @@ demo:
 
 asan:
 	scripts/setup.sh --quiet
-	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit
+	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit fuzzbins
 	WARDEN_UNIT_ONLY=1 scripts/run-tests.sh build/asan
 
 fuzz:
