@@ -33,7 +33,7 @@ bool Bind(void* lib, const char* name, F* out, std::string* error) {
   return *out != nullptr;
 }
 
-// Called with g_nft_mu held.
+// Thread-safe (a function-local static).
 const NftApi& Api() {
   static NftApi api = [] {
     NftApi a;
@@ -112,5 +112,7 @@ Status NftRun(const std::string& commands, const std::string& what) {
 }
 
 Result<std::string> NftOutput(const std::string& command) { return Run(command, command); }
+
+void PreloadNftables() { (void)Api(); }
 
 }  // namespace warden::net

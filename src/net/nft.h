@@ -16,6 +16,10 @@ Status NftRun(const std::string& commands, const std::string& what);
 // Runs one command and returns what nft printed ("list tables").
 Result<std::string> NftOutput(const std::string& command);
 
+// Loads libnftables (dlopen, a few ms) if that has not happened yet, so that
+// a thread can do it while the caller's thread works on something else.
+void PreloadNftables();
+
 }  // namespace warden::net
 
 #endif  // WARDEN_NET_NFT_H_
