@@ -121,7 +121,7 @@ setup:
 
 test:
 	scripts/setup.sh --quiet
-	$(MAKE) --no-print-directory all unit fuzzbins
+	$(MAKE) --no-print-directory -j$$(nproc) all unit fuzzbins
 	scripts/run-tests.sh $(BUILD)
 
 demo:
@@ -131,12 +131,12 @@ demo:
 
 asan:
 	scripts/setup.sh --quiet
-	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all unit fuzzbins
+	$(MAKE) --no-print-directory -j$$(nproc) BUILD=build/asan SANITIZE=1 all unit fuzzbins
 	WARDEN_UNIT_ONLY=1 scripts/run-tests.sh build/asan
 
 fuzz:
 	scripts/setup.sh --quiet
-	$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 fuzzbins
+	$(MAKE) --no-print-directory -j$$(nproc) BUILD=build/asan SANITIZE=1 fuzzbins
 	@for f in $(patsubst $(BUILD)/%,build/asan/%,$(FUZZ_BINS)); do \
 	  n=$$(basename $$f _fuzz); echo "== $$n: $(FUZZ_RUNS) runs, seed $(FUZZ_SEED)"; \
 	  $$f -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED) tests/fuzz/corpus/$$n || exit 1; \
