@@ -211,15 +211,13 @@ class EpollLoop final : public LoopCore {
 
   // Watch ids count up from 1; this one marks the pool's eventfd.
   static constexpr uint64_t kPoolEvent = ~uint64_t{0};
-  // Enough to keep a disk's queue busy without a thread per operation.
-  static constexpr unsigned kPoolThreads = 8;
 
   base::UniqueFd epfd_;
   std::unordered_map<WatchId, WatchEntry> watches_;
   std::deque<Callback> completions_;
   // Last member: destroyed first, so running work finishes while the rest of
   // the loop still exists.
-  SyncPool pool_{kPoolThreads};
+  SyncPool pool_{kSyncWorkers};
 };
 
 }  // namespace

@@ -14,6 +14,12 @@ namespace warden::io {
 
 uint64_t MonotonicNs();
 
+// Blocking file work (fsync, fdatasync) that may run at once: io_uring's
+// bounded io-wq workers, the plain backend's pool threads. A journaling file
+// system commits concurrent syncs together, so more waiters mean more
+// commits per journal write.
+inline constexpr unsigned kSyncWorkers = 32;
+
 class LoopCore : public Loop {
  public:
   void Post(Callback cb) override { posted_.push_back(std::move(cb)); }
