@@ -4,7 +4,7 @@
 // (mounts, cgroups, network) is gone. It must be called from a process whose
 // calling thread is its only thread (the sandbox is tied to that thread's
 // life), by root or with CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP,
-// CAP_SYS_CHROOT, CAP_KILL and CAP_NET_ADMIN.
+// CAP_SYS_CHROOT, CAP_KILL, CAP_NET_ADMIN and CAP_SYS_PTRACE.
 #ifndef WARDEN_JOB_H_
 #define WARDEN_JOB_H_
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/errno_text.h"
 #include "io/env.h"
 #include "io/loop.h"
 #include "store/atomic.h"
@@ -28,6 +30,18 @@ namespace fs = std::filesystem;
 
 constexpr double kRunSeconds = 1.0;
 constexpr size_t kRecordBytes = 200;
+
+// Where the benchmark's files live; Die removes it.
+std::string g_base_dir;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "durable_bench: %s\n", what.c_str());
+  if (!g_base_dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(g_base_dir, ec);
+  }
+  std::exit(1);
+}
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -45,10 +59,7 @@ std::unique_ptr<io::Loop> MakeLoop(io::Backend b) {
   o.force = true;
   o.backend = b;
   auto loop = io::Loop::Create(o);
-  if (!loop.ok()) {
-    std::fprintf(stderr, "durable_bench: %s\n", loop.status().ToString().c_str());
-    std::exit(1);
-  }
+  if (!loop.ok()) Die(loop.status().ToString());
   return std::move(loop).value();
 }
 
@@ -62,10 +73,7 @@ AckStats RunAppenders(io::Loop* loop, const std::string& dir, int appenders) {
   wal::WalOptions opts;
   opts.segment_bytes = 64ull << 20;
   auto w = wal::Wal::Open(loop, io::PosixEnv(), dir, opts, {});
-  if (!w.ok()) {
-    std::fprintf(stderr, "durable_bench: %s\n", w.status().ToString().c_str());
-    std::exit(1);
-  }
+  if (!w.ok()) Die(w.status().ToString());
   const wal::Payload rec = Record();
   std::vector<double> lat_ms;
   lat_ms.reserve(1 << 20);
@@ -78,10 +86,7 @@ AckStats RunAppenders(io::Loop* loop, const std::string& dir, int appenders) {
     ++outstanding;
     w.value()->Append(rec, [&, t0](warden::Result<uint64_t> r) {
       --outstanding;
-      if (!r.ok()) {
-        std::fprintf(stderr, "durable_bench: %s\n", r.status().ToString().c_str());
-        std::exit(1);
-      }
+      if (!r.ok()) Die(r.status().ToString());
       auto now = Clock::now();
       ++acks;
       lat_ms.push_back(Seconds(t0, now) * 1000);
@@ -104,15 +109,18 @@ AckStats RunAppenders(io::Loop* loop, const std::string& dir, int appenders) {
 // fdatasync into a pre-allocated file, then acknowledges them.
 double Floor(const std::string& path, int appenders) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || ::fallocate(fd, 0, 0, 64 << 20) != 0) std::exit(1);
+  if (fd < 0) Die("floor: open(\"" + path + "\"): " + warden::base::ErrnoText(errno));
+  if (::fallocate(fd, 0, 0, 64 << 20) != 0) Die("floor: fallocate(\"" + path + "\"): " + warden::base::ErrnoText(errno));
   std::string batch(static_cast<size_t>(appenders) * (kRecordBytes + 32), 'f');
   uint64_t acks = 0;
   off_t off = 0;
   const auto start = Clock::now();
   while (Seconds(start, Clock::now()) < kRunSeconds) {
     if (off + static_cast<off_t>(batch.size()) > (64 << 20)) off = 0;
-    if (::pwrite(fd, batch.data(), batch.size(), off) != static_cast<ssize_t>(batch.size())) std::exit(1);
-    if (::fdatasync(fd) != 0) std::exit(1);
+    if (::pwrite(fd, batch.data(), batch.size(), off) != static_cast<ssize_t>(batch.size())) {
+      Die("floor: pwrite(\"" + path + "\"): " + warden::base::ErrnoText(errno));
+    }
+    if (::fdatasync(fd) != 0) Die("floor: fdatasync(\"" + path + "\"): " + warden::base::ErrnoText(errno));
     off += static_cast<off_t>(batch.size());
     acks += static_cast<uint64_t>(appenders);
   }
@@ -129,12 +137,12 @@ double Replay100k(io::Loop* loop, const std::string& dir) {
   opts.max_queue_depth = 100000;
   {
     auto w = wal::Wal::Open(loop, io::PosixEnv(), dir, opts, {});
-    if (!w.ok()) std::exit(1);
+    if (!w.ok()) Die(w.status().ToString());
     const wal::Payload rec = Record();
     int acked = 0;
     for (int i = 0; i < 100000; ++i) {
       w.value()->Append(rec, [&](warden::Result<uint64_t> r) {
-        if (!r.ok()) std::exit(1);
+        if (!r.ok()) Die(r.status().ToString());
         ++acked;
       });
     }
@@ -149,7 +157,8 @@ double Replay100k(io::Loop* loop, const std::string& dir) {
   auto t0 = Clock::now();
   auto w = wal::Wal::Open(loop, io::PosixEnv(), dir, opts, h);
   double ms = Seconds(t0, Clock::now()) * 1000;
-  if (!w.ok() || records != 100000) std::exit(1);
+  if (!w.ok()) Die(w.status().ToString());
+  if (records != 100000) Die("replay: " + std::to_string(records) + " records replayed, expected 100000");
   return ms;
 }
 
@@ -166,10 +175,7 @@ double Commits(io::Loop* loop, const std::string& dir, int in_flight) {
     warden::store::CommitFile(loop, io::PosixEnv(), dir, "file" + std::to_string(slot), data,
                               [&, slot](warden::Status st) {
                                 --outstanding;
-                                if (!st.ok()) {
-                                  std::fprintf(stderr, "durable_bench: %s\n", st.ToString().c_str());
-                                  std::exit(1);
-                                }
+                                if (!st.ok()) Die(st.ToString());
                                 ++done;
                                 if (Seconds(start, Clock::now()) >= kRunSeconds) stop = true;
                                 if (!stop) issue(slot);
@@ -196,7 +202,9 @@ int main(int argc, char** argv) {
   }
   auto want = [&](const char* what) { return only.empty() || std::string(what).find(only) != std::string::npos; };
   base += "/warden-durable-bench-" + std::to_string(::getpid());
-  fs::create_directories(base);
+  g_base_dir = base;
+  std::error_code ec;
+  if (!fs::create_directories(base, ec) && ec) Die("create \"" + base + "\": " + ec.message());
   double floor64 = 0;
   if (want("floor_acks")) {
     floor64 = Floor(base + "/floor", 64);

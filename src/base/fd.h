@@ -2,6 +2,8 @@
 #ifndef WARDEN_BASE_FD_H_
 #define WARDEN_BASE_FD_H_
 
+#include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <utility>
@@ -33,6 +35,10 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// pidfd_open(2): an fd that becomes readable when `pid` exits; -1 and errno
+// on failure. Allocation-free (usable in a forked child).
+inline int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 }  // namespace warden::base
 

@@ -1,6 +1,7 @@
 #include "base/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fd.h"
@@ -43,6 +44,18 @@ Status WriteFileString(const std::string& path, const std::string& data) {
   ssize_t n = RetryEintr([&] { return ::write(fd.get(), data.data(), data.size()); });
   if (n < 0) return Status::FromErrno(errno, "write(\"" + path + "\", \"" + data + "\")");
   return Status::Ok();
+}
+
+Status MkdirIfMissing(const std::string& path, mode_t mode) {
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return Status::Ok();
+  return Status::FromErrno(errno, "mkdir(\"" + path + "\")");
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
+    WARDEN_RETURN_IF_ERROR(MkdirIfMissing(path.substr(0, pos), mode));
+  }
+  return MkdirIfMissing(path, mode);
 }
 
 }  // namespace warden::base

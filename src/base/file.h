@@ -2,8 +2,12 @@
 #ifndef WARDEN_BASE_FILE_H_
 #define WARDEN_BASE_FILE_H_
 
+#include <dirent.h>
+#include <sys/types.h>
+
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "warden/status.h"
@@ -28,6 +32,17 @@ Status WriteAll(int fd, const void* data, size_t len, const char* what);
 
 // Writes `data` to an existing file (for /proc and cgroup control files).
 Status WriteFileString(const std::string& path, const std::string& data);
+
+// An open directory stream, closed when it goes out of scope.
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using UniqueDir = std::unique_ptr<DIR, DirCloser>;
+
+// mkdir that accepts an existing directory (EEXIST).
+Status MkdirIfMissing(const std::string& path, mode_t mode);
+// mkdir -p: every missing component of `path`, each with `mode`.
+Status MakeDirs(const std::string& path, mode_t mode);
 
 }  // namespace warden::base
 

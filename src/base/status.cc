@@ -1,5 +1,7 @@
 #include "warden/status.h"
 
+#include "base/errno_text.h"
+
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +23,15 @@ const char* CodeName(Code code) {
   return "unknown";
 }
 
+namespace base {
+
+std::string ErrnoText(int err) {
+  const char* name = strerrorname_np(err);
+  return std::string(name ? name : std::to_string(err)) + " (" + std::strerror(err) + ")";
+}
+
+}  // namespace base
+
 Status Status::FromErrno(int err, std::string what) {
   Code code = Code::kInternal;
   switch (err) {
@@ -33,9 +44,7 @@ Status Status::FromErrno(int err, std::string what) {
     case EEXIST: case EBUSY: case ENOTEMPTY: code = Code::kFailedPrecondition; break;
     default: code = Code::kIoError; break;
   }
-  const char* name = strerrorname_np(err);
-  return Status(code, err, what + ": " + (name ? name : std::to_string(err)) +
-                               " (" + std::strerror(err) + ")");
+  return Status(code, err, what + ": " + base::ErrnoText(err));
 }
 
 Status& Status::Wrap(const std::string& context) & {

@@ -1,19 +1,15 @@
 #include "base/trace.h"
 
-#include <time.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "base/clock.h"
+
 namespace warden::base {
 namespace {
 
-double NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+double NowMs() { return static_cast<double>(MonotonicNs()) / 1e6; }
 
 }  // namespace
 

@@ -19,15 +19,6 @@ struct CapFree {
 
 }  // namespace
 
-std::vector<std::string> RequiredCapabilityNames() {
-  std::vector<std::string> names;
-  for (cap_value_t c : kRequired) {
-    std::unique_ptr<char, CapFree> n(cap_to_name(c));
-    names.push_back(n ? n.get() : std::to_string(c));
-  }
-  return names;
-}
-
 Status CheckLaunchPrivileges() {
   std::unique_ptr<struct _cap_struct, CapFree> caps(cap_get_proc());
   if (!caps) return Status::FromErrno(errno, "cap_get_proc()");

@@ -3,14 +3,10 @@
 #define WARDEN_CAPS_PRIVILEGES_H_
 
 #include <string>
-#include <vector>
 
 #include "warden/status.h"
 
 namespace warden::caps {
-
-// Capabilities `warden run` needs in its effective set.
-std::vector<std::string> RequiredCapabilityNames();
 
 // kPermissionDenied naming each missing capability and what to do.
 Status CheckLaunchPrivileges();

@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "cgroup/host.h"
 #include "cgroup/limits.h"
@@ -20,8 +23,7 @@ namespace warden::cgroup {
 
 namespace {
 
-// A concurrent Remove of another job may rmdir the top-level group between
-// our mkdir of it and of the job's cgroup; that many retries is plenty.
+// Attempts of MakeLeaf against concurrent removals of the top; plenty.
 constexpr int kMkdirAttempts = 8;
 
 Status CheckJobId(const std::string& id) {
@@ -41,9 +43,24 @@ Status CheckJobId(const std::string& id) {
   return Status::Ok();
 }
 
-Status MkdirExisting(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return Status::Ok();
-  return Status::FromErrno(errno, "mkdir(\"" + dir + "\")");
+// Makes the job's cgroup `leaf`, below the top-level group `top` when there
+// is one: the top is made (if missing) and readied by `ready_top` first.
+// A concurrent Remove of another job may rmdir the top between the two
+// mkdirs; then both are tried again.
+Status MakeLeaf(const std::string& top, const std::string& leaf,
+                const std::function<Status()>& ready_top) {
+  Status st;
+  for (int attempt = 0; attempt < kMkdirAttempts; ++attempt) {
+    if (!top.empty()) {
+      st = base::MkdirIfMissing(top, 0755);
+      if (st.ok()) st = ready_top();
+      if (!st.ok()) return st;
+    }
+    if (::mkdir(leaf.c_str(), 0755) == 0) return Status::Ok();
+    st = Status::FromErrno(errno, "mkdir(\"" + leaf + "\")");
+    if (st.err() != ENOENT || top.empty()) return st;
+  }
+  return st;
 }
 
 // v1 cpuset refuses tasks until cpus and mems are set: inherit the parent's.
@@ -88,7 +105,7 @@ Status MoveSelfToLeaf(const std::string& own_dir) {
                          own_dir + " holds processes other than warden; cannot delegate");
   }
   std::string leaf = own_dir + "/" + kSelfPrefix + std::to_string(::getpid());
-  WARDEN_RETURN_IF_ERROR(MkdirExisting(leaf));
+  WARDEN_RETURN_IF_ERROR(base::MkdirIfMissing(leaf, 0755));
   return WriteCgroupFile(leaf + "/cgroup.procs", std::to_string(::getpid()));
 }
 
@@ -140,7 +157,11 @@ std::vector<std::string> JobCgroup::Paths() const {
 Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, const Options& opts,
                                                      std::vector<std::string>* warnings) {
   WARDEN_RETURN_IF_ERROR(CheckJobId(opts.job_id));
-  WARDEN_ASSIGN_OR_RETURN(HostLayout host, DiscoverHost(opts.parent));
+  std::optional<HostLayout> discovered;
+  if (opts.host == nullptr) {
+    WARDEN_ASSIGN_OR_RETURN(discovered, DiscoverHost(opts.parent));
+  }
+  const HostLayout& host = opts.host != nullptr ? *opts.host : *discovered;
   // Without a place to report warnings, the log is the only place.
   std::vector<std::string> local_warnings;
   const bool log_warnings = warnings == nullptr;
@@ -237,27 +258,13 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
     }
     if (!kept.empty()) {
       Dir d{Backend::kV2, p.parent + "/" + job->name_, p.top, kept};
-      Status st;
-      for (int attempt = 0; attempt < kMkdirAttempts; ++attempt) {
-        if (!p.top.empty()) {
-          st = MkdirExisting(p.top);
-          if (st.ok()) {
-            std::vector<std::string> top_names;
-            for (Controller c : kept) top_names.push_back(ControllerName(c));
-            std::map<std::string, std::string> top_failed = EnableSubtree(p.top, top_names);
-            if (!top_failed.empty()) {
-              st = Status::Error(Code::kUnavailable, top_failed.begin()->second);
-            }
-          }
-          if (!st.ok()) break;
-        }
-        if (::mkdir(d.path.c_str(), 0755) == 0) {
-          st = Status::Ok();
-          break;
-        }
-        st = Status::FromErrno(errno, "mkdir(\"" + d.path + "\")");
-        if (errno != ENOENT || p.top.empty()) break;
-      }
+      Status st = MakeLeaf(p.top, d.path, [&]() -> Status {
+        std::vector<std::string> top_names;
+        for (Controller c : kept) top_names.push_back(ControllerName(c));
+        std::map<std::string, std::string> top_failed = EnableSubtree(p.top, top_names);
+        if (top_failed.empty()) return Status::Ok();
+        return Status::Error(Code::kUnavailable, top_failed.begin()->second);
+      });
       if (!st.ok()) {
         for (Controller c : kept) WARDEN_RETURN_IF_ERROR(fail_controller(c, st.ToString()));
       } else {
@@ -283,20 +290,8 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
     const Placement& p = host.placement[ctrls[0]];
     bool cpuset = std::find(ctrls.begin(), ctrls.end(), kCpuset) != ctrls.end();
     Dir d{Backend::kV1, p.parent + "/" + job->name_, p.top, ctrls};
-    Status st;
-    for (int attempt = 0; attempt < kMkdirAttempts; ++attempt) {
-      if (!p.top.empty()) {
-        st = MkdirExisting(p.top);
-        if (st.ok() && cpuset) st = CopyCpuset(p.top);
-        if (!st.ok()) break;
-      }
-      if (::mkdir(d.path.c_str(), 0755) == 0) {
-        st = Status::Ok();
-        break;
-      }
-      st = Status::FromErrno(errno, "mkdir(\"" + d.path + "\")");
-      if (errno != ENOENT || p.top.empty()) break;
-    }
+    Status st = MakeLeaf(p.top, d.path,
+                         [&] { return cpuset ? CopyCpuset(p.top) : Status::Ok(); });
     if (st.ok()) {
       job->dirs_.push_back(std::move(d));
       if (cpuset) st = CopyCpuset(job->dirs_.back().path);
@@ -383,12 +378,13 @@ Status JobCgroup::Remove() {
   std::vector<Dir> left;
   for (Dir& d : dirs_) {
     Status st = DrainAndRemove(d.path, d.backend, deadline);
-    if (!st.ok()) {
-      if (first.ok()) first = std::move(st);
-      left.push_back(std::move(d));
+    if (st.ok()) {
+      RemoveTopIfEmpty(d.top);
+      continue;
     }
+    if (first.ok()) first = std::move(st);
+    left.push_back(std::move(d));
   }
-  for (const Dir& d : dirs_) RemoveTopIfEmpty(d.top);
   dirs_ = std::move(left);
   if (dirs_.empty()) {
     v2_fd_.reset();

@@ -47,6 +47,7 @@
 
 #include "base/doctor.h"
 #include "base/fd.h"
+#include "cgroup/host.h"
 #include "warden/policy.h"
 #include "warden/status.h"
 
@@ -81,6 +82,10 @@ struct Options {
   // The pid written into the name as the owner; 0 means getpid(). Tests set
   // it to a dead pid to simulate the leftovers of a crashed warden.
   pid_t owner_pid = 0;
+  // The host layout from DiscoverHost(parent), for a caller that has it
+  // already (it also ran Gc); null = Create discovers it. Not owned; read
+  // only during Create.
+  const HostLayout* host = nullptr;
 };
 
 // The cgroup(s) of one job: one directory in the v2 hierarchy and/or one per
@@ -176,6 +181,11 @@ struct GcOptions {
 // Continues past errors and returns the first one.
 Status Gc(std::vector<std::string>* removed);
 Status Gc(const GcOptions& opts, std::vector<std::string>* removed);
+// As above, over a layout the caller discovered already. Any parent_override
+// will do: Gc reads only the mounts and warden's own cgroups, which neither
+// --cgroup-parent nor WARDEN_CGROUP_DISABLE change, so it sees every
+// hierarchy even where some controllers are hidden from new jobs.
+Status Gc(const HostLayout& host, const GcOptions& opts, std::vector<std::string>* removed);
 
 // One check per controller: which backend is used, where, and why.
 base::DoctorChecks DoctorChecks();

@@ -1,6 +1,5 @@
 // Gc: collects the cgroups of warden processes that died without removing
 // them (SIGKILL, crash), and DoctorChecks: what this host offers.
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,38 +29,26 @@ struct ScanDir {
   bool may_hold_self;  // v2 own cgroup: warden-self-<pid> leaves live here
 };
 
-std::string Join(const std::string& mount, const std::string& rel) {
-  if (rel.empty() || rel == "/") return mount;
-  return rel[0] == '/' ? mount + rel : mount + "/" + rel;
-}
-
 std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
   std::vector<ScanDir> out;
   if (!h.v2_mount.empty()) {
     out.push_back({h.v2_mount + "/" + kTopGroup, Backend::kV2, false, false});
-    if (h.v2_own != "/") out.push_back({Join(h.v2_mount, h.v2_own), Backend::kV2, false, true});
-    if (!parent.empty()) out.push_back({Join(h.v2_mount, parent), Backend::kV2, false, false});
+    if (h.v2_own != "/") {
+      out.push_back({JoinPath(h.v2_mount, h.v2_own), Backend::kV2, false, true});
+    }
+    if (!parent.empty()) {
+      out.push_back({JoinPath(h.v2_mount, parent), Backend::kV2, false, false});
+    }
   }
   for (const V1Hierarchy& v : h.v1) {
     bool freezer = std::find(v.names.begin(), v.names.end(), "freezer") != v.names.end();
     bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
     out.push_back({v.mount + "/" + kTopGroup, Backend::kV1, freezer, false});
-    if (memory && v.own != "/") out.push_back({Join(v.mount, v.own), Backend::kV1, freezer, false});
+    if (memory && v.own != "/") {
+      out.push_back({JoinPath(v.mount, v.own), Backend::kV1, freezer, false});
+    }
     if (!parent.empty()) out.push_back({V1ParentDir(v, parent), Backend::kV1, freezer, false});
   }
-  return out;
-}
-
-std::vector<std::string> Children(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    if (e->d_type != DT_DIR) continue;
-    if (out.size() >= kMaxScanEntries) break;
-    out.push_back(e->d_name);
-  }
-  ::closedir(d);
   return out;
 }
 
@@ -70,9 +57,11 @@ std::vector<std::string> Children(const std::string& dir) {
 Status Gc(std::vector<std::string>* removed) { return Gc(GcOptions{}, removed); }
 
 Status Gc(const GcOptions& opts, std::vector<std::string>* removed) {
-  // Gc must see every hierarchy even when WARDEN_CGROUP_DISABLE hides some
-  // controllers from new jobs; discovery only uses it for placement.
   WARDEN_ASSIGN_OR_RETURN(HostLayout h, DiscoverHost(opts.parent));
+  return Gc(h, opts, removed);
+}
+
+Status Gc(const HostLayout& h, const GcOptions& opts, std::vector<std::string>* removed) {
   Status first;
   auto note = [&](Status st) {
     if (!st.ok() && first.ok()) first = std::move(st);
@@ -83,13 +72,17 @@ Status Gc(const GcOptions& opts, std::vector<std::string>* removed) {
   for (const ScanDir& s : ScanDirs(h, opts.parent)) {
     if (std::find(scanned.begin(), scanned.end(), s.dir) != scanned.end()) continue;
     scanned.push_back(s.dir);
-    for (const std::string& name : Children(s.dir)) {
+    // Best effort: a directory that cannot be read is skipped, so that the
+    // others are still collected.
+    Result<std::vector<std::string>> children = ChildDirs(s.dir, kMaxScanEntries);
+    if (!children.ok()) continue;
+    for (const std::string& path : *children) {
+      std::string name = path.substr(s.dir.size() + 1);
       std::optional<pid_t> owner = OwnerOfName(name);
       if (!owner) continue;
       if (opts.only_owner > 0 && *owner != opts.only_owner) continue;
       if (opts.keep && opts.keep(name)) continue;
       if (*owner == ::getpid() || ProcessAlive(*owner)) continue;
-      std::string path = s.dir + "/" + name;
       if (name.rfind(kSelfPrefix, 0) == 0) {
         if (s.may_hold_self) self_leaves.push_back(path);
         continue;

@@ -71,12 +71,6 @@ std::optional<std::string> BelowRoot(const std::string& path, const std::string&
   return std::nullopt;
 }
 
-std::string JoinPath(const std::string& dir, const std::string& rel) {
-  if (rel.empty() || rel == "/") return dir;
-  if (rel[0] == '/') return dir + rel;
-  return dir + "/" + rel;
-}
-
 struct MountEntry {
   std::string root, point, fstype, super_opts;
 };
@@ -238,6 +232,12 @@ std::optional<pid_t> OwnerOfName(const std::string& name) {
 bool ProcessAlive(pid_t pid) {
   if (pid <= 0) return false;
   return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+std::string JoinPath(const std::string& dir, const std::string& rel) {
+  if (rel.empty() || rel == "/") return dir;
+  if (rel[0] == '/') return dir + rel;
+  return dir + "/" + rel;
 }
 
 std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent) {

@@ -59,6 +59,9 @@ struct HostLayout {
   std::vector<std::string> disabled;     // WARDEN_CGROUP_DISABLE, validated
 };
 
+// `rel` ("/a/b", "a/b", "" or "/") below the directory `dir`.
+std::string JoinPath(const std::string& dir, const std::string& rel);
+
 // The directory --cgroup-parent names in a v1 hierarchy: relative to the
 // mount, except in a memory hierarchy that confines us to a cgroup of our
 // own, where it is relative to that cgroup (jobs never leave it).

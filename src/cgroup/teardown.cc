@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "base/fd.h"
+#include "base/file.h"
 #include "base/log.h"
 
 namespace warden::cgroup {
@@ -19,25 +21,6 @@ namespace {
 // A job cannot normally create cgroups of its own (it runs in a cgroup
 // namespace without privilege), so a deep tree below a job is hostile.
 constexpr int kMaxDepth = 16;
-constexpr size_t kMaxChildren = 4096;
-
-Result<std::vector<std::string>> ChildDirs(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return out;
-    return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
-  }
-  while (struct dirent* e = ::readdir(d)) {
-    if (e->d_type != DT_DIR) continue;
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    if (out.size() >= kMaxChildren) break;
-    out.push_back(dir + "/" + n);
-  }
-  ::closedir(d);
-  return out;
-}
 
 Status SignalTree(const std::string& dir, int depth) {
   if (depth > kMaxDepth) {
@@ -50,7 +33,7 @@ Status SignalTree(const std::string& dir, int depth) {
   }
   std::vector<std::pair<pid_t, base::UniqueFd>> fds;
   for (pid_t pid : *before) {
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    int fd = base::PidfdOpen(pid);
     if (fd >= 0) fds.emplace_back(pid, base::UniqueFd(fd));
   }
   Status first;
@@ -136,6 +119,23 @@ Status WaitFor(const std::string& file, const std::string& want_key, uint64_t wa
 
 }  // namespace
 
+Result<std::vector<std::string>> ChildDirs(const std::string& dir, size_t max_entries) {
+  std::vector<std::string> out;
+  base::UniqueDir d(::opendir(dir.c_str()));
+  if (!d) {
+    if (errno == ENOENT) return out;
+    return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
+  }
+  while (struct dirent* e = ::readdir(d.get())) {
+    if (e->d_type != DT_DIR) continue;
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    if (out.size() >= max_entries) break;
+    out.push_back(dir + "/" + n);
+  }
+  return out;
+}
+
 Status SignalAll(const std::string& dir) { return SignalTree(dir, 0); }
 
 Status FreezeV1(const std::string& dir, bool frozen) {
@@ -198,7 +198,10 @@ Status DrainAndRemove(const std::string& dir, Backend backend, Clock::time_point
     if (*empty) break;
     if (Clock::now() >= deadline) {
       return Status::Error(Code::kFailedPrecondition,
-                           "processes are still in " + dir + " after SIGKILL");
+                           "processes are still in " + dir +
+                               " after SIGKILL: they are probably in uninterruptible sleep "
+                               "(D state, e.g. waiting on I/O); `warden gc` removes the "
+                               "cgroup once they exit");
     }
     if (Clock::now() >= next_kill) {
       // Catches processes forked after the last kill when there was no

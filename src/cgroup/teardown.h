@@ -4,7 +4,9 @@
 #define WARDEN_CGROUP_TEARDOWN_H_
 
 #include <chrono>
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "cgroup/host.h"
 #include "warden/status.h"
@@ -15,6 +17,14 @@ using Clock = std::chrono::steady_clock;
 
 inline constexpr auto kFreezeTimeout = std::chrono::milliseconds(2000);
 inline constexpr auto kEmptyTimeout = std::chrono::milliseconds(5000);
+// A job cannot normally create cgroups of its own (it runs in a cgroup
+// namespace without privilege), so a wide tree below a job is hostile.
+inline constexpr size_t kMaxChildren = 4096;
+
+// The paths of the directories right below `dir` (the child cgroups), at
+// most `max_entries` of them. A missing `dir` has none.
+Result<std::vector<std::string>> ChildDirs(const std::string& dir,
+                                           size_t max_entries = kMaxChildren);
 
 // SIGKILLs every process in `dir` and its descendants. A pid is signalled
 // through a pidfd opened before the cgroup is read again, so that a pid that

@@ -1,4 +1,5 @@
 // warden run [--policy NAME|FILE] [options] -- CMD [ARGS...]
+#include <fcntl.h>
 #include <getopt.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/file.h"
 #include "base/trace.h"
 #include "cli/commands.h"
@@ -79,28 +81,30 @@ bool IsRegularFile(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-bool IsElf(const std::string& p) {
-  char magic[4] = {};
-  FILE* f = std::fopen(p.c_str(), "rb");
-  if (f == nullptr) return false;
-  size_t n = std::fread(magic, 1, sizeof magic, f);
-  std::fclose(f);
-  return n == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+// The first bytes of a file (enough for the ELF magic and a shebang line,
+// which the kernel also cuts at 256 bytes); "" when it cannot be read.
+std::string FileHead(const std::string& p) {
+  char buf[256];
+  base::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
+
+bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
 
 bool UnderPath(const std::string& path, const std::string& dir) {
   return path == dir || path.rfind(dir + "/", 0) == 0;
 }
 
-bool Matches(const Policy& p, const std::string& script) {
+bool Matches(const Policy& p, const std::string& script, const std::string& head) {
   for (const std::string& s : p.match_suffixes) {
     if (script.size() > s.size() && script.compare(script.size() - s.size(), s.size(), s) == 0) {
       return true;
     }
   }
-  Result<std::string> head = base::ReadFile(script, 1 << 20);
-  if (!head.ok() || head->rfind("#!", 0) != 0) return false;
-  std::string line = head->substr(0, head->find('\n'));
+  if (head.rfind("#!", 0) != 0) return false;
+  std::string line = head.substr(0, head.find('\n'));
   for (const std::string& i : p.match_interpreters) {
     if (line.find("/" + i) != std::string::npos || line.find(" " + i) != std::string::npos) return true;
   }
@@ -202,7 +206,8 @@ int RunCommand(int argc, char** argv) {
   const std::string& program = req.argv[0];
   // A script is a text file (never an ELF binary) named by path or found
   // in the current directory; binaries run under the default policy.
-  const bool is_script = IsRegularFile(program) && !IsElf(program) &&
+  const std::string head = IsRegularFile(program) ? FileHead(program) : "";
+  const bool is_script = IsRegularFile(program) && !IsElf(head) &&
                          (program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0);
   Result<Policy> pol = policy_arg.empty()
                            ? (is_script ? PolicyForProgram(program) : ResolvePolicy("default"))
@@ -224,7 +229,7 @@ int RunCommand(int argc, char** argv) {
 
   // A script runs through its policy's interpreter. It is bound read-only
   // into the sandbox when its own path is hidden there (/tmp, masked dirs).
-  if (is_script && !req.policy.interpreter.empty() && Matches(req.policy, program)) {
+  if (is_script && !req.policy.interpreter.empty() && Matches(req.policy, program, head)) {
     char real[PATH_MAX];
     if (::realpath(program.c_str(), real) == nullptr) {
       return Fail("cannot resolve \"" + program + "\": " + std::strerror(errno));
@@ -263,12 +268,20 @@ int RunCommand(int argc, char** argv) {
     if (result_file == "-") {
       std::fputs(json.c_str(), stdout);
     } else {
+      // Written beside the target and renamed over it; on any failure the
+      // temporary file goes and the message names the errno.
       std::string tmp = result_file + ".tmp";
-      FILE* f = std::fopen(tmp.c_str(), "w");
-      if (!f || std::fputs(json.c_str(), f) < 0 || std::fclose(f) != 0 ||
-          std::rename(tmp.c_str(), result_file.c_str()) != 0) {
+      base::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      Status st = fd ? base::WriteAll(fd.get(), json.data(), json.size(), "result file")
+                     : Status::FromErrno(errno, "open(\"" + tmp + "\")");
+      if (st.ok() && ::close(fd.release()) != 0) st = Status::FromErrno(errno, "close");
+      if (st.ok() && std::rename(tmp.c_str(), result_file.c_str()) != 0) {
+        st = Status::FromErrno(errno, "rename(\"" + tmp + "\")");
+      }
+      if (!st.ok()) {
+        ::unlink(tmp.c_str());
         std::fprintf(stderr, "warden: cannot write result to %s: %s\n", result_file.c_str(),
-                     std::strerror(errno));
+                     st.ToString().c_str());
         return 125;
       }
     }

@@ -19,6 +19,11 @@ std::string TempNameFor(const std::string& final_name) {
          std::to_string(counter.fetch_add(1)) + kTempSuffix;
 }
 
+bool IsTempName(const std::string& name) {
+  const size_t n = sizeof kTempSuffix - 1;
+  return name.size() > n && name.compare(name.size() - n, n, kTempSuffix) == 0;
+}
+
 void Env::WriteAndSync(Loop& loop, File& file, const void* buf, size_t len, uint64_t offset,
                        StatusCallback cb) {
   Status st = Write(file, buf, len, offset);
@@ -72,6 +77,16 @@ Result<std::string> Env::ReadFileToString(const std::string& path, size_t max_by
   }
   out.resize(done);
   return out;
+}
+
+Status Env::WriteZeros(File& file, uint64_t from, uint64_t to) {
+  static const char kZeros[1 << 20] = {};
+  for (uint64_t off = from; off < to;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof kZeros, to - off));
+    WARDEN_RETURN_IF_ERROR(Write(file, kZeros, n, off));
+    off += n;
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -132,13 +147,7 @@ class PosixEnvImpl final : public Env {
     // File systems without fallocate (some overlay and network ones) get
     // real zeros, which is what fallocate promises to read back anyway.
     WARDEN_ASSIGN_OR_RETURN(uint64_t size, Size(file));
-    static const char kZeros[65536] = {};
-    for (uint64_t off = size; off < len;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof kZeros, len - off));
-      WARDEN_RETURN_IF_ERROR(Write(file, kZeros, n, off));
-      off += n;
-    }
-    return Status::Ok();
+    return WriteZeros(file, size, len);
   }
 
   Status Truncate(File& file, uint64_t len) override {
@@ -173,26 +182,19 @@ class PosixEnvImpl final : public Env {
     return Status::Ok();
   }
 
-  Status CreateDir(const std::string& dir) override {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::FromErrno(errno, "mkdir(\"" + dir + "\")");
-    }
-    return Status::Ok();
-  }
+  Status CreateDir(const std::string& dir) override { return base::MkdirIfMissing(dir, 0755); }
 
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
-    DIR* d = ::opendir(dir.c_str());
+    base::UniqueDir d(::opendir(dir.c_str()));
     if (d == nullptr) return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
     std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
+    while (dirent* e = ::readdir(d.get())) {
       if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
       if (names.size() >= 1000000) {
-        ::closedir(d);
         return Status::Error(Code::kResourceExhausted, "opendir(\"" + dir + "\"): too many entries");
       }
       names.emplace_back(e->d_name);
     }
-    ::closedir(d);
     return names;
   }
 
@@ -213,12 +215,10 @@ class PosixEnvImpl final : public Env {
       base::UniqueFd dir_fd;
       base::UniqueFd tmp_fd;
       std::string data;
-      std::string dir;
       std::string tmp_name;
     };
     auto state = std::make_shared<State>();
     state->data = std::move(data);
-    state->dir = dir;
     state->tmp_name = TempNameFor(name);
     const std::string final_path = dir + "/" + name;
     state->dir_fd.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -83,6 +83,8 @@ class Env {
 
   // Reads a whole file of at most max_bytes.
   Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes);
+  // Writes zeros over [from, to), one Write per MiB.
+  Status WriteZeros(File& file, uint64_t from, uint64_t to);
 };
 
 // The process-wide real file system Env. Never destroyed.
@@ -92,6 +94,8 @@ Env* PosixEnv();
 // them. Name: "<final>.<pid>-<n>.wtmp".
 inline constexpr const char kTempSuffix[] = ".wtmp";
 std::string TempNameFor(const std::string& final_name);
+// True when name ends in kTempSuffix (and is more than the suffix).
+bool IsTempName(const std::string& name);
 
 }  // namespace warden::io
 

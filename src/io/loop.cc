@@ -3,25 +3,18 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "io/loop_core.h"
 
 namespace warden::io {
-
-uint64_t MonotonicNs() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 const char* BackendName(Backend backend) {
   return backend == Backend::kUring ? "io_uring" : "plain";
@@ -29,7 +22,7 @@ const char* BackendName(Backend backend) {
 
 TimerId LoopCore::AddTimer(uint64_t delay_ms, Callback cb) {
   TimerId id = next_id_++;
-  uint64_t deadline = MonotonicNs() + delay_ms * 1000000ull;
+  uint64_t deadline = base::MonotonicNs() + delay_ms * 1000000ull;
   timers_.emplace(std::make_pair(deadline, id), std::move(cb));
   timer_deadlines_.emplace(id, deadline);
   return id;
@@ -46,7 +39,7 @@ bool LoopCore::CancelTimer(TimerId id) {
 int LoopCore::WaitMs(int requested) const {
   if (!posted_.empty()) return 0;
   if (timers_.empty()) return requested;
-  uint64_t now = MonotonicNs();
+  uint64_t now = base::MonotonicNs();
   uint64_t deadline = timers_.begin()->first.first;
   // Round up so that a tick never wakes just before its timer is due.
   int64_t ms = deadline <= now ? 0 : static_cast<int64_t>((deadline - now + 999999) / 1000000);
@@ -55,7 +48,7 @@ int LoopCore::WaitMs(int requested) const {
 }
 
 void LoopCore::RunTimersAndPosted() {
-  uint64_t now = MonotonicNs();
+  uint64_t now = base::MonotonicNs();
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto node = timers_.extract(timers_.begin());
     timer_deadlines_.erase(node.key().second);
@@ -155,9 +148,9 @@ Result<std::unique_ptr<Loop>> Loop::Create(const LoopOptions& options) {
 }
 
 Status Loop::RunUntil(const std::function<bool()>& done, int64_t timeout_ms) {
-  uint64_t deadline = MonotonicNs() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  uint64_t deadline = base::MonotonicNs() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
   while (!done()) {
-    uint64_t now = MonotonicNs();
+    uint64_t now = base::MonotonicNs();
     if (now >= deadline) return Status::Error(Code::kUnavailable, "loop: timed out");
     int wait = static_cast<int>(std::min<uint64_t>((deadline - now) / 1000000 + 1, 1000));
     WARDEN_RETURN_IF_ERROR(RunOnce(wait));
@@ -210,7 +203,7 @@ WatchId WatchPidfd(Loop* loop, int pidfd, Callback cb) {
 }
 
 Result<base::UniqueFd> OpenPidfd(pid_t pid) {
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  int fd = base::PidfdOpen(pid);
   if (fd < 0) return Status::FromErrno(errno, "pidfd_open(" + std::to_string(pid) + ")");
   return base::UniqueFd(fd);
 }

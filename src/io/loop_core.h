@@ -1,5 +1,5 @@
-// Internal: what both loop backends share (timers, posted callbacks, the
-// monotonic clock). Not part of the io API.
+// Internal: what both loop backends share (timers, posted callbacks). Not
+// part of the io API.
 #ifndef WARDEN_IO_LOOP_CORE_H_
 #define WARDEN_IO_LOOP_CORE_H_
 
@@ -11,8 +11,6 @@
 #include "io/loop.h"
 
 namespace warden::io {
-
-uint64_t MonotonicNs();
 
 // Blocking file work (fsync, fdatasync) that may run at once: io_uring's
 // bounded io-wq workers, the plain backend's pool threads. A journaling file
@@ -33,7 +31,6 @@ class LoopCore : public Loop {
   int WaitMs(int requested) const;
   // Runs expired timers and the callbacks posted before this call.
   void RunTimersAndPosted();
-  bool HasReadyWork() const { return !posted_.empty(); }
 
   LoopOptions options_;
   uint64_t next_id_ = 1;

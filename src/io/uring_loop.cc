@@ -91,23 +91,11 @@ class UringLoop final : public LoopCore {
   }
 
   void Read(int fd, void* buf, size_t len, int64_t offset, IoCallback cb) override {
-    Op* op = NewOp(Kind::kRead);
-    op->fd = fd;
-    op->buf = static_cast<const char*>(buf);
-    op->len = len;
-    op->offset = offset;
-    op->io_cb = std::move(cb);
-    Submit(op, 0);
+    SubmitIo(Kind::kRead, fd, buf, len, offset, std::move(cb));
   }
 
   void Write(int fd, const void* buf, size_t len, int64_t offset, IoCallback cb) override {
-    Op* op = NewOp(Kind::kWrite);
-    op->fd = fd;
-    op->buf = static_cast<const char*>(buf);
-    op->len = len;
-    op->offset = offset;
-    op->io_cb = std::move(cb);
-    Submit(op, 0);
+    SubmitIo(Kind::kWrite, fd, buf, len, offset, std::move(cb));
   }
 
   void Fsync(int fd, bool data_only, StatusCallback cb) override {
@@ -176,6 +164,16 @@ class UringLoop final : public LoopCore {
   }
 
  private:
+  void SubmitIo(Kind kind, int fd, const void* buf, size_t len, int64_t offset, IoCallback cb) {
+    Op* op = NewOp(kind);
+    op->fd = fd;
+    op->buf = static_cast<const char*>(buf);
+    op->len = len;
+    op->offset = offset;
+    op->io_cb = std::move(cb);
+    Submit(op, 0);
+  }
+
   Op* NewOp(Kind kind) {
     auto op = std::make_unique<Op>();
     op->kind = kind;

@@ -41,8 +41,6 @@ int KillAllSignal() { return SIGRTMIN + 2; }
 
 namespace {
 
-constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
 [[noreturn]] void Die(const Plan& plan, const ChildError& e) {
   SendError(plan.report_write_fd, Report::Kind::kSetupError, e);
   ::_exit(125);
@@ -67,7 +65,7 @@ ChildError LoopbackUp() {
 
 void FillSignalSet(sigset_t* set) {
   ::sigemptyset(set);
-  for (int sig : kForwarded) ::sigaddset(set, sig);
+  for (int sig : kForwardedSignals) ::sigaddset(set, sig);
   ::sigaddset(set, SIGCHLD);
   ::sigaddset(set, TerminateAllSignal());
   ::sigaddset(set, KillAllSignal());
@@ -104,10 +102,7 @@ int ExecJob(const Plan& plan) {
 
 // The job process: the last steps before exec, in the order DESIGN.md gives.
 [[noreturn]] void JobMain(const Plan& plan, int sync_fd) {
-  auto die = [&](const ChildError& e) {
-    SendError(plan.report_write_fd, Report::Kind::kSetupError, e);
-    ::_exit(125);
-  };
+  auto die = [&](const ChildError& e) { Die(plan, e); };
   // Dispositions and mask are inherited from warden; the job starts clean.
   // Everything is blocked until the exec, which resets caught signals to
   // their default; ignored ones (the plan knows which) are reset here.

@@ -3,9 +3,14 @@
 #ifndef WARDEN_LAUNCH_CHILD_H_
 #define WARDEN_LAUNCH_CHILD_H_
 
+#include <signal.h>
+
 #include "launch/plan.h"
 
 namespace warden::launch {
+
+// Signals warden forwards from its caller to the job.
+inline constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 // Signals init understands besides the forwarded ones. The parent sends them
 // for timeouts; the job cannot (it runs under another uid without caps).

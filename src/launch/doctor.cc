@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/errno_text.h"
 #include "caps/privileges.h"
 #include "mnt/mount_plan.h"
 
@@ -25,11 +26,6 @@ int TryUnshare(int flags) {
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
-}
-
-std::string ErrName(int err) {
-  const char* n = strerrorname_np(err);
-  return std::string(n ? n : "?") + " (" + std::strerror(err) + ")";
 }
 
 }  // namespace
@@ -60,7 +56,7 @@ base::DoctorChecks DoctorChecks() {
                           : "the kernel or a container profile forbids it: run warden on the host "
                             "or allow unshare/clone in the container's seccomp profile";
     out.push_back({ns.name, err == 0, ns.required,
-                   err == 0 ? "unshare works" : "unshare failed: " + ErrName(err), fix});
+                   err == 0 ? "unshare works" : "unshare failed: " + base::ErrnoText(err), fix});
   }
   {
     struct clone_args_probe {
@@ -91,7 +87,7 @@ base::DoctorChecks DoctorChecks() {
     if (ok) ::close(static_cast<int>(fd));
     out.push_back({"openat2", ok, true,
                    ok ? "available: mount targets resolve inside the sandbox root"
-                      : "missing: " + ErrName(errno),
+                      : "missing: " + base::ErrnoText(errno),
                    "Linux 5.6 or newer is required"});
   }
   return out;

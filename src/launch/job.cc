@@ -10,11 +10,12 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "base/clock.h"
+#include "base/errno_text.h"
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/trace.h"
@@ -39,7 +40,7 @@ std::string NewJobId() {
   unsigned char b[6];
   if (::getrandom(b, sizeof b, 0) != sizeof b) {
     // Never fails for 6 bytes after boot; fall back to pid and time.
-    return std::to_string(::getpid()) + "-" + std::to_string(launch::MonotonicNs() % 1000000);
+    return std::to_string(::getpid()) + "-" + std::to_string(base::MonotonicNs() % 1000000);
   }
   static const char kHex[] = "0123456789abcdef";
   std::string id;
@@ -143,7 +144,7 @@ void FillCgroupFigures(const cgroup::Accounting& a, JobResult* res) {
 Status SetupFailure(const launch::Outcome& o) {
   std::string msg = std::string("sandbox setup failed at step '") + launch::StepName(o.step) + "'";
   if (!o.detail.empty()) msg += " (" + o.detail + ")";
-  msg += ": " + Status::FromErrno(o.err, "").ToString().substr(2) + SetupHint(o.err);
+  msg += ": " + base::ErrnoText(o.err) + SetupHint(o.err);
   return Status::Error(Code::kUnavailable, msg);
 }
 
@@ -249,12 +250,20 @@ Result<JobResult> RunJob(const JobRequest& req) {
   // path. Cgroups of wardens that died (SIGKILL) are collected on the way.
   std::unique_ptr<cgroup::JobCgroup> job_cgroup;
   auto make_cgroup = [&]() -> Status {
-    std::vector<std::string> collected;
-    if (Status gc = cgroup::Gc(&collected); !gc.ok()) WLOG_WARN(res.job_id, gc.ToString());
-    for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
+    // One look at the host's cgroup layout serves both. When it fails there
+    // is nothing to collect, and Create looks again to report why.
+    Result<cgroup::HostLayout> host = cgroup::DiscoverHost(req.cgroup_parent);
+    if (host.ok()) {
+      std::vector<std::string> collected;
+      if (Status gc = cgroup::Gc(*host, {}, &collected); !gc.ok()) {
+        WLOG_WARN(res.job_id, gc.ToString());
+      }
+      for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
+    }
     cgroup::Options copts;
     copts.job_id = res.job_id;
     copts.parent = req.cgroup_parent;
+    copts.host = host.ok() ? &host.value() : nullptr;
     const size_t known = res.warnings.size();
     Result<std::unique_ptr<cgroup::JobCgroup>> cg =
         cgroup::JobCgroup::Create(policy.cgroup, copts, &res.warnings);
@@ -300,7 +309,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
     sopts.stderr_file = err_file.get();
   }
 
-  const int64_t start_ns = launch::MonotonicNs();
+  const int64_t start_ns = base::MonotonicNs();
   Result<std::unique_ptr<launch::Sandbox>> sbr =
       launch::Sandbox::Clone(&plan, job_cgroup ? job_cgroup->clone_into_fd() : -1);
   if (!sbr.ok()) return setup_error(Status(sbr.status()).Wrap("start sandbox"));
@@ -348,15 +357,13 @@ Result<JobResult> RunJob(const JobRequest& req) {
     base::TracePhase("network released");
     if (base::TraceEnabled()) {
       const net::VethTimings& t = veth->timings();
-      std::fprintf(stderr,
-                   "warden: trace: veth us: prepare lease=%llu netlink=%llu nft=%llu, attach "
-                   "netlink=%llu nft=%llu, release=%llu\n",
-                   static_cast<unsigned long long>(t.prepare_lease_us),
-                   static_cast<unsigned long long>(t.prepare_netlink_us),
-                   static_cast<unsigned long long>(t.prepare_nft_us),
-                   static_cast<unsigned long long>(t.attach_netlink_us),
-                   static_cast<unsigned long long>(t.attach_nft_us),
-                   static_cast<unsigned long long>(t.release_us));
+      const std::string split =
+          "veth us: prepare lease=" + std::to_string(t.prepare_lease_us) +
+          " netlink=" + std::to_string(t.prepare_netlink_us) +
+          " nft=" + std::to_string(t.prepare_nft_us) +
+          ", attach netlink=" + std::to_string(t.attach_netlink_us) +
+          " nft=" + std::to_string(t.attach_nft_us) + ", release=" + std::to_string(t.release_us);
+      base::TracePhase(split.c_str());
     }
   }
 

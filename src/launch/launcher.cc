@@ -15,18 +15,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/trace.h"
 #include "launch/child.h"
 
 namespace warden::launch {
-
-int64_t MonotonicNs() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 namespace {
 
@@ -70,16 +65,32 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
+  const char* call = "clone3";
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
     // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
+    call = "clone";
     pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
   }
   if (pid < 0) {
-    std::string what = "clone3(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWNET";
+    const int err = errno;
+    std::string what = std::string(call) +
+                       "(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS|CLONE_NEWNET";
     if (plan->user_namespace) what += "|CLONE_NEWUSER";
-    if (cgroup_fd >= 0) what += "|CLONE_INTO_CGROUP";
-    return Status::FromErrno(errno, what + ")");
+    if (cgroup_fd >= 0) what += "|CLONE_INTO_CGROUP|CLONE_NEWCGROUP";
+    Status st = Status::FromErrno(err, what + ")");
+    if (err == ENOSPC) {
+      return Status::Error(st.code(), st.message() +
+                                          " (a namespace limit is reached: see "
+                                          "/proc/sys/user/max_*_namespaces)");
+    }
+    if (err == EPERM) {
+      return Status::Error(st.code(), st.message() +
+                                          " (something above warden, such as a container's "
+                                          "seccomp profile, forbids new namespaces: run warden "
+                                          "doctor)");
+    }
+    return st;
   }
   if (pid == 0) ChildMain(*plan);  // never returns
   sb->pid_ = static_cast<pid_t>(pid);
@@ -151,7 +162,6 @@ Result<int> Sandbox::Reap() {
 
 namespace {
 
-constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 // Blocks the forwarded signals for the lifetime of the object and exposes
 // them as a signalfd; the old mask comes back on destruction.
@@ -160,7 +170,7 @@ class SignalCapture {
   SignalCapture() {
     sigset_t set;
     ::sigemptyset(&set);
-    for (int s : kForwarded) ::sigaddset(&set, s);
+    for (int s : kForwardedSignals) ::sigaddset(&set, s);
     ::sigprocmask(SIG_BLOCK, &set, &old_);
     fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   }
@@ -220,7 +230,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     if (err_pipe >= 0) pfds[i_err = n++] = {err_pipe, POLLIN, 0};
 
     int timeout_ms = -1;
-    const int64_t now = MonotonicNs();
+    const int64_t now = base::MonotonicNs();
     int64_t next = 0;
     if (deadline_ns && !out.timed_out) next = deadline_ns;
     if (kill_at_ns) next = kill_at_ns;
@@ -230,7 +240,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
 
     int r = ::poll(pfds, static_cast<nfds_t>(n), timeout_ms);
     if (r < 0 && errno != EINTR) return Status::FromErrno(errno, "poll(sandbox)");
-    const int64_t t = MonotonicNs();
+    const int64_t t = base::MonotonicNs();
 
     if (deadline_ns && !out.timed_out && t >= deadline_ns && !init_exited) {
       out.timed_out = true;
@@ -289,8 +299,6 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
             out.err = rep.err;
             out.detail = rep.detail;
             break;
-          case Report::Kind::kJobStarted:
-            break;
           case Report::Kind::kFinished:
             base::TracePhase("P report");
             out.finished = true;
@@ -306,7 +314,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     if (i_pid >= 0 && (pfds[i_pid].revents & POLLIN)) {
       init_exited = true;
       base::TracePhase("P init exited");
-      out.wall_ms = (MonotonicNs() - start_ns) / 1000000;
+      out.wall_ms = (base::MonotonicNs() - start_ns) / 1000000;
       Result<int> st = sb->Reap();
       if (!st.ok()) return st.take_status();
       if (!out.finished && !out.setup_failed) {
@@ -316,7 +324,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
       }
     }
   }
-  if (out.wall_ms == 0) out.wall_ms = (MonotonicNs() - start_ns) / 1000000;
+  if (out.wall_ms == 0) out.wall_ms = (base::MonotonicNs() - start_ns) / 1000000;
   return out;
 }
 

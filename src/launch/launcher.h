@@ -99,7 +99,6 @@ struct SuperviseOptions {
 // launch, for wall_ms.
 Result<Outcome> Supervise(Sandbox* sandbox, const SuperviseOptions& opts, int64_t start_ns);
 
-int64_t MonotonicNs();
 
 }  // namespace warden::launch
 

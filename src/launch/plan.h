@@ -21,8 +21,6 @@ namespace warden::launch {
 // One filesystem step of the child, in order.
 struct MountStep {
   enum class Kind : int {
-    kRbindRoot,    // bind the source onto the new root, recursively, then make it
-                   // read-only, nosuid and nodev recursively
     kTmpfs,        // mount a tmpfs at target with data (size, mode) and flags
     kProc,         // mount a fresh procfs at target
     kSysfs,        // mount a fresh sysfs read-only, or mask target if refused

@@ -20,12 +20,10 @@ const char* StepName(Step step) {
     case Step::kSignals: return "block signals";
     case Step::kForkJob: return "fork job";
     case Step::kInitDropPrivileges: return "drop init privileges";
-    case Step::kJobSync: return "job sync";
     case Step::kSetsid: return "setsid";
     case Step::kStdio: return "set up stdio";
     case Step::kChdir: return "chdir";
     case Step::kRlimit: return "setrlimit";
-    case Step::kCloseFds: return "close fds";
     case Step::kSetgroups: return "setgroups";
     case Step::kSetgid: return "setresgid";
     case Step::kSetuid: return "setresuid";

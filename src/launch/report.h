@@ -28,12 +28,10 @@ enum class Step : int32_t {
   kSignals,
   kForkJob,
   kInitDropPrivileges,
-  kJobSync,
   kSetsid,
   kStdio,
   kChdir,
   kRlimit,
-  kCloseFds,
   kSetgroups,
   kSetgid,
   kSetuid,
@@ -52,7 +50,6 @@ struct Report {
   enum class Kind : int32_t {
     kSetupError = 1,  // a setup step failed: step, err, detail
     kExecError = 2,   // execve of the job failed: err (job exits 126/127)
-    kJobStarted = 3,  // the job process exists (pid in the sandbox)
     kFinished = 4,    // the job ended: wait_status, rusage of the whole tree
   };
   uint32_t magic = kReportMagic;

@@ -175,8 +175,6 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
   char src[32];
   int err = 0;
   switch (s.kind) {
-    case MountStep::Kind::kRbindRoot:
-      return Fail(Step::kMount, EINVAL, s.target);  // handled by ChildBuildRoot
     case MountStep::Kind::kTmpfs:
       if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
       if (::mount("tmpfs", t.path, "tmpfs", s.flags, s.data) < 0) err = errno;
@@ -215,13 +213,12 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
       break;
     }
     case MountStep::Kind::kMaskPath: {
-      t.fd = OpenInRoot(root_fd, s.target);
-      if (t.fd < 0) {
-        if (errno == ENOENT) return {};
-        err = errno;
+      // Masks and read-only steps change what exists; a missing path is
+      // nothing to hide.
+      if ((err = ResolveTarget(root_fd, s.target, false, false, &t))) {
+        if (err == ENOENT) return {};
         break;
       }
-      launch::FdPath(t.path, sizeof t.path, t.fd);
       const bool dir = IsDirectoryFd(t.fd);
       const char* from = dir ? masks.dir_path : masks.file_path;
       if ((dir ? masks.dir_fd : masks.file_fd) < 0) {
@@ -232,13 +229,10 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
       break;
     }
     case MountStep::Kind::kReadOnly: {
-      t.fd = OpenInRoot(root_fd, s.target);
-      if (t.fd < 0) {
-        if (errno == ENOENT) return {};
-        err = errno;
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &t))) {
+        if (err == ENOENT) return {};
         break;
       }
-      launch::FdPath(t.path, sizeof t.path, t.fd);
       if (::mount(t.path, t.path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
         err = errno;
         break;

@@ -13,11 +13,12 @@
 #include <cstring>
 #include <sstream>
 
-#include "base/fd.h"
 #include "base/file.h"
 
 namespace warden::mnt {
+namespace {
 
+// /proc paths hidden from every job, and /proc paths made read-only.
 const char* const kProcMasked[] = {
     "/proc/kcore",     "/proc/sysrq-trigger", "/proc/timer_list", "/proc/keys",
     "/proc/key-users", "/proc/latency_stats", "/proc/sched_debug", "/proc/kmsg",
@@ -26,17 +27,17 @@ const char* const kProcMasked[] = {
 const char* const kProcReadOnly[] = {"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq",
                                      nullptr};
 
-namespace {
-
 using launch::MountStep;
 using Kind = launch::MountStep::Kind;
 
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
-Result<base::UniqueFd> OpenPath(const std::string& path) {
-  base::UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
-  if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\", O_PATH)");
-  return fd;
+// Checks that `path` exists (the child opens it for real, in its own mount
+// namespace); says what it is.
+Result<struct stat> StatPath(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat(\"" + path + "\")");
+  return st;
 }
 
 std::string SizeData(uint64_t bytes, const char* mode) {
@@ -99,7 +100,6 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   if (::realpath(policy.rootfs.c_str(), real) == nullptr) {
     return Status::FromErrno(errno, "rootfs \"" + policy.rootfs + "\"");
   }
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd rootfs, OpenPath(real));
   plan->rootfs = plan->Keep(real);
   plan->legacy_mount_api = !HaveMountSetattr();
   if (plan->legacy_mount_api) WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(real, plan));
@@ -118,10 +118,10 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   Add(plan, Kind::kTmpfs, "/dev", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755");
   for (const char* node : kDevNodes) {
     const std::string host = std::string("/dev/") + node;
-    Result<base::UniqueFd> fd = OpenPath(host);
-    if (!fd.ok()) {
+    Result<struct stat> st = StatPath(host);
+    if (!st.ok()) {
       if (std::strcmp(node, "tty") == 0) continue;  // headless hosts may lack it
-      return fd.take_status();
+      return st.take_status();
     }
     Add(plan, Kind::kBind, host, MS_NOSUID | MS_NOEXEC, "", host);
   }
@@ -159,9 +159,8 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
       if (m.optional && errno == ENOENT) return Status::Ok();
       return Status::FromErrno(errno, "bind source \"" + m.source + "\"");
     }
-    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenPath(src));
-    struct stat st;
-    bool dir = ::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode);
+    WARDEN_ASSIGN_OR_RETURN(struct stat st, StatPath(src));
+    const bool dir = S_ISDIR(st.st_mode);
     Add(plan, Kind::kBind, m.destination, flags, "", src);
     plan->mounts.back().recursive = dir;
     plan->mounts.back().optional = m.optional;
@@ -169,6 +168,17 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   };
   for (const MountSpec& m : policy.mounts) WARDEN_RETURN_IF_ERROR(add_mount(m));
   for (const MountSpec& m : extra) WARDEN_RETURN_IF_ERROR(add_mount(m));
+  // The child keeps one fd per step; say here, before anything starts, what
+  // made the plan too long.
+  if (plan->mounts.size() > launch::kMaxMountSteps) {
+    return Status::Error(Code::kResourceExhausted,
+                         std::to_string(plan->mounts.size()) + " mount steps, at most " +
+                             std::to_string(launch::kMaxMountSteps) + " (" +
+                             std::to_string(policy.mounts.size()) + " policy mounts, " +
+                             std::to_string(extra.size()) + " --bind/--ro-bind" +
+                             (plan->legacy_mount_api ? ", a remount per submount of the rootfs" : "") +
+                             "): use fewer binds");
+  }
   return Status::Ok();
 }
 

@@ -11,13 +11,10 @@
 
 namespace warden::mnt {
 
-// /proc paths hidden from every job, and /proc paths made read-only.
-extern const char* const kProcMasked[];
-extern const char* const kProcReadOnly[];
-
-// Fills plan->rootfs_fd and plan->mounts. `extra` are the --bind/--ro-bind
-// mounts of the command line, applied after the policy's. Sources are opened
-// here (O_PATH), so a missing source is reported before anything starts.
+// Fills plan->rootfs and plan->mounts. `extra` are the --bind/--ro-bind
+// mounts of the command line, applied after the policy's. Sources are
+// resolved here, so a missing source is reported before anything starts; the
+// child opens them in its own mount namespace.
 Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
                       launch::Plan* plan);
 

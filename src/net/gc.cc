@@ -41,14 +41,7 @@ Status Gc(std::vector<std::string>* removed) {
       std::vector<Lease> live,
       ReclaimDeadLeases(
           netns_id,
-          [&](const Lease& l) -> Status {
-            WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, l.HostIfname()));
-            if (l.nat) {
-              WARDEN_RETURN_IF_ERROR(NftRun(DeleteTableCommands("ip", l.NatTable()),
-                                            "delete nft table ip " + l.NatTable()));
-            }
-            return Status::Ok();
-          },
+          [&sock](const Lease& l) { return CleanupLease(sock, l); },
           &reclaimed));
   removed->insert(removed->end(), reclaimed.begin(), reclaimed.end());
 
@@ -150,18 +143,11 @@ base::DoctorChecks DoctorChecks() {
     Result<nl::Socket> s = nl::Socket::Open();
     Result<std::vector<nl::Ipv4Address>> addrs =
         s.ok() ? nl::ListIpv4Addresses(*s) : Result<std::vector<nl::Ipv4Address>>(s.status());
-    if (addrs.ok()) {
-      for (const nl::Ipv4Address& a : *addrs) {
-        pid_t pid = 0;
-        uint32_t slot = 0;
-        if (p->cidr.Contains(a.address) && !ParseIfname(a.ifname, &pid, &slot)) {
-          pool.ok = false;
-          pool.detail = p->cidr.ToString() + " overlaps " + nl::FormatIpv4(a.address) +
-                        " on " + a.ifname;
-          pool.fix = "set WARDEN_NET_POOL to an unused range";
-          break;
-        }
-      }
+    std::string overlap = addrs.ok() ? PoolOverlap(*p, *addrs) : "";
+    if (!overlap.empty()) {
+      pool.ok = false;
+      pool.detail = overlap;
+      pool.fix = "set WARDEN_NET_POOL to an unused range";
     }
   }
   checks.push_back(pool);

@@ -10,13 +10,14 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <memory>
+#include <set>
 
 #include "base/fd.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "net/netlink.h"
+#include "net/nft.h"
 
 namespace warden::net {
 namespace {
@@ -64,22 +65,9 @@ bool ReadStat(pid_t pid, char* state, uint64_t* start_time) {
 std::string LeasesDir() { return StateDir() + "/leases"; }
 std::string LeasePath(uint32_t slot) { return LeasesDir() + "/" + std::to_string(slot); }
 
-Status MkdirIfMissing(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
-    return Status::FromErrno(errno, "mkdir(\"" + path + "\")");
-  }
-  return Status::Ok();
-}
-
 Status EnsureDirs() {
-  std::string dir = StateDir();
-  // Create the parents one by one (/run/warden, then /run/warden/net).
-  for (size_t pos = 1; pos != std::string::npos;) {
-    pos = dir.find('/', pos + 1);
-    std::string part = dir.substr(0, pos);
-    WARDEN_RETURN_IF_ERROR(MkdirIfMissing(part, 0755));
-  }
-  return MkdirIfMissing(LeasesDir(), 0700);
+  WARDEN_RETURN_IF_ERROR(base::MakeDirs(StateDir(), 0755));
+  return base::MkdirIfMissing(LeasesDir(), 0700);
 }
 
 // flock() on <dir>/lock for the life of the object. flock locks belong to
@@ -156,7 +144,10 @@ Status WriteLease(const Lease& l) {
   }));
   if (!fd) return Status::FromErrno(errno, "open(\"" + tmp + "\")");
   std::string text = FormatLease(l);
-  WARDEN_RETURN_IF_ERROR(base::WriteAll(fd.get(), text.data(), text.size(), tmp.c_str()));
+  if (Status st = base::WriteAll(fd.get(), text.data(), text.size(), tmp.c_str()); !st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Status st = Status::FromErrno(errno, "rename(\"" + tmp + "\" -> \"" + path + "\")");
@@ -169,9 +160,9 @@ Status WriteLease(const Lease& l) {
 // One pass over leases/ under the lock: cleans up dead owners' leases, and
 // reports the slots still in use and the live leases.
 Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string>* reclaimed,
-            std::map<uint32_t, bool>* used, std::vector<Lease>* live) {
+            std::set<uint32_t>* used, std::vector<Lease>* live) {
   std::string dir = LeasesDir();
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  base::UniqueDir d(::opendir(dir.c_str()));
   if (!d) return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
   std::vector<std::string> names;
   errno = 0;
@@ -200,7 +191,7 @@ Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string
     }
     Result<Lease> lease = ParseLease(s, *text);
     if (lease.ok() && OwnerAlive(lease->owner)) {
-      if (used) (*used)[s] = true;
+      if (used) used->insert(s);
       if (live) live->push_back(std::move(lease.value()));
       continue;
     }
@@ -210,7 +201,7 @@ Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string
       Status st = cleanup(*lease);
       if (!st.ok()) {
         WLOG_WARN(lease->job_id, "cannot reclaim network lease " + name + ": " + st.ToString());
-        if (used) (*used)[s] = true;
+        if (used) used->insert(s);
         continue;
       }
     }
@@ -276,6 +267,17 @@ Result<Pool> PoolFromEnv() {
   return ParsePool(env && *env ? env : kDefaultPool);
 }
 
+std::string PoolOverlap(const Pool& pool, const std::vector<nl::Ipv4Address>& addrs) {
+  for (const nl::Ipv4Address& a : addrs) {
+    pid_t pid = 0;
+    uint32_t slot = 0;
+    if (pool.cidr.Contains(a.address) && !ParseIfname(a.ifname, &pid, &slot)) {
+      return pool.cidr.ToString() + " overlaps " + nl::FormatIpv4(a.address) + " on " + a.ifname;
+    }
+  }
+  return "";
+}
+
 std::string StateDir() {
   const char* env = std::getenv("WARDEN_NET_DIR");
   if (env && env[0] == '/' && std::string(env).size() < 256) return env;
@@ -323,16 +325,23 @@ bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot) {
   return true;
 }
 
-Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
-                           const std::string& job_id, const CleanupFn& cleanup,
-                           std::vector<std::string>* reclaimed, const BusySlotsFn& busy) {
-  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
-  std::map<uint32_t, bool> used;
-  WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, &used, nullptr).Wrap("scan leases"));
-  if (busy) {
-    WARDEN_ASSIGN_OR_RETURN(std::vector<uint32_t> more, busy());
-    for (uint32_t b : more) used.emplace(b, false);
+Status CleanupLease(const nl::Socket& sock, const Lease& lease) {
+  WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, lease.HostIfname()));
+  if (lease.nat) {
+    WARDEN_RETURN_IF_ERROR(NftRun(DeleteTableCommands("ip", lease.NatTable()),
+                                  "delete nft table ip " + lease.NatTable()));
   }
+  return Status::Ok();
+}
+
+Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::string& job_id,
+                           const CleanupFn& cleanup, const HostScanFn& scan_host,
+                           std::vector<std::string>* reclaimed) {
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
+  std::set<uint32_t> used;
+  WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, &used, nullptr).Wrap("scan leases"));
+  WARDEN_ASSIGN_OR_RETURN(HostSlots host, scan_host());
+  used.insert(host.busy.begin(), host.busy.end());
   uint32_t slot = 0;
   while (slot < pool.slots() && used.count(slot) != 0) ++slot;
   if (slot >= pool.slots()) {
@@ -345,7 +354,7 @@ Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
   lease.slot = slot;
   lease.owner = SelfOwner();
   lease.netns_id = netns_id;
-  lease.nat = nat;
+  lease.nat = host.nat;
   lease.job_id = SanitizeLabel(job_id);
   WARDEN_RETURN_IF_ERROR(WriteLease(lease));
   return lease;

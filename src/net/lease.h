@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "net/netlink.h"
 #include "net/rules.h"
 #include "warden/status.h"
 
@@ -43,6 +44,11 @@ inline constexpr const char* kDefaultPool = "10.213.0.0/16";
 Result<Pool> ParsePool(const std::string& text);
 // $WARDEN_NET_POOL or kDefaultPool.
 Result<Pool> PoolFromEnv();
+// The pool must be warden's alone: another interface in it would make the
+// sandbox's routes (and the host block list) wrong. Describes the first of
+// `addrs` in the pool that is not on a warden link, as "POOL overlaps ADDR on
+// IFNAME"; "" when there is none.
+std::string PoolOverlap(const Pool& pool, const std::vector<nl::Ipv4Address>& addrs);
 // $WARDEN_NET_DIR or /run/warden/net.
 std::string StateDir();
 
@@ -68,17 +74,24 @@ bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot);
 // and table. On error the lease stays (its slot is not reused).
 using CleanupFn = std::function<Status(const Lease&)>;
 
-// Called under the lock: slots that must not be handed out although no
-// lease holds them (a released job's pair the kernel is still tearing down
-// keeps its addresses until it is gone).
-using BusySlotsFn = std::function<Result<std::vector<uint32_t>>()>;
+// The usual CleanupFn: deletes the lease's link (the host end of a veth;
+// the peer goes with it) and its NAT table, in the netns of `sock`.
+Status CleanupLease(const nl::Socket& sock, const Lease& lease);
 
-// Takes the lowest free slot for the calling process. Dead owners' leases
-// met on the way are cleaned up and freed; their descriptions are appended to
-// *reclaimed when it is not null. `busy` may be empty.
-Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, bool nat,
-                           const std::string& job_id, const CleanupFn& cleanup,
-                           std::vector<std::string>* reclaimed, const BusySlotsFn& busy = {});
+// What the caller learns about the host while it holds the lease lock.
+struct HostSlots {
+  std::vector<uint32_t> busy;  // slots held by no lease but still on a link
+  bool nat = false;            // the job's traffic leaves the host
+};
+using HostScanFn = std::function<Result<HostSlots>()>;
+
+// Takes the lowest free slot for the calling process. Under the lock, dead
+// owners' leases are cleaned up and freed first (their descriptions are
+// appended to *reclaimed when it is not null), then `scan_host` says which
+// slots are still busy and whether the lease needs NAT.
+Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::string& job_id,
+                           const CleanupFn& cleanup, const HostScanFn& scan_host,
+                           std::vector<std::string>* reclaimed);
 // Removes a lease file (missing is fine).
 Status RemoveLease(uint32_t slot);
 

@@ -141,14 +141,6 @@ Status SetLinkUp(const Socket& s, const std::string& name) {
   return ChangeLink(s, name, change.get(), "rtnl_link_change(\"" + name + "\", up)");
 }
 
-Status RenameLink(const Socket& s, const std::string& from, const std::string& to) {
-  LinkPtr change(rtnl_link_alloc());
-  if (!change) return Status::FromErrno(ENOMEM, "rtnl_link_alloc");
-  rtnl_link_set_name(change.get(), to.c_str());
-  return ChangeLink(s, from, change.get(),
-                    "rtnl_link_change(\"" + from + "\", name \"" + to + "\")");
-}
-
 Status MoveLinkToNetns(const Socket& s, const std::string& name, int netns_fd) {
   LinkPtr change(rtnl_link_alloc());
   if (!change) return Status::FromErrno(ENOMEM, "rtnl_link_alloc");

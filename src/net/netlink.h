@@ -41,8 +41,6 @@ Status CreateVeth(const Socket& s, const std::string& name, const std::string& p
 // kNotFound when there is no such link.
 Result<int> LinkIndex(const Socket& s, const std::string& name);
 Status SetLinkUp(const Socket& s, const std::string& name);
-// Renames a link that is down.
-Status RenameLink(const Socket& s, const std::string& from, const std::string& to);
 Status MoveLinkToNetns(const Socket& s, const std::string& name, int netns_fd);
 Status AddAddress(const Socket& s, const std::string& ifname, uint32_t address,
                   int prefix_len);

@@ -1,12 +1,12 @@
 // VethSession: one job's veth pair, addresses, whitelist and NAT.
 #include <poll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <string>
 #include <utility>
 
+#include "base/fd.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "net/lease.h"
@@ -35,23 +35,13 @@ bool IsHostAddress(const std::vector<uint32_t>& host, uint32_t a) {
   return false;
 }
 
-// Removes a dead session's link and NAT table, in the caller's netns.
-// Deleting the host end of a veth deletes both ends.
-Status CleanupLease(const nl::Socket& sock, const Lease& lease) {
-  WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, lease.HostIfname()));
-  if (lease.nat) {
-    WARDEN_RETURN_IF_ERROR(NftRun(DeleteTableCommands("ip", lease.NatTable()),
-                                  "delete nft table ip " + lease.NatTable()));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
+// True once the process behind `pidfd` has exited.
 bool Exited(int pidfd) {
   struct pollfd p = {pidfd, POLLIN, 0};
   return ::poll(&p, 1, 0) == 1;
 }
+
+}  // namespace
 
 struct VethSession::Impl {
   std::string job_id;
@@ -107,52 +97,48 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
   WARDEN_ASSIGN_OR_RETURN(impl->sock, nl::Socket::Open());
   WARDEN_ASSIGN_OR_RETURN(impl->host_netns, OpenCurrentNetns());
   WARDEN_ASSIGN_OR_RETURN(impl->host_netns_id, CurrentNetnsId());
-  WARDEN_ASSIGN_OR_RETURN(std::vector<nl::Ipv4Address> host_addrs,
-                          nl::ListIpv4Addresses(impl->sock));
-  for (const nl::Ipv4Address& a : host_addrs) {
-    pid_t pid = 0;
-    uint32_t slot = 0;
-    // The pool must be ours alone: another interface in it would make the
-    // sandbox's routes (and the host block list) wrong.
-    if (impl->pool.cidr.Contains(a.address) && !ParseIfname(a.ifname, &pid, &slot)) {
-      return Status::Error(Code::kFailedPrecondition,
-                           "address pool " + impl->pool.cidr.ToString() + " overlaps " +
-                               nl::FormatIpv4(a.address) + " on " + a.ifname +
-                               "; set WARDEN_NET_POOL to an unused range");
-    }
-    impl->rules.host_addresses.push_back(a.address);
-  }
-  // Traffic leaves the host (and needs forwarding and NAT) unless every
-  // allowed destination is one of the host's own addresses.
-  bool nat = false;
-  for (const AllowRule& r : impl->rules.allow) {
-    if (r.kind == AllowRule::Kind::kAddress &&
-        !(r.prefix_len == 32 && IsHostAddress(impl->rules.host_addresses, r.address))) {
-      nat = true;
-    }
-  }
-  for (uint32_t d : impl->rules.dns) {
-    if (!IsHostAddress(impl->rules.host_addresses, d)) nat = true;
-  }
   t.prepare_netlink_us += ElapsedUs(start);
 
+  // Under the lease lock, after dead owners' pairs are gone: one address
+  // dump gives the host's addresses (blocked unless allowed, and whether
+  // traffic leaves the host) and the pool slots still on a link (a finished
+  // job's pair the kernel is tearing down, see Release), kept out of the
+  // new lease.
   start = Clock::now();
   const nl::Socket& sock = impl->sock;
+  SandboxRulesInput& rules = impl->rules;
   const Pool& pool = impl->pool;
-  // Addresses still on a link (a finished job's pair being torn down by the
-  // kernel, see Release) keep their slot busy.
-  auto busy = [&sock, &pool]() -> Result<std::vector<uint32_t>> {
-    WARDEN_ASSIGN_OR_RETURN(std::vector<nl::Ipv4Address> now, nl::ListIpv4Addresses(sock));
-    std::vector<uint32_t> slots;
-    for (const nl::Ipv4Address& a : now) {
-      if (pool.cidr.Contains(a.address)) slots.push_back((a.address - pool.cidr.address) / 4);
+  auto scan_host = [&sock, &rules, &pool]() -> Result<HostSlots> {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<nl::Ipv4Address> host_addrs,
+                            nl::ListIpv4Addresses(sock));
+    std::string overlap = PoolOverlap(pool, host_addrs);
+    if (!overlap.empty()) {
+      return Status::Error(Code::kFailedPrecondition,
+                           "address pool " + overlap + "; set WARDEN_NET_POOL to an unused range");
     }
-    return slots;
+    HostSlots out;
+    rules.host_addresses.clear();
+    for (const nl::Ipv4Address& a : host_addrs) {
+      rules.host_addresses.push_back(a.address);
+      if (pool.cidr.Contains(a.address)) out.busy.push_back((a.address - pool.cidr.address) / 4);
+    }
+    // Traffic leaves the host (and needs forwarding and NAT) unless every
+    // allowed destination is one of the host's own addresses.
+    for (const AllowRule& r : rules.allow) {
+      if (r.kind == AllowRule::Kind::kAddress &&
+          !(r.prefix_len == 32 && IsHostAddress(rules.host_addresses, r.address))) {
+        out.nat = true;
+      }
+    }
+    for (uint32_t d : rules.dns) {
+      if (!IsHostAddress(rules.host_addresses, d)) out.nat = true;
+    }
+    return out;
   };
   WARDEN_ASSIGN_OR_RETURN(
-      impl->lease, AcquireLease(impl->pool, impl->host_netns_id, nat, job_id,
+      impl->lease, AcquireLease(pool, impl->host_netns_id, job_id,
                                 [&sock](const Lease& l) { return CleanupLease(sock, l); },
-                                nullptr, busy));
+                                scan_host, nullptr));
   impl->lease_held = true;
   t.prepare_lease_us = ElapsedUs(start);
 
@@ -171,12 +157,13 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
   // pair itself is made in AttachToChild, with the sandbox end created
   // directly in the job's netns: moving a link between namespaces costs the
   // kernel an RCU grace period (~20 ms), creating it there does not.
-  if (nat) {
+  if (lease.nat) {
     start = Clock::now();
     Result<std::string> fwd = base::ReadFile(kIpForward, 64);
     if (!fwd.ok() || fwd->empty() || (*fwd)[0] != '1') {
       WARDEN_RETURN_IF_ERROR(base::WriteFileString(kIpForward, "1")
-                                 .Wrap("enable forwarding for allowed destinations"));
+                                 .Wrap("enable net.ipv4.ip_forward for destinations beyond the host (or "
+                                       "allow only host:PORT destinations, which need no forwarding)"));
       WLOG_INFO(job_id, "enabled net.ipv4.ip_forward for destinations beyond the host");
     }
     s.nat_created = true;  // before the attempt: a half-made table is removed too
@@ -200,7 +187,7 @@ Status VethSession::AttachToChild(pid_t child_pid) {
   s.attached = true;
   auto start = Clock::now();
   WARDEN_ASSIGN_OR_RETURN(base::UniqueFd netns, OpenNetnsOfPid(child_pid));
-  s.job_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, child_pid, 0)));
+  s.job_pidfd.reset(base::PidfdOpen(child_pid));
   const std::string host_if = s.lease.HostIfname();
   // Marked before the attempt: a failed create may still have made the link.
   s.link_created = true;

@@ -35,11 +35,6 @@ struct Loc {
   int column = 1;
 };
 
-struct NamedEntry {
-  std::string name;
-  Loc loc;
-};
-
 struct RuleMeta {
   bool action_explicit = false;
   Loc loc;
@@ -48,10 +43,10 @@ struct RuleMeta {
 // Everything the layers accumulate before the final checks.
 struct State {
   Policy p;
-  std::vector<NamedEntry> deny;
-  std::vector<NamedEntry> allow;
+  std::vector<std::string> deny;   // seccomp.deny entries, groups unexpanded
+  std::vector<std::string> allow;  // seccomp.allow entries, groups unexpanded
   std::vector<RuleMeta> rules;
-  Loc uid_loc, gid_loc, env_loc;
+  Loc uid_loc, gid_loc;
 };
 
 // A PolicyError status for `loc`.

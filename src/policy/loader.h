@@ -14,6 +14,10 @@ namespace warden::policy {
 // Shipped policy names: [a-z0-9_-]{1,64}.
 bool IsValidPolicyName(std::string_view name);
 
+// "FILE:1:1: policy is larger than kMaxPolicyBytes bytes", the error for a
+// policy file or text over the limit.
+Status PolicyTooLarge(const std::string& file);
+
 // Parses TOML text (at most kMaxPolicyBytes); toml++'s exceptions become a
 // "FILE:LINE:COL: TOML syntax: ..." status.
 Result<toml::table> ParseToml(const std::string& text, const std::string& file);

@@ -1,12 +1,11 @@
 #include "policy/parse_util.h"
 
 #include <arpa/inet.h>
-#include <nettle/sha2.h>
 
 #include <cctype>
 #include <cstdio>
 #include <limits>
-#include <memory>
+#include <utility>
 
 #include "warden/policy.h"
 
@@ -30,6 +29,14 @@ size_t ParseDigits(std::string_view s, uint64_t* out) {
 bool MulChecked(uint64_t a, uint64_t b, uint64_t* out) {
   return !__builtin_mul_overflow(a, b, out);
 }
+
+// The one table of seccomp action names, for parsing and for PolicyToToml.
+constexpr std::pair<const char*, SeccompAction> kSeccompActions[] = {
+    {"allow", SeccompAction::kAllow},
+    {"errno", SeccompAction::kErrno},
+    {"kill", SeccompAction::kKill},
+    {"log", SeccompAction::kLog},
+};
 
 }  // namespace
 
@@ -123,21 +130,18 @@ bool IsIpAddress(std::string_view s) {
   return inet_pton(AF_INET, z.c_str(), buf) == 1 || inet_pton(AF_INET6, z.c_str(), buf) == 1;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_SIZE];
-  const unsigned md_len = SHA256_DIGEST_SIZE;
-  sha256_ctx ctx;
-  sha256_init(&ctx);
-  sha256_update(&ctx, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
-  sha256_digest(&ctx, md_len, md);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(md_len * 2);
-  for (unsigned i = 0; i < md_len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
+const char* SeccompActionName(SeccompAction action) {
+  for (const auto& [name, a] : kSeccompActions) {
+    if (a == action) return name;
   }
-  return out;
+  return "errno";
+}
+
+std::optional<SeccompAction> ParseSeccompAction(std::string_view name) {
+  for (const auto& [n, a] : kSeccompActions) {
+    if (n == name) return a;
+  }
+  return std::nullopt;
 }
 
 std::string TomlQuote(std::string_view s) {

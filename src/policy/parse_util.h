@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "warden/policy.h"
+
 namespace warden::policy {
 
 // "4096", "64K", "64M", "1G", "2T" (binary multiples; an optional "B" or
@@ -32,8 +34,11 @@ bool IsValidHostname(std::string_view name);
 // A numeric IPv4 or IPv6 address.
 bool IsIpAddress(std::string_view s);
 
-// Lower-case hex SHA-256 of `data` (OpenSSL EVP).
-std::string Sha256Hex(std::string_view data);
+// The policy spelling of a seccomp action: "allow", "errno", "kill", "log".
+const char* SeccompActionName(SeccompAction action);
+
+// The action spelled `name` (as SeccompActionName writes it), or nullopt.
+std::optional<SeccompAction> ParseSeccompAction(std::string_view name);
 
 // `s` as a TOML basic string, quotes included.
 std::string TomlQuote(std::string_view s);

@@ -46,7 +46,7 @@ std::string Stem(const std::string& path) {
 std::vector<std::string> ShippedPolicyNames() {
   std::vector<std::string> names;
   std::string dir = PolicyDirectory();
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  base::UniqueDir d(::opendir(dir.c_str()));
   if (!d) return names;
   while (struct dirent* e = ::readdir(d.get())) {
     std::string n = e->d_name;
@@ -132,10 +132,7 @@ Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name
 Result<Policy> LoadPolicyFile(const std::string& path) {
   Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
   if (!text.ok()) {
-    if (text.status().code() == Code::kResourceExhausted) {
-      PolicyError e{path, 1, 1, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes"};
-      return Status::Error(Code::kInvalidArgument, e.ToString());
-    }
+    if (text.status().code() == Code::kResourceExhausted) return policy::PolicyTooLarge(path);
     return text.take_status().Wrap("load policy");
   }
   WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text.value(), path, Stem(path)));

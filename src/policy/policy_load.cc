@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "base/file.h"
+#include "base/hash.h"
 #include "policy/layer.h"
 #include "policy/loader.h"
 #include "policy/parse_util.h"
@@ -419,7 +420,6 @@ Status Layer::Env(const toml::node& n) {
   WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[env]"));
   WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[env]", {"set", "pass", "path"}));
   Policy& p = st_.p;
-  st_.env_loc = At(n);
   if (const toml::node* v = t->get("path")) {
     WARDEN_ASSIGN_OR_RETURN(p.path, String(*v, "env.path", kMaxPathBytes));
     if (p.path.empty() || p.path[0] != '/') {
@@ -510,14 +510,6 @@ Status Layer::Rlimits(const toml::node& n) {
 
 namespace {
 
-void ExpandInto(const std::string& name, std::set<std::string>* out) {
-  if (const SyscallGroup* g = FindSyscallGroup(name)) {
-    for (std::string_view s : g->syscalls) out->insert(std::string(s));
-  } else {
-    out->insert(name);
-  }
-}
-
 // Checks that need every layer: defaults that depend on other keys, and
 // combinations of keys.
 Status Finish(State& st, Policy* out) {
@@ -526,27 +518,21 @@ Status Finish(State& st, Policy* out) {
     if (p.uid == 0) return ErrLoc(st.uid_loc, "identity.uid 0 is not allowed: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
     if (p.gid == 0) return ErrLoc(st.gid_loc, "identity.gid 0 is not allowed: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
   }
-  std::set<std::string> deny, allow;
-  for (const NamedEntry& e : st.deny) ExpandInto(e.name, &deny);
-  for (const NamedEntry& e : st.allow) ExpandInto(e.name, &allow);
-  for (const std::string& a : allow) deny.erase(a);
-  p.seccomp.deny.assign(deny.begin(), deny.end());
-  p.seccomp.allow.assign(allow.begin(), allow.end());
+  WARDEN_ASSIGN_OR_RETURN(ExpandedSyscalls expanded, ExpandDenyAllow(st.deny, st.allow));
+  p.seccomp.deny.assign(expanded.deny.begin(), expanded.deny.end());
+  p.seccomp.allow.assign(expanded.allow.begin(), expanded.allow.end());
 
-  std::set<std::string> allow_rule_syscalls, other_rule_syscalls;
+  std::set<std::string> other_rule_syscalls;
   for (size_t i = 0; i < p.seccomp.rules.size(); ++i) {
     SyscallRule& r = p.seccomp.rules[i];
     if (!st.rules[i].action_explicit) r.action = p.seccomp.deny_action;
     if (r.action != SeccompAction::kErrno) r.errno_value = 1;
-    if (r.action == SeccompAction::kAllow) {
-      allow_rule_syscalls.insert(r.syscall);
-    } else {
-      if (deny.count(r.syscall)) {
-        return ErrLoc(st.rules[i].loc, "rule for \"" + r.syscall +
-                                           "\" has no effect: seccomp.deny already denies it outright; add it to seccomp.allow to keep only the rule");
-      }
-      other_rule_syscalls.insert(r.syscall);
+    if (r.action == SeccompAction::kAllow) continue;
+    if (expanded.deny.count(r.syscall)) {
+      return ErrLoc(st.rules[i].loc, "rule for \"" + r.syscall +
+                                         "\" has no effect: seccomp.deny already denies it outright; add it to seccomp.allow to keep only the rule");
     }
+    other_rule_syscalls.insert(r.syscall);
   }
   for (size_t i = 0; i < p.seccomp.rules.size(); ++i) {
     const SyscallRule& r = p.seccomp.rules[i];
@@ -556,7 +542,7 @@ Status Finish(State& st, Policy* out) {
     }
   }
   *out = std::move(p);
-  out->hash = Sha256Hex(PolicyToToml(*out));
+  out->hash = base::Sha256Hex(PolicyToToml(*out));
   return Status::Ok();
 }
 
@@ -629,10 +615,12 @@ std::optional<Loc> NonAsciiOutsideStrings(std::string_view t, const std::string&
 
 }  // namespace
 
+Status PolicyTooLarge(const std::string& file) {
+  return ErrLoc({file, 1, 1}, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+}
+
 Result<toml::table> ParseToml(const std::string& text, const std::string& file) {
-  if (text.size() > kMaxPolicyBytes) {
-    return ErrLoc({file, 1, 1}, "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
-  }
+  if (text.size() > kMaxPolicyBytes) return PolicyTooLarge(file);
   if (std::optional<Loc> bad = NonAsciiOutsideStrings(text, file)) {
     return ErrLoc(*bad, "TOML syntax: a non-ASCII character outside a string or comment (keys "
                         "and values other than strings are ASCII)");
@@ -654,8 +642,7 @@ Result<Policy> LoadFromText(const std::string& text, const std::string& file,
   WARDEN_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
   State st;
   st.p.mask = {"/root", "/home", "/var/lib/warden", "/run", "/var/run", "/var/tmp"};
-  st.p.seccomp.rules.clear();
-  st.uid_loc = st.gid_loc = st.env_loc = Loc{file, 1, 1};
+  st.uid_loc = st.gid_loc = Loc{file, 1, 1};
   Layer layer(&st, file);
   WARDEN_RETURN_IF_ERROR(layer.Apply(root, 0));
   Policy out;

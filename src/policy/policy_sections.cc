@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "policy/layer.h"
 #include "policy/parse_util.h"
@@ -102,17 +104,18 @@ Status Layer::Seccomp(const toml::node& n) {
   WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[seccomp]", {"deny", "allow", "action", "rule"}));
   if (const toml::node* v = t->get("action")) {
     WARDEN_ASSIGN_OR_RETURN(std::string a, String(*v, "seccomp.action", 16));
-    if (a == "errno") st_.p.seccomp.deny_action = SeccompAction::kErrno;
-    else if (a == "kill") st_.p.seccomp.deny_action = SeccompAction::kKill;
-    else if (a == "log") st_.p.seccomp.deny_action = SeccompAction::kLog;
-    else return Err(*v, "seccomp.action \"" + a + "\" must be \"errno\" (EPERM), \"kill\" or \"log\"");
+    std::optional<SeccompAction> action = ParseSeccompAction(a);
+    if (!action || *action == SeccompAction::kAllow) {
+      return Err(*v, "seccomp.action \"" + a + "\" must be \"errno\" (EPERM), \"kill\" or \"log\"");
+    }
+    st_.p.seccomp.deny_action = *action;
   }
   for (const char* key : {"deny", "allow"}) {
     const toml::node* v = t->get(key);
     if (!v) continue;
     const toml::array* a = v->as_array();
     if (!a) return Err(*v, std::string("seccomp.") + key + " must be an array of strings, not " + TypeName(*v));
-    std::vector<NamedEntry>& out = std::string_view(key) == "deny" ? st_.deny : st_.allow;
+    std::vector<std::string>& out = std::string_view(key) == "deny" ? st_.deny : st_.allow;
     for (const toml::node& e : *a) {
       WARDEN_ASSIGN_OR_RETURN(std::string name, String(e, std::string("seccomp.") + key + " entry", 64));
       if (name.starts_with("@")) {
@@ -123,7 +126,7 @@ Status Layer::Seccomp(const toml::node& n) {
         return Err(e, "unknown syscall \"" + name + "\" (not an x86_64 syscall known to libseccomp; groups start with '@')");
       }
       if (out.size() >= kMaxListItems) return Err(e, std::string("seccomp.") + key + " has too many entries");
-      out.push_back({name, At(e)});
+      out.push_back(std::move(name));
     }
   }
   if (const toml::node* v = t->get("rule")) {
@@ -151,11 +154,11 @@ Status Layer::Rule(const toml::node& n) {
   rule.action = st_.p.seccomp.deny_action;
   if (const toml::node* v = t->get("action")) {
     WARDEN_ASSIGN_OR_RETURN(std::string a, String(*v, "rule action", 16));
-    if (a == "errno") rule.action = SeccompAction::kErrno;
-    else if (a == "kill") rule.action = SeccompAction::kKill;
-    else if (a == "log") rule.action = SeccompAction::kLog;
-    else if (a == "allow") rule.action = SeccompAction::kAllow;
-    else return Err(*v, "rule action \"" + a + "\" must be \"errno\", \"kill\", \"log\" or \"allow\"");
+    std::optional<SeccompAction> action = ParseSeccompAction(a);
+    if (!action) {
+      return Err(*v, "rule action \"" + a + "\" must be \"errno\", \"kill\", \"log\" or \"allow\"");
+    }
+    rule.action = *action;
     meta.action_explicit = true;
   }
   if (const toml::node* v = t->get("errno")) {

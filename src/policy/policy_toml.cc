@@ -10,6 +10,7 @@
 namespace warden {
 namespace {
 
+using policy::SeccompActionName;
 using policy::TomlQuote;
 
 std::string List(const std::vector<std::string>& items) {
@@ -46,16 +47,6 @@ std::string Double(double d) {
   std::string s(buf, ec == std::errc() ? end : buf);
   if (s.find_first_of(".eE") == std::string::npos) s += ".0";
   return s;
-}
-
-const char* ActionName(SeccompAction a) {
-  switch (a) {
-    case SeccompAction::kAllow: return "allow";
-    case SeccompAction::kErrno: return "errno";
-    case SeccompAction::kKill: return "kill";
-    case SeccompAction::kLog: return "log";
-  }
-  return "errno";
 }
 
 const char* OpName(ArgCondition::Op op) {
@@ -139,7 +130,7 @@ std::string PolicyToToml(const Policy& p) {
   Limit(&o, "cpuset_mems", c.cpuset_mems, s);
   Limit(&o, "io", c.io_max, s);
   o += "\n[seccomp]\n";
-  o += std::string("action = \"") + ActionName(p.seccomp.deny_action) + "\"\n";
+  o += std::string("action = \"") + SeccompActionName(p.seccomp.deny_action) + "\"\n";
   o += "deny = [\n";
   for (const std::string& d : p.seccomp.deny) o += "  " + TomlQuote(d) + ",\n";
   o += "]\n";
@@ -147,7 +138,7 @@ std::string PolicyToToml(const Policy& p) {
   for (const SyscallRule& r : p.seccomp.rules) {
     o += "\n[[seccomp.rule]]\n";
     o += "syscall = " + TomlQuote(r.syscall) + "\n";
-    o += std::string("action = \"") + ActionName(r.action) + "\"\n";
+    o += std::string("action = \"") + SeccompActionName(r.action) + "\"\n";
     if (r.action == SeccompAction::kErrno) o += "errno = " + std::to_string(r.errno_value) + "\n";
     o += "args = [";
     for (size_t i = 0; i < r.args.size(); ++i) {

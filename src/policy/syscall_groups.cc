@@ -100,4 +100,26 @@ int SyscallNumber(std::string_view name) {
   return nr >= 0 ? nr : -1;
 }
 
+Result<ExpandedSyscalls> ExpandDenyAllow(const std::vector<std::string>& deny,
+                                         const std::vector<std::string>& allow) {
+  auto expand = [](const std::vector<std::string>& in, std::set<std::string>* out) -> Status {
+    for (const std::string& name : in) {
+      if (const SyscallGroup* g = FindSyscallGroup(name)) {
+        for (std::string_view s : g->syscalls) out->insert(std::string(s));
+      } else if (SyscallNumber(name) >= 0) {
+        out->insert(name);
+      } else {
+        return Status::Error(Code::kInvalidArgument,
+                             "unknown syscall or group \"" + name.substr(0, 64) + "\"");
+      }
+    }
+    return Status::Ok();
+  };
+  ExpandedSyscalls out;
+  WARDEN_RETURN_IF_ERROR(expand(deny, &out.deny));
+  WARDEN_RETURN_IF_ERROR(expand(allow, &out.allow));
+  for (const std::string& a : out.allow) out.deny.erase(a);
+  return out;
+}
+
 }  // namespace warden::policy

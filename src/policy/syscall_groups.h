@@ -7,10 +7,13 @@
 #ifndef WARDEN_POLICY_SYSCALL_GROUPS_H_
 #define WARDEN_POLICY_SYSCALL_GROUPS_H_
 
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "warden/status.h"
 
 namespace warden::policy {
 
@@ -32,6 +35,18 @@ std::string SyscallGroupNames();
 // The x86_64 number of a syscall name, or -1 when libseccomp does not know it
 // for x86_64.
 int SyscallNumber(std::string_view name);
+
+// Seccomp deny and allow lists with their groups expanded, sorted.
+struct ExpandedSyscalls {
+  std::set<std::string> deny;   // expanded deny, less every expanded allow name
+  std::set<std::string> allow;  // expanded allow
+};
+
+// Expands groups ("@mount") in `deny` and `allow` and removes the allowed
+// names from the denied ones. Errors: kInvalidArgument for an entry that is
+// neither a group nor an x86_64 syscall name.
+Result<ExpandedSyscalls> ExpandDenyAllow(const std::vector<std::string>& deny,
+                                         const std::vector<std::string>& allow);
 
 }  // namespace warden::policy
 

@@ -1,7 +1,6 @@
 #include "seccomp/cache.h"
 
 #include <fcntl.h>
-#include <nettle/sha2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,9 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string_view>
+#include <tuple>
 
+#include "base/errno_text.h"
 #include "base/fd.h"
 #include "base/file.h"
+#include "base/hash.h"
 #include "base/log.h"
 
 namespace warden::seccomp {
@@ -23,15 +26,7 @@ constexpr size_t kDigestBytes = 32;
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + kHashHexBytes + kDigestBytes;
 static_assert(sizeof(sock_filter) == 8, "cache layout assumes 8-byte BPF instructions");
 
-static_assert(kDigestBytes == SHA256_DIGEST_SIZE);
-
-bool Digest(const void* data, size_t len, unsigned char out[kDigestBytes]) {
-  sha256_ctx ctx;
-  sha256_init(&ctx);
-  sha256_update(&ctx, len, static_cast<const uint8_t*>(data));
-  sha256_digest(&ctx, kDigestBytes, out);
-  return true;
-}
+static_assert(kDigestBytes == std::tuple_size_v<base::Sha256Digest>);
 
 bool ValidHash(const std::string& hash) {
   if (hash.size() != kHashHexBytes) return false;
@@ -39,20 +34,6 @@ bool ValidHash(const std::string& hash) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
-}
-
-Status MkdirP(const std::string& dir) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    partial = dir.substr(0, pos);
-    if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::FromErrno(errno, "mkdir(\"" + partial + "\")");
-    }
-  }
-  return Status::Ok();
 }
 
 // Removes a temp file unless it was renamed into place.
@@ -87,7 +68,7 @@ std::optional<std::vector<sock_filter>> ReadCache(const std::string& dir, const 
   base::UniqueFd fd(base::RetryEintr(
       [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW); }));
   if (!fd) {
-    if (errno != ENOENT) WLOG_DEBUG("", "seccomp cache: open(\"" + path + "\"): " + std::strerror(errno));
+    if (errno != ENOENT) WLOG_DEBUG("", "seccomp cache: open(\"" + path + "\"): " + base::ErrnoText(errno));
     return std::nullopt;
   }
   struct stat st;
@@ -111,14 +92,13 @@ std::optional<std::vector<sock_filter>> ReadCache(const std::string& dir, const 
   }
   uint32_t count = 0;
   std::memcpy(&count, data.data() + 8, 4);
-  unsigned char digest[kDigestBytes];
   const char* body = data.data() + kHeaderBytes;
   size_t body_len = data.size() - kHeaderBytes;
   bool ok = std::memcmp(data.data(), kMagic, 8) == 0 && count >= 1 && count <= BPF_MAXINSNS &&
             body_len == count * sizeof(sock_filter) &&
             std::memcmp(data.data() + 16, hash.data(), kHashHexBytes) == 0 &&
-            Digest(body, body_len, digest) &&
-            std::memcmp(data.data() + 16 + kHashHexBytes, digest, kDigestBytes) == 0;
+            std::memcmp(data.data() + 16 + kHashHexBytes,
+                        base::Sha256(std::string_view(body, body_len)).data(), kDigestBytes) == 0;
   if (!ok) {
     WLOG_WARN("", "seccomp cache: ignoring corrupt " + path + "; rebuilding it");
     return std::nullopt;
@@ -133,17 +113,16 @@ Status WriteCache(const std::string& dir, const std::string& hash,
   if (!ValidHash(hash) || insns.empty() || insns.size() > BPF_MAXINSNS) {
     return Status::Error(Code::kInternal, "seccomp cache: bad entry");
   }
-  WARDEN_RETURN_IF_ERROR(MkdirP(dir));
+  WARDEN_RETURN_IF_ERROR(base::MakeDirs(dir, 0755));
   std::string data(kHeaderBytes, '\0');
   uint32_t count = static_cast<uint32_t>(insns.size());
   std::memcpy(data.data(), kMagic, 8);
   std::memcpy(data.data() + 8, &count, 4);
   std::memcpy(data.data() + 16, hash.data(), kHashHexBytes);
   size_t body_len = insns.size() * sizeof(sock_filter);
-  unsigned char digest[kDigestBytes];
-  if (!Digest(insns.data(), body_len, digest)) return Status::Error(Code::kInternal, "SHA-256 failed");
-  std::memcpy(data.data() + 16 + kHashHexBytes, digest, kDigestBytes);
-  data.append(reinterpret_cast<const char*>(insns.data()), body_len);
+  std::string_view body(reinterpret_cast<const char*>(insns.data()), body_len);
+  std::memcpy(data.data() + 16 + kHashHexBytes, base::Sha256(body).data(), kDigestBytes);
+  data.append(body);
 
   std::random_device rd;
   std::string tmp = dir + "/." + hash + "." + std::to_string(::getpid()) + "." +

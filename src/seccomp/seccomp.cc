@@ -11,14 +11,14 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <set>
 
+#include "base/errno_text.h"
 #include "base/fd.h"
 #include "base/file.h"
+#include "base/hash.h"
 #include "base/log.h"
-#include "policy/parse_util.h"
 #include "policy/syscall_groups.h"
 #include "seccomp/bpf_builder.h"
 #include "seccomp/cache.h"
@@ -40,11 +40,6 @@ using Ctx = std::unique_ptr<void, CtxDeleter>;
 std::string LibseccompVersion() {
   const scmp_version* v = seccomp_version();
   return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
-}
-
-std::string ErrnoName(int e) {
-  const char* name = strerrorname_np(e);
-  return name ? name : std::to_string(e);
 }
 
 uint32_t ScmpAction(SeccompAction a, int errno_value) {
@@ -85,25 +80,9 @@ scmp_compare ScmpOp(ArgCondition::Op op) {
 
 // The deny set after group expansion and allow removal, sorted.
 Result<std::set<std::string>> EffectiveDeny(const SeccompSpec& spec) {
-  auto expand = [](const std::vector<std::string>& in,
-                   std::set<std::string>* out) -> Status {
-    for (const std::string& name : in) {
-      if (const policy::SyscallGroup* g = policy::FindSyscallGroup(name)) {
-        for (std::string_view s : g->syscalls) out->insert(std::string(s));
-      } else if (policy::SyscallNumber(name) >= 0) {
-        out->insert(name);
-      } else {
-        return Status::Error(Code::kInvalidArgument,
-                             "unknown syscall or group \"" + name.substr(0, 64) + "\"");
-      }
-    }
-    return Status::Ok();
-  };
-  std::set<std::string> deny, allow;
-  WARDEN_RETURN_IF_ERROR(expand(spec.deny, &deny));
-  WARDEN_RETURN_IF_ERROR(expand(spec.allow, &allow));
-  for (const std::string& a : allow) deny.erase(a);
-  return deny;
+  WARDEN_ASSIGN_OR_RETURN(policy::ExpandedSyscalls expanded,
+                          policy::ExpandDenyAllow(spec.deny, spec.allow));
+  return std::move(expanded.deny);
 }
 
 std::string CanonicalSpec(const SeccompSpec& spec, const std::set<std::string>& deny) {
@@ -305,7 +284,7 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
 
 std::string SpecHash(const SeccompSpec& spec) {
   Result<std::set<std::string>> deny = EffectiveDeny(spec);
-  return policy::Sha256Hex(CanonicalSpec(spec, deny.ok() ? deny.value() : std::set<std::string>{}));
+  return base::Sha256Hex(CanonicalSpec(spec, deny.ok() ? deny.value() : std::set<std::string>{}));
 }
 
 Result<BpfProgram> Compile(const SeccompSpec& spec) { return Compile(spec, CompileOptions{}); }
@@ -319,7 +298,7 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   }
   Result<std::set<std::string>> deny = EffectiveDeny(spec);
   if (!deny.ok()) return deny.take_status().Wrap("compile seccomp filter");
-  std::string hash = policy::Sha256Hex(CanonicalSpec(spec, deny.value()));
+  std::string hash = base::Sha256Hex(CanonicalSpec(spec, deny.value()));
 
   std::string dir;
   if (options.use_cache) {
@@ -333,7 +312,10 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   compiled->hash = hash;
   if (options.use_cache) {
     Status st = WriteCache(dir, hash, compiled->insns);
-    if (!st.ok()) WLOG_WARN("", "seccomp cache not written (continuing): " + st.ToString());
+    if (!st.ok()) {
+      WLOG_WARN("", "seccomp cache not written (continuing): " + st.ToString() +
+                        " (set WARDEN_CACHE_DIR to a writable directory)");
+    }
   }
   return compiled;
 }
@@ -358,19 +340,22 @@ int InstallFilter(const struct sock_filter* insns, size_t count) {
 
 base::DoctorChecks DoctorChecks() {
   base::DoctorChecks checks;
+  int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+  const int mode_errno = mode < 0 ? errno : 0;
+  // One probe serves both checks below: ENOSYS means there is no seccomp()
+  // syscall at all; any other failure means only that the kernel cannot
+  // report or lacks SECCOMP_RET_KILL_PROCESS (both came in 4.14).
+  uint32_t action = SECCOMP_RET_KILL_PROCESS;
+  long avail = ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
+  const int avail_errno = avail != 0 ? errno : 0;
   {
     base::DoctorCheck c;
     c.feature = "seccomp filters";
     c.required_for_run = true;
-    int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
-    // Asking for an unknown action is a harmless probe: the kernel answers
-    // EOPNOTSUPP when filters work and EINVAL/ENOSYS when they do not.
-    uint32_t action = SECCOMP_RET_KILL_PROCESS;
-    long avail = ::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
     if (mode < 0) {
-      c.detail = std::string("prctl(PR_GET_SECCOMP): ") + ErrnoName(errno);
+      c.detail = "prctl(PR_GET_SECCOMP): " + base::ErrnoText(mode_errno);
       c.fix = "use a kernel built with CONFIG_SECCOMP_FILTER=y";
-    } else if (avail != 0 && errno == ENOSYS) {
+    } else if (avail_errno == ENOSYS) {
       c.detail = "seccomp() syscall not available";
       c.fix = "use Linux 3.17 or newer with CONFIG_SECCOMP_FILTER=y";
     } else {
@@ -383,12 +368,11 @@ base::DoctorChecks DoctorChecks() {
     base::DoctorCheck c;
     c.feature = "seccomp kill_process action";
     c.required_for_run = true;
-    uint32_t action = SECCOMP_RET_KILL_PROCESS;
-    if (::syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0) {
+    if (avail == 0) {
       c.ok = true;
       c.detail = "SECCOMP_RET_KILL_PROCESS available";
     } else {
-      c.detail = std::string("SECCOMP_GET_ACTION_AVAIL(KILL_PROCESS): ") + ErrnoName(errno);
+      c.detail = "SECCOMP_GET_ACTION_AVAIL(KILL_PROCESS): " + base::ErrnoText(avail_errno);
       c.fix = "use Linux 4.14 or newer: foreign-architecture calls must kill the whole process";
     }
     checks.push_back(c);

@@ -3,16 +3,22 @@
 namespace warden::store {
 namespace {
 
-bool IsTemp(const std::string& name) {
-  const size_t n = sizeof io::kTempSuffix - 1;
-  return name.size() > n && name.compare(name.size() - n, n, io::kTempSuffix) == 0;
+// What both CommitFile flavours accept: a valid name and at most
+// kMaxCommitBytes of data.
+Status CheckCommit(const std::string& name, const std::string& data) {
+  WARDEN_RETURN_IF_ERROR(ValidateName(name));
+  if (data.size() > kMaxCommitBytes) {
+    return Status::Error(Code::kResourceExhausted, "store: commit of " + std::to_string(data.size()) +
+                                                       " bytes exceeds " + std::to_string(kMaxCommitBytes));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
 
 Status ValidateName(const std::string& name) {
   if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos || name == "." ||
-      name == ".." || name.find('\0') != std::string::npos || IsTemp(name)) {
+      name == ".." || name.find('\0') != std::string::npos || io::IsTempName(name)) {
     return Status::Error(Code::kInvalidArgument, "store: bad file name \"" + name.substr(0, 200) + "\"");
   }
   return Status::Ok();
@@ -20,11 +26,7 @@ Status ValidateName(const std::string& name) {
 
 void CommitFile(io::Loop* loop, io::Env* env, const std::string& dir, const std::string& name,
                 std::string data, io::StatusCallback cb) {
-  Status st = ValidateName(name);
-  if (st.ok() && data.size() > kMaxCommitBytes) {
-    st = Status::Error(Code::kResourceExhausted, "store: commit of " + std::to_string(data.size()) +
-                                                     " bytes exceeds " + std::to_string(kMaxCommitBytes));
-  }
+  Status st = CheckCommit(name, data);
   if (!st.ok()) {
     loop->Post([cb = std::move(cb), st = std::move(st)]() mutable { cb(std::move(st)); });
     return;
@@ -34,10 +36,7 @@ void CommitFile(io::Loop* loop, io::Env* env, const std::string& dir, const std:
 
 Status CommitFileSync(io::Env* env, const std::string& dir, const std::string& name,
                       const std::string& data) {
-  WARDEN_RETURN_IF_ERROR(ValidateName(name));
-  if (data.size() > kMaxCommitBytes) {
-    return Status::Error(Code::kResourceExhausted, "store: commit too large");
-  }
+  WARDEN_RETURN_IF_ERROR(CheckCommit(name, data));
   return env->CommitFileSync(dir, name, data);
 }
 
@@ -45,7 +44,7 @@ Result<size_t> RemoveStaleTemps(io::Env* env, const std::string& dir) {
   WARDEN_ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
   size_t removed = 0;
   for (const std::string& name : names) {
-    if (!IsTemp(name)) continue;
+    if (!io::IsTempName(name)) continue;
     WARDEN_RETURN_IF_ERROR(env->Remove(dir + "/" + name));
     ++removed;
   }

@@ -7,21 +7,13 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "base/clock.h"
 #include "base/fault.h"
 #include "base/log.h"
 #include "store/atomic.h"
 #include "wal/format.h"
 
 namespace warden::store {
-namespace {
-
-uint64_t ClockNs(clockid_t clock) {
-  timespec ts{};
-  ::clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
 
 std::string EncodeHeartbeat(const HeartbeatRecord& r) {
   char body[128];
@@ -83,7 +75,8 @@ void Heartbeat::Beat() {
   if (!running_) return;
   // One commit at a time: a slow disk delays beats rather than piling them up.
   if (!in_flight_) {
-    HeartbeatRecord r{++seq_, ClockNs(CLOCK_MONOTONIC), ClockNs(CLOCK_REALTIME), ::getpid()};
+    HeartbeatRecord r{++seq_, static_cast<uint64_t>(base::MonotonicNs()),
+                      static_cast<uint64_t>(base::ClockNs(CLOCK_REALTIME)), ::getpid()};
     in_flight_ = true;
     WARDEN_CRASH_POINT("heartbeat.before_commit");
     std::weak_ptr<bool> alive = alive_;
@@ -117,7 +110,7 @@ Result<HeartbeatReading> ReadHeartbeat(io::Env* env, const std::string& path,
   WARDEN_ASSIGN_OR_RETURN(HeartbeatRecord r, DecodeHeartbeat(text));
   HeartbeatReading reading;
   reading.record = r;
-  uint64_t now = ClockNs(CLOCK_MONOTONIC);
+  uint64_t now = static_cast<uint64_t>(base::MonotonicNs());
   // A beat "from the future" was written before a reboot.
   bool from_before_boot = r.monotonic_ns > now;
   reading.age_ms = from_before_boot ? UINT64_MAX : (now - r.monotonic_ns) / 1000000;

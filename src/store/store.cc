@@ -12,7 +12,7 @@ namespace warden::store {
 Result<std::unique_ptr<Store>> Store::Open(
     io::Loop* loop, io::Env* env, const std::string& root, const wal::WalOptions& wal_options,
     std::function<Status(uint64_t, const wal::Payload&)> on_blob) {
-  std::unique_ptr<Store> store(new Store(loop, env, root));
+  std::unique_ptr<Store> store(new Store(env, root));
   WARDEN_RETURN_IF_ERROR(env->CreateDir(root));
   std::map<uint64_t, wal::CommitIntent> open_intents;
   wal::ReplayHandler handler;

@@ -51,10 +51,9 @@ class Store {
   const std::string& root() const { return root_; }
 
  private:
-  Store(io::Loop* loop, io::Env* env, std::string root) : loop_(loop), env_(env), root_(std::move(root)) {}
+  Store(io::Env* env, std::string root) : env_(env), root_(std::move(root)) {}
   Status RollForward(const wal::CommitIntent& intent);
 
-  io::Loop* loop_;
   io::Env* env_;
   std::string root_;
   std::unique_ptr<wal::Wal> wal_;

@@ -39,7 +39,11 @@ uint32_t RecordCrc(const char* header, std::string_view payload) {
 
 }  // namespace
 
-uint32_t Crc32c(const void* data, size_t len) { return ~Extend(0xffffffffu, data, len); }
+uint32_t Crc32c(const void* data, size_t len) { return Crc32cExtend(0, data, len); }
+
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t len) {
+  return ~Extend(~crc, data, len);
+}
 
 void EncodeRecord(uint32_t type, uint64_t segment_id, uint64_t seq, std::string_view payload,
                   std::string* out) {

@@ -36,6 +36,9 @@ inline constexpr uint32_t kMaxRecordType = 3;
 // CRC32C (Castagnoli), hardware-accelerated by isa-l where the CPU allows,
 // its portable table code otherwise.
 uint32_t Crc32c(const void* data, size_t len);
+// The CRC32C of A followed by data, given crc = Crc32c(A): checksums of
+// pieces without joining them. Crc32cExtend(0, data, len) == Crc32c(data, len).
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t len);
 
 struct RecordHeader {
   uint32_t crc = 0;

@@ -81,13 +81,8 @@ Status Repair(io::Env* env, const std::string& dir, const WalOptions& options,
       WARDEN_RETURN_IF_ERROR(CopyFile(env, path, quarantine + "/" + copy));
       WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenWrite));
       WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
-      // Everything after the last good record, in bounded pieces.
-      static const std::string kZeros(1 << 20, '\0');
-      for (uint64_t off = scan.end_offset; off < size;) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros.size(), size - off));
-        WARDEN_RETURN_IF_ERROR(env->Write(*file, kZeros.data(), n, off));
-        off += n;
-      }
+      // Everything after the last good record.
+      WARDEN_RETURN_IF_ERROR(env->WriteZeros(*file, scan.end_offset, size));
       WARDEN_RETURN_IF_ERROR(env->Sync(*file, true));
       *report += "copied " + it->second + " to quarantine/" + copy + " and cut it at offset " +
                  std::to_string(scan.end_offset) + " (" + scan.what + ")\n";

@@ -237,8 +237,7 @@ std::string EncodeCheckpoint(uint64_t seq, const std::string& snapshot) {
   std::memcpy(out.data(), "WRDNCKP1", 8);
   std::memcpy(out.data() + 8, &seq, 8);
   out += snapshot;
-  std::string crc_input = out.substr(8, 8) + snapshot;
-  uint32_t crc = Crc32c(crc_input.data(), crc_input.size());
+  uint32_t crc = Crc32cExtend(Crc32c(out.data() + 8, 8), snapshot.data(), snapshot.size());
   std::memcpy(out.data() + 16, &crc, 4);
   return out;
 }
@@ -251,11 +250,10 @@ Status DecodeCheckpoint(const std::string& file, const std::string& path, uint64
   uint32_t crc;
   std::memcpy(seq, file.data() + 8, 8);
   std::memcpy(&crc, file.data() + 16, 4);
-  std::string crc_input = file.substr(8, 8) + file.substr(24);
-  if (Crc32c(crc_input.data(), crc_input.size()) != crc) {
+  if (Crc32cExtend(Crc32c(file.data() + 8, 8), file.data() + 24, file.size() - 24) != crc) {
     return Status::Error(Code::kCorruption, "checkpoint \"" + path + "\": CRC mismatch");
   }
-  *snapshot = file.substr(24);
+  snapshot->assign(file, 24);
   return Status::Ok();
 }
 

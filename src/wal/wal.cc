@@ -33,6 +33,12 @@ Status ValidateOptions(const WalOptions& o) {
   return Status::Ok();
 }
 
+// The way out for an operator when Open refuses a damaged log.
+std::string RepairHint(const std::string& dir) {
+  return ". Refusing to drop records; wal::Repair(\"" + dir +
+         "\") moves the damaged part aside, keeping copies in \"" + dir + "/quarantine/\"";
+}
+
 }  // namespace
 
 Wal::Wal(io::Loop* loop, io::Env* env, std::string dir, const WalOptions& options)
@@ -68,9 +74,7 @@ Status Wal::Recover(const ReplayHandler& handler) {
       segment_files.emplace(n, name);
     } else if (ParseCheckpointFileName(name, &n)) {
       checkpoints.emplace(n, name);
-    } else if (name.size() > sizeof io::kTempSuffix &&
-               name.compare(name.size() - (sizeof io::kTempSuffix - 1), std::string::npos,
-                            io::kTempSuffix) == 0) {
+    } else if (io::IsTempName(name)) {
       // A checkpoint commit that never reached its rename.
       WARDEN_RETURN_IF_ERROR(env_->Remove(dir_ + "/" + name));
       ++recovery_.stale_temps_removed;
@@ -116,7 +120,8 @@ Status Wal::Recover(const ReplayHandler& handler) {
         WARDEN_RETURN_IF_ERROR(env_->SyncDir(dir_));
         continue;
       }
-      return Status::Error(Code::kCorruption, "\"" + path + "\" offset 0: bad segment header");
+      return Status::Error(Code::kCorruption,
+                           "\"" + path + "\" offset 0: bad segment header" + RepairHint(dir_));
     }
     if (expected == 0) {
       if (scan.header.first_seq > snapshot_seq + 1) {
@@ -128,13 +133,14 @@ Status Wal::Recover(const ReplayHandler& handler) {
     } else if (scan.header.first_seq != expected) {
       return Status::Error(Code::kCorruption, "\"" + path + "\": starts at sequence " +
                                                   std::to_string(scan.header.first_seq) +
-                                                  ", expected " + std::to_string(expected));
+                                                  ", expected " + std::to_string(expected) +
+                                                  RepairHint(dir_));
     }
     if (scan.bad && (scan.valid_after || !is_last)) {
       return Status::Error(Code::kCorruption,
                            "\"" + path + "\" offset " + std::to_string(scan.bad_offset) + ": " +
                                scan.what + (scan.valid_after ? "" : "; later segments follow") +
-                               ". Refusing to drop records; run repair to quarantine the segment");
+                               RepairHint(dir_));
     }
     expected = scan.last_seq + 1;
     segments_.push_back(Segment{id, scan.header.first_seq});
@@ -159,8 +165,7 @@ Status Wal::Recover(const ReplayHandler& handler) {
       // A torn tail: the last batch was cut short and never acknowledged.
       // Zero it, so the next batch is not followed by its leftovers.
       uint64_t len = last_scan.garbage_end - last_scan.bad_offset;
-      std::string zeros(len, '\0');
-      WARDEN_RETURN_IF_ERROR(env_->Write(*active_, zeros.data(), zeros.size(), last_scan.bad_offset));
+      WARDEN_RETURN_IF_ERROR(env_->WriteZeros(*active_, last_scan.bad_offset, last_scan.garbage_end));
       WARDEN_RETURN_IF_ERROR(env_->Sync(*active_, true));
       recovery_.torn_file = path;
       recovery_.torn_offset = last_scan.bad_offset;
@@ -290,6 +295,9 @@ void Wal::OnFlushed(Status st, uint64_t bytes) {
     return Fail(std::move(st).Wrap("wal: write+fdatasync of " + std::to_string(in_flight_.size()) +
                                    " records at offset " + std::to_string(active_offset_)));
   }
+  // Both backends complete the write and its fdatasync together, so the log
+  // sees the written batch only here.
+  WARDEN_CRASH_POINT("wal.after_write");
   WARDEN_CRASH_POINT("wal.after_sync");
   active_offset_ += bytes;
   std::vector<Pending> done = std::move(in_flight_);

@@ -6,8 +6,8 @@
 //
 // Replays every corpus file, then runs N random mutations of them (bit
 // flips, byte edits, chunk copies between inputs, truncation). On a crash the
-// input that caused it is in ./fuzz-crash-<seed>-<n> (written before each
-// run, removed after a clean finish).
+// input that caused it is in ./fuzz-crash-<seed> (written before each run,
+// removed after a clean finish).
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::mt19937_64 rng(seed);
   std::string crash_file = "fuzz-crash-" + std::to_string(seed);
+  std::printf("fuzz: each input is saved to ./%s before it runs; after a crash it holds the crashing input\n",
+              crash_file.c_str());
+  std::fflush(stdout);
   for (long n = 0; n < runs; ++n) {
     std::string in = Mutate(corpus, rng, max_len);
     {
