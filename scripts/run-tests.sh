@@ -23,7 +23,11 @@ echo "== unit tests"
 unit_rc=${PIPESTATUS[0]}
 total=$("$build/unit_tests" --list-test-names-only 2>/dev/null | grep -c .)
 u_skipped=$(grep -c '^SKIPPED: ' "$log" || true)
-u_failed=$(sed -n 's/.*test cases: *[0-9]* | *[0-9]* passed | *\([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+# The compact reporter ends with "Passed all N test cases ..." or
+# "Failed N test case(s), failed M assertion(s)."; the console one with
+# "test cases: N | P passed | F failed".
+u_failed=$(sed -n -e 's/^Failed \([0-9]*\) test case.*/\1/p' \
+                  -e 's/.*test cases: *[0-9]* | *[0-9]* passed | *\([0-9]*\) failed.*/\1/p' "$log" | tail -1)
 if [ -z "$u_failed" ]; then
   if grep -q 'All tests passed\|Passed all' "$log"; then u_failed=0; else u_failed=$total; fi
 fi
