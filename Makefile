@@ -17,13 +17,13 @@ CXX      ?= g++
 VERSION  := 0.1.0
 
 PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 liburing protobuf-lite \
-        tomlplusplus nlohmann_json libnftables nettle libisal
+        tomlplusplus nlohmann_json libnftnl libmnl nettle libisal
 # Linked statically: every shared library costs warden's start-up symbol
 # resolution, and start-up is what a one-shot sandbox is measured by.
-# toml++ is compiled in (src/policy/toml_impl.cc); libnftables is loaded with
-# dlopen when a job first needs it (src/net/nft.cc); isa-l only ships shared.
-STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lnettle
-SHARED_LIBS := -lisal -ldl -lpthread -lm
+# toml++ is compiled in (src/policy/toml_impl.cc); isa-l and libmnl only
+# ship shared.
+STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lnettle -lnftnl
+SHARED_LIBS := -lisal -lmnl -lpthread -lm
 
 # Goals that install dependencies themselves or need none.
 NODEPS_GOALS := test demo setup clean asan bench install help

@@ -25,7 +25,6 @@
 #include "launch/plan.h"
 #include "mnt/mount_plan.h"
 #include "net/net.h"
-#include "net/nft.h"
 #include "seccomp/seccomp.h"
 #include "warden/job.h"
 
@@ -187,17 +186,6 @@ Result<JobResult> RunJob(const JobRequest& req) {
   plan.loopback_up = policy.network.mode != NetworkSpec::Mode::kNone;
 
   base::TracePhase("privileges checked");
-  // libnftables takes a few ms to load: a veth job loads it beside the
-  // planning below, and the thread is joined before anything needs it (and
-  // long before clone3, which must not run beside another thread).
-  std::thread nft_preload;
-  if (policy.network.mode == NetworkSpec::Mode::kVeth) nft_preload = std::thread(net::PreloadNftables);
-  struct Joiner {
-    std::thread& t;
-    ~Joiner() {
-      if (t.joinable()) t.join();
-    }
-  } join_preload{nft_preload};
   if (Status st = mnt::BuildMountPlan(policy, req.extra_mounts, &plan); !st.ok()) {
     return setup_error(st.Wrap("root filesystem"));
   }
@@ -228,7 +216,6 @@ Result<JobResult> RunJob(const JobRequest& req) {
   std::unique_ptr<net::VethSession> veth;
   if (policy.network.mode == NetworkSpec::Mode::kVeth) {
     Result<std::unique_ptr<net::VethSession>> v = net::VethSession::Prepare(policy.network, res.job_id);
-    if (nft_preload.joinable()) nft_preload.join();
     if (!v.ok()) return setup_error(Status(v.status()).Wrap("network"));
     veth = std::move(v.value());
   }

@@ -1,7 +1,6 @@
 // Gc (leftovers of dead owners) and the `warden doctor` checks for networking.
 #include <unistd.h>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -59,18 +58,13 @@ Status Gc(std::vector<std::string>* removed) {
     }
   }
 
-  Result<std::string> tables = NftOutput("list tables");
-  if (!tables.ok()) return tables.take_status().Wrap("gc: list nft tables");
-  std::istringstream in(*tables);
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::string prefix = "table ip ";
-    if (line.rfind(prefix, 0) != 0) continue;
-    std::string name = line.substr(prefix.size());
+  Result<std::vector<std::string>> tables = NftListTables(NftFamily::kIp);
+  if (!tables.ok()) return tables.take_status().Wrap("gc");
+  for (const std::string& name : *tables) {
     pid_t pid = 0;
     uint32_t slot = 0;
     if (!ParseNatTable(name, &pid, &slot) || !Abandoned(live, pid, slot)) continue;
-    Status st = NftRun(DeleteTableCommands("ip", name), "delete nft table ip " + name);
+    Status st = NftDeleteTable(NftFamily::kIp, name, "delete nft table ip " + name);
     if (st.ok()) {
       removed->push_back("nft table ip " + name);
     } else if (result.ok()) {
@@ -105,11 +99,11 @@ base::DoctorChecks DoctorChecks() {
     in.pool = Cidr{0x0a000000, 16};
     in.host_end = 0x0a000001;
     in.dns = {0x0a000001};
-    WARDEN_RETURN_IF_ERROR(NftRun(SandboxRuleset(in), "whitelist probe"));
-    return NftRun(HostNatRuleset("warden_probe", "probe", "lo", 0x0a000002), "nat probe");
+    WARDEN_RETURN_IF_ERROR(NftInstall(SandboxTable(in), "whitelist probe"));
+    return NftInstall(HostNatTable("warden_probe", "probe", "lo", 0x0a000002), "nat probe");
   });
   nft.ok = st.ok();
-  nft.detail = st.ok() ? "libnftables: inet filter with conntrack and reject, ip nat masquerade"
+  nft.detail = st.ok() ? "nf_tables over netlink (libnftnl): inet filter with conntrack and reject, ip nat masquerade"
                        : st.ToString();
   nft.fix = root ? "enable nf_tables, nf_conntrack, nf_reject and nft_masq in the kernel"
                  : "run warden as root";

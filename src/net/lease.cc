@@ -328,8 +328,8 @@ bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot) {
 Status CleanupLease(const nl::Socket& sock, const Lease& lease) {
   WARDEN_RETURN_IF_ERROR(nl::DeleteLink(sock, lease.HostIfname()));
   if (lease.nat) {
-    WARDEN_RETURN_IF_ERROR(NftRun(DeleteTableCommands("ip", lease.NatTable()),
-                                  "delete nft table ip " + lease.NatTable()));
+    WARDEN_RETURN_IF_ERROR(NftDeleteTable(NftFamily::kIp, lease.NatTable(),
+                                          "delete nft table ip " + lease.NatTable()));
   }
   return Status::Ok();
 }

@@ -7,22 +7,79 @@
 namespace warden::net {
 namespace {
 
-std::string Daddr(uint32_t address, int prefix_len) {
-  return "ip daddr " + Cidr{address, prefix_len}.ToString();
+using L4 = NftRule::L4;
+using Verdict = NftRule::Verdict;
+
+NftRule::L4 L4Of(AllowRule::Proto proto) {
+  switch (proto) {
+    case AllowRule::Proto::kTcp: return L4::kTcp;
+    case AllowRule::Proto::kUdp: return L4::kUdp;
+    case AllowRule::Proto::kAny: break;
+  }
+  return L4::kAny;
 }
 
-// The protocol/port part of a match; "" when the entry covers everything.
-std::string L4(AllowRule::Proto proto, uint16_t port) {
-  const char* p = proto == AllowRule::Proto::kTcp ? "tcp"
-                  : proto == AllowRule::Proto::kUdp ? "udp"
-                                                    : nullptr;
-  if (port == 0) return p ? std::string(" meta l4proto ") + p : std::string();
-  std::string dport = std::to_string(port);
-  if (p) return std::string(" ") + p + " dport " + dport;
-  return " meta l4proto { tcp, udp } th dport " + dport;
+// Accepts traffic to `to` for an allow entry's protocol and port: a port
+// without a protocol means both TCP and UDP.
+NftRule AcceptTo(Cidr to, AllowRule::Proto proto, uint16_t port) {
+  NftRule r;
+  r.daddr = {to};
+  r.l4 = L4Of(proto);
+  if (port != 0 && r.l4 == L4::kAny) r.l4 = L4::kTcpUdp;
+  r.dport = port;
+  return r;
+}
+
+NftRule JumpTo(const std::string& chain, std::vector<Cidr> daddr) {
+  NftRule r;
+  r.daddr = std::move(daddr);
+  r.verdict = Verdict::kJump;
+  r.jump = chain;
+  return r;
+}
+
+std::string CidrList(const std::vector<Cidr>& cidrs) {
+  if (cidrs.size() == 1) return cidrs[0].ToString();
+  std::string s = "{ ";
+  for (size_t i = 0; i < cidrs.size(); ++i) s += (i ? ", " : "") + cidrs[i].ToString();
+  return s + " }";
 }
 
 }  // namespace
+
+std::string NftRuleText(const NftRule& r) {
+  std::vector<std::string> parts;
+  if (!r.iifname.empty()) parts.push_back("iifname \"" + r.iifname + "\"");
+  if (r.ct_established) parts.push_back("ct state established,related");
+  if (!r.saddr.empty()) parts.push_back("ip saddr " + CidrList(r.saddr));
+  if (!r.daddr.empty()) parts.push_back("ip daddr " + CidrList(r.daddr));
+  if (!r.oifname.empty()) {
+    parts.push_back(std::string("oifname ") + (r.oifname_negate ? "!= " : "") + "\"" + r.oifname +
+                    "\"");
+  }
+  const char* proto = r.l4 == L4::kTcp ? "tcp" : r.l4 == L4::kUdp ? "udp" : nullptr;
+  if (r.dport != 0 && proto != nullptr) {
+    parts.push_back(std::string(proto) + " dport " + std::to_string(r.dport));
+  } else if (r.dport != 0) {
+    parts.push_back("meta l4proto { tcp, udp } th dport " + std::to_string(r.dport));
+  } else if (proto != nullptr) {
+    parts.push_back(std::string("meta l4proto ") + proto);
+  } else if (r.l4 == L4::kTcpUdp) {
+    parts.push_back("meta l4proto { tcp, udp }");
+  }
+  switch (r.verdict) {
+    case Verdict::kAccept: parts.push_back("accept"); break;
+    case Verdict::kJump: parts.push_back("jump " + r.jump); break;
+    case Verdict::kRejectTcpReset: parts.push_back("reject with tcp reset"); break;
+    case Verdict::kRejectAdminProhibited:
+      parts.push_back("reject with icmpx type admin-prohibited");
+      break;
+    case Verdict::kMasquerade: parts.push_back("masquerade"); break;
+  }
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? " " : "") + parts[i];
+  return s;
+}
 
 bool Cidr::Contains(uint32_t a) const {
   uint32_t mask = prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - prefix_len);
@@ -35,35 +92,64 @@ std::string Cidr::ToString() const {
   return s;
 }
 
-std::string SandboxRuleset(const SandboxRulesInput& in) {
-  std::string r;
-  r += "table inet " + std::string(kSandboxTable) + " {\n";
-  r += "  chain refuse {\n";
-  r += "    meta l4proto tcp reject with tcp reset\n";
-  r += "    reject with icmpx type admin-prohibited\n";
-  r += "  }\n";
+const char* NftFamilyName(NftFamily family) {
+  return family == NftFamily::kIp ? "ip" : "inet";
+}
+
+std::string NftText(const NftTable& t) {
+  std::string o = "table " + std::string(NftFamilyName(t.family)) + " " + t.name + " {\n";
+  if (!t.comment.empty()) o += "  comment \"" + t.comment + "\"\n";
+  for (const NftChain& c : t.chains) {
+    o += "  chain " + c.name + " {\n";
+    if (!c.hook.empty()) {
+      o += "    type " + c.type + " hook " + c.hook + " priority " + c.priority + "; policy " +
+           (c.policy_drop ? "drop" : "accept") + ";\n";
+    }
+    for (const NftRule& r : c.rules) o += "    " + NftRuleText(r) + "\n";
+    o += "  }\n";
+  }
+  return o + "}\n";
+}
+
+NftTable SandboxTable(const SandboxRulesInput& in) {
+  NftTable t;
+  t.family = NftFamily::kInet;
+  t.name = kSandboxTable;
+
+  NftChain refuse{"refuse", "", "", "", false, {}};
+  NftRule reset;
+  reset.l4 = L4::kTcp;
+  reset.verdict = Verdict::kRejectTcpReset;
+  refuse.rules.push_back(reset);
+  NftRule prohibit;
+  prohibit.verdict = Verdict::kRejectAdminProhibited;
+  refuse.rules.push_back(prohibit);
+
   // Nothing may connect in: replies to the job's own connections only.
-  r += "  chain input {\n";
-  r += "    type filter hook input priority filter; policy drop;\n";
-  r += "    iifname \"lo\" accept\n";
-  r += "    ct state established,related accept\n";
-  r += "  }\n";
-  r += "  chain output {\n";
-  r += "    type filter hook output priority filter; policy drop;\n";
-  r += "    oifname \"lo\" accept\n";
-  r += "    ct state established,related accept\n";
+  NftRule replies;
+  replies.ct_established = true;
+  NftChain input{"input", "filter", "input", "filter", true, {}};
+  NftRule from_lo;
+  from_lo.iifname = "lo";
+  input.rules = {from_lo, replies};
+
+  NftChain output{"output", "filter", "output", "filter", true, {}};
+  NftRule to_lo;
+  to_lo.oifname = "lo";
+  output.rules = {to_lo, replies};
   for (uint32_t d : in.dns) {
-    r += "    " + Daddr(d, 32) + " meta l4proto { tcp, udp } th dport 53 accept\n";
+    NftRule r = AcceptTo(Cidr{d, 32}, AllowRule::Proto::kAny, 53);
+    output.rules.push_back(r);
   }
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kHost) continue;
-    r += "    " + Daddr(in.host_end, 32) + L4(a.proto, a.port) + " accept\n";
+    output.rules.push_back(AcceptTo(Cidr{in.host_end, 32}, a.proto, a.port));
   }
   // A single address written out is an explicit choice, even when it is one
   // of the host's; wider entries never open the host or other sandboxes.
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kAddress || a.prefix_len != 32) continue;
-    r += "    " + Daddr(a.address, 32) + L4(a.proto, a.port) + " accept\n";
+    output.rules.push_back(AcceptTo(Cidr{a.address, 32}, a.proto, a.port));
   }
   // Link-local (cloud metadata services live at 169.254.169.254) is never a
   // destination a wide entry such as 0.0.0.0/0:80 should open by accident.
@@ -76,36 +162,40 @@ std::string SandboxRuleset(const SandboxRulesInput& in) {
   }
   std::sort(host.begin(), host.end());
   host.erase(std::unique(host.begin(), host.end()), host.end());
-  std::string blocked = in.pool.ToString();
-  if (!link_local.Contains(in.pool.address)) blocked += ", " + link_local.ToString();
-  for (uint32_t h : host) blocked += ", " + nl::FormatIpv4(h);
-  r += "    ip daddr { " + blocked + " } jump refuse\n";
+  std::vector<Cidr> blocked = {in.pool};
+  if (!link_local.Contains(in.pool.address)) blocked.push_back(link_local);
+  for (uint32_t h : host) blocked.push_back(Cidr{h, 32});
+  output.rules.push_back(JumpTo("refuse", blocked));
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kAddress || a.prefix_len == 32) continue;
-    r += "    " + Daddr(a.address, a.prefix_len) + L4(a.proto, a.port) + " accept\n";
+    output.rules.push_back(AcceptTo(Cidr{a.address, a.prefix_len}, a.proto, a.port));
   }
-  r += "    jump refuse\n";
-  r += "  }\n";
-  r += "}\n";
-  return r;
+  output.rules.push_back(JumpTo("refuse", {}));
+
+  t.chains = {std::move(refuse), std::move(input), std::move(output)};
+  return t;
+}
+
+std::string SandboxRuleset(const SandboxRulesInput& in) { return NftText(SandboxTable(in)); }
+
+NftTable HostNatTable(const std::string& table, const std::string& comment,
+                      const std::string& host_ifname, uint32_t sandbox_address) {
+  NftTable t;
+  t.family = NftFamily::kIp;
+  t.name = table;
+  t.comment = SanitizeLabel(comment);
+  NftRule masq;
+  masq.saddr = {Cidr{sandbox_address, 32}};
+  masq.oifname = host_ifname;
+  masq.oifname_negate = true;
+  masq.verdict = Verdict::kMasquerade;
+  t.chains = {NftChain{"postrouting", "nat", "postrouting", "srcnat", false, {masq}}};
+  return t;
 }
 
 std::string HostNatRuleset(const std::string& table, const std::string& comment,
                            const std::string& host_ifname, uint32_t sandbox_address) {
-  std::string r;
-  r += "table ip " + table + " {\n";
-  r += "  comment \"" + SanitizeLabel(comment) + "\"\n";
-  r += "  chain postrouting {\n";
-  r += "    type nat hook postrouting priority srcnat; policy accept;\n";
-  r += "    ip saddr " + nl::FormatIpv4(sandbox_address) + " oifname != \"" + host_ifname +
-       "\" masquerade\n";
-  r += "  }\n";
-  r += "}\n";
-  return r;
-}
-
-std::string DeleteTableCommands(const std::string& family, const std::string& table) {
-  return "add table " + family + " " + table + "\ndelete table " + family + " " + table + "\n";
+  return NftText(HostNatTable(table, comment, host_ifname, sandbox_address));
 }
 
 std::string SanitizeLabel(const std::string& s) {

@@ -26,6 +26,51 @@ struct SandboxRulesInput {
   std::vector<uint32_t> host_addresses;  // the host's own addresses
 };
 
+// An nftables table as data. rules.cc builds the two tables a veth session
+// installs; nft.cc encodes one as a single nf_tables netlink transaction
+// (libnftnl) and NftText renders it in nft syntax for messages and tests.
+enum class NftFamily { kIp, kInet };
+
+struct NftRule {
+  enum class L4 { kAny, kTcp, kUdp, kTcpUdp };
+  enum class Verdict { kAccept, kJump, kRejectTcpReset, kRejectAdminProhibited, kMasquerade };
+  std::string iifname;          // "" = any
+  std::string oifname;          // "" = any
+  bool oifname_negate = false;  // oifname != ...
+  bool ct_established = false;  // ct state established,related
+  std::vector<Cidr> saddr;      // any of them; empty = any
+  std::vector<Cidr> daddr;      // any of them; empty = any
+  L4 l4 = L4::kAny;
+  uint16_t dport = 0;           // 0 = any; needs l4 != kAny
+  Verdict verdict = Verdict::kAccept;
+  std::string jump;             // the target chain of kJump
+};
+
+struct NftChain {
+  std::string name;
+  // Base chains hook into the stack; a regular chain has hook "" and is
+  // only jumped to.
+  std::string type;      // "filter" or "nat"
+  std::string hook;      // "input", "output", "postrouting" or ""
+  std::string priority;  // "filter" (0) or "srcnat" (100)
+  bool policy_drop = false;
+  std::vector<NftRule> rules;
+};
+
+struct NftTable {
+  NftFamily family = NftFamily::kInet;
+  std::string name;
+  std::string comment;  // SanitizeLabel'ed
+  std::vector<NftChain> chains;
+};
+
+// "ip" or "inet".
+const char* NftFamilyName(NftFamily family);
+// One rule in nft syntax ("ip daddr 10.0.0.1 tcp dport 80 accept").
+std::string NftRuleText(const NftRule& rule);
+// The table in nft syntax (what `nft -f` would take).
+std::string NftText(const NftTable& table);
+
 // Name of the whitelist table inside the job's netns ("inet warden").
 inline constexpr const char* kSandboxTable = "warden";
 
@@ -33,14 +78,14 @@ inline constexpr const char* kSandboxTable = "warden";
 // loopback and replies; resolvers; host:PORT; single-address (/32) entries;
 // refuse the host's own addresses, the pool and 169.254.0.0/16; wider entries; refuse all
 // else (TCP reset, ICMP admin-prohibited, so callers fail fast).
-std::string SandboxRuleset(const SandboxRulesInput& in);
+NftTable SandboxTable(const SandboxRulesInput& in);
+std::string SandboxRuleset(const SandboxRulesInput& in);  // NftText of it
 
 // Host table masquerading the sandbox's traffic that leaves the host.
+NftTable HostNatTable(const std::string& table, const std::string& comment,
+                      const std::string& host_ifname, uint32_t sandbox_address);
 std::string HostNatRuleset(const std::string& table, const std::string& comment,
                            const std::string& host_ifname, uint32_t sandbox_address);
-
-// Deletes a table whether or not it exists (one transaction).
-std::string DeleteTableCommands(const std::string& family, const std::string& table);
 
 // Keeps [A-Za-z0-9._-], at most 64 bytes: text safe inside nft quotes,
 // link aliases and lease files.

@@ -168,9 +168,9 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     }
     s.nat_created = true;  // before the attempt: a half-made table is removed too
     WARDEN_RETURN_IF_ERROR(
-        NftRun(HostNatRuleset(lease.NatTable(), s.alias, lease.HostIfname(),
-                              s.pool.SandboxEnd(lease.slot)),
-               "create nft table ip " + lease.NatTable()));
+        NftInstall(HostNatTable(lease.NatTable(), s.alias, lease.HostIfname(),
+                                s.pool.SandboxEnd(lease.slot)),
+                   "create nft table ip " + lease.NatTable()));
     t.prepare_nft_us = ElapsedUs(start);
   }
   session->timings_ = t;
@@ -197,14 +197,14 @@ Status VethSession::AttachToChild(pid_t child_pid) {
   WARDEN_RETURN_IF_ERROR(nl::SetLinkUp(s.sock, host_if));
   uint32_t sandbox = s.pool.SandboxEnd(s.lease.slot);
   uint64_t nft_us = 0;
-  std::string ruleset = SandboxRuleset(s.rules);
+  const NftTable whitelist = SandboxTable(s.rules);
   Status st = RunInNetns(netns.get(), [&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(nl::Socket job, nl::Socket::Open());
     WARDEN_RETURN_IF_ERROR(nl::AddAddress(job, kSandboxIfname, sandbox, 30));
     // The whitelist goes in before any interface comes up: there is never a
     // moment when the job's netns can send unfiltered.
     auto nft_start = Clock::now();
-    WARDEN_RETURN_IF_ERROR(NftRun(ruleset, "install egress whitelist"));
+    WARDEN_RETURN_IF_ERROR(NftInstall(whitelist, "install egress whitelist"));
     nft_us = ElapsedUs(nft_start);
     WARDEN_RETURN_IF_ERROR(nl::SetLinkUp(job, "lo"));
     WARDEN_RETURN_IF_ERROR(nl::SetLinkUp(job, kSandboxIfname));
@@ -242,7 +242,7 @@ Status VethSession::Release() {
   if (s.nat_created) {
     std::string table = s.lease.NatTable();
     Status st = s.InHostNetns(
-        [&] { return NftRun(DeleteTableCommands("ip", table), "delete nft table ip " + table); });
+        [&] { return NftDeleteTable(NftFamily::kIp, table, "delete nft table ip " + table); });
     if (st.ok()) {
       s.nat_created = false;
     } else if (result.ok()) {

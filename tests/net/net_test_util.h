@@ -283,10 +283,16 @@ inline std::vector<std::string> ListDir(const std::string& dir) {
   return out;
 }
 
-// nft tables in the calling thread's netns ("list tables" output).
+// nft tables in the calling thread's netns, one "table FAMILY NAME" line
+// each (as `nft list tables` prints them).
 inline std::string NftTables() {
-  Result<std::string> out = NftOutput("list tables");
-  return out.ok() ? *out : "<nft error: " + out.status().ToString() + ">";
+  std::string out;
+  for (NftFamily f : {NftFamily::kIp, NftFamily::kInet}) {
+    Result<std::vector<std::string>> names = NftListTables(f);
+    if (!names.ok()) return "<nft error: " + names.status().ToString() + ">";
+    for (const std::string& n : *names) out += "table " + std::string(NftFamilyName(f)) + " " + n + "\n";
+  }
+  return out;
 }
 
 }  // namespace warden::net::testing
