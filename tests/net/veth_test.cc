@@ -439,6 +439,9 @@ namespace warden::net {
 
 // Where a veth job's setup time goes. Hidden: run it explicitly with
 //   build/net/unit_tests "[net-bench]"
+// The job stays alive through Release here, so release_live_job includes the
+// synchronous pair delete (an RCU grace period); `warden run` releases after
+// the job's init has exited and leaves the pair to the kernel.
 TEST_CASE("net: veth timing split", "[.][net-bench][root]") {
   WARDEN_REQUIRE_ROOT();
   warden::testing::TempDir state;
@@ -477,7 +480,7 @@ TEST_CASE("net: veth timing split", "[.][net-bench][root]") {
   };
   std::printf(
       "BENCH net_veth_us runs=%d prepare_lease=%llu prepare_netlink=%llu prepare_nft=%llu "
-      "attach_netlink=%llu attach_nft=%llu release=%llu total=%llu (job netns fork=%llu)\n",
+      "attach_netlink=%llu attach_nft=%llu release_live_job=%llu total=%llu (job netns fork=%llu)\n",
       kRuns, (unsigned long long)median(lease), (unsigned long long)median(pnl),
       (unsigned long long)median(pnft), (unsigned long long)median(anl),
       (unsigned long long)median(anft), (unsigned long long)median(rel),
