@@ -60,8 +60,9 @@ Status KernelError(int err, const std::string& what) {
   if (err == EPERM) {
     hint = " (changing nftables needs CAP_NET_ADMIN: run warden as root)";
   } else if (err == EOPNOTSUPP || err == ENOENT || err == EAFNOSUPPORT) {
-    hint = " (the kernel lacks an nftables feature warden uses: load nf_tables, nft_chain_nat, "
-           "nft_masq, nft_reject_inet and nft_ct, or see `warden doctor`)";
+    hint = " (the kernel may lack an nftables feature warden uses: check that the modules "
+           "nf_tables, nft_chain_nat, nft_masq, nft_reject_inet and nft_ct load, and run "
+           "`warden doctor`)";
   }
   return Status::FromErrno(err, what + ": nf_tables" + hint);
 }

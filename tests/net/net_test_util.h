@@ -32,6 +32,14 @@
 #include "net/nft.h"
 #include "warden/status.h"
 
+// Fails the test case with the status's message unless it is OK.
+#define REQUIRE_OK(expr)                              \
+  do {                                                \
+    ::warden::Status _s = (expr);                     \
+    INFO(_s.ToString());                              \
+    REQUIRE(_s.ok());                                 \
+  } while (0)
+
 namespace warden::net::testing {
 
 // Header-only: the Makefile builds tests/<m>/*_test.cc files only.

@@ -45,13 +45,6 @@ Status WireServer(const NetnsProcess& server) {
   });
 }
 
-#define REQUIRE_OK(expr)                              \
-  do {                                                \
-    ::warden::Status _s = (expr);                     \
-    INFO(_s.ToString());                              \
-    REQUIRE(_s.ok());                                 \
-  } while (0)
-
 }  // namespace
 
 TEST_CASE("net: veth whitelist allows exactly the listed destinations", "[net][root]") {
