@@ -154,6 +154,17 @@ teardown() { common_teardown; }
   ! pgrep -f "sleep 4242" >/dev/null
 }
 
+@test "run: a warden killed right after clone leaves no sandbox behind" {
+  # The child may not have set its parent-death signal yet: it must see the
+  # release pipe without writers and give up.
+  for i in 1 2 3; do
+    run env WARDEN_FAULT=launch.after_clone "$W" run -- /bin/sh -c 'sleep 4343'
+    [ "$status" -eq 137 ]
+  done
+  for i in $(seq 50); do pgrep -f "sleep 4343" >/dev/null || break; sleep 0.1; done
+  ! pgrep -f "sleep 4343" >/dev/null
+}
+
 @test "run: python3 and node scripts run under their policies" {
   run "$W" run --result "$T/py.json" "$BATS_TEST_DIRNAME/../examples/hello.py"
   [ "$status" -eq 0 ]

@@ -54,6 +54,7 @@ const std::vector<std::string>& KnownCrashPoints() {
       "commit.after_write",   "commit.after_sync",    "commit.after_rename",
       "commit.after_dirsync", "txn.after_temps",      "txn.after_intent",
       "txn.after_rename",     "txn.before_done",      "heartbeat.before_commit",
+      "launch.after_clone",
   };
   return kPoints;
 }

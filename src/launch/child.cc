@@ -272,7 +272,10 @@ void WaitForParent(const Plan& plan) {
 [[noreturn]] void ChildMain(const Plan& plan) {
   // Checklist of the sandbox's first process. Order matters where noted.
   base::TracePhase("C started");
-  // 1. Die with warden, unless the job is meant to outlive it.
+  // 1. Die with warden, unless the job is meant to outlive it. Our copy of
+  //    the release pipe's write end goes first, so that a warden that died
+  //    before the prctl leaves the pipe without writers: EOF below.
+  ::close(plan.release_write_fd);
   if (plan.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // 2. Wait for the parent's first go: the uid maps are written. EOF means
   //    warden died.

@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/errno_text.h"
+#include "base/fault.h"
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/trace.h"
@@ -302,6 +303,9 @@ Result<JobResult> RunJob(const JobRequest& req) {
   if (!sbr.ok()) return setup_error(Status(sbr.status()).Wrap("start sandbox"));
   std::unique_ptr<launch::Sandbox> sb = std::move(sbr.value());
   base::TracePhase("cloned");
+  // A warden killed here, perhaps before the child has set its parent-death
+  // signal, must still not leave the child behind (see ChildMain).
+  WARDEN_CRASH_POINT("launch.after_clone");
   out_pipe.write.reset();
   err_pipe.write.reset();
 

@@ -50,6 +50,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   sb->report_read_.reset(report[0]);
   base::UniqueFd report_write(report[1]);
   plan->release_read_fd = release_read.get();
+  plan->release_write_fd = sb->release_write_.get();
   plan->report_write_fd = report_write.get();
   plan->new_cgroup_ns_after_release = cgroup_fd < 0;
   plan->ignored_signals = IgnoredSignals();

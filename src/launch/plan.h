@@ -105,6 +105,7 @@ struct Plan {
 
   // Parent <-> child channels (set by the launcher).
   int release_read_fd = -1;
+  int release_write_fd = -1;  // warden's end: the child closes its copy
   int report_write_fd = -1;
   bool die_with_parent = true;
 
