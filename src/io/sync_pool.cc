@@ -40,9 +40,10 @@ void SyncPool::Submit(std::function<Status()> work, StatusCallback cb) {
     pthread_sigmask(SIG_SETMASK, &all, &old);
     threads_.emplace_back([this] { Worker(); });
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  } else {
-    cv_.notify_one();
   }
+  // An idle worker takes it (or the next one) as well: with more work queued
+  // than idle workers, the new thread alone would leave them asleep.
+  cv_.notify_one();
 }
 
 void SyncPool::Worker() {

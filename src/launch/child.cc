@@ -257,7 +257,7 @@ pid_t SpawnJob(const Plan& plan) {
   return pid;
 }
 
-// Blocks until the parent writes one byte on the release pipe.
+// Blocks until the parent sends one byte on the release channel.
 void WaitForParent(const Plan& plan) {
   char go = 0;
   ssize_t n;
@@ -273,8 +273,8 @@ void WaitForParent(const Plan& plan) {
   // Checklist of the sandbox's first process. Order matters where noted.
   base::TracePhase("C started");
   // 1. Die with warden, unless the job is meant to outlive it. Our copy of
-  //    the release pipe's write end goes first, so that a warden that died
-  //    before the prctl leaves the pipe without writers: EOF below.
+  //    warden's end of the release channel goes first, so that a warden that
+  //    died before the prctl leaves the channel without a writer: EOF below.
   ::close(plan.release_write_fd);
   if (plan.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // 2. Wait for the parent's first go: the uid maps are written. EOF means

@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,7 +43,11 @@ uint64_t IgnoredSignals() {
 Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   std::unique_ptr<Sandbox> sb(new Sandbox());
   int release[2], report[2];
-  if (::pipe2(release, O_CLOEXEC) < 0) return Status::FromErrno(errno, "pipe2(release)");
+  // The release channel is a socket pair rather than a pipe so that a write
+  // to a child that is gone fails with EPIPE and no SIGPIPE (MSG_NOSIGNAL).
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, release) < 0) {
+    return Status::FromErrno(errno, "socketpair(release)");
+  }
   base::UniqueFd release_read(release[0]);
   sb->release_write_.reset(release[1]);
   if (::pipe2(report, O_CLOEXEC) < 0) return Status::FromErrno(errno, "pipe2(report)");
@@ -123,24 +127,14 @@ Status Sandbox::WriteIdMaps() {
 
 Status Sandbox::Release() {
   if (!release_write_) return Status::Error(Code::kInternal, "sandbox released twice already");
-  // A child that failed during its first stage has closed the pipe: the
-  // write gets EPIPE, and SIGPIPE (blocked here, then discarded) must not
-  // kill warden before the child's report is read.
-  sigset_t pipe_set, old;
-  ::sigemptyset(&pipe_set);
-  ::sigaddset(&pipe_set, SIGPIPE);
-  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  // A child that failed during its first stage has closed its end: the
+  // send gets EPIPE (no signal), and the child's report says why.
   char go = 1;
-  ssize_t n = base::RetryEintr([&] { return ::write(release_write_.get(), &go, 1); });
+  ssize_t n =
+      base::RetryEintr([&] { return ::send(release_write_.get(), &go, 1, MSG_NOSIGNAL); });
   int err = errno;
-  if (n < 0 && err == EPIPE) {
-    const struct timespec zero = {0, 0};
-    while (::sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
-    }
-  }
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (++releases_ == 2 || n < 0) release_write_.reset();
-  if (n < 0 && err != EPIPE) return Status::FromErrno(err, "write(release pipe)");
+  if (n < 0 && err != EPIPE) return Status::FromErrno(err, "send(release channel)");
   // EPIPE: the sandbox is gone; Supervise reads why from its report.
   return Status::Ok();
 }
@@ -162,7 +156,6 @@ Result<int> Sandbox::Reap() {
 }
 
 namespace {
-
 
 // Blocks the forwarded signals for the lifetime of the object and exposes
 // them as a signalfd; the old mask comes back on destruction.

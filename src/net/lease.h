@@ -38,6 +38,8 @@ struct Pool {
   uint32_t slots() const { return uint32_t{1} << (32 - cidr.prefix_len - 2); }
   uint32_t HostEnd(uint32_t slot) const { return cidr.address + slot * 4 + 1; }
   uint32_t SandboxEnd(uint32_t slot) const { return cidr.address + slot * 4 + 2; }
+  // The slot whose /30 holds `address` (which must be in the pool).
+  uint32_t SlotOf(uint32_t address) const { return (address - cidr.address) / 4; }
 };
 inline constexpr const char* kDefaultPool = "10.213.0.0/16";
 // Parses "A.B.C.D/N" with N in 12..28; kInvalidArgument names the value.

@@ -68,8 +68,8 @@ Result<std::vector<AllowRule>> ParseAllow(const std::vector<std::string>& dests)
 
 // Where the time of one session went, in microseconds (for benchmarks).
 struct VethTimings {
-  uint64_t prepare_lease_us = 0;    // lock, scan, reclaim, write lease
-  uint64_t prepare_netlink_us = 0;  // host address scan
+  uint64_t prepare_lease_us = 0;    // lock, reclaim, host address dump, write lease
+  uint64_t prepare_netlink_us = 0;  // netlink socket and netns handles
   uint64_t prepare_nft_us = 0;      // host NAT table (0 when not needed)
   uint64_t attach_netlink_us = 0;   // veth create, addresses, links up, route
   uint64_t attach_nft_us = 0;       // whitelist inside the job's netns

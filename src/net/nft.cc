@@ -83,6 +83,7 @@ class Batch {
   explicit Batch(std::string what) : what_(std::move(what)) {
     Reserve();
     Commit(nftnl_batch_begin(Tail(), seq_++));
+    first_seq_ = seq_;
   }
 
   // Space for the next message, at the end of the buffer.
@@ -109,7 +110,6 @@ class Batch {
     if (mnl_socket_sendto(s.get(), buf_.data(), len_) < 0) {
       return Status::FromErrno(errno, what_ + ": send nf_tables batch");
     }
-    const uint32_t first = seq_ - static_cast<uint32_t>(descs_.size()) - 1;
     size_t pending = descs_.size();
     std::vector<char> rbuf(MNL_SOCKET_BUFFER_SIZE);
     while (pending > 0) {
@@ -121,7 +121,7 @@ class Batch {
         if (nlh->nlmsg_type != NLMSG_ERROR) continue;
         const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
         if (e->error != 0) {
-          uint32_t i = nlh->nlmsg_seq - first;
+          uint32_t i = nlh->nlmsg_seq - first_seq_;
           std::string desc = i < descs_.size() ? descs_[i] : "message " + std::to_string(i);
           return KernelError(-e->error, what_ + ": " + desc);
         }
@@ -140,6 +140,7 @@ class Batch {
   std::vector<char> buf_;
   size_t len_ = 0;
   uint32_t seq_ = 1;
+  uint32_t first_seq_ = 0;          // of the first acknowledged message
   std::vector<std::string> descs_;  // one per acknowledged message, in order
 };
 
@@ -279,12 +280,6 @@ void Encode(Exprs* x, NftFamily family, const NftRule& r, const Cidr* saddr, con
   }
 }
 
-uint32_t HookNumber(const std::string& hook) {
-  if (hook == "input") return NF_INET_LOCAL_IN;
-  if (hook == "output") return NF_INET_LOCAL_OUT;
-  return NF_INET_POST_ROUTING;
-}
-
 Status AddTable(Batch* b, NftFamily family, const std::string& name, const std::string& comment) {
   TablePtr t(nftnl_table_alloc());
   if (!t) return NoMemory("table " + name);
@@ -311,10 +306,11 @@ Status AddChain(Batch* b, const NftTable& table, const NftChain& chain) {
   if (!c) return NoMemory("chain " + chain.name);
   nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.name.c_str());
   nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, chain.name.c_str());
-  if (!chain.hook.empty()) {
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, chain.type.c_str());
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, HookNumber(chain.hook));
-    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, chain.priority == "srcnat" ? 100 : 0);
+  if (chain.hook != NftChain::Hook::kNone) {
+    const NftHookSpec& h = NftHookOf(chain.hook);
+    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, h.type);
+    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, h.hooknum);
+    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, h.priority_value);
     nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, chain.policy_drop ? NF_DROP : NF_ACCEPT);
   }
   nlmsghdr* nlh = b->Header(NFT_MSG_NEWCHAIN, FamilyValue(table.family), NLM_F_CREATE,

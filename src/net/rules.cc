@@ -1,5 +1,7 @@
 #include "net/rules.h"
 
+#include <linux/netfilter.h>
+
 #include <algorithm>
 
 #include "net/netlink.h"
@@ -92,6 +94,19 @@ std::string Cidr::ToString() const {
   return s;
 }
 
+const NftHookSpec& NftHookOf(NftChain::Hook hook) {
+  static const NftHookSpec kInput{"input", "filter", "filter", 0, NF_INET_LOCAL_IN};
+  static const NftHookSpec kOutput{"output", "filter", "filter", 0, NF_INET_LOCAL_OUT};
+  static const NftHookSpec kPostrouting{"postrouting", "nat", "srcnat", 100, NF_INET_POST_ROUTING};
+  switch (hook) {
+    case NftChain::Hook::kInput: return kInput;
+    case NftChain::Hook::kOutput: return kOutput;
+    case NftChain::Hook::kPostrouting:
+    case NftChain::Hook::kNone: break;
+  }
+  return kPostrouting;
+}
+
 const char* NftFamilyName(NftFamily family) {
   return family == NftFamily::kIp ? "ip" : "inet";
 }
@@ -101,9 +116,10 @@ std::string NftText(const NftTable& t) {
   if (!t.comment.empty()) o += "  comment \"" + t.comment + "\"\n";
   for (const NftChain& c : t.chains) {
     o += "  chain " + c.name + " {\n";
-    if (!c.hook.empty()) {
-      o += "    type " + c.type + " hook " + c.hook + " priority " + c.priority + "; policy " +
-           (c.policy_drop ? "drop" : "accept") + ";\n";
+    if (c.hook != NftChain::Hook::kNone) {
+      const NftHookSpec& h = NftHookOf(c.hook);
+      o += std::string("    type ") + h.type + " hook " + h.hook + " priority " + h.priority +
+           "; policy " + (c.policy_drop ? "drop" : "accept") + ";\n";
     }
     for (const NftRule& r : c.rules) o += "    " + NftRuleText(r) + "\n";
     o += "  }\n";
@@ -116,7 +132,7 @@ NftTable SandboxTable(const SandboxRulesInput& in) {
   t.family = NftFamily::kInet;
   t.name = kSandboxTable;
 
-  NftChain refuse{"refuse", "", "", "", false, {}};
+  NftChain refuse{"refuse", NftChain::Hook::kNone, false, {}};
   NftRule reset;
   reset.l4 = L4::kTcp;
   reset.verdict = Verdict::kRejectTcpReset;
@@ -128,18 +144,17 @@ NftTable SandboxTable(const SandboxRulesInput& in) {
   // Nothing may connect in: replies to the job's own connections only.
   NftRule replies;
   replies.ct_established = true;
-  NftChain input{"input", "filter", "input", "filter", true, {}};
+  NftChain input{"input", NftChain::Hook::kInput, true, {}};
   NftRule from_lo;
   from_lo.iifname = "lo";
   input.rules = {from_lo, replies};
 
-  NftChain output{"output", "filter", "output", "filter", true, {}};
+  NftChain output{"output", NftChain::Hook::kOutput, true, {}};
   NftRule to_lo;
   to_lo.oifname = "lo";
   output.rules = {to_lo, replies};
   for (uint32_t d : in.dns) {
-    NftRule r = AcceptTo(Cidr{d, 32}, AllowRule::Proto::kAny, 53);
-    output.rules.push_back(r);
+    output.rules.push_back(AcceptTo(Cidr{d, 32}, AllowRule::Proto::kAny, 53));
   }
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kHost) continue;
@@ -189,7 +204,7 @@ NftTable HostNatTable(const std::string& table, const std::string& comment,
   masq.oifname = host_ifname;
   masq.oifname_negate = true;
   masq.verdict = Verdict::kMasquerade;
-  t.chains = {NftChain{"postrouting", "nat", "postrouting", "srcnat", false, {masq}}};
+  t.chains = {NftChain{"postrouting", NftChain::Hook::kPostrouting, false, {masq}}};
   return t;
 }
 

@@ -47,15 +47,27 @@ struct NftRule {
 };
 
 struct NftChain {
+  // Base chains hook into the stack; a regular chain (kNone) is only jumped
+  // to. The hook decides the rest (NftHookOf).
+  enum class Hook { kNone, kInput, kOutput, kPostrouting };
   std::string name;
-  // Base chains hook into the stack; a regular chain has hook "" and is
-  // only jumped to.
-  std::string type;      // "filter" or "nat"
-  std::string hook;      // "input", "output", "postrouting" or ""
-  std::string priority;  // "filter" (0) or "srcnat" (100)
-  bool policy_drop = false;
+  Hook hook = Hook::kNone;
+  bool policy_drop = false;  // base chains: what happens to unmatched packets
   std::vector<NftRule> rules;
 };
+
+// What a base chain's hook implies, in nft words and kernel numbers. warden
+// needs filter chains on input and output and a source-NAT chain on
+// postrouting, nothing else.
+struct NftHookSpec {
+  const char* hook;       // "input"
+  const char* type;       // "filter" or "nat"
+  const char* priority;   // "filter" or "srcnat"
+  int priority_value;     // 0 or 100
+  uint32_t hooknum;       // NF_INET_*
+};
+// Not for Hook::kNone.
+const NftHookSpec& NftHookOf(NftChain::Hook hook);
 
 struct NftTable {
   NftFamily family = NftFamily::kInet;

@@ -97,7 +97,7 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
   WARDEN_ASSIGN_OR_RETURN(impl->sock, nl::Socket::Open());
   WARDEN_ASSIGN_OR_RETURN(impl->host_netns, OpenCurrentNetns());
   WARDEN_ASSIGN_OR_RETURN(impl->host_netns_id, CurrentNetnsId());
-  t.prepare_netlink_us += ElapsedUs(start);
+  t.prepare_netlink_us = ElapsedUs(start);
 
   // Under the lease lock, after dead owners' pairs are gone: one address
   // dump gives the host's addresses (blocked unless allowed, and whether
@@ -120,7 +120,7 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     rules.host_addresses.clear();
     for (const nl::Ipv4Address& a : host_addrs) {
       rules.host_addresses.push_back(a.address);
-      if (pool.cidr.Contains(a.address)) out.busy.push_back((a.address - pool.cidr.address) / 4);
+      if (pool.cidr.Contains(a.address)) out.busy.push_back(pool.SlotOf(a.address));
     }
     // Traffic leaves the host (and needs forwarding and NAT) unless every
     // allowed destination is one of the host's own addresses.

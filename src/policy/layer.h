@@ -64,7 +64,7 @@ class Layer {
 
  private:
   Status Err(const toml::node& n, std::string msg) const {
-    return ErrLoc(LocOf(n.source(), file_), std::move(msg));
+    return ErrLoc(At(n), std::move(msg));
   }
   Loc At(const toml::node& n) const { return LocOf(n.source(), file_); }
 

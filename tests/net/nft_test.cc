@@ -70,7 +70,7 @@ TEST_CASE("nft: a rejected table leaves nothing and names the bad rule", "[net][
     NftRule bad;
     bad.verdict = NftRule::Verdict::kJump;
     bad.jump = "nowhere";  // no such chain: the kernel refuses the batch
-    t.chains = {NftChain{"output", "filter", "output", "filter", true, {ok, bad}}};
+    t.chains = {NftChain{"output", NftChain::Hook::kOutput, true, {ok, bad}}};
     Status install = NftInstall(t, "bad table");
     if (install.ok()) return Status::Error(Code::kInternal, "a jump to a missing chain was accepted");
     message = install.ToString();
