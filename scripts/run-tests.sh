@@ -12,7 +12,11 @@ cd "$root"
 export WARDEN_BIN="$root/$build/warden"
 export WARDEN_POLICY_DIR="$root/policies"
 log=$(mktemp /tmp/warden-tests.XXXXXX)
-trap 'rm -f "$log"' EXIT
+# Compiled seccomp programs and loaded policies are cached here, not in
+# /var/cache/warden, and removed with the run.
+WARDEN_CACHE_DIR=$(mktemp -d /tmp/warden-tests-cache.XXXXXX)
+export WARDEN_CACHE_DIR
+trap 'rm -f "$log"; rm -rf "$WARDEN_CACHE_DIR"' EXIT
 
 passed=0 failed=0 skipped=0
 

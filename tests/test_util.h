@@ -2,6 +2,8 @@
 #ifndef WARDEN_TESTS_TEST_UTIL_H_
 #define WARDEN_TESTS_TEST_UTIL_H_
 
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -27,6 +29,28 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Sets an environment variable for the scope's life.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
 };
 
 }  // namespace warden::testing

@@ -31,6 +31,8 @@ struct MountSpec {
   bool writable = false;    // default read-only
   bool optional = false;    // a missing source is skipped, not an error
   uint64_t size_bytes = 0;  // tmpfs size; 0 means the loader's default
+
+  bool operator==(const MountSpec&) const = default;
 };
 
 // One condition on a syscall argument (libseccomp's scmp_arg_cmp).
@@ -40,6 +42,8 @@ struct ArgCondition {
   Op op = Op::kEq;
   uint64_t value = 0;
   uint64_t mask = 0;  // only for kMaskedEq
+
+  bool operator==(const ArgCondition&) const = default;
 };
 
 enum class SeccompAction { kAllow, kErrno, kKill, kLog };
@@ -51,6 +55,8 @@ struct SyscallRule {
   SeccompAction action = SeccompAction::kErrno;
   int errno_value = 1;  // EPERM
   std::vector<ArgCondition> args;
+
+  bool operator==(const SyscallRule&) const = default;
 };
 
 struct SeccompSpec {
@@ -63,6 +69,8 @@ struct SeccompSpec {
   SeccompAction deny_action = SeccompAction::kErrno;
   // Syscall numbers unknown to warden's table get ENOSYS.
   int unknown_errno = 38;  // ENOSYS
+
+  bool operator==(const SeccompSpec&) const = default;
 };
 
 struct RlimitSpec {
@@ -71,6 +79,8 @@ struct RlimitSpec {
   uint64_t fsize_bytes = 1ull << 30;
   uint64_t stack_bytes = 8ull << 20;
   uint64_t core_bytes = 0;
+
+  bool operator==(const RlimitSpec&) const = default;
 };
 
 // A cgroup limit with its fail-closed switch: when `optional` is false and
@@ -79,6 +89,8 @@ template <typename T>
 struct CgroupLimit {
   std::optional<T> value;
   bool optional = false;
+
+  bool operator==(const CgroupLimit&) const = default;
 };
 
 struct CgroupSpec {
@@ -89,6 +101,8 @@ struct CgroupSpec {
   CgroupLimit<std::string> cpuset_cpus;
   CgroupLimit<std::string> cpuset_mems;
   CgroupLimit<std::string> io_max;  // "MAJ:MIN rbps=... wbps=..." lines
+
+  bool operator==(const CgroupSpec&) const = default;
 };
 
 struct NetworkSpec {
@@ -97,6 +111,8 @@ struct NetworkSpec {
   std::vector<std::string> allow;  // "ADDR[/PREFIX][:PORT][/tcp|/udp]", "host:PORT"
   std::vector<std::string> dns;    // resolver addresses -> /etc/resolv.conf
   std::map<std::string, std::string> hosts;  // name -> address -> /etc/hosts
+
+  bool operator==(const NetworkSpec&) const = default;
 };
 
 struct Policy {
@@ -141,6 +157,8 @@ struct Policy {
   CgroupSpec cgroup;
   SeccompSpec seccomp;
   NetworkSpec network;
+
+  bool operator==(const Policy&) const = default;
 };
 
 // A parse or validation error: "FILE:LINE:COL: what is wrong".

@@ -10,6 +10,9 @@ W="$root/$build/warden"
 export WARDEN_POLICY_DIR="$root/policies"
 runs=${BENCH_RUNS:-30}
 tmp=$(mktemp -d /tmp/warden-bench.XXXXXX)
+# warden's caches (seccomp programs, loaded policies) live with the run; the
+# warm-up runs fill them, as any earlier run would on a real host.
+export WARDEN_CACHE_DIR="$tmp/cache"
 bwrap_cg=""
 cleanup() {
   if [ -n "$bwrap_cg" ]; then

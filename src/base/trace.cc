@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <sys/resource.h>
+
 #include "base/clock.h"
 
 namespace warden::base {
@@ -24,7 +26,10 @@ bool TraceEnabled() {
 void TracePhase(const char* phase) {
   if (!TraceEnabled()) return;
   static const double origin = NowMs();
-  std::fprintf(stderr, "warden: trace: +%.2f ms %s\n", NowMs() - origin, phase);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::fprintf(stderr, "warden: trace: +%.2f ms %s (%ld faults)\n", NowMs() - origin, phase,
+               ru.ru_minflt);
 }
 
 }  // namespace warden::base

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/cache.h"
 #include "warden/policy.h"
 
 namespace warden::policy {
@@ -47,6 +48,7 @@ struct State {
   std::vector<std::string> allow;  // seccomp.allow entries, groups unexpanded
   std::vector<RuleMeta> rules;
   Loc uid_loc, gid_loc;
+  std::vector<Dependency> deps;  // extended files, in the order read
 };
 
 // A PolicyError status for `loc`.

@@ -6,7 +6,9 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "policy/cache.h"
 #include "warden/policy.h"
 
 namespace warden::policy {
@@ -23,9 +25,10 @@ Status PolicyTooLarge(const std::string& file);
 Result<toml::table> ParseToml(const std::string& text, const std::string& file);
 
 // Parses, applies `extends` layers, validates and hashes. `file` is used in
-// error locations, `name` becomes Policy::name.
+// error locations, `name` becomes Policy::name. `deps`, when given, receives
+// the extended files that were read.
 Result<Policy> LoadFromText(const std::string& text, const std::string& file,
-                            const std::string& name);
+                            const std::string& name, std::vector<Dependency>* deps = nullptr);
 
 }  // namespace warden::policy
 

@@ -12,6 +12,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "base/log.h"
 #include "policy/loader.h"
 #include "warden/policy.h"
 
@@ -135,8 +136,18 @@ Result<Policy> LoadPolicyFile(const std::string& path) {
     if (text.status().code() == Code::kResourceExhausted) return policy::PolicyTooLarge(path);
     return text.take_status().Wrap("load policy");
   }
-  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text.value(), path, Stem(path)));
+  // A policy that loaded before, from the same files, comes from the cache.
+  const std::string name = Stem(path);
+  const std::string cache_dir = policy::PolicyCacheDir();
+  const std::string key = policy::PolicyCacheKey(path, name, PolicyDirectory(), text.value());
+  if (std::optional<Policy> cached = policy::ReadCachedPolicy(cache_dir, key)) return *std::move(cached);
+  std::vector<policy::Dependency> deps;
+  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text.value(), path, name, &deps));
   p.source_path = path;
+  if (Status st = policy::WriteCachedPolicy(cache_dir, key, p, deps); !st.ok()) {
+    // Not an error: the next load parses again.
+    WLOG_DEBUG("", "policy cache: " + st.ToString());
+  }
   return p;
 }
 

@@ -251,6 +251,7 @@ Status Layer::Extends(const toml::node& n, int depth) {
     return Err(n, "extends = \"" + name + "\": cannot read " + path + ": " +
                       text.status().ToString() + " (set WARDEN_POLICY_DIR to the directory of shipped policies)");
   }
+  st_.deps.push_back({path, base::Sha256(text.value())});
   WARDEN_ASSIGN_OR_RETURN(toml::table base_root, ParseToml(text.value(), path));
   Layer base(&st_, path);
   return base.Apply(base_root, depth + 1);
@@ -638,7 +639,7 @@ Result<toml::table> ParseToml(const std::string& text, const std::string& file) 
 }
 
 Result<Policy> LoadFromText(const std::string& text, const std::string& file,
-                            const std::string& name) {
+                            const std::string& name, std::vector<Dependency>* deps) {
   WARDEN_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
   State st;
   st.p.mask = {"/root", "/home", "/var/lib/warden", "/run", "/var/run", "/var/tmp"};
@@ -648,6 +649,7 @@ Result<Policy> LoadFromText(const std::string& text, const std::string& file,
   Policy out;
   WARDEN_RETURN_IF_ERROR(Finish(st, &out));
   out.name = name;
+  if (deps) *deps = std::move(st.deps);
   return out;
 }
 

@@ -126,26 +126,6 @@ class NetnsProcess {
   base::UniqueFd netns_;
 };
 
-// Sets an environment variable for the scope's life.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
-
 inline sockaddr_in SockAddr(const std::string& addr, uint16_t port) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;

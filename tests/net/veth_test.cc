@@ -23,7 +23,7 @@ namespace {
 
 using testing::FakeHost;
 using testing::NetnsProcess;
-using testing::ScopedEnv;
+using ::warden::testing::ScopedEnv;
 
 constexpr uint32_t kServerHost = 0xc0000201;  // 192.0.2.1 on the fake host
 constexpr uint32_t kServerA = 0xc0000202;     // 192.0.2.2: resolver, allowed port 8001

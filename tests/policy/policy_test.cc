@@ -13,21 +13,10 @@
 namespace warden {
 namespace {
 
-// Points PolicyDirectory() at the repository's policies/ for the test and
-// restores the environment afterwards.
-class PolicyDirEnv {
- public:
-  explicit PolicyDirEnv(const std::string& dir) {
-    if (const char* old = getenv("WARDEN_POLICY_DIR")) old_ = old;
-    setenv("WARDEN_POLICY_DIR", dir.c_str(), 1);
-  }
-  ~PolicyDirEnv() {
-    if (old_) setenv("WARDEN_POLICY_DIR", old_->c_str(), 1);
-    else unsetenv("WARDEN_POLICY_DIR");
-  }
-
- private:
-  std::optional<std::string> old_;
+// Points PolicyDirectory() at `dir` for the test and restores the
+// environment afterwards.
+struct PolicyDirEnv : testing::ScopedEnv {
+  explicit PolicyDirEnv(const std::string& dir) : ScopedEnv("WARDEN_POLICY_DIR", dir) {}
 };
 
 std::string RepoPolicies() {

@@ -1,0 +1,326 @@
+#include "policy/cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "base/cache_file.h"
+#include "test_util.h"
+
+namespace warden {
+namespace {
+
+using policy::CacheEntry;
+using policy::DecodeEntry;
+using policy::EncodeEntry;
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  REQUIRE(f.good());
+}
+
+std::string RepoPolicies() {
+  for (const char* c : {"policies", "../policies", "../../policies"}) {
+    if (access((std::string(c) + "/default.toml").c_str(), R_OK) == 0) {
+      char buf[4096];
+      if (realpath(c, buf)) return buf;
+    }
+  }
+  FAIL("policies/ not found: run the unit tests from the repository root");
+  return "";
+}
+
+std::vector<std::string> EntryFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    out.push_back(e.path().filename().string());
+  }
+  return out;
+}
+
+// A policy with every field away from its default, so that a field the
+// encoding forgot cannot round-trip by luck.
+Policy EveryField() {
+  Policy p;
+  p.name = "every";
+  p.source_path = "/etc/warden/every.toml";
+  p.hash = std::string(64, 'a');
+  p.match_suffixes = {".rb", ".ru"};
+  p.match_interpreters = {"ruby"};
+  p.interpreter = {"/usr/bin/env", "ruby", "-W0"};
+  p.user_namespace = true;
+  p.rootfs = "/srv/image";
+  p.mask = {"/secret", ""};
+  MountSpec bind;
+  bind.source = "/data";
+  bind.destination = "/mnt/data";
+  bind.writable = true;
+  bind.optional = true;
+  MountSpec tmp;
+  tmp.kind = MountSpec::Kind::kTmpfs;
+  tmp.destination = "/scratch";
+  tmp.size_bytes = 1ull << 40;
+  p.mounts = {bind, tmp};
+  p.tmp_size_bytes = 1;
+  p.shm_size_bytes = UINT64_MAX;
+  p.hostname = "h";
+  p.cwd = "/work";
+  p.uid = 4000000000u;
+  p.gid = 7;
+  p.env = {{"A", "1"}, {"B", ""}, {"LONG", std::string(300, 'x')}};
+  p.env_pass = {"TERM", "TZ"};
+  p.path = "/bin";
+  p.wall_time_ms = 5;
+  p.cpu_time_ms = 6;
+  p.kill_grace_ms = 7;
+  p.output_max_bytes = 8;
+  p.rlimits = {1, 2, 3, 4, 5};
+  p.cgroup.memory_max_bytes = {256ull << 20, true};
+  p.cgroup.memory_swap_max_bytes = {0, false};  // set, and zero
+  p.cgroup.pids_max = {std::nullopt, true};      // unset, but optional
+  p.cgroup.cpu = {0.25, false};
+  p.cgroup.cpuset_cpus = {"0-1", true};
+  p.cgroup.cpuset_mems = {"", false};
+  p.cgroup.io_max = {"8:0 rbps=1048576", false};
+  p.seccomp.deny = {"mount", "bpf"};
+  p.seccomp.allow = {"chown"};
+  SyscallRule r;
+  r.syscall = "socket";
+  r.action = SeccompAction::kLog;
+  r.errno_value = 13;
+  r.args = {{0, ArgCondition::Op::kMaskedEq, 17, 0xffffffff}, {5, ArgCondition::Op::kGe, UINT64_MAX, 0}};
+  SyscallRule kill;
+  kill.syscall = "ptrace";
+  kill.action = SeccompAction::kKill;
+  p.seccomp.rules = {r, kill};
+  p.seccomp.deny_action = SeccompAction::kKill;
+  p.seccomp.unknown_errno = 4095;
+  p.network.mode = NetworkSpec::Mode::kVeth;
+  p.network.allow = {"192.0.2.1:443/tcp", "host:9000"};
+  p.network.dns = {"192.0.2.53"};
+  p.network.hosts = {{"db", "192.0.2.2"}, {"cache", "192.0.2.3"}};
+  return p;
+}
+
+CacheEntry EntryOf(const Policy& p) {
+  CacheEntry e;
+  e.key = std::string(64, 'b');
+  e.deps = {{"/p/default.toml", base::Sha256("x")}};
+  e.policy = p;
+  return e;
+}
+
+TEST_CASE("policy cache: entries round-trip every field", "[policy]") {
+  Policy every = EveryField();
+  REQUIRE_FALSE(every == Policy{});
+  CacheEntry decoded;
+  REQUIRE(DecodeEntry(EncodeEntry(EntryOf(every)), &decoded));
+  CHECK(decoded.policy == every);
+  CHECK(decoded.key == std::string(64, 'b'));
+  REQUIRE(decoded.deps.size() == 1);
+  CHECK(decoded.deps[0].path == "/p/default.toml");
+  CHECK(decoded.deps[0].sha256 == base::Sha256("x"));
+
+  CacheEntry plain;
+  REQUIRE(DecodeEntry(EncodeEntry(EntryOf(Policy{})), &plain));
+  CHECK(plain.policy == Policy{});
+
+  // The shipped policies, as the loader builds them.
+  testing::TempDir cache;
+  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  for (const char* name : {"default", "python", "node", "shell"}) {
+    INFO(name);
+    Result<Policy> p = ResolvePolicy(name);
+    REQUIRE(p.ok());
+    CacheEntry e;
+    REQUIRE(DecodeEntry(EncodeEntry(EntryOf(p.value())), &e));
+    CHECK(e.policy == p.value());
+  }
+}
+
+TEST_CASE("policy cache: malformed entries are refused", "[policy]") {
+  const std::string body = EncodeEntry(EntryOf(EveryField()));
+  CacheEntry e;
+  REQUIRE(DecodeEntry(body, &e));
+  // Every truncation, and a trailing byte.
+  for (size_t n = 0; n < body.size(); ++n) {
+    INFO(n);
+    CHECK_FALSE(DecodeEntry(std::string_view(body).substr(0, n), &e));
+  }
+  CHECK_FALSE(DecodeEntry(body + '\0', &e));
+  // An out-of-range enum: the network mode is the body's third-from-last
+  // field group; patching the encoded mode byte (value 2, kVeth) to 3.
+  Policy p = EveryField();
+  p.network.allow.clear();
+  p.network.dns.clear();
+  p.network.hosts.clear();
+  std::string b = EncodeEntry(EntryOf(p));
+  // Layout end: mode, then three empty lists (one zero byte each).
+  REQUIRE(b.size() > 4);
+  REQUIRE(b.substr(b.size() - 4) == std::string("\x02\x00\x00\x00", 4));
+  CHECK(DecodeEntry(b, &e));
+  b[b.size() - 4] = '\x03';
+  CHECK_FALSE(DecodeEntry(b, &e));
+  // One encoding per value: a number written longer than needed is refused
+  // (the key's length, 64, as two bytes).
+  std::string longer = body;
+  REQUIRE(longer[0] == '\x40');
+  longer.replace(0, 1, std::string("\xc0\x00", 2));
+  CHECK_FALSE(DecodeEntry(longer, &e));
+  // A length longer than the input, and a varint over 64 bits.
+  CHECK_FALSE(DecodeEntry(std::string(64, '\xff'), &e));
+  CHECK_FALSE(DecodeEntry(std::string("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11), &e));
+}
+
+TEST_CASE("policy cache: a load is cached, and any change to a file of the chain is a miss",
+          "[policy]") {
+  testing::TempDir dir;
+  testing::TempDir cache;
+  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  const std::string cache_dir = cache.Join("policy");
+  CHECK(policy::PolicyCacheDir() == cache_dir);
+  WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nhostname = \"one\"\n");
+  WriteText(dir.Join("child.toml"), "extends = \"base\"\n[identity]\nuid = 1000\n");
+
+  Result<Policy> first = ResolvePolicy("child");
+  REQUIRE(first.ok());
+  CHECK(first->hostname == "one");
+  CHECK(first->uid == 1000);
+  std::vector<std::string> files = EntryFiles(cache_dir);
+  REQUIRE(files.size() == 1);
+  CHECK(files[0].size() == 64 + 4);
+  CHECK(files[0].ends_with(".pol"));
+  struct stat st;
+  REQUIRE(stat((cache_dir + "/" + files[0]).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+
+  // The second load comes from the entry: replace the entry's policy with a
+  // different one under the same key and it is what the load returns.
+  const std::string text = "extends = \"base\"\n[identity]\nuid = 1000\n";
+  const std::string key =
+      policy::PolicyCacheKey(dir.Join("child.toml"), "child", dir.path(), text);
+  CHECK(files[0] == key + ".pol");
+  Result<Policy> again = ResolvePolicy("child");
+  REQUIRE(again.ok());
+  CHECK(again.value() == first.value());
+  Policy marked = first.value();
+  marked.hostname = "from-cache";
+  std::vector<policy::Dependency> deps = {
+      {dir.Join("base.toml"), base::Sha256("extends = \"none\"\n[identity]\nhostname = \"one\"\n")}};
+  REQUIRE(policy::WriteCachedPolicy(cache_dir, key, marked, deps).ok());
+  CHECK(ResolvePolicy("child")->hostname == "from-cache");
+
+  // The extended file changes: its recorded hash no longer matches.
+  WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nhostname = \"two\"\n");
+  Result<Policy> rebased = ResolvePolicy("child");
+  REQUIRE(rebased.ok());
+  CHECK(rebased->hostname == "two");
+  CHECK(rebased->hash != first->hash);
+
+  // The file itself changes: a new key.
+  WriteText(dir.Join("child.toml"), "extends = \"base\"\n[identity]\nuid = 1001\n");
+  Result<Policy> edited = ResolvePolicy("child");
+  REQUIRE(edited.ok());
+  CHECK(edited->uid == 1001);
+  CHECK(edited->hostname == "two");
+
+  // Another policy directory: another key, even for the same file.
+  testing::TempDir other;
+  WriteText(other.Join("base.toml"), "extends = \"none\"\n[identity]\nhostname = \"three\"\n");
+  {
+    testing::ScopedEnv other_env("WARDEN_POLICY_DIR", other.path());
+    Result<Policy> moved = LoadPolicyFile(dir.Join("child.toml"));
+    REQUIRE(moved.ok());
+    CHECK(moved->hostname == "three");
+  }
+
+  // Errors are never cached: the same broken text fails every time.
+  const size_t before = EntryFiles(cache_dir).size();
+  WriteText(dir.Join("child.toml"), "extends = \"base\"\n[identity]\nuid = -1\n");
+  CHECK_FALSE(ResolvePolicy("child").ok());
+  CHECK_FALSE(ResolvePolicy("child").ok());
+  CHECK(EntryFiles(cache_dir).size() == before);
+  for (const std::string& f : EntryFiles(cache_dir)) CHECK(f.ends_with(".pol"));
+}
+
+TEST_CASE("policy cache: corrupt, untrusted and unwritable caches only cost a parse",
+          "[policy]") {
+  testing::TempDir cache;
+  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  const std::string cache_dir = cache.Join("policy");
+  Result<Policy> want = ResolvePolicy("python");
+  REQUIRE(want.ok());
+  // python extends default: one entry, for the chain's top file.
+  REQUIRE(EntryFiles(cache_dir).size() == 1);
+  const std::string entry = cache_dir + "/" + EntryFiles(cache_dir)[0];
+
+  auto flip = [&](long offset) {
+    std::fstream f(entry, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(offset, std::ios::end);
+    char c = 0;
+    f.get(c);
+    f.seekp(offset, std::ios::end);
+    f.put(static_cast<char>(c ^ 0x20));
+  };
+  flip(-10);  // in the body: the digest fails
+  CHECK(ResolvePolicy("python").value() == want.value());
+  // ... and the entry was rewritten: its digest holds again.
+  std::optional<std::string> data = base::ReadTrustedCacheFile(entry, 0, 1 << 20, "test");
+  REQUIRE(data.has_value());
+  CHECK(data->substr(0, 8) == "WDNPOL01");
+  CHECK(base::Sha256(std::string_view(*data).substr(40)) ==
+        [&] {
+          base::Sha256Digest d;
+          std::memcpy(d.data(), data->data() + 8, 32);
+          return d;
+        }());
+
+  REQUIRE(truncate(entry.c_str(), 20) == 0);
+  CHECK(ResolvePolicy("python").value() == want.value());
+
+  // A file others could have written is ignored, and replaced by our own.
+  REQUIRE(chmod(entry.c_str(), 0666) == 0);
+  CHECK(ResolvePolicy("python").value() == want.value());
+  struct stat st;
+  REQUIRE(stat(entry.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
+
+  // A cache that cannot be written is no error.
+  testing::ScopedEnv bad("WARDEN_CACHE_DIR", "/proc/warden-no-such-dir");
+  Result<Policy> uncached = ResolvePolicy("python");
+  REQUIRE(uncached.ok());
+  CHECK(uncached.value() == want.value());
+}
+
+TEST_CASE("cache files: the oldest entries beyond the limit are removed", "[base]") {
+  testing::TempDir dir;
+  const std::string d = dir.Join("c");
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "e" + std::to_string(i);
+    REQUIRE(base::WriteCacheFile(d, name, "x", 3).ok());
+    // Distinct modification times, oldest first.
+    struct timespec times[2] = {{0, UTIME_OMIT}, {1000 + i, 0}};
+    REQUIRE(utimensat(AT_FDCWD, (d + "/" + name).c_str(), times, 0) == 0);
+  }
+  REQUIRE(base::WriteCacheFile(d, "e5", "x", 3).ok());
+  std::vector<std::string> left = EntryFiles(d);
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"e3", "e4", "e5"});
+  CHECK(base::ReadTrustedCacheFile(d + "/e5", 1, 1, "test") == std::optional<std::string>("x"));
+  CHECK_FALSE(base::ReadTrustedCacheFile(d + "/e5", 2, 10, "test").has_value());
+  CHECK_FALSE(base::ReadTrustedCacheFile(d + "/e0", 0, 10, "test").has_value());
+}
+
+}  // namespace
+}  // namespace warden
