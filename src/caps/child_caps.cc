@@ -3,24 +3,28 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "base/raw_syscall.h"
 
 namespace warden::caps {
 
 using launch::Fail;
 using launch::Step;
 
+// Runs in the sandbox's first process: raw system calls only (see
+// base/raw_syscall.h).
+using base::sys::Prctl;
+
 launch::ChildError ChildLockCapabilities(int cap_last_cap) {
-  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
-    return Fail(Step::kCapabilities, errno, "PR_CAP_AMBIENT_CLEAR_ALL");
+  if (long r = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); r < 0 && r != -EINVAL) {
+    return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAP_AMBIENT_CLEAR_ALL");
   }
   for (int cap = 0; cap <= cap_last_cap; ++cap) {
-    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-      return Fail(Step::kCapabilities, errno, "PR_CAPBSET_DROP");
+    if (long r = Prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap)); r < 0 && r != -EINVAL) {
+      return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAPBSET_DROP");
     }
   }
   // Locked securebits: root gets no capabilities from exec, setuid does not
@@ -29,8 +33,8 @@ launch::ChildError ChildLockCapabilities(int cap_last_cap) {
   const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
                              SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                              SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-  if (::prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0) {
-    return Fail(Step::kSecurebits, errno, "PR_SET_SECUREBITS");
+  if (long r = Prctl(PR_SET_SECUREBITS, bits); r < 0) {
+    return Fail(Step::kSecurebits, static_cast<int>(-r), "PR_SET_SECUREBITS");
   }
   return {};
 }
@@ -45,7 +49,9 @@ launch::ChildError ChildClearCapabilitySets(int keep) {
   if (keep >= 0 && keep < 64) {
     data[keep / 32].effective = data[keep / 32].permitted = 1u << (keep % 32);
   }
-  if (::syscall(SYS_capset, &header, data) < 0) return Fail(Step::kCapabilities, errno, "capset");
+  if (long r = base::sys::Raw(SYS_capset, base::sys::L(&header), base::sys::L(&data[0])); r < 0) {
+    return Fail(Step::kCapabilities, static_cast<int>(-r), "capset");
+  }
   return {};
 }
 

@@ -133,6 +133,11 @@ bool CanCloneInto() {
   return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+bool MemoryOnV1() {
+  struct statfs fs;
+  return ::statfs("/sys/fs/cgroup/memory", &fs) == 0 && fs.f_type == CGROUP_SUPER_MAGIC;
+}
+
 int JobCgroup::clone_into_fd() const { return all_v2_ ? v2_fd_.get() : -1; }
 
 const JobCgroup::Dir* JobCgroup::DirFor(int controller) const {
@@ -328,6 +333,15 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
   return job;
 }
 
+namespace {
+
+// A v1 hierarchy of the memory controller: what AttachOutsideMemory leaves out.
+bool IsV1Memory(const JobCgroup::Dir& d) {
+  return d.backend == Backend::kV1 && d.Serves(kMemory);
+}
+
+}  // namespace
+
 Status JobCgroup::Attach(pid_t pid) {
   if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
   for (const Dir& d : dirs_) {
@@ -336,6 +350,28 @@ Status JobCgroup::Attach(pid_t pid) {
   }
   return Status::Ok();
 }
+
+Status JobCgroup::AttachOutsideMemory(pid_t pid) {
+  if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
+  for (const Dir& d : dirs_) {
+    if (IsV1Memory(d)) continue;
+    Status st = WriteCgroupFile(d.path + "/cgroup.procs", std::to_string(pid));
+    if (!st.ok()) return st.Wrap("attach pid " + std::to_string(pid) + " to " + d.path);
+  }
+  return Status::Ok();
+}
+
+Result<base::UniqueFd> JobCgroup::OpenMemoryProcs() const {
+  for (const Dir& d : dirs_) {
+    if (!IsV1Memory(d)) continue;
+    const std::string path = d.path + "/cgroup.procs";
+    base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\")");
+    return fd;
+  }
+  return base::UniqueFd();
+}
+
 
 Status JobCgroup::Kill() {
   Status first;

@@ -96,6 +96,11 @@ struct Options {
 // (CLONE_INTO_CGROUP). One statfs; says nothing about which controllers work.
 bool CanCloneInto();
 
+// Whether the memory controller is a v1 hierarchy at /sys/fs/cgroup/memory
+// (the usual v1 and hybrid layout), where JobCgroup::AttachOutsideMemory
+// can keep a process out of the job's memory cgroup. One statfs.
+bool MemoryOnV1();
+
 class JobCgroup {
  public:
   // Creates the job's cgroup(s) and applies every limit in `spec`.
@@ -122,6 +127,16 @@ class JobCgroup {
   // Moves `pid` (its whole thread group) into every hierarchy used. Safe to
   // call after CLONE_INTO_CGROUP too (the v2 write is then a no-op).
   Status Attach(pid_t pid);
+
+  // For a sandbox init that shares warden's memory (launch/launcher.h) and
+  // must stay out of the job's memory cgroup, where the OOM killer could
+  // pick it and with it warden: Attach that leaves a v1 memory hierarchy
+  // out, and a write-only fd of that hierarchy's cgroup.procs, through which
+  // the job moves itself in ("0") before its exec. The fd is invalid when
+  // there is no such hierarchy (no memory controller, or memory on v2,
+  // whose directory init shares with the other v2 controllers and joins).
+  Status AttachOutsideMemory(pid_t pid);
+  Result<base::UniqueFd> OpenMemoryProcs() const;
 
   // Sends SIGKILL to every process in the job's cgroups without racing with
   // forks: v2 cgroup.kill; v1 freezer freeze, kill all, thaw. Does not wait.

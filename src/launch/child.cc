@@ -1,6 +1,9 @@
 // Runs between clone and exec. Rules (STYLE 8): no allocation, no locks, no
 // stdio or logging; every failure is reported as {step, errno} over the
-// report pipe and ends the process.
+// report pipe and ends the process. Both processes here share warden's
+// memory (launcher.cc), so on top of that: system calls only through
+// base/raw_syscall.h, which leave errno alone, and no writes to memory but
+// their own stacks.
 #include "launch/child.h"
 
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <climits>
 #include <cstring>
 
+#include "base/raw_syscall.h"
 #include "base/trace.h"
 #include "caps/child_caps.h"
 #include "launch/child_util.h"
@@ -41,25 +45,31 @@ int KillAllSignal() { return SIGRTMIN + 2; }
 
 namespace {
 
+namespace sys = base::sys;
+
+// -errno of a failed raw call.
+int Err(long r) { return static_cast<int>(-r); }
+
 [[noreturn]] void Die(const Plan& plan, const ChildError& e) {
   SendError(plan.report_write_fd, Report::Kind::kSetupError, e);
-  ::_exit(125);
+  sys::ExitGroup(125);
 }
 
 ChildError LoopbackUp() {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return Fail(Step::kLoopback, errno, "socket");
+  long sock = sys::Socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return Fail(Step::kLoopback, Err(sock), "socket");
+  const int s = static_cast<int>(sock);
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof ifr);
   CopyStr(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
   int err = 0;
-  if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
-    err = errno;
+  if (long r = sys::Ioctl(s, SIOCGIFFLAGS, &ifr); r < 0) {
+    err = Err(r);
   } else {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-    if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) err = errno;
+    if (long w = sys::Ioctl(s, SIOCSIFFLAGS, &ifr); w < 0) err = Err(w);
   }
-  ::close(s);
+  sys::Close(s);
   return err ? Fail(Step::kLoopback, err, "lo") : ChildError{};
 }
 
@@ -76,10 +86,7 @@ int ExecJob(const Plan& plan) {
   const char* file = plan.argv[0];
   char* const* argv = const_cast<char* const*>(plan.argv);
   char* const* envp = const_cast<char* const*>(plan.envp);
-  if (std::strchr(file, '/') != nullptr) {
-    ::execve(file, argv, envp);
-    return errno;
-  }
+  if (std::strchr(file, '/') != nullptr) return Err(sys::Execve(file, argv, envp));
   int result = ENOENT;
   const char* p = plan.path_env ? plan.path_env : "/usr/bin:/bin";
   char buf[PATH_MAX];
@@ -92,56 +99,73 @@ int ExecJob(const Plan& plan) {
     buf[len] = '\0';
     len = AppendStr(buf, sizeof buf, len, "/");
     AppendStr(buf, sizeof buf, len, file);
-    ::execve(buf, argv, envp);
+    const int err = Err(sys::Execve(buf, argv, envp));
     // Like execvp: remember a permission problem, keep looking otherwise.
-    if (errno == EACCES || errno == ENOEXEC || errno == EPERM) result = errno;
+    if (err == EACCES || err == ENOEXEC || err == EPERM) result = err;
     p = end ? end + 1 : p + dir_len;
   }
   return result;
 }
 
+// What the job process starts from, on init's stack.
+struct JobStart {
+  const Plan* plan = nullptr;
+  int sync_fd = -1;          // traced jobs: wait for init's byte
+  int memory_procs_fd = -1;  // the memory cgroup to join (init is not in it)
+};
+
 // The job process: the last steps before exec, in the order DESIGN.md gives.
-[[noreturn]] void JobMain(const Plan& plan, int sync_fd) {
+[[noreturn]] void JobMain(const JobStart& start) {
+  const Plan& plan = *start.plan;
+  const int sync_fd = start.sync_fd;
   auto die = [&](const ChildError& e) { Die(plan, e); };
   // Dispositions and mask are inherited from warden; the job starts clean.
   // Everything is blocked until the exec, which resets caught signals to
   // their default; ignored ones (the plan knows which) are reset here.
   sigset_t all;
-  ::sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  std::memset(&all, 0xff, sizeof all);
+  sys::Sigprocmask(SIG_SETMASK, &all, nullptr);
   for (int sig = 1; sig < NSIG && sig <= 64; ++sig) {
     if ((plan.ignored_signals >> (sig - 1) & 1) && sig != SIGKILL && sig != SIGSTOP) {
-      ::signal(sig, SIG_DFL);
+      sys::SignalDefault(sig);
     }
   }
   if (sync_fd >= 0) {
     // Wait until init is tracing us, so no syscall escapes attribution.
     char c;
-    while (::read(sync_fd, &c, 1) < 0 && errno == EINTR) {
+    while (sys::Read(sync_fd, &c, 1) == -EINTR) {
     }
-    ::close(sync_fd);
+    sys::Close(sync_fd);
   }
-  if (::setsid() < 0) die(Fail(Step::kSetsid, errno));
+  // Init stayed out of the job's memory cgroup (launcher.h): the job goes
+  // in now, while it is still root, and its processes with it.
+  if (start.memory_procs_fd >= 0) {
+    if (long r = sys::Write(start.memory_procs_fd, "0", 1); r < 0) {
+      die(Fail(Step::kJoinMemoryCgroup, Err(r), "cgroup.procs"));
+    }
+  }
+  if (long r = sys::Setsid(); r < 0) die(Fail(Step::kSetsid, Err(r)));
   const int want[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
   for (int i = 0; i < 3; ++i) {
-    if (want[i] >= 0 && ::dup2(want[i], i) < 0) die(Fail(Step::kStdio, errno));
+    if (want[i] < 0) continue;
+    if (long r = sys::Dup2(want[i], i); r < 0) die(Fail(Step::kStdio, Err(r)));
   }
-  if (::chdir(plan.cwd) < 0) die(Fail(Step::kChdir, errno, plan.cwd));
-  for (const RlimitStep& r : plan.rlimits) {
-    if (::setrlimit(r.resource, &r.limit) < 0) die(Fail(Step::kRlimit, errno));
+  if (long r = sys::Chdir(plan.cwd); r < 0) die(Fail(Step::kChdir, Err(r), plan.cwd));
+  for (const RlimitStep& rl : plan.rlimits) {
+    if (long r = sys::Setrlimit(rl.resource, &rl.limit); r < 0) die(Fail(Step::kRlimit, Err(r)));
   }
   // Every fd above 2 is closed at exec; the report pipe stays usable until then.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (sys::Raw(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    for (int fd = 3; fd < 65536; ++fd) sys::FcntlInt(fd, F_SETFD, FD_CLOEXEC);
   }
   // The bounding set and securebits were locked by init before it started
   // us; the effective caps we still hold are what the next steps need.
-  if (::setgroups(0, nullptr) < 0) die(Fail(Step::kSetgroups, errno));
-  if (::setresgid(plan.gid, plan.gid, plan.gid) < 0) die(Fail(Step::kSetgid, errno));
-  if (::setresuid(plan.uid, plan.uid, plan.uid) < 0) die(Fail(Step::kSetuid, errno));
+  if (long r = sys::Setgroups(0, nullptr); r < 0) die(Fail(Step::kSetgroups, Err(r)));
+  if (long r = sys::Setresgid(plan.gid, plan.gid, plan.gid); r < 0) die(Fail(Step::kSetgid, Err(r)));
+  if (long r = sys::Setresuid(plan.uid, plan.uid, plan.uid); r < 0) die(Fail(Step::kSetuid, Err(r)));
   ChildError e = caps::ChildClearCapabilitySets();
   if (e.failed()) die(e);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(Fail(Step::kNoNewPrivs, errno));
+  if (long r = sys::Prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0) die(Fail(Step::kNoNewPrivs, Err(r)));
   base::TracePhase("J before seccomp");
   // Seccomp is the very last step: everything above needed syscalls the
   // filter may deny.
@@ -149,17 +173,17 @@ int ExecJob(const Plan& plan) {
     struct sock_fprog prog;
     prog.len = static_cast<unsigned short>(plan.bpf.size());
     prog.filter = const_cast<struct sock_filter*>(plan.bpf.data());
-    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-      die(Fail(Step::kSeccomp, errno));
+    if (long r = sys::Raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, sys::L(&prog)); r < 0) {
+      die(Fail(Step::kSeccomp, Err(r)));
     }
   }
   base::TracePhase("J exec");
   sigset_t none;
   ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  sys::Sigprocmask(SIG_SETMASK, &none, nullptr);
   int err = ExecJob(plan);
   SendError(plan.report_write_fd, Report::Kind::kExecError, Fail(Step::kExec, err, plan.argv[0]));
-  ::_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+  sys::ExitGroup(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
 // Handles a ptrace stop of the traced job; records the syscall number when
@@ -168,21 +192,21 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
   const int event = (status >> 16) & 0xff;
   if (event == PTRACE_EVENT_EXIT) {
     unsigned long msg = 0;
-    if (::ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &msg) == 0) {
+    if (sys::Ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &msg) == 0) {
       int st = static_cast<int>(msg);
       if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
         struct user_regs_struct regs;
-        if (::ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0) {
+        if (sys::Ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0) {
           *seccomp_syscall = static_cast<int>(regs.orig_rax);
         }
       }
     }
-    ::ptrace(PTRACE_CONT, pid, nullptr, nullptr);
+    sys::Ptrace(PTRACE_CONT, pid, nullptr, nullptr);
   } else if (event == PTRACE_EVENT_STOP) {
-    ::ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);
+    sys::Ptrace(PTRACE_LISTEN, pid, nullptr, nullptr);
   } else {
     // A signal-delivery stop: deliver the signal unchanged.
-    ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(WSTOPSIG(status))));
+    sys::Ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(WSTOPSIG(status))));
   }
 }
 
@@ -196,97 +220,121 @@ void HandleTraceStop(pid_t pid, int status, int* seccomp_syscall) {
   int seccomp_syscall = -1;
   while (!job_done) {
     siginfo_t info;
-    int sig = ::sigwaitinfo(&set, &info);
+    const long sig = sys::Sigwaitinfo(&set, &info);
     if (sig < 0) continue;
     if (sig == SIGCHLD) {
       for (;;) {
         int st = 0;
-        pid_t p = ::waitpid(-1, &st, WNOHANG | __WALL);
+        const long p = sys::Wait4(-1, &st, WNOHANG | __WALL);
         if (p <= 0) break;
         if (p != job) continue;  // an orphan: reaped, nothing else to do
         if (WIFSTOPPED(st)) {
-          HandleTraceStop(p, st, &seccomp_syscall);
+          HandleTraceStop(static_cast<pid_t>(p), st, &seccomp_syscall);
           continue;
         }
         job_status = st;
         job_done = true;
       }
     } else if (sig == TerminateAllSignal()) {
-      ::kill(-1, SIGTERM);
+      sys::Kill(-1, SIGTERM);
     } else if (sig == KillAllSignal()) {
-      ::kill(-1, SIGKILL);
+      sys::Kill(-1, SIGKILL);
     } else {
-      ::kill(job, sig);
+      sys::Kill(job, static_cast<int>(sig));
     }
   }
   base::TracePhase("I job reaped");
   // The job is gone: so is everything it left running.
-  ::kill(-1, SIGKILL);
-  while (::waitpid(-1, nullptr, __WALL) > 0 || errno == EINTR) {
-  }
+  sys::Kill(-1, SIGKILL);
+  for (long r = 0; r >= 0 || r == -EINTR;) r = sys::Wait4(-1, nullptr, __WALL);
   Report r;
   r.kind = Report::Kind::kFinished;
   r.wait_status = job_status;
   r.seccomp_syscall = seccomp_syscall;
   struct rusage ru;
-  if (::getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+  if (sys::Getrusage(RUSAGE_CHILDREN, &ru) == 0) {
     r.user_usec = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
     r.sys_usec = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
     r.max_rss_kib = ru.ru_maxrss;
   }
   base::TracePhase("I all reaped, report");
   SendReport(plan.report_write_fd, r);
-  ::_exit(0);
+  sys::ExitGroup(0);
 }
 
-int JobEntry(void* arg) { JobMain(*static_cast<const Plan*>(arg), -1); }
+int JobEntry(void* arg) { JobMain(*static_cast<const JobStart*>(arg)); }
 
 // Starts JobMain in a process that shares init's memory and runs on its own
 // stack; init is suspended until the job execs or exits (CLONE_VFORK), so
 // nothing in that memory changes under either of them.
-pid_t SpawnJob(const Plan& plan) {
+// Returns the pid, or -errno. (glibc's clone() is the one wrapper left here:
+// it writes errno only when it fails, and then this process reports and
+// ends.)
+long SpawnJob(const JobStart* start) {
   constexpr size_t kStackBytes = 256 << 10;  // only the pages used are touched
-  void* stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -1;
-  pid_t pid = ::clone(JobEntry, static_cast<char*>(stack) + kStackBytes,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<Plan*>(&plan));
-  int err = errno;
-  ::munmap(stack, kStackBytes);
-  errno = err;
-  return pid;
+  long stack = sys::Mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack < 0) return stack;
+  char* base = reinterpret_cast<char*>(stack);
+  pid_t pid = ::clone(JobEntry, base + kStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                      const_cast<JobStart*>(start));
+  const long out = pid < 0 ? -EAGAIN : pid;
+  sys::Munmap(base, kStackBytes);
+  return out;
 }
 
-// Blocks until the parent sends one byte on the release channel.
-void WaitForParent(const Plan& plan) {
+// Blocks until the parent sends one byte on the release channel. Returns
+// the fd that came with it, or -1.
+int WaitForParent(const Plan& plan) {
   char go = 0;
-  ssize_t n;
+  struct iovec iov = {&go, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  long n;
   do {
-    n = ::read(plan.release_read_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? errno : EPIPE));
+    n = sys::Raw(SYS_recvmsg, plan.release_read_fd, sys::L(&msg), MSG_CMSG_CLOEXEC);
+  } while (n == -EINTR);
+  if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? Err(n) : EPIPE));
+  int fd = -1;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+      c->cmsg_len == CMSG_LEN(sizeof(int))) {
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
+  return fd;
 }
 
 }  // namespace
 
 [[noreturn]] void ChildMain(const Plan& plan) {
   // Checklist of the sandbox's first process. Order matters where noted.
+  // 0. Every signal blocked, first: a handler warden's embedder installed
+  //    must never run here, in warden's memory. Init takes the signals it
+  //    wants with sigwaitinfo (step 6); the job unblocks at its exec.
+  sigset_t all;
+  std::memset(&all, 0xff, sizeof all);  // glibc's sigfillset leaves out two
+  sys::Sigprocmask(SIG_SETMASK, &all, nullptr);
   base::TracePhase("C started");
   // 1. Die with warden, unless the job is meant to outlive it. Our copy of
   //    warden's end of the release channel goes first, so that a warden that
   //    died before the prctl leaves the channel without a writer: EOF below.
-  ::close(plan.release_write_fd);
-  if (plan.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  sys::Close(plan.release_write_fd);
+  if (plan.die_with_parent) sys::Prctl(PR_SET_PDEATHSIG, SIGKILL);
   // 2. Wait for the parent's first go: the uid maps are written. EOF means
   //    warden died.
-  WaitForParent(plan);
+  (void)WaitForParent(plan);
   base::TracePhase("C released");
   // In a new user namespace our kernel uid is still host root, which the
   // map leaves unmapped: become the namespace's root so files we create
   // (mount points on our tmpfs) have an owner the namespace can express.
   if (plan.user_namespace) {
-    if (::setresgid(0, 0, 0) < 0) Die(plan, Fail(Step::kSetgid, errno, "userns root"));
-    if (::setresuid(0, 0, 0) < 0) Die(plan, Fail(Step::kSetuid, errno, "userns root"));
+    if (long r = sys::Setresgid(0, 0, 0); r < 0) Die(plan, Fail(Step::kSetgid, Err(r), "userns root"));
+    if (long r = sys::Setresuid(0, 0, 0); r < 0) Die(plan, Fail(Step::kSetuid, Err(r), "userns root"));
   }
   // 3. The root filesystem, pivot_root, old root detached. Meanwhile the
   //    parent places us in the job's cgroup and sets up the network.
@@ -298,26 +346,26 @@ void WaitForParent(const Plan& plan) {
     e = LoopbackUp();
     if (e.failed()) Die(plan, e);
   }
-  if (::sethostname(plan.hostname, std::strlen(plan.hostname)) < 0) {
-    Die(plan, Fail(Step::kHostname, errno, plan.hostname));
+  if (long r = sys::Sethostname(plan.hostname, std::strlen(plan.hostname)); r < 0) {
+    Die(plan, Fail(Step::kHostname, Err(r), plan.hostname));
   }
   // 5. Wait for the second go: cgroup placement and the veth are done.
   //    Then a cgroup namespace rooted at our own cgroup, now that we are in
   //    it.
-  WaitForParent(plan);
-  ::close(plan.release_read_fd);
+  JobStart start;
+  start.plan = &plan;
+  start.memory_procs_fd = WaitForParent(plan);
+  sys::Close(plan.release_read_fd);
   base::TracePhase("C placed");
-  if (plan.new_cgroup_ns_after_release && ::unshare(CLONE_NEWCGROUP) < 0) {
-    Die(plan, Fail(Step::kCgroupNamespace, errno));
+  if (plan.new_cgroup_ns_after_release) {
+    if (long r = sys::Unshare(CLONE_NEWCGROUP); r < 0) Die(plan, Fail(Step::kCgroupNamespace, Err(r)));
   }
-  // 6. Signals are taken synchronously from here on (sigwaitinfo), so none
-  //    is lost between fork and the wait loop.
-  sigset_t set;
-  FillSignalSet(&set);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) < 0) Die(plan, Fail(Step::kSignals, errno));
+  // 6. Signals are taken synchronously from here on (sigwaitinfo): they
+  //    have been blocked since step 0, so none is lost between the job's
+  //    start and the wait loop.
   int sync[2] = {-1, -1};
-  if (plan.trace_seccomp_kills && ::pipe2(sync, O_CLOEXEC) < 0) {
-    Die(plan, Fail(Step::kForkJob, errno, "pipe2"));
+  if (plan.trace_seccomp_kills) {
+    if (long r = sys::Pipe2(sync, O_CLOEXEC); r < 0) Die(plan, Fail(Step::kForkJob, Err(r), "pipe2"));
   }
   // 7. The bounding set is emptied and securebits locked here, once, for
   //    init and the job alike (neither can get them back).
@@ -325,41 +373,44 @@ void WaitForParent(const Plan& plan) {
   if (e.failed()) Die(plan, e);
   // 8. The job. Traced jobs are forked (init must attach before the job
   //    goes on); the others share init's memory until their exec, as
-  //    posix_spawn does, which spares copying init's page tables only to
-  //    throw them away.
-  pid_t job;
+  //    posix_spawn does, which spares copying page tables only to throw
+  //    them away.
+  long job;
   if (plan.trace_seccomp_kills) {
-    job = ::fork();
+    job = sys::Fork();
     if (job == 0) {
-      ::close(sync[1]);
-      JobMain(plan, sync[0]);
+      sys::Close(sync[1]);
+      start.sync_fd = sync[0];
+      JobMain(start);
     }
   } else {
-    job = SpawnJob(plan);
+    job = SpawnJob(&start);
   }
-  if (job < 0) Die(plan, Fail(Step::kForkJob, errno));
+  if (start.memory_procs_fd >= 0) sys::Close(start.memory_procs_fd);
+  if (job < 0) Die(plan, Fail(Step::kForkJob, Err(job)));
+  const pid_t job_pid = static_cast<pid_t>(job);
   if (plan.trace_seccomp_kills) {
-    ::close(sync[0]);
+    sys::Close(sync[0]);
     // Tracing only the job's exit: a seccomp kill stops it there with the
     // offending syscall still in its registers.
-    ::ptrace(PTRACE_SEIZE, job, nullptr,
-             reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+    sys::Ptrace(PTRACE_SEIZE, job_pid, nullptr,
+                reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
     char c = 1;
-    (void)!::write(sync[1], &c, 1);
-    ::close(sync[1]);
+    sys::Write(sync[1], &c, 1);
+    sys::Close(sync[1]);
   }
   base::TracePhase("C forked job");
   // 9. init keeps no privilege but CAP_KILL: the job runs under another uid
   //    and init must still be able to signal and kill it.
   e = caps::ChildClearCapabilitySets(CAP_KILL);
-  if (!e.failed() && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    e = Fail(Step::kInitDropPrivileges, errno);
+  if (!e.failed()) {
+    if (long r = sys::Prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0) e = Fail(Step::kInitDropPrivileges, Err(r));
   }
   if (e.failed()) {
-    ::kill(job, SIGKILL);
+    sys::Kill(job_pid, SIGKILL);
     Die(plan, e);
   }
-  InitLoop(plan, job);
+  InitLoop(plan, job_pid);
 }
 
 }  // namespace warden::launch

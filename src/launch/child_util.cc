@@ -1,8 +1,8 @@
 #include "launch/child_util.h"
 
-#include <unistd.h>
-
 #include <cerrno>
+
+#include "base/raw_syscall.h"
 
 namespace warden::launch {
 
@@ -31,10 +31,10 @@ const char* FdPath(char* buf, size_t cap, int fd) {
 
 void SendReport(int fd, const Report& report) {
   if (fd < 0) return;
-  ssize_t r;
+  long r;
   do {
-    r = ::write(fd, &report, sizeof report);
-  } while (r < 0 && errno == EINTR);
+    r = base::sys::Write(fd, &report, sizeof report);
+  } while (r == -EINTR);
 }
 
 void SendError(int fd, Report::Kind kind, const ChildError& e) {

@@ -296,6 +296,9 @@ Result<JobResult> RunJob(const JobRequest& req) {
     sopts.stderr_file = err_file.get();
   }
 
+  // The sandbox's init may share our memory (launcher.h) where the memory
+  // controller is v1: there it can stay out of the job's memory cgroup.
+  plan.may_share_memory = !job_cgroup && cgroup::MemoryOnV1();
   const int64_t start_ns = base::MonotonicNs();
   Result<std::unique_ptr<launch::Sandbox>> sbr =
       launch::Sandbox::Clone(&plan, job_cgroup ? job_cgroup->clone_into_fd() : -1);
@@ -319,10 +322,21 @@ Result<JobResult> RunJob(const JobRequest& req) {
     // before it starts the job (the Sandbox's destructor kills it).
     if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
   }
-  if (st.ok()) st = job_cgroup->Attach(sb->pid());
+  base::UniqueFd memory_procs;  // for the job to join, when init stays out
+  if (st.ok() && sb->shares_memory()) {
+    st = job_cgroup->AttachOutsideMemory(sb->pid());
+    if (st.ok()) {
+      Result<base::UniqueFd> fd = job_cgroup->OpenMemoryProcs();
+      if (fd.ok()) memory_procs = std::move(fd.value());
+      else st = fd.status();
+    }
+  } else if (st.ok()) {
+    st = job_cgroup->Attach(sb->pid());
+  }
   if (st.ok() && veth) st = veth->AttachToChild(sb->pid());
   base::TracePhase("child placed from outside");
-  if (st.ok()) st = sb->Release();
+  if (st.ok()) st = sb->Release(memory_procs.get());
+  memory_procs.reset();
   if (!st.ok()) {
     // A child that failed on its own (its placement then fails too) says
     // better what went wrong: stop it and read its report.

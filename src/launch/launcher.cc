@@ -4,6 +4,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -38,6 +39,14 @@ uint64_t IgnoredSignals() {
   return end == p ? ~uint64_t{0} : mask;
 }
 
+// The stack of a child that shares our memory: ChildMain's deepest frames
+// (the mount steps, with their path buffers) need a few tens of KiB; only
+// the pages used are ever touched.
+constexpr size_t kChildStackBytes = 512 << 10;
+constexpr size_t kGuardBytes = 4096;
+
+int ChildEntry(void* plan) { ChildMain(*static_cast<const Plan*>(plan)); }
+
 }  // namespace
 
 Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
@@ -71,11 +80,28 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   args.exit_signal = SIGCHLD;
   args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
   const char* call = "clone3";
-  long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
-    // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
+  long pid;
+  if (cgroup_fd < 0 && plan->may_share_memory && plan->die_with_parent) {
+    // The child shares our memory and runs ChildMain on this stack (see
+    // launcher.h); a guard page below it turns an overflow into a fault.
     call = "clone";
-    pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+    sb->stack_bytes_ = kChildStackBytes;
+    void* stack = ::mmap(nullptr, sb->stack_bytes_, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED) return Status::FromErrno(errno, "mmap(sandbox stack)");
+    sb->stack_ = stack;
+    if (::mprotect(stack, kGuardBytes, PROT_NONE) != 0) {
+      return Status::FromErrno(errno, "mprotect(sandbox stack guard)");
+    }
+    pid = ::clone(ChildEntry, static_cast<char*>(stack) + sb->stack_bytes_,
+                  static_cast<int>(flags | CLONE_VM | SIGCHLD), plan, &pidfd);
+  } else {
+    pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
+      // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
+      call = "clone";
+      pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+    }
   }
   if (pid < 0) {
     const int err = errno;
@@ -97,7 +123,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
     }
     return st;
   }
-  if (pid == 0) ChildMain(*plan);  // never returns
+  if (pid == 0) ChildMain(*plan);  // clone3 and clone(2) only; never returns
   sb->pid_ = static_cast<pid_t>(pid);
   sb->pidfd_.reset(pidfd);
   return sb;
@@ -112,6 +138,8 @@ Sandbox::~Sandbox() {
     while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
     }
   }
+  // Init is gone (or was never started): its stack is free.
+  if (stack_) ::munmap(stack_, stack_bytes_);
 }
 
 Status Sandbox::WriteIdMaps() {
@@ -125,13 +153,28 @@ Status Sandbox::WriteIdMaps() {
   return Status::Ok();
 }
 
-Status Sandbox::Release() {
+Status Sandbox::Release(int pass_fd) {
   if (!release_write_) return Status::Error(Code::kInternal, "sandbox released twice already");
   // A child that failed during its first stage has closed its end: the
   // send gets EPIPE (no signal), and the child's report says why.
   char go = 1;
+  struct iovec iov = {&go, 1};
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (pass_fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+  }
   ssize_t n =
-      base::RetryEintr([&] { return ::send(release_write_.get(), &go, 1, MSG_NOSIGNAL); });
+      base::RetryEintr([&] { return ::sendmsg(release_write_.get(), &msg, MSG_NOSIGNAL); });
   int err = errno;
   if (++releases_ == 2 || n < 0) release_write_.reset();
   if (n < 0 && err != EPIPE) return Status::FromErrno(err, "send(release channel)");

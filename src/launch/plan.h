@@ -108,6 +108,9 @@ struct Plan {
   int release_write_fd = -1;  // warden's end: the child closes its copy
   int report_write_fd = -1;
   bool die_with_parent = true;
+  // The caller allows the child to share warden's memory (launcher.h): it
+  // will keep it out of the job's memory cgroup.
+  bool may_share_memory = false;
 
   // Storage that owns every string the pointers above refer to.
   std::deque<std::string> strings;

@@ -32,6 +32,7 @@ const char* StepName(Step step) {
     case Step::kNoNewPrivs: return "no_new_privs";
     case Step::kSeccomp: return "load seccomp filter";
     case Step::kExec: return "execve";
+    case Step::kJoinMemoryCgroup: return "join the memory cgroup";
   }
   return "unknown step";
 }

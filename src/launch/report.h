@@ -40,6 +40,7 @@ enum class Step : int32_t {
   kNoNewPrivs,
   kSeccomp,
   kExec,
+  kJoinMemoryCgroup,
 };
 
 const char* StepName(Step step);

@@ -5,16 +5,20 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "base/raw_syscall.h"
 #include "base/trace.h"
 
+// Runs in the sandbox's first process, which shares warden's memory: system
+// calls go through base/raw_syscall.h and report failures as -errno; errno
+// is never read or written here.
 namespace warden::mnt {
 namespace {
 
+namespace sys = base::sys;
 using launch::ChildError;
 using launch::Fail;
 using launch::MountStep;
@@ -27,24 +31,27 @@ struct Resolved {
   int fd = -1;
   char path[32];  // "/proc/self/fd/N"
   ~Resolved() {
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0) sys::Close(fd);
   }
 };
+
+// -errno of a failed raw call.
+int Err(long r) { return static_cast<int>(-r); }
 
 long Openat2(int dirfd, const char* path, int flags, unsigned long long resolve) {
   struct open_how how;
   std::memset(&how, 0, sizeof how);
   how.flags = static_cast<unsigned long long>(flags);
   how.resolve = resolve;
-  return ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  return sys::Raw(SYS_openat2, dirfd, sys::L(path), sys::L(&how), sizeof how);
 }
 
 // Opens `target` (absolute, inside the new root) as an O_PATH fd, resolving
 // symlinks as if the new root were "/": a symlink in the image can never
-// point a mount outside the sandbox.
+// point a mount outside the sandbox. -errno on failure.
 int OpenInRoot(int root_fd, const char* target) {
   while (*target == '/') ++target;
-  if (*target == '\0') return ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  if (*target == '\0') return static_cast<int>(sys::FcntlInt(root_fd, F_DUPFD_CLOEXEC, 0));
   long fd = Openat2(root_fd, target, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   return static_cast<int>(fd);
 }
@@ -59,31 +66,35 @@ int CreateMountPoint(int root_fd, const char* target, bool directory) {
   *slash = '\0';
   const char* base = slash + 1;
   int parent = OpenInRoot(root_fd, buf[0] ? buf : "/");
-  if (parent < 0) return errno;
+  if (parent < 0) return -parent;
   int err = 0;
   if (directory) {
-    if (::mkdirat(parent, base, 0755) < 0 && errno != EEXIST) err = errno;
+    if (long r = sys::Mkdirat(parent, base, 0755); r < 0 && r != -EEXIST) err = Err(r);
   } else {
-    int f = ::openat(parent, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    long f = sys::Openat(parent, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (f < 0) {
-      if (errno != EEXIST) err = errno;
+      if (f != -EEXIST) err = Err(f);
     } else {
-      ::close(f);
+      sys::Close(static_cast<int>(f));
     }
   }
-  ::close(parent);
+  sys::Close(parent);
   return err;
 }
 
 // Resolves target, creating it (as a directory or a file) when missing.
 int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out) {
   out->fd = OpenInRoot(root_fd, target);
-  if (out->fd < 0 && errno == ENOENT && create) {
+  if (out->fd == -ENOENT && create) {
     int err = CreateMountPoint(root_fd, target, directory);
     if (err != 0) return err;
     out->fd = OpenInRoot(root_fd, target);
   }
-  if (out->fd < 0) return errno;
+  if (out->fd < 0) {
+    int err = -out->fd;
+    out->fd = -1;
+    return err;
+  }
   launch::FdPath(out->path, sizeof out->path, out->fd);
   return 0;
 }
@@ -107,16 +118,19 @@ int SetMountFlags(int fd, const char* fd_path, unsigned long flags, bool recursi
     std::memset(&attr, 0, sizeof attr);
     attr.attr_set = AttrsFromFlags(flags);
     unsigned int at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-    if (::syscall(SYS_mount_setattr, fd, "", at, &attr, sizeof attr) == 0) return 0;
-    if (errno != ENOSYS) return errno;
+    long r = sys::Raw(SYS_mount_setattr, fd, sys::L(""), at, sys::L(&attr), sizeof attr);
+    if (r == 0) return 0;
+    if (r != -ENOSYS) return Err(r);
   }
-  if (::mount(nullptr, fd_path, nullptr, MS_REMOUNT | MS_BIND | flags, nullptr) < 0) return errno;
+  if (long r = sys::Mount(nullptr, fd_path, nullptr, MS_REMOUNT | MS_BIND | flags, nullptr); r < 0) {
+    return Err(r);
+  }
   return 0;
 }
 
 bool IsDirectoryFd(int fd) {
   struct stat st;
-  return ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+  return sys::Fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // O_PATH fds of the two mask templates in the staging tmpfs: an empty
@@ -129,8 +143,8 @@ struct MaskTemplates {
   char dir_path[32] = "";
   char file_path[32] = "";
   ~MaskTemplates() {
-    if (dir_fd >= 0) ::close(dir_fd);
-    if (file_fd >= 0) ::close(file_fd);
+    if (dir_fd >= 0) sys::Close(dir_fd);
+    if (file_fd >= 0) sys::Close(file_fd);
   }
 };
 
@@ -142,26 +156,30 @@ ChildError MakeMaskTemplates(const launch::Plan& plan, int null_fd, MaskTemplate
   char path[4096];
   size_t len = launch::CopyStr(path, sizeof path, plan.staging_dir);
   launch::AppendStr(path, sizeof path, len, "/.mask-dir");
-  if (::mkdir(path, 0755) < 0) return Fail(Step::kMount, errno, "mask template");
-  if (::mount("tmpfs", path, "tmpfs", kMaskFlags, "size=4k,mode=0755") < 0) {
-    return Fail(Step::kMount, errno, "mask template");
+  if (long r = sys::Mkdirat(AT_FDCWD, path, 0755); r < 0) {
+    return Fail(Step::kMount, Err(r), "mask template");
   }
-  out->dir_fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (out->dir_fd < 0) return Fail(Step::kMount, errno, "mask template");
+  if (long r = sys::Mount("tmpfs", path, "tmpfs", kMaskFlags, "size=4k,mode=0755"); r < 0) {
+    return Fail(Step::kMount, Err(r), "mask template");
+  }
+  long dir = sys::Open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return Fail(Step::kMount, Err(dir), "mask template");
+  out->dir_fd = static_cast<int>(dir);
   launch::FdPath(out->dir_path, sizeof out->dir_path, out->dir_fd);
   if (null_fd < 0) return {};
 
   launch::AppendStr(path, sizeof path, len, "/.mask-file");
-  int f = ::open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  if (f < 0) return Fail(Step::kMount, errno, "mask template");
-  ::close(f);
+  long f = sys::Open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  if (f < 0) return Fail(Step::kMount, Err(f), "mask template");
+  sys::Close(static_cast<int>(f));
   char src[32];
   launch::FdPath(src, sizeof src, null_fd);
-  if (::mount(src, path, nullptr, MS_BIND, nullptr) < 0) {
-    return Fail(Step::kMount, errno, "mask template");
+  if (long r = sys::Mount(src, path, nullptr, MS_BIND, nullptr); r < 0) {
+    return Fail(Step::kMount, Err(r), "mask template");
   }
-  out->file_fd = ::open(path, O_PATH | O_CLOEXEC);
-  if (out->file_fd < 0) return Fail(Step::kMount, errno, "mask template");
+  long file = sys::Open(path, O_PATH | O_CLOEXEC);
+  if (file < 0) return Fail(Step::kMount, Err(file), "mask template");
+  out->file_fd = static_cast<int>(file);
   launch::FdPath(out->file_path, sizeof out->file_path, out->file_fd);
   // The bind carries the flags of /dev; a mask needs none of them.
   int err = SetMountFlags(out->file_fd, out->file_path, kMaskFlags, false, plan.legacy_mount_api);
@@ -177,33 +195,32 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
   switch (s.kind) {
     case MountStep::Kind::kTmpfs:
       if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
-      if (::mount("tmpfs", t.path, "tmpfs", s.flags, s.data) < 0) err = errno;
+      if (long r = sys::Mount("tmpfs", t.path, "tmpfs", s.flags, s.data); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kProc:
       if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
-      if (::mount("proc", t.path, "proc", s.flags, nullptr) < 0) err = errno;
+      if (long r = sys::Mount("proc", t.path, "proc", s.flags, nullptr); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kSysfs:
       if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
-      if (::mount("sysfs", t.path, "sysfs", s.flags, nullptr) < 0) {
+      if (sys::Mount("sysfs", t.path, "sysfs", s.flags, nullptr) < 0) {
         // A sysfs we may not mount is hidden instead: the host's one would
         // show the host's network devices.
-        if (::mount("tmpfs", t.path, "tmpfs", s.flags | MS_RDONLY, "size=4k,mode=0755") < 0) {
-          err = errno;
-        }
+        long r = sys::Mount("tmpfs", t.path, "tmpfs", s.flags | MS_RDONLY, "size=4k,mode=0755");
+        if (r < 0) err = Err(r);
       }
       break;
     case MountStep::Kind::kDevpts:
       if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
-      if (::mount("devpts", t.path, "devpts", s.flags, s.data) < 0) err = errno;
+      if (long r = sys::Mount("devpts", t.path, "devpts", s.flags, s.data); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kBind: {
       bool dir = IsDirectoryFd(source_fd);
       if ((err = ResolveTarget(root_fd, s.target, true, dir, &t))) break;
       launch::FdPath(src, sizeof src, source_fd);
       unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
-      if (::mount(src, t.path, nullptr, bind, nullptr) < 0) {
-        err = errno;
+      if (long r = sys::Mount(src, t.path, nullptr, bind, nullptr); r < 0) {
+        err = Err(r);
         break;
       }
       // Re-resolve: the fd we hold points below the new mount.
@@ -225,7 +242,7 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
         err = source_fd < 0 ? ENOENT : EINVAL;  // no /dev/null to mask files with
         break;
       }
-      if (::mount(from, t.path, nullptr, MS_BIND, nullptr) < 0) err = errno;
+      if (long r = sys::Mount(from, t.path, nullptr, MS_BIND, nullptr); r < 0) err = Err(r);
       break;
     }
     case MountStep::Kind::kReadOnly: {
@@ -233,8 +250,8 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
         if (err == ENOENT) return {};
         break;
       }
-      if (::mount(t.path, t.path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-        err = errno;
+      if (long r = sys::Mount(t.path, t.path, nullptr, MS_BIND | MS_REC, nullptr); r < 0) {
+        err = Err(r);
         break;
       }
       Resolved top;
@@ -253,17 +270,18 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
       *slash = '\0';
       int parent = OpenInRoot(root_fd, buf[0] ? buf : "/");
       if (parent < 0) {
-        err = errno;
+        err = -parent;
         break;
       }
-      if (::symlinkat(s.data, parent, slash + 1) < 0 && errno != EEXIST) err = errno;
-      ::close(parent);
+      if (long r = sys::Symlinkat(s.data, parent, slash + 1); r < 0 && r != -EEXIST) err = Err(r);
+      sys::Close(parent);
       break;
     }
     case MountStep::Kind::kRemount:
       if ((err = ResolveTarget(root_fd, s.target, false, true, &t))) break;
-      if (::mount(nullptr, t.path, nullptr, MS_REMOUNT | MS_BIND | s.flags, nullptr) < 0) {
-        err = errno;
+      if (long r = sys::Mount(nullptr, t.path, nullptr, MS_REMOUNT | MS_BIND | s.flags, nullptr);
+          r < 0) {
+        err = Err(r);
       }
       break;
   }
@@ -275,8 +293,8 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
 
 ChildError ChildBuildRoot(const launch::Plan& plan) {
   // Nothing we mount may propagate back to the host.
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
-    return Fail(Step::kMountPrivate, errno, "/");
+  if (long r = sys::Mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr); r < 0) {
+    return Fail(Step::kMountPrivate, Err(r), "/");
   }
   // Sources are opened in this mount namespace, before the staging tmpfs
   // can hide any of them.
@@ -298,17 +316,20 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
       }
     }
     if (source_fds[i] >= 0) continue;
-    source_fds[i] = ::open(s.source, O_PATH | O_CLOEXEC);
-    if (source_fds[i] < 0 && !s.optional) return Fail(Step::kMount, errno, s.source);
+    long fd = sys::Open(s.source, O_PATH | O_CLOEXEC);
+    if (fd < 0 && !s.optional) return Fail(Step::kMount, Err(fd), s.source);
+    source_fds[i] = fd < 0 ? -1 : static_cast<int>(fd);
     owns_fd[i] = source_fds[i] >= 0;
   }
-  int rootfs_fd = ::open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfs_fd < 0) return Fail(Step::kRootBind, errno, plan.rootfs);
+  long rootfs = sys::Open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfs < 0) return Fail(Step::kRootBind, Err(rootfs), plan.rootfs);
+  const int rootfs_fd = static_cast<int>(rootfs);
   // The staging tmpfs is the empty root we build on; it is only ever
   // visible in this mount namespace.
-  if (::mount("tmpfs", plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "size=1m,mode=0700") < 0) {
-    return Fail(Step::kStaging, errno, plan.staging_dir);
+  if (long r = sys::Mount("tmpfs", plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "size=1m,mode=0700");
+      r < 0) {
+    return Fail(Step::kStaging, Err(r), plan.staging_dir);
   }
   // Generated files are written into the staging tmpfs before the root
   // covers it; O_PATH fds keep them reachable for the binds below.
@@ -320,22 +341,23 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     size_t len = launch::CopyStr(path, sizeof path, plan.staging_dir);
     len = launch::AppendStr(path, sizeof path, len, "/");
     launch::AppendStr(path, sizeof path, len, g.name);
-    int f = ::open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-    if (f < 0) return Fail(Step::kGeneratedFile, errno, g.target);
+    long fl = sys::Open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+    if (fl < 0) return Fail(Step::kGeneratedFile, Err(fl), g.target);
+    const int f = static_cast<int>(fl);
     size_t off = 0;
     while (off < g.content_len) {
-      ssize_t w = ::write(f, g.content + off, g.content_len - off);
-      if (w < 0 && errno == EINTR) continue;
+      long w = sys::Write(f, g.content + off, g.content_len - off);
+      if (w == -EINTR) continue;
       if (w < 0) {
-        int e = errno;
-        ::close(f);
-        return Fail(Step::kGeneratedFile, e, g.target);
+        sys::Close(f);
+        return Fail(Step::kGeneratedFile, Err(w), g.target);
       }
       off += static_cast<size_t>(w);
     }
-    ::close(f);
-    gen_fds[n_gen] = ::open(path, O_PATH | O_CLOEXEC);
-    if (gen_fds[n_gen] < 0) return Fail(Step::kGeneratedFile, errno, g.target);
+    sys::Close(f);
+    long g_fd = sys::Open(path, O_PATH | O_CLOEXEC);
+    if (g_fd < 0) return Fail(Step::kGeneratedFile, Err(g_fd), g.target);
+    gen_fds[n_gen] = static_cast<int>(g_fd);
     ++n_gen;
   }
 
@@ -354,12 +376,13 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
 
   char src[32];
   launch::FdPath(src, sizeof src, rootfs_fd);
-  if (::mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-    return Fail(Step::kRootBind, errno, plan.staging_dir);
+  if (long r = sys::Mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr); r < 0) {
+    return Fail(Step::kRootBind, Err(r), plan.staging_dir);
   }
   base::TracePhase("M root bound");
-  int root_fd = ::open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) return Fail(Step::kRootBind, errno, plan.staging_dir);
+  long root = sys::Open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return Fail(Step::kRootBind, Err(root), plan.staging_dir);
+  const int root_fd = static_cast<int>(root);
   // The whole image is read-only, nosuid and nodev before anything is
   // mounted on top of it; the writable mounts that follow keep their own
   // flags. (Done before, not after, pivot_root for that reason.)
@@ -377,9 +400,9 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     if (e.failed()) return e;
   }
   for (size_t i = 0; i < n_steps; ++i) {
-    if (owns_fd[i]) ::close(source_fds[i]);
+    if (owns_fd[i]) sys::Close(source_fds[i]);
   }
-  ::close(rootfs_fd);
+  sys::Close(rootfs_fd);
   for (int i = 0; i < n_gen; ++i) {
     MountStep s;
     s.kind = MountStep::Kind::kBind;
@@ -392,17 +415,19 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
       // as such: the policy has to provide the destination.
       return e;
     }
-    ::close(gen_fds[i]);
+    sys::Close(gen_fds[i]);
   }
 
   base::TracePhase("M steps done");
   // pivot_root(".", ".") stacks the old root on top of the new one; the
   // detach below then removes it and every host mount with it.
-  if (::fchdir(root_fd) < 0) return Fail(Step::kPivotRoot, errno, "fchdir");
-  if (::syscall(SYS_pivot_root, ".", ".") < 0) return Fail(Step::kPivotRoot, errno, ".");
-  if (::umount2(".", MNT_DETACH) < 0) return Fail(Step::kDetachOldRoot, errno, ".");
-  if (::chdir("/") < 0) return Fail(Step::kDetachOldRoot, errno, "/");
-  ::close(root_fd);
+  if (long r = sys::Fchdir(root_fd); r < 0) return Fail(Step::kPivotRoot, Err(r), "fchdir");
+  if (long r = sys::Raw(SYS_pivot_root, sys::L("."), sys::L(".")); r < 0) {
+    return Fail(Step::kPivotRoot, Err(r), ".");
+  }
+  if (long r = sys::Umount2(".", MNT_DETACH); r < 0) return Fail(Step::kDetachOldRoot, Err(r), ".");
+  if (long r = sys::Chdir("/"); r < 0) return Fail(Step::kDetachOldRoot, Err(r), "/");
+  sys::Close(root_fd);
   return {};
 }
 
