@@ -7,7 +7,6 @@
 #include "launch/child.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
@@ -33,6 +32,10 @@
 #include "caps/child_caps.h"
 #include "launch/child_util.h"
 #include "mnt/child_mounts.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -276,6 +279,10 @@ long SpawnJob(const JobStart* start) {
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack < 0) return stack;
   char* base = reinterpret_cast<char*>(stack);
+#if defined(__SANITIZE_ADDRESS__)
+  // A fresh stack where older frames lived: clear their poison.
+  __asan_unpoison_memory_region(base, kStackBytes);
+#endif
   pid_t pid = ::clone(JobEntry, base + kStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
                       const_cast<JobStart*>(start));
   const long out = pid < 0 ? -EAGAIN : pid;

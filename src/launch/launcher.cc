@@ -22,6 +22,10 @@
 #include "base/trace.h"
 #include "launch/child.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace warden::launch {
 
 namespace {
@@ -39,13 +43,16 @@ uint64_t IgnoredSignals() {
   return end == p ? ~uint64_t{0} : mask;
 }
 
-// The stack of a child that shares our memory: ChildMain's deepest frames
-// (the mount steps, with their path buffers) need a few tens of KiB; only
-// the pages used are ever touched.
-constexpr size_t kChildStackBytes = 512 << 10;
-constexpr size_t kGuardBytes = 4096;
 
 int ChildEntry(void* plan) { ChildMain(*static_cast<const Plan*>(plan)); }
+
+// AddressSanitizer keeps the poison of stack frames that lived at an address
+// before; a fresh stack mapped there must start clean.
+void UnpoisonForAsan([[maybe_unused]] void* p, [[maybe_unused]] size_t n) {
+#if defined(__SANITIZE_ADDRESS__)
+  __asan_unpoison_memory_region(p, n);
+#endif
+}
 
 }  // namespace
 
@@ -85,12 +92,13 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
     // The child shares our memory and runs ChildMain on this stack (see
     // launcher.h); a guard page below it turns an overflow into a fault.
     call = "clone";
-    sb->stack_bytes_ = kChildStackBytes;
+    sb->stack_bytes_ = kSandboxStackBytes;
     void* stack = ::mmap(nullptr, sb->stack_bytes_, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (stack == MAP_FAILED) return Status::FromErrno(errno, "mmap(sandbox stack)");
     sb->stack_ = stack;
-    if (::mprotect(stack, kGuardBytes, PROT_NONE) != 0) {
+    UnpoisonForAsan(stack, sb->stack_bytes_);
+    if (::mprotect(stack, kSandboxStackGuardBytes, PROT_NONE) != 0) {
       return Status::FromErrno(errno, "mprotect(sandbox stack guard)");
     }
     pid = ::clone(ChildEntry, static_cast<char*>(stack) + sb->stack_bytes_,

@@ -21,6 +21,12 @@ namespace warden::launch {
 inline constexpr uint32_t kUsernsHostBase = 1u << 20;
 inline constexpr uint32_t kUsernsRange = 65536;
 
+// The stack of a sandbox init that shares warden's memory, guard page
+// included: ChildMain's deepest frames (the mount steps, with their path
+// buffers) need a few tens of KiB, and only the pages used are touched.
+inline constexpr size_t kSandboxStackBytes = 512 << 10;
+inline constexpr size_t kSandboxStackGuardBytes = 4096;
+
 class Sandbox {
  public:
   // Clones the sandbox's first process. It blocks until Release(). When

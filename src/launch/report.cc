@@ -17,7 +17,6 @@ const char* StepName(Step step) {
     case Step::kDetachOldRoot: return "detach old root";
     case Step::kHostname: return "sethostname";
     case Step::kLoopback: return "bring up lo";
-    case Step::kSignals: return "block signals";
     case Step::kForkJob: return "fork job";
     case Step::kInitDropPrivileges: return "drop init privileges";
     case Step::kSetsid: return "setsid";

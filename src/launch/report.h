@@ -25,7 +25,6 @@ enum class Step : int32_t {
   kDetachOldRoot,
   kHostname,
   kLoopback,
-  kSignals,
   kForkJob,
   kInitDropPrivileges,
   kSetsid,
