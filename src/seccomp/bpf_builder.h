@@ -31,10 +31,11 @@ class BpfBuilder {
   void And(uint32_t k) { Emit(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k)); }
   void Return(uint32_t k) { Emit(BPF_STMT(BPF_RET | BPF_K, k)); }
   // if (A == k) goto jt; else goto jf;
-  void JumpIfEq(uint32_t k, int jt, int jf) {
-    fixups_.push_back({insns_.size(), jt, jf});
-    Emit(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 0));
-  }
+  void JumpIfEq(uint32_t k, int jt, int jf) { Jump(BPF_JEQ, k, jt, jf); }
+  // if (A >= k) goto jt; else goto jf;
+  void JumpIfGe(uint32_t k, int jt, int jf) { Jump(BPF_JGE, k, jt, jf); }
+  // if (A > k) goto jt; else goto jf;
+  void JumpIfGt(uint32_t k, int jt, int jf) { Jump(BPF_JGT, k, jt, jf); }
 
   Result<std::vector<sock_filter>> Finish() {
     for (const Fixup& f : fixups_) {
@@ -58,6 +59,10 @@ class BpfBuilder {
     int jt, jf;
   };
   void Emit(sock_filter insn) { insns_.push_back(insn); }
+  void Jump(uint16_t op, uint32_t k, int jt, int jf) {
+    fixups_.push_back({insns_.size(), jt, jf});
+    Emit(BPF_JUMP(static_cast<uint16_t>(BPF_JMP | op | BPF_K), k, 0, 0));
+  }
 
   std::vector<sock_filter> insns_;
   std::vector<long> labels_;
