@@ -51,48 +51,70 @@ lib.seccomp_export_bpf(ctypes.c_void_p(ctx), fd.fileno())
 fd.close()
 PY
 
-hf() {  # name, command...
+# The VM's speed drifts over minutes, so the commands are timed in rounds,
+# taking turns (BENCH_ROUNDS, default 3, of BENCH_RUNS/rounds runs each), and
+# each figure is the median of all its runs.
+rounds=${BENCH_ROUNDS:-3}
+per_round=$(( (runs + rounds - 1) / rounds ))
+hf() {  # name, command...: one round; the run times go to $tmp/NAME.times
   local name=$1; shift
-  hyperfine -N --warmup 3 --runs "$runs" --export-json "$tmp/$name.json" "$@" >/dev/null 2>&1 || \
-  hyperfine --warmup 3 --runs "$runs" --export-json "$tmp/$name.json" "$@" >/dev/null
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$tmp/$name.json"
+  hyperfine -N --warmup 3 --runs "$per_round" --export-json "$tmp/$name.json" "$@" >/dev/null 2>&1 || \
+  hyperfine --warmup 3 --runs "$per_round" --export-json "$tmp/$name.json" "$@" >/dev/null
+  python3 -c 'import json,sys; print("\n".join(str(t) for t in json.load(open(sys.argv[1]))["results"][0]["times"]))' \
+    "$tmp/$name.json" >> "$tmp/$name.times"
+}
+median() {  # name: the median of every run timed under that name, seconds
+  [ -s "$tmp/$1.times" ] || return 0
+  python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in open(sys.argv[1])))' "$tmp/$1.times"
 }
 
-warden_ms=$(hf warden "$W run -- /bin/true")
-unshare_ms=$(hf unshare "unshare -m -p -i -u -n -f /bin/true")
-bwrap_ms=$(hf bwrap "bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf")
+bwrap_cmd="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf"
 
 # Limits: warden with memory and pids limits vs bubblewrap inside a cgroup
 # the script makes itself (v1 memory below our own memory cgroup here).
 printf 'extends = "default"\n[cgroup]\nmemory = "256M"\npids = 256\n' > "$tmp/limits.toml"
-limits_ms=$(hf limits "$W run --policy $tmp/limits.toml -- /bin/true")
 own_mem=$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)
+bwrap_limits_cmd=""
 if [ -n "$own_mem" ] && [ -d "/sys/fs/cgroup/memory$own_mem" ]; then
   cg="/sys/fs/cgroup/memory$own_mem/warden-bench-$$"
   mkdir "$cg"; bwrap_cg="$cg"
   echo $((256 << 20)) > "$cg/memory.limit_in_bytes"
-  bwrap_limits_ms=$(hf bwrap_limits "sh -c 'echo \$\$ > $cg/cgroup.procs && exec bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf'")
+  bwrap_limits_cmd="sh -c 'echo \$\$ > $cg/cgroup.procs && exec $bwrap_cmd'"
 elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   cg="/sys/fs/cgroup/warden-bench-$$"
   mkdir "$cg"; bwrap_cg="$cg"
   echo 256M > "$cg/memory.max" 2>/dev/null || true; echo 256 > "$cg/pids.max" 2>/dev/null || true
-  bwrap_limits_ms=$(hf bwrap_limits "sh -c 'echo \$\$ > $cg/cgroup.procs && exec bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf'")
-else
-  bwrap_limits_ms=""
+  bwrap_limits_cmd="sh -c 'echo \$\$ > $cg/cgroup.procs && exec $bwrap_cmd'"
 fi
 
 # Networking: veth with a 3-entry whitelist (one destination beyond the host,
 # so the NAT table is part of it) against the default loopback mode.
-veth_ms=""
+veth=0
 if "$W" run --net veth --allow host:8080 -- /bin/true >/dev/null 2>&1; then
-  veth_ms=$(hf veth "$W run --net veth --allow 198.51.100.7:443/tcp --allow 198.51.100.8:53/udp --allow host:8080 -- /bin/true")
-  # Where the veth time goes (lease, netlink, nft, teardown), from the
-  # hidden unit test that times VethSession's phases.
-  if [ -x "$root/$build/unit_tests" ]; then
-    "$root/$build/unit_tests" "net: veth timing split" 2>/dev/null | grep '^BENCH net_veth_us' || true
-  fi
+  veth=1
 else
   echo "startup: veth mode does not work here (see warden doctor); no veth figures" >&2
+fi
+
+for ((r = 0; r < rounds; ++r)); do
+  hf warden "$W run -- /bin/true"
+  hf unshare "unshare -m -p -i -u -n -f /bin/true"
+  hf bwrap "$bwrap_cmd"
+  hf limits "$W run --policy $tmp/limits.toml -- /bin/true"
+  [ -n "$bwrap_limits_cmd" ] && hf bwrap_limits "$bwrap_limits_cmd"
+  [ "$veth" = 1 ] && hf veth "$W run --net veth --allow 198.51.100.7:443/tcp --allow 198.51.100.8:53/udp --allow host:8080 -- /bin/true"
+done
+warden_ms=$(median warden)
+unshare_ms=$(median unshare)
+bwrap_ms=$(median bwrap)
+limits_ms=$(median limits)
+bwrap_limits_ms=$(median bwrap_limits)
+veth_ms=$(median veth)
+
+# Where the veth time goes (lease, netlink, nft, teardown), from the hidden
+# unit test that times VethSession's phases.
+if [ "$veth" = 1 ] && [ -x "$root/$build/unit_tests" ]; then
+  "$root/$build/unit_tests" "net: veth timing split" 2>/dev/null | grep '^BENCH net_veth_us' || true
 fi
 
 ms() { python3 -c "print(f'{float(\"$1\")*1000:.2f}')"; }
