@@ -143,3 +143,30 @@ while True: a.append(bytearray(1 << 20))'
   done
   [ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "warden-*-$ID-*")" ]
 }
+
+@test "cgroup: the job sees its cgroups as /; init stays out of the memory cgroup and survives an OOM" {
+  need_controller memory
+  [ "$(stat -f -c %T /sys/fs/cgroup/memory 2>/dev/null)" = cgroupfs ] ||
+    skip "the memory controller is not cgroup v1 here: init is placed with clone3, no shared memory"
+  policy '[cgroup]\nmemory = "32M"\n[filesystem]\ntmp_size = "256M"'
+  # Every hierarchy reads "/" to the job; init (pid 1) is outside the job's
+  # memory cgroup ("/.." from the job's namespace) and inside the others.
+  run "$W" run --policy "$T/p.toml" --job-id "$ID" -- /bin/sh -c \
+    'cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  job=$(printf '%s\n' "$output" | sed -n '1,/^---$/p' | grep -v '^---$')
+  init=$(printf '%s\n' "$output" | sed -n '/^---$/,$p' | grep -v '^---$')
+  [ -z "$(printf '%s\n' "$job" | grep -v ':/$')" ]
+  printf '%s\n' "$init" | grep -q ':memory:/\.\.$'
+  printf '%s\n' "$init" | grep -q ':pids:/$'
+  # Memory the OOM killer cannot free (a full tmpfs) after the job's first
+  # process is killed: the next candidate must never be init, which shares
+  # warden's memory, so warden lives to report the OOM.
+  run "$W" run --policy "$T/p.toml" --job-id "$ID" --result "$T/r.json" -- /bin/sh -c \
+    'head -c 100000000 /dev/zero > /tmp/fill; echo filled; head -c 50000000 /dev/zero | tail -c 1 >/dev/null'
+  echo "$output"
+  [ "$status" -eq 137 ]
+  [ "$(json "$T/r.json" status)" = oom ]
+  [ -z "$(job_cgroups "$ID")" ]
+}

@@ -141,11 +141,14 @@ struct JobStart {
     sys::Close(sync_fd);
   }
   // Init stayed out of the job's memory cgroup (launcher.h): the job goes
-  // in now, while it is still root, and its processes with it.
+  // in now, while it is still root, and its processes with it; then a
+  // cgroup namespace of its own, so that it sees "/" there too, as in every
+  // other hierarchy (init's namespace is rooted at warden's memory cgroup).
   if (start.memory_procs_fd >= 0) {
     if (long r = sys::Write(start.memory_procs_fd, "0", 1); r < 0) {
       die(Fail(Step::kJoinMemoryCgroup, Err(r), "cgroup.procs"));
     }
+    if (long r = sys::Unshare(CLONE_NEWCGROUP); r < 0) die(Fail(Step::kCgroupNamespace, Err(r)));
   }
   if (long r = sys::Setsid(); r < 0) die(Fail(Step::kSetsid, Err(r)));
   const int want[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
