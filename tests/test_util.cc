@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <climits>
 #include <filesystem>
+#include <fstream>
 
 namespace warden::testing {
 
@@ -15,6 +17,23 @@ void PrintSkip(const std::string& reason) {
 }
 
 bool IsRoot() { return ::geteuid() == 0; }
+
+std::string RepoPolicies() {
+  for (const char* c : {"policies", "../policies", "../../policies"}) {
+    if (::access((std::string(c) + "/default.toml").c_str(), R_OK) == 0) {
+      char buf[4096];
+      if (::realpath(c, buf)) return buf;
+    }
+  }
+  FAIL("policies/ not found: run the unit tests from the repository root (scripts/run-tests.sh)");
+  return "";
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  REQUIRE(f.good());
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

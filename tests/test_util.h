@@ -31,6 +31,14 @@ class TempDir {
   std::string path_;
 };
 
+// The absolute path of the repository's policies/ directory (tests run from
+// the repository root, as scripts/run-tests.sh does, or a build folder
+// below it); fails the test when there is none.
+std::string RepoPolicies();
+
+// Writes `text` to `path`, replacing it.
+void WriteText(const std::string& path, const std::string& text);
+
 // Sets an environment variable for the scope's life.
 class ScopedEnv {
  public:

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <random>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,19 +35,34 @@ class TempFileGuard {
   std::string path_;
 };
 
-// Removes the oldest entries of `dir` beyond `max_entries` (temp files of
-// writers in progress, which start with '.', are left alone).
+// A writer's temp file older than this was left by a writer that died.
+constexpr int64_t kStaleTempNs = 60 * int64_t{1000000000};
+
+// Removes the oldest entries of `dir` beyond `max_entries`, and temp files
+// (".*.tmp") that writers killed mid-write left behind; temp files of
+// writers in progress are younger than kStaleTempNs.
 void Prune(const std::string& dir, size_t max_entries) {
   UniqueDir d(::opendir(dir.c_str()));
   if (!d) return;
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
   std::vector<std::pair<int64_t, std::string>> entries;  // (mtime ns, name)
   while (struct dirent* e = ::readdir(d.get())) {
-    if (e->d_name[0] == '.') continue;
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
     struct stat st;
     if (::fstatat(::dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (!S_ISREG(st.st_mode)) continue;
-    entries.emplace_back(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                         e->d_name);
+    const int64_t mtime_ns =
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (name[0] == '.') {
+      if (name.ends_with(".tmp") && now_ns - mtime_ns > kStaleTempNs) {
+        ::unlinkat(::dirfd(d.get()), e->d_name, 0);
+      }
+      continue;
+    }
+    entries.emplace_back(mtime_ns, e->d_name);
   }
   if (entries.size() <= max_entries) return;
   std::sort(entries.begin(), entries.end());

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "base/c_ptr.h"
 #include "warden/status.h"
 
 namespace warden::base {
@@ -34,10 +35,7 @@ Status WriteAll(int fd, const void* data, size_t len, const char* what);
 Status WriteFileString(const std::string& path, const std::string& data);
 
 // An open directory stream, closed when it goes out of scope.
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using UniqueDir = std::unique_ptr<DIR, DirCloser>;
+using UniqueDir = CPtr<DIR, ::closedir>;
 
 // mkdir that accepts an existing directory (EEXIST).
 Status MkdirIfMissing(const std::string& path, mode_t mode);

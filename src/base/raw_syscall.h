@@ -9,6 +9,7 @@
 #ifndef WARDEN_BASE_RAW_SYSCALL_H_
 #define WARDEN_BASE_RAW_SYSCALL_H_
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -69,7 +70,7 @@ inline long Openat(int dirfd, const char* path, int flags, unsigned mode = 0) {
   return Raw(SYS_openat, dirfd, L(path), flags, mode);
 }
 inline long Open(const char* path, int flags, unsigned mode = 0) {
-  return Openat(-100 /* AT_FDCWD */, path, flags, mode);
+  return Openat(AT_FDCWD, path, flags, mode);
 }
 inline long Mkdirat(int dirfd, const char* path, unsigned mode) {
   return Raw(SYS_mkdirat, dirfd, L(path), mode);

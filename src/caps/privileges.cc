@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "base/c_ptr.h"
 #include "base/file.h"
 
 namespace warden::caps {
@@ -13,20 +14,16 @@ constexpr cap_value_t kRequired[] = {CAP_SYS_ADMIN,  CAP_SETUID,     CAP_SETGID,
                                      CAP_SYS_CHROOT, CAP_KILL,       CAP_NET_ADMIN,
                                      CAP_SYS_PTRACE};
 
-struct CapFree {
-  void operator()(void* p) const { cap_free(p); }
-};
-
 }  // namespace
 
 Status CheckLaunchPrivileges() {
-  std::unique_ptr<struct _cap_struct, CapFree> caps(cap_get_proc());
+  base::CPtr<struct _cap_struct, cap_free> caps(cap_get_proc());
   if (!caps) return Status::FromErrno(errno, "cap_get_proc()");
   std::string missing;
   for (cap_value_t c : kRequired) {
     cap_flag_value_t v = CAP_CLEAR;
     if (cap_get_flag(caps.get(), c, CAP_EFFECTIVE, &v) != 0 || v != CAP_SET) {
-      std::unique_ptr<char, CapFree> n(cap_to_name(c));
+      base::CPtr<char, cap_free> n(cap_to_name(c));
       if (!missing.empty()) missing += ", ";
       missing += n ? n.get() : std::to_string(c);
     }
@@ -40,7 +37,7 @@ Status CheckLaunchPrivileges() {
 }
 
 bool HaveCapability(int cap) {
-  std::unique_ptr<struct _cap_struct, CapFree> caps(cap_get_proc());
+  base::CPtr<struct _cap_struct, cap_free> caps(cap_get_proc());
   cap_flag_value_t v = CAP_CLEAR;
   return caps && cap_get_flag(caps.get(), static_cast<cap_value_t>(cap), CAP_EFFECTIVE, &v) == 0 &&
          v == CAP_SET;

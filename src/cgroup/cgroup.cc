@@ -351,25 +351,20 @@ Status JobCgroup::Attach(pid_t pid) {
   return Status::Ok();
 }
 
-Status JobCgroup::AttachOutsideMemory(pid_t pid) {
+Result<base::UniqueFd> JobCgroup::AttachOutsideMemory(pid_t pid) {
   if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
+  base::UniqueFd memory_procs;
   for (const Dir& d : dirs_) {
-    if (IsV1Memory(d)) continue;
-    Status st = WriteCgroupFile(d.path + "/cgroup.procs", std::to_string(pid));
+    const std::string procs = d.path + "/cgroup.procs";
+    if (IsV1Memory(d)) {
+      memory_procs.reset(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!memory_procs) return Status::FromErrno(errno, "open(\"" + procs + "\")");
+      continue;
+    }
+    Status st = WriteCgroupFile(procs, std::to_string(pid));
     if (!st.ok()) return st.Wrap("attach pid " + std::to_string(pid) + " to " + d.path);
   }
-  return Status::Ok();
-}
-
-Result<base::UniqueFd> JobCgroup::OpenMemoryProcs() const {
-  for (const Dir& d : dirs_) {
-    if (!IsV1Memory(d)) continue;
-    const std::string path = d.path + "/cgroup.procs";
-    base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\")");
-    return fd;
-  }
-  return base::UniqueFd();
+  return memory_procs;
 }
 
 

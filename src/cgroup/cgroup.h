@@ -131,12 +131,11 @@ class JobCgroup {
   // For a sandbox init that shares warden's memory (launch/launcher.h) and
   // must stay out of the job's memory cgroup, where the OOM killer could
   // pick it and with it warden: Attach that leaves a v1 memory hierarchy
-  // out, and a write-only fd of that hierarchy's cgroup.procs, through which
-  // the job moves itself in ("0") before its exec. The fd is invalid when
+  // out. Returns a write-only fd of that hierarchy's cgroup.procs, through
+  // which the job moves itself in ("0") before its exec; an invalid fd when
   // there is no such hierarchy (no memory controller, or memory on v2,
   // whose directory init shares with the other v2 controllers and joins).
-  Status AttachOutsideMemory(pid_t pid);
-  Result<base::UniqueFd> OpenMemoryProcs() const;
+  Result<base::UniqueFd> AttachOutsideMemory(pid_t pid);
 
   // Sends SIGKILL to every process in the job's cgroups without racing with
   // forks: v2 cgroup.kill; v1 freezer freeze, kill all, thaw. Does not wait.

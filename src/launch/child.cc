@@ -27,15 +27,12 @@
 #include <climits>
 #include <cstring>
 
+#include "base/asan.h"
 #include "base/raw_syscall.h"
 #include "base/trace.h"
 #include "caps/child_caps.h"
 #include "launch/child_util.h"
 #include "mnt/child_mounts.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#endif
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -273,23 +270,21 @@ int JobEntry(void* arg) { JobMain(*static_cast<const JobStart*>(arg)); }
 // Starts JobMain in a process that shares init's memory and runs on its own
 // stack; init is suspended until the job execs or exits (CLONE_VFORK), so
 // nothing in that memory changes under either of them.
-// Returns the pid, or -errno. (glibc's clone() is the one wrapper left here:
-// it writes errno only when it fails, and then this process reports and
-// ends.)
+// Returns the pid, or -errno. glibc's clone() is the one wrapper left here
+// (only it runs a function on a new stack): it writes errno only when it
+// fails, and that errno is read once, right away, for the report that ends
+// this process.
 long SpawnJob(const JobStart* start) {
   constexpr size_t kStackBytes = 256 << 10;  // only the pages used are touched
-  long stack = sys::Mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack < 0) return stack;
-  char* base = reinterpret_cast<char*>(stack);
-#if defined(__SANITIZE_ADDRESS__)
-  // A fresh stack where older frames lived: clear their poison.
-  __asan_unpoison_memory_region(base, kStackBytes);
-#endif
-  pid_t pid = ::clone(JobEntry, base + kStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
+  long mapped = sys::Mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (mapped < 0) return mapped;
+  char* stack = reinterpret_cast<char*>(mapped);
+  base::UnpoisonStack(stack, kStackBytes);
+  pid_t pid = ::clone(JobEntry, stack + kStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
                       const_cast<JobStart*>(start));
-  const long out = pid < 0 ? -EAGAIN : pid;
-  sys::Munmap(base, kStackBytes);
+  const long out = pid < 0 ? -static_cast<long>(errno) : pid;
+  sys::Munmap(stack, kStackBytes);
   return out;
 }
 

@@ -324,12 +324,9 @@ Result<JobResult> RunJob(const JobRequest& req) {
   }
   base::UniqueFd memory_procs;  // for the job to join, when init stays out
   if (st.ok() && sb->shares_memory()) {
-    st = job_cgroup->AttachOutsideMemory(sb->pid());
-    if (st.ok()) {
-      Result<base::UniqueFd> fd = job_cgroup->OpenMemoryProcs();
-      if (fd.ok()) memory_procs = std::move(fd.value());
-      else st = fd.status();
-    }
+    Result<base::UniqueFd> fd = job_cgroup->AttachOutsideMemory(sb->pid());
+    if (fd.ok()) memory_procs = std::move(fd.value());
+    st = fd.status();
   } else if (st.ok()) {
     st = job_cgroup->Attach(sb->pid());
   }

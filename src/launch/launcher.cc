@@ -16,15 +16,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/asan.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/trace.h"
 #include "launch/child.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#endif
 
 namespace warden::launch {
 
@@ -45,14 +42,6 @@ uint64_t IgnoredSignals() {
 
 
 int ChildEntry(void* plan) { ChildMain(*static_cast<const Plan*>(plan)); }
-
-// AddressSanitizer keeps the poison of stack frames that lived at an address
-// before; a fresh stack mapped there must start clean.
-void UnpoisonForAsan([[maybe_unused]] void* p, [[maybe_unused]] size_t n) {
-#if defined(__SANITIZE_ADDRESS__)
-  __asan_unpoison_memory_region(p, n);
-#endif
-}
 
 }  // namespace
 
@@ -97,7 +86,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (stack == MAP_FAILED) return Status::FromErrno(errno, "mmap(sandbox stack)");
     sb->stack_ = stack;
-    UnpoisonForAsan(stack, sb->stack_bytes_);
+    base::UnpoisonStack(stack, sb->stack_bytes_);
     if (::mprotect(stack, kSandboxStackGuardBytes, PROT_NONE) != 0) {
       return Status::FromErrno(errno, "mprotect(sandbox stack guard)");
     }

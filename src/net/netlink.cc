@@ -17,29 +17,16 @@
 #include <cstring>
 #include <utility>
 
+#include "base/c_ptr.h"
+
 namespace warden::net::nl {
 namespace {
 
-struct LinkPut {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-struct AddrPut {
-  void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
-};
-struct NlAddrPut {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-struct RoutePut {
-  void operator()(rtnl_route* r) const { rtnl_route_put(r); }
-};
-struct CacheFree {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
-using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
-using AddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
-using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
-using RoutePtr = std::unique_ptr<rtnl_route, RoutePut>;
-using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
+using LinkPtr = base::CPtr<rtnl_link, rtnl_link_put>;
+using AddrPtr = base::CPtr<rtnl_addr, rtnl_addr_put>;
+using NlAddrPtr = base::CPtr<nl_addr, nl_addr_put>;
+using RoutePtr = base::CPtr<rtnl_route, rtnl_route_put>;
+using CachePtr = base::CPtr<nl_cache, nl_cache_free>;
 
 // libnl reports its own error numbers; map the ones with an errno meaning so
 // that Status codes (and callers' checks for kNotFound) stay uniform.

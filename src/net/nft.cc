@@ -21,6 +21,8 @@
 #include <cstring>
 #include <memory>
 
+#include "base/c_ptr.h"
+
 namespace warden::net {
 namespace {
 
@@ -31,22 +33,10 @@ constexpr size_t kMessageRoom = 16 << 10;
 // kMaxAllowRules.
 constexpr size_t kMaxBatchBytes = 4 << 20;
 
-struct TableFree {
-  void operator()(nftnl_table* t) const { nftnl_table_free(t); }
-};
-struct ChainFree {
-  void operator()(nftnl_chain* c) const { nftnl_chain_free(c); }
-};
-struct RuleFree {
-  void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
-};
-struct SocketClose {
-  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
-using TablePtr = std::unique_ptr<nftnl_table, TableFree>;
-using ChainPtr = std::unique_ptr<nftnl_chain, ChainFree>;
-using RulePtr = std::unique_ptr<nftnl_rule, RuleFree>;
-using SocketPtr = std::unique_ptr<mnl_socket, SocketClose>;
+using TablePtr = base::CPtr<nftnl_table, nftnl_table_free>;
+using ChainPtr = base::CPtr<nftnl_chain, nftnl_chain_free>;
+using RulePtr = base::CPtr<nftnl_rule, nftnl_rule_free>;
+using SocketPtr = base::CPtr<mnl_socket, mnl_socket_close>;
 
 uint16_t FamilyValue(NftFamily f) { return f == NftFamily::kIp ? NFPROTO_IPV4 : NFPROTO_INET; }
 

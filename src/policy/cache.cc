@@ -1,9 +1,12 @@
 #include "policy/cache.h"
 
 #include <cmath>
+#include <concepts>
 #include <cstring>
 #include <map>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include "base/cache_file.h"
 #include "base/file.h"
@@ -24,12 +27,123 @@ constexpr char kKeyTag[] = "warden policy cache 1";
 
 static_assert(kDigestBytes == std::tuple_size_v<base::Sha256Digest>);
 
-// A field added to Policy must be added to Encode and Decode below and this
-// size updated; the round-trip test checks that both agree.
+// A field added to Policy must be added to its Fields() below and this size
+// updated; the round-trip test checks every field.
 static_assert(sizeof(Policy) == 944, "struct Policy changed: update policy/cache.cc and this size");
 
+// The last value of each enum the entry holds (the reader refuses larger).
+template <typename E>
+constexpr E kLast = E{};
+template <>
+constexpr MountSpec::Kind kLast<MountSpec::Kind> = MountSpec::Kind::kTmpfs;
+template <>
+constexpr SeccompAction kLast<SeccompAction> = SeccompAction::kLog;
+template <>
+constexpr ArgCondition::Op kLast<ArgCondition::Op> = ArgCondition::Op::kMaskedEq;
+template <>
+constexpr NetworkSpec::Mode kLast<NetworkSpec::Mode> = NetworkSpec::Mode::kVeth;
+
+template <typename T, typename Want>
+concept Is = std::same_as<std::remove_const_t<T>, Want>;
+
+// Each struct's fields in entry order, written once for both directions:
+// `f` is a Writer (objects are const) or a Reader (objects are filled).
+template <typename F, Is<MountSpec> T>
+void Fields(F& f, T& m) {
+  f(m.kind), f(m.source), f(m.destination), f(m.writable), f(m.optional), f(m.size_bytes);
+}
+template <typename F, Is<ArgCondition> T>
+void Fields(F& f, T& a) {
+  f(a.index), f(a.op), f(a.value), f(a.mask);
+}
+template <typename F, Is<SyscallRule> T>
+void Fields(F& f, T& r) {
+  f(r.syscall), f(r.action), f(r.errno_value), f(r.args);
+}
+template <typename F, Is<RlimitSpec> T>
+void Fields(F& f, T& r) {
+  f(r.nofile), f(r.nproc), f(r.fsize_bytes), f(r.stack_bytes), f(r.core_bytes);
+}
+template <typename F, Is<CgroupSpec> T>
+void Fields(F& f, T& c) {
+  f(c.memory_max_bytes), f(c.memory_swap_max_bytes), f(c.pids_max), f(c.cpu);
+  f(c.cpuset_cpus), f(c.cpuset_mems), f(c.io_max);
+}
+template <typename F, Is<SeccompSpec> T>
+void Fields(F& f, T& s) {
+  f(s.deny), f(s.allow), f(s.rules), f(s.deny_action), f(s.unknown_errno);
+}
+template <typename F, Is<NetworkSpec> T>
+void Fields(F& f, T& n) {
+  f(n.mode), f(n.allow), f(n.dns), f(n.hosts);
+}
+template <typename F, Is<Policy> T>
+void Fields(F& f, T& p) {
+  f(p.name), f(p.source_path), f(p.hash), f(p.match_suffixes), f(p.match_interpreters);
+  f(p.interpreter), f(p.user_namespace), f(p.rootfs), f(p.mask), f(p.mounts);
+  f(p.tmp_size_bytes), f(p.shm_size_bytes), f(p.hostname), f(p.cwd), f(p.uid), f(p.gid);
+  f(p.env), f(p.env_pass), f(p.path), f(p.wall_time_ms), f(p.cpu_time_ms), f(p.kill_grace_ms);
+  f(p.output_max_bytes), f(p.rlimits), f(p.cgroup), f(p.seccomp), f(p.network);
+}
+template <typename F, Is<Dependency> T>
+void Fields(F& f, T& d) {
+  f(d.path), f(d.sha256);
+}
+template <typename F, Is<CacheEntry> T>
+void Fields(F& f, T& e) {
+  f(e.key), f(e.deps), f(e.policy);
+}
+
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+template <typename T>
+struct IsLimit : std::false_type {};
+template <typename T>
+struct IsLimit<CgroupLimit<T>> : std::true_type {};
+
+// Unsigned integers as LEB128, signed ones (errno values) as their 32-bit
+// pattern, booleans as one byte, doubles as their 8 bytes, strings, lists
+// and maps length-prefixed, cgroup limits as (set, [value], optional).
 class Writer {
  public:
+  template <typename T>
+  void operator()(const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      out_.push_back(v ? 1 : 0);
+    } else if constexpr (std::is_enum_v<T>) {
+      U(static_cast<uint64_t>(v));
+    } else if constexpr (std::is_same_v<T, double>) {
+      char b[sizeof v];
+      std::memcpy(b, &v, sizeof v);
+      out_.append(b, sizeof b);
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+      static_assert(sizeof(T) <= sizeof(uint32_t));
+      U(static_cast<uint32_t>(v));
+    } else if constexpr (std::is_integral_v<T>) {
+      U(v);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      S(v);
+    } else if constexpr (std::is_same_v<T, base::Sha256Digest>) {
+      S(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
+    } else if constexpr (IsVector<T>::value) {
+      U(v.size());
+      for (const auto& e : v) (*this)(e);
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+      U(v.size());
+      for (const auto& [k, x] : v) S(k), S(x);
+    } else if constexpr (IsLimit<T>::value) {
+      (*this)(v.value.has_value());
+      if (v.value) (*this)(*v.value);
+      (*this)(v.optional);
+    } else {
+      Fields(*this, v);
+    }
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
   void U(uint64_t v) {
     while (v >= 0x80) {
       out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -37,91 +151,92 @@ class Writer {
     }
     out_.push_back(static_cast<char>(v));
   }
-  void B(bool v) { out_.push_back(v ? 1 : 0); }
-  void D(double v) {
-    char b[sizeof v];
-    std::memcpy(b, &v, sizeof v);
-    out_.append(b, sizeof b);
-  }
   void S(std::string_view s) {
     U(s.size());
     out_.append(s);
   }
-  void Strings(const std::vector<std::string>& v) {
-    U(v.size());
-    for (const std::string& s : v) S(s);
-  }
-  void Map(const std::map<std::string, std::string>& m) {
-    U(m.size());
-    for (const auto& [k, v] : m) {
-      S(k);
-      S(v);
-    }
-  }
-  template <typename E>
-  void Enum(E e) {
-    U(static_cast<uint64_t>(e));
-  }
-  template <typename T, typename F>
-  void Limit(const CgroupLimit<T>& l, F put) {
-    B(l.value.has_value());
-    if (l.value) put(*l.value);
-    B(l.optional);
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
   std::string out_;
 };
 
 // Reads what Writer wrote, and only that: every value has one encoding, so
 // decoding and encoding again gives the same bytes. The first malformed
-// field makes ok() false and every later read return a zero value.
+// field makes ok() false and every later read a zero value.
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
-  bool ok() const { return ok_; }
   bool done() const { return ok_ && in_.empty(); }
 
+  template <typename T>
+  void operator()(T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (in_.empty() || static_cast<uint8_t>(in_[0]) > 1) return Fail();
+      v = in_[0] == 1;
+      in_.remove_prefix(1);
+    } else if constexpr (std::is_enum_v<T>) {
+      uint64_t n = U();
+      if (n > static_cast<uint64_t>(kLast<T>)) return Fail();
+      v = static_cast<T>(n);
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (in_.size() < sizeof v) return Fail();
+      std::memcpy(&v, in_.data(), sizeof v);
+      in_.remove_prefix(sizeof v);
+      if (!std::isfinite(v)) Fail();
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+      uint32_t u = U32();
+      std::memcpy(&v, &u, sizeof v);
+    } else if constexpr (std::is_same_v<T, uint64_t>) {
+      v = U();
+    } else if constexpr (std::is_integral_v<T>) {
+      static_assert(sizeof(T) == sizeof(uint32_t));
+      v = U32();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      v = S();
+    } else if constexpr (std::is_same_v<T, base::Sha256Digest>) {
+      std::string d = S();
+      if (d.size() != v.size()) return Fail();
+      std::memcpy(v.data(), d.data(), d.size());
+    } else if constexpr (IsVector<T>::value) {
+      v.resize(Count());
+      for (auto& e : v) (*this)(e);
+    } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+      for (uint64_t n = Count(); ok_ && n > 0; --n) {
+        std::string k = S();
+        // Keys in increasing order, as Writer writes a std::map.
+        if (!v.empty() && !(v.rbegin()->first < k)) return Fail();
+        v.emplace_hint(v.end(), std::move(k), S());
+      }
+    } else if constexpr (IsLimit<T>::value) {
+      bool set = false;
+      (*this)(set);
+      if (set) (*this)(v.value.emplace());
+      (*this)(v.optional);
+    } else {
+      Fields(*this, v);
+    }
+  }
+
+ private:
   uint64_t U() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-      if (in_.empty()) return Fail();
+      if (in_.empty()) return Fail(), 0;
       const uint8_t b = static_cast<uint8_t>(in_[0]);
       in_.remove_prefix(1);
-      if (shift == 63 && b > 1) return Fail();
+      if (shift == 63 && b > 1) return Fail(), 0;
       v |= static_cast<uint64_t>(b & 0x7f) << shift;
       if (!(b & 0x80)) {
         // One form per value: a last byte of zero means a longer encoding
         // than Writer makes.
-        return b == 0 && shift > 0 ? Fail() : v;
+        if (b == 0 && shift > 0) return Fail(), 0;
+        return v;
       }
     }
-    return Fail();
+    return Fail(), 0;
   }
   uint32_t U32() {
     uint64_t v = U();
-    return v > UINT32_MAX ? static_cast<uint32_t>(Fail()) : static_cast<uint32_t>(v);
-  }
-  int I32() {
-    // Stored as the unsigned 32-bit pattern.
-    uint32_t v = U32();
-    int out;
-    std::memcpy(&out, &v, sizeof out);
-    return out;
-  }
-  bool B() {
-    if (in_.empty() || static_cast<uint8_t>(in_[0]) > 1) return Fail() != 0;
-    bool v = in_[0] == 1;
-    in_.remove_prefix(1);
-    return v;
-  }
-  double D() {
-    double v = 0;
-    if (in_.size() < sizeof v) return static_cast<double>(Fail());
-    std::memcpy(&v, in_.data(), sizeof v);
-    in_.remove_prefix(sizeof v);
-    return std::isfinite(v) ? v : static_cast<double>(Fail());
+    if (v > UINT32_MAX) return Fail(), 0;
+    return static_cast<uint32_t>(v);
   }
   std::string S() {
     uint64_t n = U();
@@ -133,192 +248,16 @@ class Reader {
   // A count of items that take at least one byte each.
   uint64_t Count() {
     uint64_t n = U();
-    return n > in_.size() ? Fail() : n;
+    if (n > in_.size()) return Fail(), 0;
+    return n;
   }
-  std::vector<std::string> Strings() {
-    std::vector<std::string> v(Count());
-    for (std::string& s : v) s = S();
-    return v;
-  }
-  std::map<std::string, std::string> Map() {
-    std::map<std::string, std::string> m;
-    for (uint64_t n = Count(); ok_ && n > 0; --n) {
-      std::string k = S();
-      // Keys in increasing order, as Writer writes a std::map.
-      if (!m.empty() && !(m.rbegin()->first < k)) return Fail(), m;
-      m.emplace_hint(m.end(), std::move(k), S());
-    }
-    return m;
-  }
-  template <typename E>
-  E Enum(E last) {
-    uint64_t v = U();
-    if (v > static_cast<uint64_t>(last)) Fail();
-    return ok_ ? static_cast<E>(v) : E{};
-  }
-  template <typename T, typename F>
-  CgroupLimit<T> Limit(F get) {
-    CgroupLimit<T> l;
-    if (B()) l.value = get();
-    l.optional = B();
-    return l;
-  }
-
- private:
-  uint64_t Fail() {
+  void Fail() {
     ok_ = false;
     in_ = {};
-    return 0;
   }
   std::string_view in_;
   bool ok_ = true;
 };
-
-void Encode(const Policy& p, Writer* w) {
-  w->S(p.name);
-  w->S(p.source_path);
-  w->S(p.hash);
-  w->Strings(p.match_suffixes);
-  w->Strings(p.match_interpreters);
-  w->Strings(p.interpreter);
-  w->B(p.user_namespace);
-  w->S(p.rootfs);
-  w->Strings(p.mask);
-  w->U(p.mounts.size());
-  for (const MountSpec& m : p.mounts) {
-    w->Enum(m.kind);
-    w->S(m.source);
-    w->S(m.destination);
-    w->B(m.writable);
-    w->B(m.optional);
-    w->U(m.size_bytes);
-  }
-  w->U(p.tmp_size_bytes);
-  w->U(p.shm_size_bytes);
-  w->S(p.hostname);
-  w->S(p.cwd);
-  w->U(p.uid);
-  w->U(p.gid);
-  w->Map(p.env);
-  w->Strings(p.env_pass);
-  w->S(p.path);
-  w->U(p.wall_time_ms);
-  w->U(p.cpu_time_ms);
-  w->U(p.kill_grace_ms);
-  w->U(p.output_max_bytes);
-  const RlimitSpec& rl = p.rlimits;
-  for (uint64_t v : {rl.nofile, rl.nproc, rl.fsize_bytes, rl.stack_bytes, rl.core_bytes}) w->U(v);
-
-  const CgroupSpec& cg = p.cgroup;
-  auto u = [w](uint64_t v) { w->U(v); };
-  auto s = [w](const std::string& v) { w->S(v); };
-  w->Limit(cg.memory_max_bytes, u);
-  w->Limit(cg.memory_swap_max_bytes, u);
-  w->Limit(cg.pids_max, u);
-  w->Limit(cg.cpu, [w](double v) { w->D(v); });
-  w->Limit(cg.cpuset_cpus, s);
-  w->Limit(cg.cpuset_mems, s);
-  w->Limit(cg.io_max, s);
-
-  const SeccompSpec& sc = p.seccomp;
-  w->Strings(sc.deny);
-  w->Strings(sc.allow);
-  w->U(sc.rules.size());
-  for (const SyscallRule& r : sc.rules) {
-    w->S(r.syscall);
-    w->Enum(r.action);
-    w->U(static_cast<uint32_t>(r.errno_value));
-    w->U(r.args.size());
-    for (const ArgCondition& a : r.args) {
-      w->U(a.index);
-      w->Enum(a.op);
-      w->U(a.value);
-      w->U(a.mask);
-    }
-  }
-  w->Enum(sc.deny_action);
-  w->U(static_cast<uint32_t>(sc.unknown_errno));
-
-  const NetworkSpec& net = p.network;
-  w->Enum(net.mode);
-  w->Strings(net.allow);
-  w->Strings(net.dns);
-  w->Map(net.hosts);
-}
-
-void Decode(Reader* r, Policy* p) {
-  p->name = r->S();
-  p->source_path = r->S();
-  p->hash = r->S();
-  p->match_suffixes = r->Strings();
-  p->match_interpreters = r->Strings();
-  p->interpreter = r->Strings();
-  p->user_namespace = r->B();
-  p->rootfs = r->S();
-  p->mask = r->Strings();
-  p->mounts.resize(r->Count());
-  for (MountSpec& m : p->mounts) {
-    m.kind = r->Enum(MountSpec::Kind::kTmpfs);
-    m.source = r->S();
-    m.destination = r->S();
-    m.writable = r->B();
-    m.optional = r->B();
-    m.size_bytes = r->U();
-  }
-  p->tmp_size_bytes = r->U();
-  p->shm_size_bytes = r->U();
-  p->hostname = r->S();
-  p->cwd = r->S();
-  p->uid = r->U32();
-  p->gid = r->U32();
-  p->env = r->Map();
-  p->env_pass = r->Strings();
-  p->path = r->S();
-  p->wall_time_ms = r->U();
-  p->cpu_time_ms = r->U();
-  p->kill_grace_ms = r->U();
-  p->output_max_bytes = r->U();
-  RlimitSpec& rl = p->rlimits;
-  for (uint64_t* v : {&rl.nofile, &rl.nproc, &rl.fsize_bytes, &rl.stack_bytes, &rl.core_bytes}) {
-    *v = r->U();
-  }
-
-  CgroupSpec& cg = p->cgroup;
-  auto u = [r] { return r->U(); };
-  auto s = [r] { return r->S(); };
-  cg.memory_max_bytes = r->Limit<uint64_t>(u);
-  cg.memory_swap_max_bytes = r->Limit<uint64_t>(u);
-  cg.pids_max = r->Limit<uint64_t>(u);
-  cg.cpu = r->Limit<double>([r] { return r->D(); });
-  cg.cpuset_cpus = r->Limit<std::string>(s);
-  cg.cpuset_mems = r->Limit<std::string>(s);
-  cg.io_max = r->Limit<std::string>(s);
-
-  SeccompSpec& sc = p->seccomp;
-  sc.deny = r->Strings();
-  sc.allow = r->Strings();
-  sc.rules.resize(r->Count());
-  for (SyscallRule& rule : sc.rules) {
-    rule.syscall = r->S();
-    rule.action = r->Enum(SeccompAction::kLog);
-    rule.errno_value = r->I32();
-    rule.args.resize(r->Count());
-    for (ArgCondition& a : rule.args) {
-      a.index = r->U32();
-      a.op = r->Enum(ArgCondition::Op::kMaskedEq);
-      a.value = r->U();
-      a.mask = r->U();
-    }
-  }
-  sc.deny_action = r->Enum(SeccompAction::kLog);
-  sc.unknown_errno = r->I32();
-
-  NetworkSpec& net = p->network;
-  net.mode = r->Enum(NetworkSpec::Mode::kVeth);
-  net.allow = r->Strings();
-  net.dns = r->Strings();
-  net.hosts = r->Map();
-}
 
 std::string EntryPath(const std::string& dir, const std::string& key) {
   return dir + "/" + key + ".pol";
@@ -328,28 +267,14 @@ std::string EntryPath(const std::string& dir, const std::string& key) {
 
 std::string EncodeEntry(const CacheEntry& entry) {
   Writer w;
-  w.S(entry.key);
-  w.U(entry.deps.size());
-  for (const Dependency& d : entry.deps) {
-    w.S(d.path);
-    w.S(std::string_view(reinterpret_cast<const char*>(d.sha256.data()), d.sha256.size()));
-  }
-  Encode(entry.policy, &w);
+  w(entry);
   return w.Take();
 }
 
 bool DecodeEntry(std::string_view body, CacheEntry* out) {
   Reader r(body);
   CacheEntry e;
-  e.key = r.S();
-  e.deps.resize(r.Count());
-  for (Dependency& d : e.deps) {
-    d.path = r.S();
-    std::string digest = r.S();
-    if (digest.size() != d.sha256.size()) return false;
-    std::memcpy(d.sha256.data(), digest.data(), digest.size());
-  }
-  Decode(&r, &e.policy);
+  r(e);
   if (!r.done()) return false;
   *out = std::move(e);
   return true;

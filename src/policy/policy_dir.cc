@@ -130,7 +130,11 @@ Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name
   return policy::LoadFromText(toml, name, Stem(name));
 }
 
-Result<Policy> LoadPolicyFile(const std::string& path) {
+namespace {
+
+// LoadPolicyFile with PolicyDirectory() already looked up (it is part of
+// the cache key: `extends` names resolve there).
+Result<Policy> LoadPolicyFileIn(const std::string& path, const std::string& policy_dir) {
   Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
   if (!text.ok()) {
     if (text.status().code() == Code::kResourceExhausted) return policy::PolicyTooLarge(path);
@@ -139,7 +143,7 @@ Result<Policy> LoadPolicyFile(const std::string& path) {
   // A policy that loaded before, from the same files, comes from the cache.
   const std::string name = Stem(path);
   const std::string cache_dir = policy::PolicyCacheDir();
-  const std::string key = policy::PolicyCacheKey(path, name, PolicyDirectory(), text.value());
+  const std::string key = policy::PolicyCacheKey(path, name, policy_dir, text.value());
   if (std::optional<Policy> cached = policy::ReadCachedPolicy(cache_dir, key)) return *std::move(cached);
   std::vector<policy::Dependency> deps;
   WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text.value(), path, name, &deps));
@@ -149,6 +153,12 @@ Result<Policy> LoadPolicyFile(const std::string& path) {
     WLOG_DEBUG("", "policy cache: " + st.ToString());
   }
   return p;
+}
+
+}  // namespace
+
+Result<Policy> LoadPolicyFile(const std::string& path) {
+  return LoadPolicyFileIn(path, PolicyDirectory());
 }
 
 Result<Policy> ResolvePolicy(const std::string& name_or_file) {
@@ -165,7 +175,7 @@ Result<Policy> ResolvePolicy(const std::string& name_or_file) {
                              " (shipped policies: " + (known.empty() ? "none" : known) +
                              "; pass a path to use a file, or set WARDEN_POLICY_DIR)");
   }
-  return LoadPolicyFile(path);
+  return LoadPolicyFileIn(path, dir);
 }
 
 Result<Policy> PolicyForProgram(const std::string& program_path) {

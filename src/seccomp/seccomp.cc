@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 
+#include "base/c_ptr.h"
 #include "base/errno_text.h"
 #include "base/fd.h"
 #include "base/file.h"
@@ -32,10 +33,7 @@ constexpr int kCompilerVersion = 2;  // 2: unnamed numbers as ranges in a prefix
 constexpr int kMaxKnownSyscall = 1023;
 constexpr size_t kMaxAllowRulesPerSyscall = 32;
 
-struct CtxDeleter {
-  void operator()(void* ctx) const { seccomp_release(ctx); }
-};
-using Ctx = std::unique_ptr<void, CtxDeleter>;
+using Ctx = base::CPtr<void, seccomp_release>;
 
 std::string LibseccompVersion() {
   const scmp_version* v = seccomp_version();
@@ -188,7 +186,7 @@ Result<std::vector<sock_filter>> AllowRulePrefix(const SeccompSpec& spec) {
 // the newest syscall), so they are checked here as ranges, a few
 // instructions per run, before libseccomp's program: as single rules they
 // were ~600 of a ~1000-instruction filter that every job loads.
-std::vector<sock_filter> UnnamedRangePrefix(const SeccompSpec& spec) {
+Result<std::vector<sock_filter>> UnnamedRangePrefix(const SeccompSpec& spec) {
   std::vector<std::pair<int, int>> runs;
   for (int nr = 0; nr <= kMaxKnownSyscall; ++nr) {
     char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
@@ -202,7 +200,7 @@ std::vector<sock_filter> UnnamedRangePrefix(const SeccompSpec& spec) {
       runs.emplace_back(nr, nr);
     }
   }
-  if (runs.empty()) return {};
+  if (runs.empty()) return std::vector<sock_filter>{};
   BpfBuilder b;
   int end = b.NewLabel();
   b.LoadAbs(offsetof(seccomp_data, arch));
@@ -216,9 +214,9 @@ std::vector<sock_filter> UnnamedRangePrefix(const SeccompSpec& spec) {
     b.Bind(next_run);
   }
   b.Bind(end);
-  // Jumps span at most one run's three instructions, so this cannot fail.
-  Result<std::vector<sock_filter>> out = b.Finish();
-  return out.ok() ? std::move(out.value()) : std::vector<sock_filter>{};
+  // A failure here would let the unnamed numbers through: it is an error,
+  // never an empty prefix.
+  return b.Finish();
 }
 
 Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::string>& deny) {
@@ -285,7 +283,7 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
   if (size == 0 || size % sizeof(sock_filter) != 0 || size > static_cast<off_t>(BPF_MAXINSNS * sizeof(sock_filter))) {
     return Status::Error(Code::kInternal, "seccomp_export_bpf produced " + std::to_string(size) + " bytes");
   }
-  std::vector<sock_filter> prefix = UnnamedRangePrefix(spec);
+  WARDEN_ASSIGN_OR_RETURN(std::vector<sock_filter> prefix, UnnamedRangePrefix(spec));
   WARDEN_ASSIGN_OR_RETURN(std::vector<sock_filter> allow_prefix, AllowRulePrefix(spec));
   prefix.insert(prefix.end(), allow_prefix.begin(), allow_prefix.end());
   BpfProgram out;

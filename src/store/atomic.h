@@ -1,4 +1,7 @@
 // The one atomic-commit helper. Nothing else in warden renames state files.
+// (Caches are not state: base/cache_file replaces its entries with a plain
+// temp-and-rename, no fsync, since a torn entry fails its digest and only
+// costs a rebuild.)
 //
 // CommitFile makes dir/name hold exactly `data`, or leaves it as it was:
 // write a temp file, fdatasync it, renameat it over the name, fsync the

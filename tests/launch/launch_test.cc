@@ -50,15 +50,7 @@ int CountFds() {
 }
 
 Policy TestPolicy() {
-  testing::ScopedEnv dir("WARDEN_POLICY_DIR", [] {
-    for (const char* c : {"policies", "../policies", "../../policies"}) {
-      char buf[4096];
-      if (access((std::string(c) + "/default.toml").c_str(), R_OK) == 0 && realpath(c, buf)) {
-        return std::string(buf);
-      }
-    }
-    return std::string("policies");
-  }());
+  testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
   Result<Policy> p = ResolvePolicy("default");
   REQUIRE(p.ok());
   return p.value();

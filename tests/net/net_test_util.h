@@ -30,6 +30,7 @@
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "net/nft.h"
+#include "test_util.h"
 #include "warden/status.h"
 
 // Fails the test case with the status's message unless it is OK.
@@ -70,6 +71,19 @@ class FakeHost {
  private:
   base::UniqueFd saved_;
   bool ok_ = false;
+};
+
+// What each veth test stands on: a private state directory for leases
+// ($WARDEN_NET_DIR) and a fake host network namespace.
+class VethTestHost {
+ public:
+  bool ok() const { return host_.ok(); }
+  const std::string& state_dir() const { return state_.path(); }
+
+ private:
+  warden::testing::TempDir state_;
+  warden::testing::ScopedEnv dir_{"WARDEN_NET_DIR", state_.path()};
+  FakeHost host_;
 };
 
 // A child process in a new netns of its own, parked until destruction

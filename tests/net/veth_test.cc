@@ -21,7 +21,7 @@
 namespace warden::net {
 namespace {
 
-using testing::FakeHost;
+using testing::VethTestHost;
 using testing::NetnsProcess;
 using ::warden::testing::ScopedEnv;
 
@@ -49,10 +49,8 @@ Status WireServer(const NetnsProcess& server) {
 
 TEST_CASE("net: veth whitelist allows exactly the listed destinations", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   NetnsProcess server;
   REQUIRE(server.ok());
   REQUIRE_OK(WireServer(server));
@@ -106,7 +104,7 @@ TEST_CASE("net: veth whitelist allows exactly the listed destinations", "[net][r
 
   REQUIRE_OK((*session)->Release());
   CHECK(testing::WardenLinks().empty());
-  CHECK(testing::ListDir(state.path() + "/leases").empty());
+  CHECK(testing::ListDir(env.state_dir() + "/leases").empty());
   CHECK(testing::NftTables().find("warden_") == std::string::npos);
 }
 
@@ -136,10 +134,8 @@ NetworkSpec VethSpec(std::vector<std::string> allow) {
 
 TEST_CASE("net: concurrent Prepare calls get distinct addresses", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   constexpr int kThreads = 8;
   std::vector<std::unique_ptr<VethSession>> sessions(kThreads);
   std::vector<Status> errors(kThreads);
@@ -167,7 +163,7 @@ TEST_CASE("net: concurrent Prepare calls get distinct addresses", "[net][root]")
   }
   CHECK(addresses.size() == 2 * kThreads);
   CHECK(interfaces.size() == kThreads);
-  CHECK(testing::ListDir(state.path() + "/leases").size() == kThreads);
+  CHECK(testing::ListDir(env.state_dir() + "/leases").size() == kThreads);
   std::vector<std::unique_ptr<NetnsProcess>> jobs;
   for (int i = 0; i < kThreads; ++i) {
     jobs.push_back(std::make_unique<NetnsProcess>());
@@ -177,15 +173,13 @@ TEST_CASE("net: concurrent Prepare calls get distinct addresses", "[net][root]")
   CHECK(testing::WardenLinks().size() == kThreads);
   // Destruction is Release.
   sessions.clear();
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
 }
 
 TEST_CASE("net: 100 sequential veth sessions leave nothing behind", "[net][root][slow]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
     auto s = VethSession::Prepare(VethSpec({"192.0.2.0/24:80/tcp", "198.51.100.7:53/udp",
@@ -199,7 +193,7 @@ TEST_CASE("net: 100 sequential veth sessions leave nothing behind", "[net][root]
     seen.insert((*s)->sandbox_address());
     REQUIRE_OK((*s)->Release());
     REQUIRE_OK((*s)->Release());  // idempotent
-    REQUIRE(Leftovers(state.path()).empty());
+    REQUIRE(Leftovers(env.state_dir()).empty());
   }
   // Freed leases are reused: the pool does not drain.
   CHECK(seen.size() == 1);
@@ -208,10 +202,8 @@ TEST_CASE("net: 100 sequential veth sessions leave nothing behind", "[net][root]
 TEST_CASE("net: a pair the kernel is still removing keeps its addresses from new leases",
           "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   auto a = VethSession::Prepare(VethSpec({"host:8080"}), "dying");
   REQUIRE_OK(a.status());
   const std::string a_link = (*a)->host_interface();
@@ -222,7 +214,7 @@ TEST_CASE("net: a pair the kernel is still removing keeps its addresses from new
     REQUIRE_OK((*a)->AttachToChild(job.pid()));
   }  // the job's init and its netns are gone: the kernel now removes the pair
   REQUIRE_OK((*a)->Release());
-  CHECK(testing::ListDir(state.path() + "/leases").empty());
+  CHECK(testing::ListDir(env.state_dir() + "/leases").empty());
   auto sock = nl::Socket::Open();
   REQUIRE_OK(sock.status());
   auto b = VethSession::Prepare(VethSpec({"host:8080"}), "next");
@@ -241,22 +233,20 @@ TEST_CASE("net: a pair the kernel is still removing keeps its addresses from new
     if (!gone) ::usleep(10000);
   }
   CHECK(gone);
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
 }
 
 TEST_CASE("net: a session released before attach or on error leaves nothing", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   {
     auto s = VethSession::Prepare(VethSpec({"192.0.2.1:80"}), "never-attached");
     REQUIRE_OK(s.status());
-    CHECK(testing::ListDir(state.path() + "/leases").size() == 1);
+    CHECK(testing::ListDir(env.state_dir() + "/leases").size() == 1);
     CHECK(testing::NftTables().find("warden_") != std::string::npos);
   }
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
   {
     auto s = VethSession::Prepare(VethSpec({"192.0.2.1:80"}), "child-gone");
     REQUIRE_OK(s.status());
@@ -271,7 +261,7 @@ TEST_CASE("net: a session released before attach or on error leaves nothing", "[
     CHECK_THAT(st.message(), Catch::Contains("configure the job's network") ||
                                  Catch::Contains("/ns/net"));
   }
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
   auto bad = VethSession::Prepare(VethSpec({"192.0.2.1:99999"}), "bad");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == Code::kInvalidArgument);
@@ -285,15 +275,13 @@ TEST_CASE("net: a session released before attach or on error leaves nothing", "[
     CHECK_THAT(overlap.status().message(), Catch::Contains("overlaps 192.0.2.9 on wttaken0"));
     REQUIRE_OK(nl::DeleteLink(sock, "wttaken0"));
   }
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
 }
 
 TEST_CASE("net: without CAP_NET_ADMIN the job cannot change its rules", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   auto s = VethSession::Prepare(VethSpec({"host:9000"}), "caps");
   REQUIRE_OK(s.status());
   NetnsProcess job;
@@ -328,10 +316,8 @@ TEST_CASE("net: without CAP_NET_ADMIN the job cannot change its rules", "[net][r
 
 TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   // Two owners that die with a prepared session: stand-ins for a SIGKILLed
   // `warden run`.
   // Their jobs outlive them (the test holds the jobs' netns), so the links
@@ -371,7 +357,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   REQUIRE(first > 0);
   REQUIRE(second > 0);
   CHECK(testing::WardenLinks().size() == 2);
-  CHECK(testing::ListDir(state.path() + "/leases").size() == 2);
+  CHECK(testing::ListDir(env.state_dir() + "/leases").size() == 2);
   CHECK(testing::NftTables().find("warden_" + std::to_string(first)) != std::string::npos);
 
   // A leftover without a lease (as if the lease file were lost) goes too.
@@ -389,7 +375,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   CHECK_THAT(all, Catch::Contains("job killed-1"));
   CHECK_THAT(all, Catch::Contains("job killed-2"));
   CHECK_THAT(all, Catch::Contains(std::string("link ") + orphan));
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
   removed.clear();
   REQUIRE_OK(Gc(&removed));
   CHECK(removed.empty());
@@ -406,7 +392,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
     CHECK(testing::WardenLinks().empty());
     CHECK(testing::NftTables().find("warden_" + std::to_string(third)) == std::string::npos);
   }
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
 }
 
 TEST_CASE("net: doctor reports veth and nftables", "[net][root]") {
@@ -437,10 +423,8 @@ namespace warden::net {
 // the job's init has exited and leaves the pair to the kernel.
 TEST_CASE("net: veth timing split", "[.][net-bench][root]") {
   WARDEN_REQUIRE_ROOT();
-  warden::testing::TempDir state;
-  ScopedEnv dir("WARDEN_NET_DIR", state.path());
-  FakeHost host;
-  REQUIRE(host.ok());
+  VethTestHost env;
+  REQUIRE(env.ok());
   constexpr int kRuns = 50;
   using Clock = std::chrono::steady_clock;
   std::vector<uint64_t> lease, pnl, pnft, anl, anft, rel, fork_us, total;
@@ -478,7 +462,7 @@ TEST_CASE("net: veth timing split", "[.][net-bench][root]") {
       (unsigned long long)median(pnft), (unsigned long long)median(anl),
       (unsigned long long)median(anft), (unsigned long long)median(rel),
       (unsigned long long)median(total), (unsigned long long)median(fork_us));
-  CHECK(Leftovers(state.path()).empty());
+  CHECK(Leftovers(env.state_dir()).empty());
 }
 
 }  // namespace warden::net

@@ -20,22 +20,8 @@ using policy::CacheEntry;
 using policy::DecodeEntry;
 using policy::EncodeEntry;
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  REQUIRE(f.good());
-}
-
-std::string RepoPolicies() {
-  for (const char* c : {"policies", "../policies", "../../policies"}) {
-    if (access((std::string(c) + "/default.toml").c_str(), R_OK) == 0) {
-      char buf[4096];
-      if (realpath(c, buf)) return buf;
-    }
-  }
-  FAIL("policies/ not found: run the unit tests from the repository root");
-  return "";
-}
+using testing::RepoPolicies;
+using testing::WriteText;
 
 std::vector<std::string> EntryFiles(const std::string& dir) {
   std::vector<std::string> out;
@@ -320,6 +306,20 @@ TEST_CASE("cache files: the oldest entries beyond the limit are removed", "[base
   CHECK(base::ReadTrustedCacheFile(d + "/e5", 1, 1, "test") == std::optional<std::string>("x"));
   CHECK_FALSE(base::ReadTrustedCacheFile(d + "/e5", 2, 10, "test").has_value());
   CHECK_FALSE(base::ReadTrustedCacheFile(d + "/e0", 0, 10, "test").has_value());
+}
+
+TEST_CASE("cache files: temp files of writers that died are removed, others kept", "[base]") {
+  testing::TempDir dir;
+  const std::string d = dir.Join("c");
+  REQUIRE(base::WriteCacheFile(d, "e0", "x", 8).ok());
+  WriteText(d + "/.e1.4242.7.tmp", "partial");  // a writer killed an hour ago
+  struct timespec old[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 3600, 0}};
+  REQUIRE(utimensat(AT_FDCWD, (d + "/.e1.4242.7.tmp").c_str(), old, 0) == 0);
+  WriteText(d + "/.e2.4243.8.tmp", "partial");  // a writer at work right now
+  REQUIRE(base::WriteCacheFile(d, "e3", "x", 8).ok());
+  std::vector<std::string> left = EntryFiles(d);
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{".e2.4243.8.tmp", "e0", "e3"});
 }
 
 }  // namespace

@@ -19,24 +19,8 @@ struct PolicyDirEnv : testing::ScopedEnv {
   explicit PolicyDirEnv(const std::string& dir) : ScopedEnv("WARDEN_POLICY_DIR", dir) {}
 };
 
-std::string RepoPolicies() {
-  // Tests run from the repository root (scripts/run-tests.sh) or from a
-  // build folder below it.
-  for (const char* c : {"policies", "../policies", "../../policies"}) {
-    if (access((std::string(c) + "/default.toml").c_str(), R_OK) == 0) {
-      char buf[4096];
-      if (realpath(c, buf)) return buf;
-    }
-  }
-  unsetenv("WARDEN_POLICY_DIR");
-  return PolicyDirectory();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  REQUIRE(f.good());
-}
+using testing::RepoPolicies;
+using testing::WriteText;
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
