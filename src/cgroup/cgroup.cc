@@ -333,15 +333,6 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
   return job;
 }
 
-namespace {
-
-// A v1 hierarchy of the memory controller: what AttachOutsideMemory leaves out.
-bool IsV1Memory(const JobCgroup::Dir& d) {
-  return d.backend == Backend::kV1 && d.Serves(kMemory);
-}
-
-}  // namespace
-
 Status JobCgroup::Attach(pid_t pid) {
   if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
   for (const Dir& d : dirs_) {
@@ -351,22 +342,16 @@ Status JobCgroup::Attach(pid_t pid) {
   return Status::Ok();
 }
 
-Result<base::UniqueFd> JobCgroup::AttachOutsideMemory(pid_t pid) {
-  if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
-  base::UniqueFd memory_procs;
+Result<std::vector<base::UniqueFd>> JobCgroup::OpenJoinFds() const {
+  std::vector<base::UniqueFd> fds;
   for (const Dir& d : dirs_) {
     const std::string procs = d.path + "/cgroup.procs";
-    if (IsV1Memory(d)) {
-      memory_procs.reset(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-      if (!memory_procs) return Status::FromErrno(errno, "open(\"" + procs + "\")");
-      continue;
-    }
-    Status st = WriteCgroupFile(procs, std::to_string(pid));
-    if (!st.ok()) return st.Wrap("attach pid " + std::to_string(pid) + " to " + d.path);
+    base::UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return Status::FromErrno(errno, "open(\"" + procs + "\")");
+    fds.push_back(std::move(fd));
   }
-  return memory_procs;
+  return fds;
 }
-
 
 Status JobCgroup::Kill() {
   Status first;

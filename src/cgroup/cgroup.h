@@ -97,8 +97,9 @@ struct Options {
 bool CanCloneInto();
 
 // Whether the memory controller is a v1 hierarchy at /sys/fs/cgroup/memory
-// (the usual v1 and hybrid layout), where JobCgroup::AttachOutsideMemory
-// can keep a process out of the job's memory cgroup. One statfs.
+// (the usual v1 and hybrid layout), where a process can stay out of the
+// job's memory cgroup while its children join it (JobCgroup::OpenJoinFds).
+// One statfs.
 bool MemoryOnV1();
 
 class JobCgroup {
@@ -128,14 +129,14 @@ class JobCgroup {
   // call after CLONE_INTO_CGROUP too (the v2 write is then a no-op).
   Status Attach(pid_t pid);
 
-  // For a sandbox init that shares warden's memory (launch/launcher.h) and
-  // must stay out of the job's memory cgroup, where the OOM killer could
-  // pick it and with it warden: Attach that leaves a v1 memory hierarchy
-  // out. Returns a write-only fd of that hierarchy's cgroup.procs, through
-  // which the job moves itself in ("0") before its exec; an invalid fd when
-  // there is no such hierarchy (no memory controller, or memory on v2,
-  // whose directory init shares with the other v2 controllers and joins).
-  Result<base::UniqueFd> AttachOutsideMemory(pid_t pid);
+  // For a sandbox init that stays out of the job's cgroups: write-only fds
+  // of cgroup.procs in every directory of the job, through which the job
+  // moves itself in ("0") before its exec. Such an init shares warden's
+  // memory (launch/launcher.h), so in a memory cgroup the OOM killer could
+  // pick it and with it warden; and cgroups it is not in are empty as soon
+  // as it has reaped the job, so they can be read and removed while it is
+  // still exiting.
+  Result<std::vector<base::UniqueFd>> OpenJoinFds() const;
 
   // Sends SIGKILL to every process in the job's cgroups without racing with
   // forks: v2 cgroup.kill; v1 freezer freeze, kill all, thaw. Does not wait.

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "base/clock.h"
 #include "base/errno_text.h"
@@ -322,18 +323,22 @@ Result<JobResult> RunJob(const JobRequest& req) {
     // before it starts the job (the Sandbox's destructor kills it).
     if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
   }
-  base::UniqueFd memory_procs;  // for the job to join, when init stays out
+  // A child that shares our memory stays out of the job's cgroups; the job
+  // joins them itself (launcher.h).
+  std::vector<base::UniqueFd> join_fds;
   if (st.ok() && sb->shares_memory()) {
-    Result<base::UniqueFd> fd = job_cgroup->AttachOutsideMemory(sb->pid());
-    if (fd.ok()) memory_procs = std::move(fd.value());
-    st = fd.status();
+    Result<std::vector<base::UniqueFd>> fds = job_cgroup->OpenJoinFds();
+    if (fds.ok()) join_fds = std::move(fds.value());
+    st = fds.status();
   } else if (st.ok()) {
     st = job_cgroup->Attach(sb->pid());
   }
   if (st.ok() && veth) st = veth->AttachToChild(sb->pid());
   base::TracePhase("child placed from outside");
-  if (st.ok()) st = sb->Release(memory_procs.get());
-  memory_procs.reset();
+  std::vector<int> pass;
+  for (const base::UniqueFd& fd : join_fds) pass.push_back(fd.get());
+  if (st.ok()) st = sb->Release(pass);
+  join_fds.clear();
   if (!st.ok()) {
     // A child that failed on its own (its placement then fails too) says
     // better what went wrong: stop it and read its report.
@@ -343,16 +348,24 @@ Result<JobResult> RunJob(const JobRequest& req) {
     return setup_error(st.Wrap("prepare sandbox"));
   }
 
+  // The cgroups' figures, then the cgroups themselves. When init is not in
+  // them they are empty as soon as it reports, and go while it is still
+  // exiting (tearing down the namespaces) instead of after.
+  std::optional<Result<cgroup::Accounting>> acct;
+  auto finish_cgroup = [&] {
+    if (acct) return;
+    acct = job_cgroup->ReadAccounting();
+    if (Status rm = job_cgroup->Remove(); !rm.ok()) WLOG_WARN(res.job_id, rm.ToString());
+    base::TracePhase("cgroup removed");
+  };
+  if (sb->shares_memory()) sopts.on_finished = finish_cgroup;
   sopts.on_timeout = [&] { WLOG_INFO(res.job_id, "wall time limit reached: stopping the job"); };
   Result<launch::Outcome> oc = launch::Supervise(sb.get(), sopts, start_ns);
   if (!oc.ok()) return setup_error(Status(oc.status()).Wrap("supervise"));
   const launch::Outcome& o = oc.value();
   base::TracePhase("job ended");
-
-  Result<cgroup::Accounting> acct = job_cgroup->ReadAccounting();
-  if (acct.ok()) FillCgroupFigures(acct.value(), &res);
-  if (Status rm = job_cgroup->Remove(); !rm.ok()) WLOG_WARN(res.job_id, rm.ToString());
-  base::TracePhase("cgroup removed");
+  finish_cgroup();
+  if (acct->ok()) FillCgroupFigures(acct->value(), &res);
   if (veth) {
     if (Status rel = veth->Release(); !rel.ok()) WLOG_WARN(res.job_id, rel.ToString());
     base::TracePhase("network released");
@@ -374,7 +387,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   res.max_rss_kib = o.max_rss_kib;
   res.stdout_truncated = o.stdout_truncated;
   res.stderr_truncated = o.stderr_truncated;
-  const bool oom = acct.ok() && acct.value().oom_killed();
+  const bool oom = acct->ok() && acct->value().oom_killed();
 
   if (o.setup_failed) return setup_error(SetupFailure(o));
   if (o.timed_out) {

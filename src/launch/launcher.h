@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "base/fd.h"
@@ -43,10 +44,10 @@ class Sandbox {
   // on a small VM). The plan must then stay alive and unchanged until the
   // Sandbox is destroyed; child.cc keeps to raw system calls so that
   // errno, which lives in memory the two share, is never written there.
-  // The caller must keep that child out of the job's memory cgroup
-  // (cgroup::JobCgroup::AttachOutsideMemory) and pass the job its way in
-  // with the second Release: the OOM killer, choosing the child, would
-  // kill every process sharing its memory, warden too.
+  // The caller must keep that child out of the job's cgroups and pass the
+  // job its way in with the second Release (cgroup::JobCgroup::OpenJoinFds):
+  // the OOM killer, choosing the child, would kill every process sharing
+  // its memory, warden too.
   static Result<std::unique_ptr<Sandbox>> Clone(Plan* plan, int cgroup_fd);
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
@@ -61,9 +62,10 @@ class Sandbox {
   // Lets the child go on, in two stages. The first call (after the uid
   // maps) lets it build its root filesystem; the caller places it in its
   // cgroup and network meanwhile, then calls again to let it start the job.
-  // `pass_fd`, when >= 0, goes to the child with the release (SCM_RIGHTS):
-  // the job's memory cgroup.procs, for a child that shares our memory.
-  Status Release(int pass_fd = -1);
+  // `pass_fds` (at most kMaxJoinFds) go to the child with the release
+  // (SCM_RIGHTS): the job's cgroup.procs files, for a child that shares our
+  // memory and so stays out of the job's cgroups.
+  Status Release(std::span<const int> pass_fds = {});
   // Whether the child shares our memory (see Clone).
   bool shares_memory() const { return stack_ != nullptr; }
   // Sends a signal to the sandbox's init.
@@ -80,8 +82,7 @@ class Sandbox {
   int releases_ = 0;
   base::UniqueFd report_read_;
   bool reaped_ = false;
-  void* stack_ = nullptr;  // the child's stack when it shares our memory
-  size_t stack_bytes_ = 0;
+  void* stack_ = nullptr;  // the child's stack mapping when it shares our memory
 };
 
 // How one supervised run ended.
@@ -115,6 +116,11 @@ struct SuperviseOptions {
   // Called when the deadline passes, before init is asked to stop everything
   // (e.g. to freeze or kill a cgroup). May be empty.
   std::function<void()> on_timeout;
+  // Called once init has reported the job's end, when every other process
+  // of the sandbox is gone, while init itself is still exiting (tearing
+  // down the namespaces): for work that can overlap that, such as removing
+  // cgroups init is not in. May be empty.
+  std::function<void()> on_finished;
 };
 
 // Waits for the sandbox to end: forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,

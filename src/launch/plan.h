@@ -62,6 +62,10 @@ struct GeneratedFile {
 // Most mount steps a plan may hold (the child keeps one fd per step).
 inline constexpr size_t kMaxMountSteps = 256;
 
+// Most fds the second release may carry: one cgroup.procs per cgroup
+// directory of the job (seven v1 hierarchies and the unified one).
+inline constexpr size_t kMaxJoinFds = 8;
+
 struct Plan {
   // Process to run.
   const char* const* argv = nullptr;

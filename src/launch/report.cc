@@ -31,7 +31,7 @@ const char* StepName(Step step) {
     case Step::kNoNewPrivs: return "no_new_privs";
     case Step::kSeccomp: return "load seccomp filter";
     case Step::kExec: return "execve";
-    case Step::kJoinMemoryCgroup: return "join the memory cgroup";
+    case Step::kJoinCgroup: return "join the job's cgroups";
   }
   return "unknown step";
 }

@@ -39,7 +39,7 @@ enum class Step : int32_t {
   kNoNewPrivs,
   kSeccomp,
   kExec,
-  kJoinMemoryCgroup,
+  kJoinCgroup,
 };
 
 const char* StepName(Step step);
