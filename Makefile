@@ -17,13 +17,13 @@ CXX      ?= g++
 VERSION  := 0.1.0
 
 PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 liburing protobuf-lite \
-        tomlplusplus nlohmann_json libnftnl libmnl nettle libisal
+        tomlplusplus nlohmann_json libnftnl libmnl libmd libisal
 # Linked statically: every shared library costs warden's start-up symbol
 # resolution, and start-up is what a one-shot sandbox is measured by.
 # toml++ is compiled in (src/policy/toml_impl.cc); isa-l and libmnl only
 # ship shared.
-STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lnettle -lnftnl
-SHARED_LIBS := -lisal -lmnl -lpthread -lm
+STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lmd -lnftnl
+SHARED_LIBS := -lisal -lmnl -lpthread
 
 # Goals that install dependencies themselves or need none.
 NODEPS_GOALS := test demo setup clean asan bench install help
@@ -49,6 +49,15 @@ CXXFLAGS_ALL = -std=c++20 $(OPT) $(HARDEN) -MMD -MP
 LDFLAGS_ALL  = -pie -Wl,-z,relro,-z,now $(filter -fsanitize=%,$(OPT))
 ifeq ($(SANITIZE),)
   LDFLAGS_ALL += -static-libstdc++ -static-libgcc
+  # libstdc++ named here, ahead of where g++ adds it, so that the two libm
+  # functions it needs (fegetround, fesetround) come from libm.a as well and
+  # libm.so, with its 900 KB and its ifunc relocations, stays out of every
+  # start. Spelt -l:libm.a because g++ moves a plain -lm to its own place.
+  # (No other libm function may be used: most of libm.a needs glibc's
+  # internal cpu-features symbol, and the link then fails.)
+  STATIC_LIBS += -lstdc++ -l:libm.a
+else
+  SHARED_LIBS += -lm
 endif
 LDLIBS_ALL   = -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(SHARED_LIBS)
 

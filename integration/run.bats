@@ -288,3 +288,13 @@ for p in sys.argv[1:]:
   [[ "$output" != *WROTE* ]]
   [ "${lines[-1]}" = ok ]
 }
+
+@test "build: warden loads no shared library but libc and libmnl" {
+  # Every library loaded at start costs each run its mapping, relocations and
+  # page faults; the Makefile links the rest statically (a plain -lm, say,
+  # would quietly bring libm.so back).
+  command -v readelf >/dev/null || skip "readelf (binutils) is not installed"
+  needed=$(readelf -d "$W" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+  echo "NEEDED: $needed"
+  [ "$needed" = "ld-linux-x86-64.so.2 libc.so.6 libmnl.so.0 " ]
+}

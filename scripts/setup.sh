@@ -12,7 +12,7 @@ packages=(
   g++ make pkg-config protobuf-compiler
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev liburing-dev
   libprotobuf-dev libtomlplusplus-dev nlohmann-json3-dev libnftnl-dev libmnl-dev
-  nettle-dev libisal-dev
+  libmd-dev libisal-dev
   # tests
   catch2 bats iproute2 nftables procps util-linux python3 nodejs
   # benchmarks

@@ -1,4 +1,4 @@
-// SHA-256 (nettle): policy hashes, seccomp cache keys and checksums.
+// SHA-256 (libmd): policy hashes, seccomp cache keys and checksums.
 #ifndef WARDEN_BASE_HASH_H_
 #define WARDEN_BASE_HASH_H_
 

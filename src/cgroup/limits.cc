@@ -288,7 +288,9 @@ Result<std::vector<LimitRequest>> PlanLimits(const CgroupSpec& spec) {
     if (!std::isfinite(cpus) || cpus <= 0 || cpus > kMaxCpus) {
       return Invalid("cpu: must be more than 0 and at most 4096 CPUs");
     }
-    uint64_t quota = static_cast<uint64_t>(std::llround(cpus * kCpuPeriodUsec));
+    // Rounded to the nearest microsecond (positive, so + 0.5 and truncate;
+    // std::llround would pull libm into every start of warden).
+    uint64_t quota = static_cast<uint64_t>(cpus * kCpuPeriodUsec + 0.5);
     add(K::kCpu, kCpu, "cpu=" + std::to_string(cpus), spec.cpu.optional).value =
         std::max(quota, kMinCpuQuotaUsec);
   }

@@ -40,6 +40,9 @@ struct TomlInternalError : std::runtime_error {
 namespace warden::policy {
 [[noreturn]] void TomlUnreachable();
 }  // namespace warden::policy
+// warden parses TOML and never writes it: without the formatters (their
+// number widths use log10) no libm is linked into warden's start.
+#define TOML_ENABLE_FORMATTERS 0
 #include <toml++/impl/preprocessor.h>
 #undef TOML_UNREACHABLE
 #define TOML_UNREACHABLE ::warden::policy::TomlUnreachable()
