@@ -14,7 +14,12 @@ namespace warden::base {
 // stack freshly mapped there must start clean.
 inline void UnpoisonStack([[maybe_unused]] void* p, [[maybe_unused]] size_t n) {
 #if defined(__SANITIZE_ADDRESS__)
+  // The region is memory about to be used as a stack: gcc takes the
+  // interface's const pointer for a read of it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   __asan_unpoison_memory_region(p, n);
+#pragma GCC diagnostic pop
 #endif
 }
 
