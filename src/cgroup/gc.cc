@@ -27,12 +27,13 @@ struct ScanDir {
   Backend backend;
   bool freezer;
   bool may_hold_self;  // v2 own cgroup: warden-self-<pid> leaves live here
+  bool top = false;     // a top-level `warden` group, removed once empty
 };
 
 std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
   std::vector<ScanDir> out;
   if (!h.v2_mount.empty()) {
-    out.push_back({h.v2_mount + "/" + kTopGroup, Backend::kV2, false, false});
+    out.push_back({h.v2_mount + "/" + kTopGroup, Backend::kV2, false, false, true});
     if (h.v2_own != "/") {
       out.push_back({JoinPath(h.v2_mount, h.v2_own), Backend::kV2, false, true});
     }
@@ -43,7 +44,7 @@ std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
   for (const V1Hierarchy& v : h.v1) {
     bool freezer = std::find(v.names.begin(), v.names.end(), "freezer") != v.names.end();
     bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
-    out.push_back({v.mount + "/" + kTopGroup, Backend::kV1, freezer, false});
+    out.push_back({v.mount + "/" + kTopGroup, Backend::kV1, freezer, false, true});
     if (memory && v.own != "/") {
       out.push_back({JoinPath(v.mount, v.own), Backend::kV1, freezer, false});
     }
@@ -69,13 +70,17 @@ Status Gc(const HostLayout& h, const GcOptions& opts, std::vector<std::string>* 
   std::map<std::string, std::vector<Found>> jobs;  // by name: one job's dirs
   std::vector<std::string> self_leaves;
   std::vector<std::string> scanned;
+  std::vector<std::string> tops;  // top-level groups that exist
   for (const ScanDir& s : ScanDirs(h, opts.parent)) {
     if (std::find(scanned.begin(), scanned.end(), s.dir) != scanned.end()) continue;
     scanned.push_back(s.dir);
     // Best effort: a directory that cannot be read is skipped, so that the
-    // others are still collected.
-    Result<std::vector<std::string>> children = ChildDirs(s.dir, kMaxScanEntries);
+    // others are still collected. (Most top-level groups do not exist
+    // between jobs.)
+    bool exists = false;
+    Result<std::vector<std::string>> children = ChildDirs(s.dir, kMaxScanEntries, &exists);
     if (!children.ok()) continue;
+    if (s.top && exists) tops.push_back(s.dir);
     for (const std::string& path : *children) {
       std::string name = path.substr(s.dir.size() + 1);
       std::optional<pid_t> owner = OwnerOfName(name);
@@ -118,13 +123,7 @@ Status Gc(const HostLayout& h, const GcOptions& opts, std::vector<std::string>* 
       note(Status::FromErrno(errno, "rmdir(\"" + leaf + "\")").Wrap("gc"));
     }
   }
-  for (const ScanDir& s : ScanDirs(h, "")) {
-    if (s.dir.size() > sizeof(kTopGroup) &&
-        s.dir.compare(s.dir.size() - sizeof(kTopGroup) + 1, std::string::npos, kTopGroup) == 0 &&
-        s.dir[s.dir.size() - sizeof(kTopGroup)] == '/') {
-      RemoveTopIfEmpty(s.dir);
-    }
-  }
+  for (const std::string& top : tops) RemoveTopIfEmpty(top);
   return first;
 }
 

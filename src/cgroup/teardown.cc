@@ -119,9 +119,11 @@ Status WaitFor(const std::string& file, const std::string& want_key, uint64_t wa
 
 }  // namespace
 
-Result<std::vector<std::string>> ChildDirs(const std::string& dir, size_t max_entries) {
+Result<std::vector<std::string>> ChildDirs(const std::string& dir, size_t max_entries,
+                                           bool* exists) {
   std::vector<std::string> out;
   base::UniqueDir d(::opendir(dir.c_str()));
+  if (exists != nullptr) *exists = static_cast<bool>(d);
   if (!d) {
     if (errno == ENOENT) return out;
     return Status::FromErrno(errno, "opendir(\"" + dir + "\")");

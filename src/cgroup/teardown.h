@@ -22,9 +22,11 @@ inline constexpr auto kEmptyTimeout = std::chrono::milliseconds(5000);
 inline constexpr size_t kMaxChildren = 4096;
 
 // The paths of the directories right below `dir` (the child cgroups), at
-// most `max_entries` of them. A missing `dir` has none.
+// most `max_entries` of them. A missing `dir` has none; `exists`, when
+// given, tells it apart from an empty one.
 Result<std::vector<std::string>> ChildDirs(const std::string& dir,
-                                           size_t max_entries = kMaxChildren);
+                                           size_t max_entries = kMaxChildren,
+                                           bool* exists = nullptr);
 
 // SIGKILLs every process in `dir` and its descendants. A pid is signalled
 // through a pidfd opened before the cgroup is read again, so that a pid that

@@ -273,7 +273,6 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
   int64_t kill_at_ns = 0;       // after SIGTERM: when to SIGKILL everything
   int64_t hard_kill_at_ns = 0;  // after that: when to kill init itself
   bool init_exited = false;
-  bool have_wall = false;
   bool report_open = true;
   int out_pipe = opts.stdout_pipe, err_pipe = opts.stderr_pipe;
   uint64_t out_written = 0, err_written = 0;
@@ -368,7 +367,6 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
             out.max_rss_kib = rep.max_rss_kib;
             // The job's wall time ends here, not when init is done too.
             out.wall_ms = (base::MonotonicNs() - start_ns) / 1000000;
-            have_wall = true;
             if (opts.on_finished) opts.on_finished();
             break;
         }
@@ -377,10 +375,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     if (i_pid >= 0 && (pfds[i_pid].revents & POLLIN)) {
       init_exited = true;
       base::TracePhase("P init exited");
-      if (!have_wall) {
-        out.wall_ms = (base::MonotonicNs() - start_ns) / 1000000;
-        have_wall = true;
-      }
+      if (!out.finished) out.wall_ms = (base::MonotonicNs() - start_ns) / 1000000;
       Result<int> st = sb->Reap();
       if (!st.ok()) return st.take_status();
       if (!out.finished && !out.setup_failed) {
@@ -390,8 +385,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
       }
     }
   }
-  if (!have_wall) out.wall_ms = (base::MonotonicNs() - start_ns) / 1000000;
-  return out;
+  return out;  // the loop ends only after init's exit, so wall_ms is set
 }
 
 }  // namespace warden::launch

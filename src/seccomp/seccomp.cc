@@ -100,6 +100,18 @@ std::string CanonicalSpec(const SeccompSpec& spec, const std::set<std::string>& 
   return s;
 }
 
+// The start of a hand-compiled prefix: loads the syscall number of a
+// native (x86_64) call. A call from any other architecture jumps to the
+// returned label, which the prefix binds at its end, where libseccomp's
+// program (which kills it) begins.
+int LoadNativeSyscallNr(BpfBuilder& b) {
+  const int end = b.NewLabel();
+  b.LoadAbs(offsetof(seccomp_data, arch));
+  b.JumpIfEq(AUDIT_ARCH_X86_64, BpfBuilder::kNext, end);
+  b.LoadAbs(offsetof(seccomp_data, nr));
+  return end;
+}
+
 // Syscalls with "allow" rules: denied unless an allow rule matches. libseccomp
 // cannot express that on top of a default-allow filter (an unconditional
 // rule overrides conditional ones, and rules may not use the default action),
@@ -116,10 +128,7 @@ Result<std::vector<sock_filter>> AllowRulePrefix(const SeccompSpec& spec) {
   if (order.empty()) return std::vector<sock_filter>{};
 
   BpfBuilder b;
-  int end = b.NewLabel();
-  b.LoadAbs(offsetof(seccomp_data, arch));
-  b.JumpIfEq(AUDIT_ARCH_X86_64, BpfBuilder::kNext, end);
-  b.LoadAbs(offsetof(seccomp_data, nr));
+  const int end = LoadNativeSyscallNr(b);
   for (const std::string& name : order) {
     int nr = policy::SyscallNumber(name);
     if (nr < 0) return Status::Error(Code::kInvalidArgument, "unknown syscall \"" + name + "\"");
@@ -202,10 +211,7 @@ Result<std::vector<sock_filter>> UnnamedRangePrefix(const SeccompSpec& spec) {
   }
   if (runs.empty()) return std::vector<sock_filter>{};
   BpfBuilder b;
-  int end = b.NewLabel();
-  b.LoadAbs(offsetof(seccomp_data, arch));
-  b.JumpIfEq(AUDIT_ARCH_X86_64, BpfBuilder::kNext, end);
-  b.LoadAbs(offsetof(seccomp_data, nr));
+  const int end = LoadNativeSyscallNr(b);
   for (const auto& [lo, hi] : runs) {
     int next_run = b.NewLabel();
     b.JumpIfGe(static_cast<uint32_t>(lo), BpfBuilder::kNext, next_run);
