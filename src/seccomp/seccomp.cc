@@ -9,9 +9,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "base/c_ptr.h"
@@ -83,12 +85,32 @@ Result<std::set<std::string>> EffectiveDeny(const SeccompSpec& spec) {
   return std::move(expanded.deny);
 }
 
-std::string CanonicalSpec(const SeccompSpec& spec, const std::set<std::string>& deny) {
+// True when spec.deny already is its own effective deny list, as the policy
+// loader leaves it: groups expanded, strictly sorted, nothing in it that
+// spec.allow takes out again. Such a spec reaches its cached filter without
+// building the expanded set (a few hundred strings) first.
+bool DenyIsEffective(const SeccompSpec& spec) {
+  const std::vector<std::string>& deny = spec.deny;
+  for (size_t i = 0; i < deny.size(); ++i) {
+    if (deny[i].starts_with('@')) return false;
+    if (i > 0 && !(deny[i - 1] < deny[i])) return false;
+  }
+  return std::none_of(spec.allow.begin(), spec.allow.end(), [&](const std::string& a) {
+    return std::binary_search(deny.begin(), deny.end(), a);
+  });
+}
+
+// The text the filter's hash (its cache key) is taken over. `deny` is the
+// effective deny list in sorted order: a std::set or an effective
+// spec.deny, which give the same text.
+template <typename Names>
+std::string CanonicalSpec(const SeccompSpec& spec, const Names& deny) {
   std::string s = "warden-seccomp " + std::to_string(kCompilerVersion) + "\n";
+  s.reserve(s.size() + 96 + 24 * deny.size() + 64 * spec.rules.size());
   s += "libseccomp " + LibseccompVersion() + "\narch x86_64\n";
   s += "action " + std::to_string(KernelAction(spec.deny_action, 1)) + "\n";
   s += "unknown " + std::to_string(spec.unknown_errno) + "\n";
-  for (const std::string& d : deny) s += "deny " + d + "\n";
+  for (const std::string& d : deny) s.append("deny ").append(d).push_back('\n');
   for (const SyscallRule& r : spec.rules) {
     s += "rule " + r.syscall + " " + std::to_string(KernelAction(r.action, r.errno_value));
     for (const ArgCondition& a : r.args) {
@@ -318,6 +340,7 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
 }  // namespace
 
 std::string SpecHash(const SeccompSpec& spec) {
+  if (DenyIsEffective(spec)) return base::Sha256Hex(CanonicalSpec(spec, spec.deny));
   Result<std::set<std::string>> deny = EffectiveDeny(spec);
   return base::Sha256Hex(CanonicalSpec(spec, deny.ok() ? deny.value() : std::set<std::string>{}));
 }
@@ -331,9 +354,17 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   if (spec.unknown_errno < 1 || spec.unknown_errno > 4095) {
     return Status::Error(Code::kInvalidArgument, "unknown_errno out of range 1..4095");
   }
-  Result<std::set<std::string>> deny = EffectiveDeny(spec);
-  if (!deny.ok()) return deny.take_status().Wrap("compile seccomp filter");
-  std::string hash = base::Sha256Hex(CanonicalSpec(spec, deny.value()));
+  // The expanded set is built only when the spec is not effective already,
+  // or when there is a filter to compile (which checks every name).
+  std::optional<Result<std::set<std::string>>> deny;
+  std::string hash;
+  if (DenyIsEffective(spec)) {
+    hash = base::Sha256Hex(CanonicalSpec(spec, spec.deny));
+  } else {
+    deny = EffectiveDeny(spec);
+    if (!deny->ok()) return deny->take_status().Wrap("compile seccomp filter");
+    hash = base::Sha256Hex(CanonicalSpec(spec, deny->value()));
+  }
 
   std::string dir;
   if (options.use_cache) {
@@ -342,7 +373,9 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
       return BpfProgram{std::move(*cached), hash, true};
     }
   }
-  Result<BpfProgram> compiled = CompileUncached(spec, deny.value());
+  if (!deny) deny = EffectiveDeny(spec);
+  if (!deny->ok()) return deny->take_status().Wrap("compile seccomp filter");
+  Result<BpfProgram> compiled = CompileUncached(spec, deny->value());
   if (!compiled.ok()) return compiled.take_status().Wrap("compile seccomp filter");
   compiled->hash = hash;
   if (options.use_cache) {

@@ -20,12 +20,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 
+#include "policy/syscall_groups.h"
 #include "seccomp/cache.h"
 #include "test_util.h"
 #include "warden/policy.h"
@@ -422,6 +424,43 @@ TEST_CASE("seccomp: bad specs are rejected", "[seccomp]") {
   CHECK(Compile(s, opts).ok());
   s.rules.push_back(SyscallRule{"nope", SeccompAction::kErrno, 1, {}});
   CHECK_FALSE(Compile(s, opts).ok());
+}
+
+TEST_CASE("seccomp: a spec as written and as the loader leaves it give one hash and one filter",
+          "[seccomp]") {
+  // Written: groups, duplicates, out of order, and an allow that takes a
+  // denied name out again. Loaded: expanded, sorted, allow applied.
+  SeccompSpec written;
+  written.deny = {"ptrace", "@mount", "chown", "ptrace", "@keyring"};
+  written.allow = {"chown", "getpid"};
+  SeccompSpec loaded = written;
+  Result<policy::ExpandedSyscalls> e = policy::ExpandDenyAllow(written.deny, written.allow);
+  REQUIRE(e.ok());
+  for (const std::string& a : e->allow) e->deny.erase(a);
+  loaded.deny.assign(e->deny.begin(), e->deny.end());
+  loaded.allow.assign(e->allow.begin(), e->allow.end());
+  REQUIRE(std::find(loaded.deny.begin(), loaded.deny.end(), "chown") == loaded.deny.end());
+
+  BpfProgram a = CompileNoCache(written);
+  BpfProgram b = CompileNoCache(loaded);
+  CHECK(a.hash == b.hash);
+  CHECK(SpecHash(written) == a.hash);
+  CHECK(SpecHash(loaded) == a.hash);
+  REQUIRE(a.insns.size() == b.insns.size());
+  CHECK(std::memcmp(a.insns.data(), b.insns.data(), a.insns.size() * sizeof(sock_filter)) == 0);
+
+  // Sorted names that allow takes out again are not the effective list:
+  // the hash is still the expanded one's.
+  SeccompSpec overlap = loaded;
+  overlap.deny.insert(std::lower_bound(overlap.deny.begin(), overlap.deny.end(), "chown"), "chown");
+  overlap.allow = {"chown"};
+  CHECK(SpecHash(overlap) == a.hash);
+  // An unknown name in an otherwise effective list still fails to compile.
+  SeccompSpec unknown = loaded;
+  unknown.deny.push_back("zz_not_a_syscall");
+  CompileOptions opts;
+  opts.use_cache = false;
+  CHECK_FALSE(Compile(unknown, opts).ok());
 }
 
 TEST_CASE("seccomp: SyscallName and doctor checks", "[seccomp]") {
