@@ -4,11 +4,11 @@
 // and Debian ships libmnl as a shared library only. A binary that loads even
 // one shared library pays for ld.so and libc.so at every start: the mapping,
 // the relocations and their page faults took about 1 ms of each `warden run`
-// (of 12). This file gives the 41 functions that libnftnl and src/net/nft.cc
+// (of 12). This file gives the 44 functions that libnftnl and src/net/nft.cc
 // call, with the behaviour libmnl documents; the declarations still come from
 // Debian's <libmnl/libmnl.h>, so a signature that drifts fails the build, and
-// tests/net/mnl_test.cc checks every function against the shared libmnl.so.0
-// on the same inputs.
+// tests/net/mnl_test.cc compares them with the shared libmnl.so.0 on the
+// same inputs.
 //
 // Netlink framing only: 4-byte aligned headers, type-length-value
 // attributes, acknowledgements. Lengths come from the kernel or from our own
@@ -276,9 +276,11 @@ int mnl_attr_validate(const nlattr* attr, mnl_attr_data_type type) {
 }
 
 int mnl_attr_parse(const nlmsghdr* nlh, unsigned int offset, mnl_attr_cb_t cb, void* data) {
+  // Attributes run to the message's aligned end, as libmnl walks them.
   const size_t start = MNL_NLMSG_HDRLEN + MNL_ALIGN(offset);
-  if (nlh->nlmsg_len < start) return MNL_CB_OK;
-  return ParseAttrs(Bytes(nlh) + start, nlh->nlmsg_len - start, cb, data);
+  const size_t end = MNL_ALIGN(nlh->nlmsg_len);
+  if (end < start) return MNL_CB_OK;
+  return ParseAttrs(Bytes(nlh) + start, end - start, cb, data);
 }
 
 int mnl_attr_parse_nested(const nlattr* nested, mnl_attr_cb_t cb, void* data) {
