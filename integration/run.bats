@@ -89,13 +89,17 @@ teardown() { common_teardown; }
 }
 
 @test "run: a timeout kills a process tree that ignores SIGTERM (exit 124)" {
+  # A duration no other process on the host is sleeping: pgrep below must
+  # find only what this test started.
+  nap="100$$"
   start=$(date +%s)
-  run "$W" run --timeout 1s --result "$T/r.json" -- /bin/sh -c 'trap "" TERM; (trap "" TERM; sleep 100) & sleep 100'
+  run "$W" run --timeout 1s --result "$T/r.json" -- /bin/sh -c \
+    "trap '' TERM; (trap '' TERM; sleep $nap) & sleep $nap"
   end=$(date +%s)
   [ "$status" -eq 124 ]
   [ $((end - start)) -lt 15 ]
   [ "$(json "$T/r.json" status)" = timeout ]
-  ! pgrep -f "sleep 100" >/dev/null
+  ! pgrep -f "sleep $nap" >/dev/null
 }
 
 @test "run: orphaned grandchildren are reaped by init" {
