@@ -73,12 +73,13 @@ int Fail(int err) {
   return -1;
 }
 
-// Checks an attribute's payload against its type, needing at least `min`
-// bytes (exactly `min` when `exact`).
-int Validate(const nlattr* attr, mnl_attr_data_type type, size_t min, bool exact) {
+// Checks an attribute's payload against its type: fixed-size types need
+// exactly their size, strings and nests a well-formed payload.
+int Validate(const nlattr* attr, mnl_attr_data_type type) {
+  const size_t want = FixedLen(type);
   const uint16_t len = mnl_attr_get_payload_len(attr);
   const char* p = static_cast<const char*>(mnl_attr_get_payload(attr));
-  if (len < min) return Fail(ERANGE);
+  if (len < want) return Fail(ERANGE);
   switch (type) {
     case MNL_TYPE_FLAG:
       if (len > 0) return Fail(ERANGE);
@@ -96,7 +97,7 @@ int Validate(const nlattr* attr, mnl_attr_data_type type, size_t min, bool exact
     default:
       break;
   }
-  if (exact && min > 0 && len > min) return Fail(ERANGE);
+  if (want > 0 && len > want) return Fail(ERANGE);
   return 0;
 }
 
@@ -272,7 +273,7 @@ int mnl_attr_type_valid(const nlattr* attr, uint16_t max) {
 
 int mnl_attr_validate(const nlattr* attr, mnl_attr_data_type type) {
   if (type >= MNL_TYPE_MAX) return Fail(EINVAL);
-  return Validate(attr, type, FixedLen(type), true);
+  return Validate(attr, type);
 }
 
 int mnl_attr_parse(const nlmsghdr* nlh, unsigned int offset, mnl_attr_cb_t cb, void* data) {

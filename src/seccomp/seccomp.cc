@@ -337,12 +337,22 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
   return out;
 }
 
+// The hash (cache key) of spec's filter. The expanded deny set is built
+// only when spec.deny is not effective already; it is then left in *deny
+// for the compiler.
+Result<std::string> FilterHash(const SeccompSpec& spec, std::optional<std::set<std::string>>* deny) {
+  if (DenyIsEffective(spec)) return base::Sha256Hex(CanonicalSpec(spec, spec.deny));
+  WARDEN_ASSIGN_OR_RETURN(*deny, EffectiveDeny(spec));
+  return base::Sha256Hex(CanonicalSpec(spec, **deny));
+}
+
 }  // namespace
 
 std::string SpecHash(const SeccompSpec& spec) {
-  if (DenyIsEffective(spec)) return base::Sha256Hex(CanonicalSpec(spec, spec.deny));
-  Result<std::set<std::string>> deny = EffectiveDeny(spec);
-  return base::Sha256Hex(CanonicalSpec(spec, deny.ok() ? deny.value() : std::set<std::string>{}));
+  std::optional<std::set<std::string>> deny;
+  Result<std::string> hash = FilterHash(spec, &deny);
+  if (hash.ok()) return std::move(hash).value();
+  return base::Sha256Hex(CanonicalSpec(spec, std::set<std::string>{}));
 }
 
 Result<BpfProgram> Compile(const SeccompSpec& spec) { return Compile(spec, CompileOptions{}); }
@@ -354,17 +364,10 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   if (spec.unknown_errno < 1 || spec.unknown_errno > 4095) {
     return Status::Error(Code::kInvalidArgument, "unknown_errno out of range 1..4095");
   }
-  // The expanded set is built only when the spec is not effective already,
-  // or when there is a filter to compile (which checks every name).
-  std::optional<Result<std::set<std::string>>> deny;
-  std::string hash;
-  if (DenyIsEffective(spec)) {
-    hash = base::Sha256Hex(CanonicalSpec(spec, spec.deny));
-  } else {
-    deny = EffectiveDeny(spec);
-    if (!deny->ok()) return deny->take_status().Wrap("compile seccomp filter");
-    hash = base::Sha256Hex(CanonicalSpec(spec, deny->value()));
-  }
+  std::optional<std::set<std::string>> deny;
+  Result<std::string> key = FilterHash(spec, &deny);
+  if (!key.ok()) return key.take_status().Wrap("compile seccomp filter");
+  const std::string hash = std::move(key).value();
 
   std::string dir;
   if (options.use_cache) {
@@ -373,9 +376,13 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
       return BpfProgram{std::move(*cached), hash, true};
     }
   }
-  if (!deny) deny = EffectiveDeny(spec);
-  if (!deny->ok()) return deny->take_status().Wrap("compile seccomp filter");
-  Result<BpfProgram> compiled = CompileUncached(spec, deny->value());
+  // A filter to compile checks every name, so it needs the expanded set.
+  if (!deny) {
+    Result<std::set<std::string>> expanded = EffectiveDeny(spec);
+    if (!expanded.ok()) return expanded.take_status().Wrap("compile seccomp filter");
+    deny = std::move(expanded).value();
+  }
+  Result<BpfProgram> compiled = CompileUncached(spec, *deny);
   if (!compiled.ok()) return compiled.take_status().Wrap("compile seccomp filter");
   compiled->hash = hash;
   if (options.use_cache) {
