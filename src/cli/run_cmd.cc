@@ -14,6 +14,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "base/safe_open.h"
 #include "base/trace.h"
 #include "cli/commands.h"
 #include "warden/job.h"
@@ -250,6 +251,22 @@ int RunCommand(int argc, char** argv) {
     req.argv = std::move(argv2);
   }
 
+  // The result's directory is opened and its target checked before the job
+  // runs: the job may share that directory and plant a symlink, FIFO or
+  // device there, and a target that cannot be written must stop the run
+  // before it starts, not after.
+  base::UniqueFd result_dir;
+  std::string result_name;
+  if (!result_file.empty() && result_file != "-") {
+    const base::PathParts parts = base::SplitPath(result_file);
+    Result<base::UniqueFd> dir = base::OpenDirNoFollow(parts.dir);
+    Status st = dir.ok() ? base::CheckReplaceableFile(dir->get(), parts.name, result_file)
+                         : dir.status();
+    if (!st.ok()) return Fail("--result " + result_file + ": " + st.ToString());
+    result_dir = std::move(dir.value());
+    result_name = parts.name;
+  }
+
   Result<JobResult> r = RunJob(req);
   if (!r.ok()) return Fail(r.status().ToString());
   const JobResult& res = r.value();
@@ -268,18 +285,11 @@ int RunCommand(int argc, char** argv) {
     if (result_file == "-") {
       std::fputs(json.c_str(), stdout);
     } else {
-      // Written beside the target and renamed over it; on any failure the
-      // temporary file goes and the message names the errno.
-      std::string tmp = result_file + ".tmp";
-      base::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      Status st = fd ? base::WriteAll(fd.get(), json.data(), json.size(), "result file")
-                     : Status::FromErrno(errno, "open(\"" + tmp + "\")");
-      if (st.ok() && ::close(fd.release()) != 0) st = Status::FromErrno(errno, "close");
-      if (st.ok() && std::rename(tmp.c_str(), result_file.c_str()) != 0) {
-        st = Status::FromErrno(errno, "rename(\"" + tmp + "\")");
-      }
+      // A fresh temp file in the directory opened before the run (O_EXCL,
+      // O_NOFOLLOW), renamed over the target: renameat replaces whatever
+      // the job planted at the name since, and never follows it.
+      Status st = base::ReplaceFileAt(result_dir.get(), result_name, json, 0644, result_file);
       if (!st.ok()) {
-        ::unlink(tmp.c_str());
         std::fprintf(stderr, "warden: cannot write result to %s: %s\n", result_file.c_str(),
                      st.ToString().c_str());
         return 125;

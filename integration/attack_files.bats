@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# Files warden writes as root on the operator's behalf, attacked by the job
+# through a work directory it shares with the operator: planted symlinks,
+# FIFOs, devices and swapped directories must never redirect root's writes.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+  common_setup
+  # The shared work dir: writable by whatever uid the job gets.
+  mkdir -m 0777 "$T/work"
+  echo precious > "$T/victim"
+  chmod 0644 "$T/victim"
+  mkdir "$T/victimdir"
+}
+teardown() { common_teardown; }
+
+# Runs warden with the work dir bound at /work; a guard against a hang
+# (the FIFO attack) without asserting any time.
+wrun() { run timeout 120 "$W" run --bind "$T/work" /work "$@"; }
+
+@test "attack --result: a symlink planted at FILE.tmp does not make root overwrite its target" {
+  wrun --result "$T/work/result.json" -- /bin/sh -c "ln -s $T/victim /work/result.json.tmp"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$T/victim")" = precious ]
+  [ -f "$T/work/result.json" ] && [ ! -L "$T/work/result.json" ]
+  [ "$(json "$T/work/result.json" status)" = ok ]
+}
+
+@test "attack --result: a symlink planted at FILE while the job runs is replaced, not followed" {
+  wrun --result "$T/work/result.json" -- /bin/sh -c "ln -s $T/victim /work/result.json"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$T/victim")" = precious ]
+  [ ! -L "$T/work/result.json" ]
+  [ "$(json "$T/work/result.json" status)" = ok ]
+  # No temp file is left beside it.
+  [ -z "$(find "$T/work" -name '.*.tmp')" ]
+}
+
+@test "attack --result: a symlink, FIFO, device or directory as FILE stops the run before the job" {
+  ln -s "$T/victim" "$T/work/link.json"
+  mkfifo "$T/work/fifo.json"
+  mkdir "$T/work/dir.json"
+  for target in "$T/work/link.json" "$T/work/fifo.json" "$T/work/dir.json" /dev/null \
+                "$T/work/missing/r.json" /proc/sys/kernel/warden-result "$T/work/"; do
+    wrun --result "$target" -- /bin/sh -c 'touch /work/ran'
+    echo "target $target: status $status: $output"
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"--result"* ]]
+    [ ! -e "$T/work/ran" ]
+  done
+  [ "$(cat "$T/victim")" = precious ]
+  [ -p "$T/work/fifo.json" ] && [ -L "$T/work/link.json" ] && [ -c /dev/null ]
+}
+
+@test "attack --result: a symlinked directory in the path is refused before the job" {
+  ln -s "$T/victimdir" "$T/work/out"
+  wrun --result "$T/work/out/r.json" -- /bin/sh -c 'touch /work/ran'
+  [ "$status" -eq 125 ]
+  [[ "$output" == *symlink* ]]
+  [ ! -e "$T/work/ran" ]
+  [ -z "$(ls -A "$T/victimdir")" ]
+}
+
+@test "--result - still writes the JSON to stdout" {
+  wrun --result - -- /bin/true
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"status"'* ]]
+}

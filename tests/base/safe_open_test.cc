@@ -1,0 +1,153 @@
+// Root-safe opens: each case is a file a job could have planted.
+#include "base/safe_open.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "base/file.h"
+#include "test_util.h"
+
+namespace warden::base {
+namespace {
+
+using testing::TempDir;
+using testing::WriteText;
+
+TEST_CASE("safe_open: OpenDirNoFollow refuses a symlink anywhere in the path", "[base]") {
+  TempDir dir;
+  REQUIRE(::mkdir(dir.Join("real").c_str(), 0755) == 0);
+  REQUIRE(::mkdir(dir.Join("victim").c_str(), 0755) == 0);
+  REQUIRE(::symlink(dir.Join("victim").c_str(), dir.Join("out").c_str()) == 0);
+
+  CHECK(OpenDirNoFollow(dir.Join("real")).ok());
+  Result<UniqueFd> last = OpenDirNoFollow(dir.Join("out"));
+  REQUIRE_FALSE(last.ok());
+  CHECK(last.status().message().find("is a symlink") != std::string::npos);
+  // In the middle of the path, and with create: nothing is made in victim/.
+  Result<UniqueFd> mid = OpenDirNoFollow(dir.Join("out/sub/deeper"), true);
+  REQUIRE_FALSE(mid.ok());
+  CHECK(::access(dir.Join("victim/sub").c_str(), F_OK) != 0);
+  // A file where a directory is meant.
+  WriteText(dir.Join("file"), "x");
+  Result<UniqueFd> file = OpenDirNoFollow(dir.Join("file/sub"), true);
+  REQUIRE_FALSE(file.ok());
+  CHECK(file.status().message().find("not a directory") != std::string::npos);
+}
+
+TEST_CASE("safe_open: OpenDirNoFollow creates missing components and refuses /proc",
+          "[base]") {
+  TempDir dir;
+  Result<UniqueFd> made = OpenDirNoFollow(dir.Join("a/b/c"), true, 0700);
+  REQUIRE(made.ok());
+  struct stat st;
+  REQUIRE(::stat(dir.Join("a/b/c").c_str(), &st) == 0);
+  CHECK(S_ISDIR(st.st_mode));
+  CHECK_FALSE(OpenDirNoFollow(dir.Join("missing")).ok());
+
+  Result<UniqueFd> proc = OpenDirNoFollow("/proc/sys/kernel");
+  REQUIRE_FALSE(proc.ok());
+  CHECK(proc.status().message().find("pseudo file system") != std::string::npos);
+}
+
+TEST_CASE("safe_open: CheckReplaceableFile accepts only absent or regular targets",
+          "[base]") {
+  TempDir dir;
+  Result<UniqueFd> d = OpenDirNoFollow(dir.path());
+  REQUIRE(d.ok());
+  CHECK(CheckReplaceableFile(d->get(), "absent", "absent").ok());
+  WriteText(dir.Join("regular"), "x");
+  CHECK(CheckReplaceableFile(d->get(), "regular", "regular").ok());
+  REQUIRE(::symlink("/etc/passwd", dir.Join("link").c_str()) == 0);
+  CHECK_FALSE(CheckReplaceableFile(d->get(), "link", "link").ok());
+  REQUIRE(::mkfifo(dir.Join("fifo").c_str(), 0600) == 0);
+  CHECK_FALSE(CheckReplaceableFile(d->get(), "fifo", "fifo").ok());
+  REQUIRE(::mkdir(dir.Join("sub").c_str(), 0755) == 0);
+  CHECK_FALSE(CheckReplaceableFile(d->get(), "sub", "sub").ok());
+  CHECK_FALSE(CheckReplaceableFile(d->get(), "", "dir/").ok());
+
+  Result<UniqueFd> dev = OpenDirNoFollow("/dev");
+  REQUIRE(dev.ok());
+  Status null = CheckReplaceableFile(dev->get(), "null", "/dev/null");
+  REQUIRE_FALSE(null.ok());
+  CHECK(null.message().find("character device") != std::string::npos);
+}
+
+TEST_CASE("safe_open: ReplaceFileAt replaces a symlink planted after the check, not its target",
+          "[base]") {
+  TempDir dir;
+  WriteText(dir.Join("victim"), "precious");
+  Result<UniqueFd> d = OpenDirNoFollow(dir.path());
+  REQUIRE(d.ok());
+  // The attack on the old writer: the temp name and the target as symlinks.
+  REQUIRE(::symlink(dir.Join("victim").c_str(), dir.Join("result.json").c_str()) == 0);
+  REQUIRE(::symlink(dir.Join("victim").c_str(), dir.Join("result.json.tmp").c_str()) == 0);
+  REQUIRE(ReplaceFileAt(d->get(), "result.json", "{}", 0644, "result.json").ok());
+
+  CHECK(ReadFile(dir.Join("victim")).value() == "precious");
+  struct stat st;
+  REQUIRE(::lstat(dir.Join("result.json").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 0777) == 0644);
+  CHECK(ReadFile(dir.Join("result.json")).value() == "{}");
+
+  // No temp file is left behind; a directory in the way is an error.
+  REQUIRE(::mkdir(dir.Join("adir").c_str(), 0755) == 0);
+  CHECK_FALSE(ReplaceFileAt(d->get(), "adir", "{}", 0644, "adir").ok());
+  int temps = 0;
+  UniqueDir listing(::opendir(dir.path().c_str()));
+  while (dirent* e = ::readdir(listing.get())) {
+    if (std::string(e->d_name).ends_with(".tmp") && std::string(e->d_name)[0] == '.') ++temps;
+  }
+  CHECK(temps == 0);
+}
+
+TEST_CASE("safe_open: OpenOutputFileAt refuses planted FIFOs, symlinks, devices and links",
+          "[base]") {
+  TempDir dir;
+  Result<UniqueFd> d = OpenDirNoFollow(dir.path());
+  REQUIRE(d.ok());
+
+  // A FIFO used to block the run in open() forever.
+  REQUIRE(::mkfifo(dir.Join("stdout").c_str(), 0600) == 0);
+  Result<UniqueFd> fifo = OpenOutputFileAt(d->get(), "stdout", 0600, "out/stdout");
+  REQUIRE_FALSE(fifo.ok());
+  CHECK(fifo.status().message().find("FIFO") != std::string::npos);
+
+  WriteText(dir.Join("victim"), "precious");
+  REQUIRE(::symlink(dir.Join("victim").c_str(), dir.Join("stderr").c_str()) == 0);
+  CHECK_FALSE(OpenOutputFileAt(d->get(), "stderr", 0600, "out/stderr").ok());
+  REQUIRE(::link(dir.Join("victim").c_str(), dir.Join("hard").c_str()) == 0);
+  CHECK_FALSE(OpenOutputFileAt(d->get(), "hard", 0600, "out/hard").ok());
+  CHECK(ReadFile(dir.Join("victim")).value() == "precious");
+
+  Result<UniqueFd> dev = OpenDirNoFollow("/dev");
+  REQUIRE(dev.ok());
+  CHECK_FALSE(OpenOutputFileAt(dev->get(), "null", 0600, "/dev/null").ok());
+
+  // A fresh file is 0600; an old regular one is truncated.
+  Result<UniqueFd> fresh = OpenOutputFileAt(d->get(), "new", 0600, "out/new");
+  REQUIRE(fresh.ok());
+  struct stat st;
+  REQUIRE(::fstat(fresh->get(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK((::fcntl(fresh->get(), F_GETFL) & O_NONBLOCK) == 0);
+  WriteText(dir.Join("old"), "old output");
+  Result<UniqueFd> old = OpenOutputFileAt(d->get(), "old", 0600, "out/old");
+  REQUIRE(old.ok());
+  CHECK(ReadFile(dir.Join("old")).value().empty());
+}
+
+TEST_CASE("safe_open: SplitPath", "[base]") {
+  CHECK(SplitPath("a/b/c").dir == "a/b");
+  CHECK(SplitPath("a/b/c").name == "c");
+  CHECK(SplitPath("c").dir == ".");
+  CHECK(SplitPath("/c").dir == "/");
+  CHECK(SplitPath("a/").name.empty());
+  CHECK(SplitPath("a/..").name.empty());
+}
+
+}  // namespace
+}  // namespace warden::base
