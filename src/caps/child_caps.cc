@@ -22,10 +22,19 @@ launch::ChildError ChildLockCapabilities(int cap_last_cap) {
   if (long r = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); r < 0 && r != -EINVAL) {
     return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAP_AMBIENT_CLEAR_ALL");
   }
-  for (int cap = 0; cap <= cap_last_cap; ++cap) {
-    if (long r = Prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap)); r < 0 && r != -EINVAL) {
-      return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAPBSET_DROP");
-    }
+  // Up to the kernel's last capability, whatever cap_last_cap says: EINVAL
+  // means the kernel knows no capability of that number, nor of any higher
+  // one (capabilities are numbered without gaps). cap_last_cap only makes
+  // sure that the loop got that far.
+  int cap = 0;
+  for (; cap <= 63; ++cap) {
+    long r = Prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap));
+    if (r == -EINVAL) break;
+    if (r < 0) return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAPBSET_DROP");
+  }
+  if (cap <= cap_last_cap && cap <= CAP_LAST_CAP) {
+    // The kernel refused a capability that it and we both know: not the end.
+    return Fail(Step::kCapabilities, EINVAL, "PR_CAPBSET_DROP");
   }
   // Locked securebits: root gets no capabilities from exec, setuid does not
   // touch the capability sets (we clear them ourselves right after), and

@@ -6,8 +6,9 @@
 
 namespace warden::caps {
 
-// Clears the ambient set, drops every capability up to cap_last_cap from the
-// bounding set and locks securebits (noroot, no setuid fixup, no ambient
+// Clears the ambient set, drops every capability from the bounding set (up
+// to cap_last_cap at least, and on until the kernel answers EINVAL, so that a
+// figure from older headers leaves none behind) and locks securebits (noroot, no setuid fixup, no ambient
 // raise). Needs CAP_SETPCAP, so it runs before the uid change.
 launch::ChildError ChildLockCapabilities(int cap_last_cap);
 

@@ -2,6 +2,8 @@
 
 #include <sys/capability.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <memory>
 
 #include "base/c_ptr.h"
@@ -43,15 +45,23 @@ bool HaveCapability(int cap) {
          v == CAP_SET;
 }
 
-int CapLastCap() {
-  Result<std::string> s = base::ReadFile("/proc/sys/kernel/cap_last_cap", 64);
-  if (s.ok()) {
-    try {
-      return std::stoi(s.value());
-    } catch (...) {
-    }
+int CapLastCapFrom(const char* path) {
+  // The kernel's own figure. When it cannot be read, the highest number a
+  // capability can have (the sets are 64 bits), not the header's
+  // CAP_LAST_CAP: a kernel newer than the headers has capabilities they do
+  // not name, and the drop loop ends at the first EINVAL anyway.
+  Result<std::string> s = base::ReadFile(path, 64);
+  if (!s.ok()) return kMaxCapability;
+  const char* p = s->c_str();
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(p, &end, 10);
+  if (end == p || errno != 0 || (*end != '\0' && *end != '\n') || v < 0 || v > kMaxCapability) {
+    return kMaxCapability;
   }
-  return CAP_LAST_CAP;
+  return static_cast<int>(v);
 }
+
+int CapLastCap() { return CapLastCapFrom("/proc/sys/kernel/cap_last_cap"); }
 
 }  // namespace warden::caps

@@ -14,8 +14,15 @@ Status CheckLaunchPrivileges();
 // Whether `cap` (a CAP_* number) is in this process's effective set.
 bool HaveCapability(int cap);
 
-// /proc/sys/kernel/cap_last_cap, or CAP_LAST_CAP of the headers.
+// The highest number a capability can have: capability sets are 64 bits.
+inline constexpr int kMaxCapability = 63;
+
+// The highest capability this kernel knows, from /proc/sys/kernel/cap_last_cap;
+// kMaxCapability when that cannot be read or makes no sense (never the
+// headers' CAP_LAST_CAP, which an older build would stop short at).
 int CapLastCap();
+// The same, from another file (tests).
+int CapLastCapFrom(const char* path);
 
 }  // namespace warden::caps
 

@@ -79,7 +79,7 @@ struct Plan {
   bool new_cgroup_ns_after_release = false;  // unshare(CLONE_NEWCGROUP) after placement
   uint32_t uid = 65534;
   uint32_t gid = 65534;
-  int cap_last_cap = 40;
+  int cap_last_cap = 63;  // the kernel's, from caps::CapLastCap()
 
   // Filesystem.
   const char* rootfs = "/";
