@@ -68,3 +68,57 @@ wrun() { run timeout 120 "$W" run --bind "$T/work" /work "$@"; }
   [ "$status" -eq 0 ]
   [[ "$output" == *'"status"'* ]]
 }
+
+@test "attack --output-dir: out swapped for a symlink is refused, nothing is created at its target" {
+  # The first run creates out/ (root's); the job renames it away (it may
+  # write the work dir) and puts a symlink in its place.
+  wrun --output-dir "$T/work/out" -- /bin/sh -c "mv /work/out /work/out.old && ln -s $T/victimdir /work/out"
+  [ "$status" -eq 0 ]
+  [ -L "$T/work/out" ]
+  wrun --output-dir "$T/work/out" -- /bin/sh -c 'touch /work/ran; echo leaked'
+  [ "$status" -eq 125 ]
+  [[ "$output" == *symlink* ]]
+  [ ! -e "$T/work/ran" ]
+  [ -z "$(ls -A "$T/victimdir")" ]
+}
+
+@test "attack --output-dir: a symlink in the middle of the path is not followed" {
+  ln -s "$T/victimdir" "$T/work/link"
+  wrun --output-dir "$T/work/link/sub/out" -- /bin/true
+  [ "$status" -eq 125 ]
+  [ -z "$(ls -A "$T/victimdir")" ]
+}
+
+@test "attack --output-dir: a FIFO planted as out/stdout fails the run at once instead of hanging it" {
+  wrun --output-dir "$T/work/out" -- /bin/sh -c 'mv /work/out /work/out.old && mkdir /work/out && mkfifo /work/out/stdout'
+  [ "$status" -eq 0 ]
+  [ -p "$T/work/out/stdout" ]
+  wrun --output-dir "$T/work/out" -- /bin/sh -c 'touch /work/ran'
+  [ "$status" -eq 125 ]
+  [[ "$output" == *FIFO* ]]
+  [ ! -e "$T/work/ran" ]
+}
+
+@test "attack --output-dir: symlinked or hard-linked out/stderr does not make root write its target" {
+  wrun --output-dir "$T/work/out" -- /bin/sh -c "mv /work/out /work/out.old && mkdir /work/out && ln -s $T/victim /work/out/stderr"
+  [ "$status" -eq 0 ]
+  wrun --output-dir "$T/work/out" -- /bin/sh -c 'echo pwned >&2'
+  [ "$status" -eq 125 ]
+  [ "$(cat "$T/victim")" = precious ]
+  # A hard link to a file the operator owns (made here as the job could on
+  # a host without protected_hardlinks).
+  rm "$T/work/out/stderr"
+  ln "$T/victim" "$T/work/out/stderr"
+  wrun --output-dir "$T/work/out" -- /bin/sh -c 'echo pwned >&2'
+  [ "$status" -eq 125 ]
+  [[ "$output" == *links* ]]
+  [ "$(cat "$T/victim")" = precious ]
+}
+
+@test "--output-dir: made fresh, stdout and stderr are regular 0600 files with the job's output" {
+  wrun --output-dir "$T/work/new/out" -- /bin/sh -c 'echo hello; echo oops >&2'
+  [ "$status" -eq 0 ]
+  [ "$(cat "$T/work/new/out/stdout")" = hello ]
+  [ "$(cat "$T/work/new/out/stderr")" = oops ]
+  [ "$(stat -c %a "$T/work/new/out/stdout")" = 600 ]
+}

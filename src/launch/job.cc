@@ -19,6 +19,7 @@
 #include "base/fault.h"
 #include "base/fd.h"
 #include "base/log.h"
+#include "base/safe_open.h"
 #include "base/trace.h"
 #include "caps/privileges.h"
 #include "cgroup/cgroup.h"
@@ -117,13 +118,6 @@ Result<Pipe> MakePipe() {
   Pipe out{base::UniqueFd(p[0]), base::UniqueFd(p[1])};
   ::fcntl(out.read.get(), F_SETFL, O_NONBLOCK);
   return out;
-}
-
-Result<base::UniqueFd> OpenOutputFile(const std::string& dir, const char* name) {
-  std::string path = dir + "/" + name;
-  base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\")");
-  return fd;
 }
 
 void FillCgroupFigures(const cgroup::Accounting& a, JobResult* res) {
@@ -274,16 +268,16 @@ Result<JobResult> RunJob(const JobRequest& req) {
   base::UniqueFd out_file, err_file;
   Pipe out_pipe, err_pipe;
   if (!req.output_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(req.output_dir, ec);
-    if (ec) {
-      return setup_error(Status::Error(Code::kIoError, "--output-dir \"" + req.output_dir +
-                                                           "\": " + ec.message()));
-    }
+    // The job may share the output directory: it is walked and made without
+    // following a symlink anywhere, and the files are opened relative to its
+    // fd and refused unless they are regular files (base/safe_open.h).
+    Result<base::UniqueFd> dir = base::OpenDirNoFollow(req.output_dir, true, 0755);
+    if (!dir.ok()) return setup_error(Status(dir.status()).Wrap("--output-dir"));
     for (auto [file, pipe, name] : {std::tuple{&out_file, &out_pipe, "stdout"},
                                     std::tuple{&err_file, &err_pipe, "stderr"}}) {
-      Result<base::UniqueFd> f = OpenOutputFile(req.output_dir, name);
-      if (!f.ok()) return setup_error(f.status());
+      Result<base::UniqueFd> f =
+          base::OpenOutputFileAt(dir->get(), name, 0600, req.output_dir + "/" + name);
+      if (!f.ok()) return setup_error(Status(f.status()).Wrap("--output-dir"));
       *file = std::move(f.value());
       Result<Pipe> p = MakePipe();
       if (!p.ok()) return setup_error(p.status());
