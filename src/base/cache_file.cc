@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
-#include <random>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -18,32 +17,26 @@
 #include "base/fd.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "base/safe_open.h"
 
 namespace warden::base {
 namespace {
 
-// Removes a temp file unless it was renamed into place.
-class TempFileGuard {
- public:
-  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
-  ~TempFileGuard() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  void Release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
 // A writer's temp file older than this was left by a writer that died.
 constexpr int64_t kStaleTempNs = 60 * int64_t{1000000000};
 
-// Removes the oldest entries of `dir` beyond `max_entries`, and temp files
-// (".*.tmp") that writers killed mid-write left behind; temp files of
-// writers in progress are younger than kStaleTempNs.
-void Prune(const std::string& dir, size_t max_entries) {
-  UniqueDir d(::opendir(dir.c_str()));
-  if (!d) return;
+// Removes the oldest entries of the directory `dir_fd` beyond
+// `max_entries`, and temp files (".*.tmp") that writers killed mid-write
+// left behind; temp files of writers in progress are younger than
+// kStaleTempNs.
+void Prune(int dir_fd, size_t max_entries) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  UniqueDir d(::fdopendir(fd));
+  if (!d) {
+    ::close(fd);
+    return;
+  }
   struct timespec now;
   ::clock_gettime(CLOCK_REALTIME, &now);
   const int64_t now_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
@@ -71,6 +64,32 @@ void Prune(const std::string& dir, size_t max_entries) {
   }
 }
 
+// Ours alone: owned by the effective uid, no permission bits for group or
+// others.
+bool Private(const struct stat& st) { return st.st_uid == ::geteuid() && (st.st_mode & 077) == 0; }
+
+// Opens a cache directory without following symlinks, creating it 0700
+// when `create`. One that is not private is not trusted, except one of ours
+// that nobody else could write (an older warden made caches 0755): only we
+// could have written what it holds, so it is tightened to 0700.
+Result<UniqueFd> OpenCacheDir(const std::string& dir, bool create) {
+  WARDEN_ASSIGN_OR_RETURN(UniqueFd fd, OpenDirNoFollow(dir, create, 0700));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(\"" + dir + "\")");
+  if (Private(st)) return fd;
+  if (st.st_uid == ::geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0) {
+    if (::fchmod(fd.get(), 0700) != 0) {
+      return Status::FromErrno(errno, "fchmod(\"" + dir + "\", 0700)");
+    }
+    WLOG_INFO("", "cache directory " + dir + " made private (0700)");
+    return fd;
+  }
+  return Status::Error(Code::kPermissionDenied,
+                       "cache directory " + dir +
+                           " is owned by another user or writable by others: not trusted "
+                           "(remove it; warden makes a new one with mode 0700)");
+}
+
 }  // namespace
 
 std::string CacheDir(std::string_view kind) {
@@ -88,7 +107,19 @@ bool IsHexKey(std::string_view s) {
 
 std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t min_bytes,
                                                 size_t max_bytes, std::string_view what) {
-  UniqueFd fd(RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW); }));
+  const PathParts parts = SplitPath(path);
+  Result<UniqueFd> dir = OpenCacheDir(parts.dir, false);
+  if (!dir.ok()) {
+    if (dir.status().err() != ENOENT) {
+      WLOG_WARN("", std::string(what) + " cache: " + dir.status().ToString());
+    }
+    return std::nullopt;
+  }
+  // O_NONBLOCK: a FIFO in the cache must not block the open.
+  UniqueFd fd(RetryEintr([&] {
+    return ::openat(dir->get(), parts.name.c_str(),
+                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  }));
   if (!fd) {
     if (errno != ENOENT) {
       WLOG_DEBUG("", std::string(what) + " cache: open(\"" + path + "\"): " + ErrnoText(errno));
@@ -97,9 +128,9 @@ std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t 
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+  if (!Private(st)) {
     WLOG_WARN("", std::string(what) + " cache: ignoring " + path +
-                      ": not owned by this user or writable by others");
+                      ": not owned by this user, or open to group or others");
     return std::nullopt;
   }
   if (st.st_size < static_cast<off_t>(min_bytes) || st.st_size > static_cast<off_t>(max_bytes)) {
@@ -119,25 +150,14 @@ std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t 
 
 Status WriteCacheFile(const std::string& dir, const std::string& name, std::string_view data,
                       size_t max_entries) {
-  WARDEN_RETURN_IF_ERROR(MakeDirs(dir, 0755));
-  std::random_device rd;
-  std::string tmp = dir + "/." + name + "." + std::to_string(::getpid()) + "." +
-                    std::to_string(rd()) + ".tmp";
-  UniqueFd fd(RetryEintr([&] {
-    return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  }));
-  if (!fd) return Status::FromErrno(errno, "open(\"" + tmp + "\")");
-  TempFileGuard guard(tmp);
-  // umask may have cleared bits we want and cannot add write bits for
-  // others; set the mode explicitly so readers' checks see 0644.
-  if (::fchmod(fd.get(), 0644) != 0) return Status::FromErrno(errno, "fchmod(\"" + tmp + "\")");
-  WARDEN_RETURN_IF_ERROR(WriteAll(fd.get(), data.data(), data.size(), tmp.c_str()));
-  std::string path = dir + "/" + name;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::FromErrno(errno, "rename(\"" + tmp + "\" -> \"" + path + "\")");
-  }
-  guard.Release();
-  Prune(dir, max_entries);
+  // The cache root is made 0700 too. It need not be private itself: the
+  // directory below it is checked through the fd that is then used.
+  const PathParts parts = SplitPath(dir);
+  WARDEN_RETURN_IF_ERROR(OpenDirNoFollow(parts.dir, true, 0700).status());
+  WARDEN_ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenCacheDir(dir, true));
+  // An O_EXCL|O_NOFOLLOW temp file with the exact mode, fsync, renameat.
+  WARDEN_RETURN_IF_ERROR(ReplaceFileAt(dir_fd.get(), name, data, 0600, dir + "/" + name));
+  Prune(dir_fd.get(), max_entries);
   return Status::Ok();
 }
 

@@ -1,11 +1,13 @@
 // Files of warden's on-disk caches (compiled seccomp programs, loaded
 // policies): where they live, reading only files that nobody but their
-// owner could have written, and atomic replacement.
+// owner could have written or read, and atomic replacement.
 //
-// A cache file decides what a sandbox enforces, so one that another user
-// could have written is never trusted: it must be a regular file owned by
-// the effective uid and not writable by group or others. Files are written
-// to a temp name and renamed, so readers see whole files only.
+// A cache file decides what a sandbox enforces, and a cached policy holds
+// the policy's [env.set] secrets. So caches are private: directories 0700
+// and files 0600, owned by the effective uid, reached without following a
+// symlink. A directory or file that is not (another owner, a looser mode,
+// a symlink) is never trusted: reads miss and writes refuse it. Files are
+// written to an O_EXCL temp name and renamed, so readers see whole files.
 #ifndef WARDEN_BASE_CACHE_FILE_H_
 #define WARDEN_BASE_CACHE_FILE_H_
 
@@ -21,15 +23,18 @@ namespace warden::base {
 // $WARDEN_CACHE_DIR/<kind>, else /var/cache/warden/<kind>.
 std::string CacheDir(std::string_view kind);
 
-// The whole content of `path`, or nullopt when it is missing, untrusted or
-// outside [min_bytes, max_bytes]. `what` names the cache in the warnings
-// logged for files that exist but are refused.
+// The whole content of `path`, or nullopt when it is missing, untrusted
+// (it or its directory) or outside [min_bytes, max_bytes]. `what` names the
+// cache in the warnings logged for files that exist but are refused.
 std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t min_bytes,
                                                 size_t max_bytes, std::string_view what);
 
-// Stores `data` as <dir>/<name> (mode 0644), creating `dir` if needed. When
-// the directory then holds more than `max_entries` files, the ones least
-// recently written are removed, so a cache never grows without bound.
+// Stores `data` as <dir>/<name> (mode 0600), creating `dir` and its parent
+// (the cache root) with mode 0700 if needed; no symlink in `dir` is followed. A directory of this user's
+// that an older warden made 0755 is tightened to 0700; one owned by another
+// user or writable by others is an error. When the directory then holds
+// more than `max_entries` files, the ones least recently written are
+// removed, so a cache never grows without bound.
 Status WriteCacheFile(const std::string& dir, const std::string& name, std::string_view data,
                       size_t max_entries);
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -188,7 +189,7 @@ TEST_CASE("policy cache: a load is cached, and any change to a file of the chain
   CHECK(files[0].ends_with(".pol"));
   struct stat st;
   REQUIRE(stat((cache_dir + "/" + files[0]).c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0644);
+  CHECK((st.st_mode & 0777) == 0600);
 
   // The second load comes from the entry: replace the entry's policy with a
   // different one under the same key and it is what the load returns.
@@ -280,7 +281,7 @@ TEST_CASE("policy cache: corrupt, untrusted and unwritable caches only cost a pa
   CHECK(ResolvePolicy("python").value() == want.value());
   struct stat st;
   REQUIRE(stat(entry.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0644);
+  CHECK((st.st_mode & 0777) == 0600);
 
   // A cache that cannot be written is no error.
   testing::ScopedEnv bad("WARDEN_CACHE_DIR", "/proc/warden-no-such-dir");
@@ -320,6 +321,101 @@ TEST_CASE("cache files: temp files of writers that died are removed, others kept
   std::vector<std::string> left = EntryFiles(d);
   std::sort(left.begin(), left.end());
   CHECK(left == std::vector<std::string>{".e2.4243.8.tmp", "e0", "e3"});
+}
+
+TEST_CASE("policy cache: a policy's [env.set] secrets are cached readable by its owner only",
+          "[policy]") {
+  testing::TempDir cache;
+  testing::TempDir dir;
+  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  WriteText(dir.Join("secret.toml"),
+            "extends = \"none\"\n[env.set]\nAPI_TOKEN = \"hunter2\"\n");
+  REQUIRE(::chmod(dir.Join("secret.toml").c_str(), 0600) == 0);
+  REQUIRE(ResolvePolicy("secret").ok());
+  const std::string cache_dir = cache.Join("policy");
+  std::vector<std::string> files = EntryFiles(cache_dir);
+  REQUIRE(files.size() == 1);
+  struct stat st;
+  REQUIRE(::stat((cache_dir + "/" + files[0]).c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  REQUIRE(::stat(cache_dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  // The attack: any other uid (a later job sees /var/cache) reads the entry.
+  const std::string entry = cache_dir + "/" + files[0];
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    ::_exit(::open(entry.c_str(), O_RDONLY) >= 0 ? 1 : 0);
+  }
+  int ws = 0;
+  REQUIRE(::waitpid(pid, &ws, 0) == pid);
+  CHECK(WIFEXITED(ws));
+  CHECK(WEXITSTATUS(ws) == 0);
+}
+
+TEST_CASE("policy cache: an entry open to others, or another user's, is not trusted",
+          "[policy]") {
+  testing::TempDir cache;
+  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  const std::string cache_dir = cache.Join("policy");
+  REQUIRE(ResolvePolicy("shell").ok());
+  REQUIRE(EntryFiles(cache_dir).size() == 1);
+  const std::string entry = cache_dir + "/" + EntryFiles(cache_dir)[0];
+  CHECK(base::ReadTrustedCacheFile(entry, 0, 1 << 20, "test").has_value());
+  // Readable by others (as older wardens wrote it): a miss, then rewritten 0600.
+  REQUIRE(::chmod(entry.c_str(), 0644) == 0);
+  CHECK_FALSE(base::ReadTrustedCacheFile(entry, 0, 1 << 20, "test").has_value());
+  REQUIRE(ResolvePolicy("shell").ok());
+  struct stat st;
+  REQUIRE(::stat(entry.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  // Another owner.
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(entry.c_str(), 12345, 12345) == 0);
+    CHECK_FALSE(base::ReadTrustedCacheFile(entry, 0, 1 << 20, "test").has_value());
+  }
+}
+
+TEST_CASE("cache files: a symlinked, foreign or world-writable cache directory is refused",
+          "[base]") {
+  testing::TempDir dir;
+  testing::TempDir elsewhere;
+  // A symlink planted as the cache directory: nothing is written through it.
+  REQUIRE(::symlink(elsewhere.path().c_str(), dir.Join("c").c_str()) == 0);
+  CHECK_FALSE(base::WriteCacheFile(dir.Join("c"), "e0", "x", 8).ok());
+  CHECK(EntryFiles(elsewhere.path()).empty());
+  WriteText(elsewhere.Join("e1"), "x");
+  REQUIRE(::chmod(elsewhere.Join("e1").c_str(), 0600) == 0);
+  CHECK_FALSE(base::ReadTrustedCacheFile(dir.Join("c/e1"), 0, 10, "test").has_value());
+
+  // Writable by others: anyone could have planted its entries.
+  const std::string open_dir = dir.Join("open");
+  REQUIRE(::mkdir(open_dir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(open_dir.c_str(), 0777) == 0);
+  WriteText(open_dir + "/e1", "x");
+  REQUIRE(::chmod((open_dir + "/e1").c_str(), 0600) == 0);
+  CHECK_FALSE(base::ReadTrustedCacheFile(open_dir + "/e1", 0, 10, "test").has_value());
+  CHECK_FALSE(base::WriteCacheFile(open_dir, "e2", "x", 8).ok());
+
+  // Ours and 0755 (made by an older warden): tightened to 0700 and used.
+  const std::string old_dir = dir.Join("old");
+  REQUIRE(::mkdir(old_dir.c_str(), 0700) == 0);
+  REQUIRE(::chmod(old_dir.c_str(), 0755) == 0);
+  REQUIRE(base::WriteCacheFile(old_dir, "e3", "x", 8).ok());
+  struct stat st;
+  REQUIRE(::stat(old_dir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  CHECK(base::ReadTrustedCacheFile(old_dir + "/e3", 0, 10, "test").has_value());
+
+  // Another user's directory.
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(old_dir.c_str(), 12345, 12345) == 0);
+    CHECK_FALSE(base::ReadTrustedCacheFile(old_dir + "/e3", 0, 10, "test").has_value());
+    CHECK_FALSE(base::WriteCacheFile(old_dir, "e4", "x", 8).ok());
+  }
 }
 
 }  // namespace

@@ -351,7 +351,7 @@ TEST_CASE("seccomp: cache hit, miss, corrupt and untrusted files", "[seccomp]") 
   std::string path = CachePath(opts.cache_dir, first->hash);
   struct stat st;
   REQUIRE(stat(path.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0644);
+  CHECK((st.st_mode & 0777) == 0600);
 
   Result<BpfProgram> second = Compile(spec, opts);
   REQUIRE(second.ok());
@@ -394,7 +394,7 @@ TEST_CASE("seccomp: cache hit, miss, corrupt and untrusted files", "[seccomp]") 
   REQUIRE(chmod(path.c_str(), 0666) == 0);
   CHECK_FALSE(Compile(spec, opts)->from_cache);
   REQUIRE(stat(path.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0644);
+  CHECK((st.st_mode & 0777) == 0600);
 
   // No temp files are left behind.
   int entries = 0;
