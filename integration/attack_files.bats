@@ -122,3 +122,45 @@ wrun() { run timeout 120 "$W" run --bind "$T/work" /work "$@"; }
   [ "$(cat "$T/work/new/out/stderr")" = oops ]
   [ "$(stat -c %a "$T/work/new/out/stdout")" = 600 ]
 }
+
+@test "default limits: policy check shows memory 512 MiB, pids 256 and one CPU for every shipped policy" {
+  for p in default python node shell; do
+    run "$W" policy check "$p"
+    [ "$status" -eq 0 ]
+    section=$(echo "$output" | sed -n '/^\[cgroup\]/,/^\[/p')
+    echo "$p: $section"
+    echo "$section" | grep -qx 'memory = 536870912'
+    echo "$section" | grep -qx 'pids = 256'
+    echo "$section" | grep -qx 'cpu = 1.0'
+  done
+}
+
+@test "default limits: a fork bomb under the default policy stops at the pids limit" {
+  # Children block on a pipe until the bomb's parent exits; the parent forks
+  # until the kernel refuses and prints how many it made and the errno.
+  run "$W" run --result "$T/r.json" -- /usr/bin/python3 -c '
+import errno, os
+r, w = os.pipe()
+n = 0
+err = 0
+try:
+    while n < 2000:
+        if os.fork() == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    err = e.errno
+print(n, errno.errorcode.get(err, err))
+'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  read -r made why <<< "$(echo "$output" | tail -1)"
+  [ "$why" = EAGAIN ]
+  # init, the bomb and its children: all within 256 tasks.
+  [ "$made" -lt 256 ]
+  [ "$made" -gt 200 ]
+  peak=$(json "$T/r.json" cgroup.pids_peak)
+  [ "$peak" -le 256 ]
+}
