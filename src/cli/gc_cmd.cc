@@ -4,6 +4,7 @@
 #include "cgroup/cgroup.h"
 #include "cli/commands.h"
 #include "net/net.h"
+#include "user/uid_lease.h"
 
 namespace warden::cli {
 
@@ -18,6 +19,10 @@ int GcCommand(int argc, char** argv) {
   }
   if (Status st = net::Gc(&removed); !st.ok()) {
     std::fprintf(stderr, "warden gc: network: %s\n", st.ToString().c_str());
+    rc = 1;
+  }
+  if (Status st = user::Gc(&removed); !st.ok()) {
+    std::fprintf(stderr, "warden gc: uid leases: %s\n", st.ToString().c_str());
     rc = 1;
   }
   for (const std::string& r : removed) std::printf("removed %s\n", r.c_str());

@@ -28,6 +28,7 @@
 #include "mnt/mount_plan.h"
 #include "net/net.h"
 #include "seccomp/seccomp.h"
+#include "user/uid_lease.h"
 #include "warden/job.h"
 
 extern char** environ;
@@ -175,6 +176,20 @@ Result<JobResult> RunJob(const JobRequest& req) {
   plan.hostname = plan.Keep(policy.hostname);
   plan.uid = policy.uid;
   plan.gid = policy.gid;
+  // Each concurrent job gets a uid/gid of its own (user/uid_lease.h) where
+  // the policy keeps the default 65534 and no user namespace maps ids;
+  // the lease is released when RunJob returns, after the job has ended.
+  std::optional<user::UidLease> uid_lease;
+  if (!policy.user_namespace && policy.uid == 65534 && policy.gid == 65534) {
+    Result<std::optional<user::UidRange>> range = user::UidRangeFromEnv();
+    if (!range.ok()) return setup_error(range.status());
+    if (range->has_value()) {
+      Result<user::UidLease> lease = user::UidLease::Acquire(**range, res.job_id);
+      if (!lease.ok()) return setup_error(Status(lease.status()).Wrap("uid lease"));
+      uid_lease.emplace(std::move(lease.value()));
+      plan.uid = plan.gid = uid_lease->id();
+    }
+  }
   plan.user_namespace = policy.user_namespace;
   plan.cap_last_cap = caps::CapLastCap();
   plan.die_with_parent = req.die_with_parent;
