@@ -1,7 +1,7 @@
 // A tiny classic-BPF assembler with forward labels, for the part of the
-// seccomp filter that libseccomp cannot express (see AllowRulePrefix).
-// Conditional jumps reach at most 255 instructions; Finish() fails rather
-// than truncate an offset.
+// seccomp filter that libseccomp cannot express (see RulePrefix).
+// Conditional jumps reach at most 255 instructions, JumpAlways 2^32-1;
+// Finish() fails rather than truncate an offset.
 #ifndef WARDEN_SECCOMP_BPF_BUILDER_H_
 #define WARDEN_SECCOMP_BPF_BUILDER_H_
 
@@ -36,6 +36,11 @@ class BpfBuilder {
   void JumpIfGe(uint32_t k, int jt, int jf) { Jump(BPF_JGE, k, jt, jf); }
   // if (A > k) goto jt; else goto jf;
   void JumpIfGt(uint32_t k, int jt, int jf) { Jump(BPF_JGT, k, jt, jf); }
+  // goto label; (a label, never kNext)
+  void JumpAlways(int label) {
+    fixups_.push_back({insns_.size(), label, kNext, true});
+    Emit(BPF_STMT(BPF_JMP | BPF_JA, 0));
+  }
 
   Result<std::vector<sock_filter>> Finish() {
     for (const Fixup& f : fixups_) {
@@ -44,6 +49,11 @@ class BpfBuilder {
         if (label == kNext) continue;
         long target = labels_[static_cast<size_t>(label)];
         long off = target - static_cast<long>(f.at) - 1;
+        if (f.always) {
+          if (target < 0 || off < 0) return Status::Error(Code::kInternal, "BPF jump to an unbound label");
+          insns_[f.at].k = static_cast<uint32_t>(off);
+          continue;
+        }
         if (target < 0 || off < 0 || off > 255) {
           return Status::Error(Code::kInternal, "BPF jump out of range (" + std::to_string(off) + ")");
         }
@@ -57,10 +67,11 @@ class BpfBuilder {
   struct Fixup {
     size_t at;
     int jt, jf;
+    bool always = false;  // BPF_JA: the offset goes in k
   };
   void Emit(sock_filter insn) { insns_.push_back(insn); }
   void Jump(uint16_t op, uint32_t k, int jt, int jf) {
-    fixups_.push_back({insns_.size(), jt, jf});
+    fixups_.push_back({insns_.size(), jt, jf, false});
     Emit(BPF_JUMP(static_cast<uint16_t>(BPF_JMP | op | BPF_K), k, 0, 0));
   }
 

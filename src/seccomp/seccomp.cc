@@ -31,7 +31,9 @@ namespace {
 
 // Bumped whenever the meaning of the generated code changes, so cached
 // programs from an older warden are not reused.
-constexpr int kCompilerVersion = 2;  // 2: unnamed numbers as ranges in a prefix
+// 2: unnamed numbers as ranges in a prefix; 3: every conditional rule in the
+// prefix, 32-bit readings of arguments.
+constexpr int kCompilerVersion = 3;
 constexpr int kMaxKnownSyscall = 1023;
 constexpr size_t kMaxAllowRulesPerSyscall = 32;
 
@@ -63,19 +65,6 @@ uint32_t KernelAction(SeccompAction a, int errno_value) {
     case SeccompAction::kLog: return SECCOMP_RET_LOG;
   }
   return SECCOMP_RET_KILL_PROCESS;
-}
-
-scmp_compare ScmpOp(ArgCondition::Op op) {
-  switch (op) {
-    case ArgCondition::Op::kEq: return SCMP_CMP_EQ;
-    case ArgCondition::Op::kNe: return SCMP_CMP_NE;
-    case ArgCondition::Op::kLt: return SCMP_CMP_LT;
-    case ArgCondition::Op::kLe: return SCMP_CMP_LE;
-    case ArgCondition::Op::kGt: return SCMP_CMP_GT;
-    case ArgCondition::Op::kGe: return SCMP_CMP_GE;
-    case ArgCondition::Op::kMaskedEq: return SCMP_CMP_MASKED_EQ;
-  }
-  return SCMP_CMP_EQ;
 }
 
 // The deny set after group expansion and allow removal, sorted.
@@ -128,24 +117,165 @@ std::string CanonicalSpec(const SeccompSpec& spec, const Names& deny) {
 // program (which kills it) begins.
 int LoadNativeSyscallNr(BpfBuilder& b) {
   const int end = b.NewLabel();
+  const int native = b.NewLabel();
   b.LoadAbs(offsetof(seccomp_data, arch));
-  b.JumpIfEq(AUDIT_ARCH_X86_64, BpfBuilder::kNext, end);
+  b.JumpIfEq(AUDIT_ARCH_X86_64, native, BpfBuilder::kNext);
+  b.JumpAlways(end);
+  b.Bind(native);
   b.LoadAbs(offsetof(seccomp_data, nr));
   return end;
 }
 
-// Syscalls with "allow" rules: denied unless an allow rule matches. libseccomp
-// cannot express that on top of a default-allow filter (an unconditional
-// rule overrides conditional ones, and rules may not use the default action),
-// so these are compiled by hand into a block that runs before libseccomp's
-// program and jumps to it for every other syscall.
-Result<std::vector<sock_filter>> AllowRulePrefix(const SeccompSpec& spec) {
+uint32_t ArgOffset(const ArgCondition& a) {
+  return static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * a.index);
+}
+
+// Whether `a` also reads as a condition on a 32-bit argument. The kernel
+// truncates a 32-bit argument (int, unsigned int, pid_t...) to the low half
+// of its register and ignores the high half, which the caller controls, so
+// a filter that compared all 64 bits would see a different value than the
+// syscall uses. seccomp_data does not say which arguments are 32-bit, and
+// libseccomp does not either (its SCMP_CMP32 only truncates the datum: the
+// generated code still requires a zero high half). So a condition whose
+// value fits in 32 bits, as itself or sign-extended (AT_FDCWD as -100), is
+// read both ways: as written on all 64 bits, and on the low halves alone.
+// A value that needs more than 32 bits names a 64-bit argument.
+bool HasLow32Reading(const ArgCondition& a) {
+  const uint32_t hi = static_cast<uint32_t>(a.value >> 32);
+  return hi == 0 || (hi == 0xffffffffu && (a.value & 0x80000000u) != 0);
+}
+
+// A's condition on all 64 bits (unsigned, as seccomp compares): jumps to
+// `t` when it holds, to `f` when not. Both are labels.
+void Compare64(BpfBuilder& b, const ArgCondition& a, int t, int f) {
+  const uint32_t lo = ArgOffset(a), hi = lo + 4;
+  const uint32_t v_lo = static_cast<uint32_t>(a.value), v_hi = static_cast<uint32_t>(a.value >> 32);
+  const uint32_t m_lo = static_cast<uint32_t>(a.mask), m_hi = static_cast<uint32_t>(a.mask >> 32);
+  using Op = ArgCondition::Op;
+  switch (a.op) {
+    case Op::kEq:
+    case Op::kNe: {
+      const bool eq = a.op == Op::kEq;
+      b.LoadAbs(hi);
+      b.JumpIfEq(v_hi, BpfBuilder::kNext, eq ? f : t);
+      b.LoadAbs(lo);
+      b.JumpIfEq(v_lo, eq ? t : f, eq ? f : t);
+      return;
+    }
+    case Op::kMaskedEq:
+      b.LoadAbs(hi);
+      b.And(m_hi);
+      b.JumpIfEq(v_hi, BpfBuilder::kNext, f);
+      b.LoadAbs(lo);
+      b.And(m_lo);
+      b.JumpIfEq(v_lo, t, f);
+      return;
+    case Op::kGt:
+    case Op::kLe:
+    case Op::kGe:
+    case Op::kLt: {
+      // gt and ge hold on a larger high half, fail on a smaller one and
+      // look at the low half on an equal one; le and lt are their negations.
+      const bool upper = a.op == Op::kGt || a.op == Op::kGe;
+      const int yes = upper ? t : f, no = upper ? f : t;
+      b.LoadAbs(hi);
+      b.JumpIfGt(v_hi, yes, BpfBuilder::kNext);
+      b.JumpIfEq(v_hi, BpfBuilder::kNext, no);
+      b.LoadAbs(lo);
+      if (a.op == Op::kGt || a.op == Op::kLe) {
+        b.JumpIfGt(v_lo, yes, no);
+      } else {
+        b.JumpIfGe(v_lo, yes, no);
+      }
+      return;
+    }
+  }
+}
+
+// A's condition on the low halves of the argument, value and mask.
+void Compare32(BpfBuilder& b, const ArgCondition& a, int t, int f) {
+  const uint32_t v_lo = static_cast<uint32_t>(a.value);
+  using Op = ArgCondition::Op;
+  b.LoadAbs(ArgOffset(a));
+  switch (a.op) {
+    case Op::kEq: b.JumpIfEq(v_lo, t, f); return;
+    case Op::kNe: b.JumpIfEq(v_lo, f, t); return;
+    case Op::kMaskedEq:
+      b.And(static_cast<uint32_t>(a.mask));
+      b.JumpIfEq(v_lo, t, f);
+      return;
+    case Op::kGt: b.JumpIfGt(v_lo, t, f); return;
+    case Op::kGe: b.JumpIfGe(v_lo, t, f); return;
+    case Op::kLe: b.JumpIfGt(v_lo, f, t); return;
+    case Op::kLt: b.JumpIfGe(v_lo, f, t); return;
+  }
+}
+
+// One rule: its action when its conditions hold, else on to the next.
+// Whatever the argument's width, no call gets a weaker verdict than the
+// kernel's reading of it deserves: an "allow" condition must hold on both
+// readings (see HasLow32Reading), a deny condition (errno, kill, log) on
+// either one.
+Status EmitRule(BpfBuilder& b, const SyscallRule& r, uint32_t action) {
+  if (r.args.size() > 6) return Status::Error(Code::kInvalidArgument, "a rule compares at most 6 arguments");
+  const bool allow = r.action == SeccompAction::kAllow;
+  const int next_rule = b.NewLabel();
+  for (const ArgCondition& a : r.args) {
+    if (a.index > 5) return Status::Error(Code::kInvalidArgument, "argument index above 5");
+    const int holds = b.NewLabel();
+    if (!HasLow32Reading(a)) {
+      Compare64(b, a, holds, next_rule);
+    } else if (allow) {
+      const int holds64 = b.NewLabel();
+      Compare64(b, a, holds64, next_rule);
+      b.Bind(holds64);
+      Compare32(b, a, holds, next_rule);
+    } else {
+      const int try32 = b.NewLabel();
+      Compare64(b, a, holds, try32);
+      b.Bind(try32);
+      Compare32(b, a, holds, next_rule);
+    }
+    b.Bind(holds);
+  }
+  b.Return(action);
+  b.Bind(next_rule);
+  return Status::Ok();
+}
+
+// Which rule of one syscall is tried first: the strictest action, so that
+// two matching rules never give the weaker verdict.
+int Strictness(SeccompAction a) {
+  switch (a) {
+    case SeccompAction::kKill: return 0;
+    case SeccompAction::kErrno: return 1;
+    case SeccompAction::kLog: return 2;
+    case SeccompAction::kAllow: return 3;
+  }
+  return 0;
+}
+
+// Every rule with argument conditions, compiled by hand into a block that
+// runs before libseccomp's program. libseccomp cannot express these
+// conditions safely (see HasLow32Reading), nor "allow" rules on top of a
+// default-allow filter (an unconditional rule overrides conditional ones,
+// and rules may not use the default action). For each syscall the rules run
+// strictest first; a syscall with "allow" rules is denied when none
+// matches; any other goes on to libseccomp's program. A syscall that is
+// denied outright (in `deny` and without "allow" rules) or has a rule
+// without conditions keeps that verdict, as libseccomp gives it, and its
+// conditional rules are left out.
+Result<std::vector<sock_filter>> RulePrefix(const SeccompSpec& spec, const std::set<std::string>& deny) {
+  std::set<std::string> has_allow, unconditional;
+  for (const SyscallRule& r : spec.rules) {
+    if (r.action == SeccompAction::kAllow) has_allow.insert(r.syscall);
+    if (r.action != SeccompAction::kAllow && r.args.empty()) unconditional.insert(r.syscall);
+  }
   std::vector<std::string> order;
   for (const SyscallRule& r : spec.rules) {
-    if (r.action != SeccompAction::kAllow) continue;
-    bool seen = false;
-    for (const std::string& o : order) seen = seen || o == r.syscall;
-    if (!seen) order.push_back(r.syscall);
+    if (r.args.empty()) continue;
+    if (!has_allow.count(r.syscall) && (unconditional.count(r.syscall) || deny.count(r.syscall))) continue;
+    if (std::find(order.begin(), order.end(), r.syscall) == order.end()) order.push_back(r.syscall);
   }
   if (order.empty()) return std::vector<sock_filter>{};
 
@@ -153,60 +283,36 @@ Result<std::vector<sock_filter>> AllowRulePrefix(const SeccompSpec& spec) {
   const int end = LoadNativeSyscallNr(b);
   for (const std::string& name : order) {
     int nr = policy::SyscallNumber(name);
-    if (nr < 0) return Status::Error(Code::kInvalidArgument, "unknown syscall \"" + name + "\"");
-    int next_syscall = b.NewLabel();
-    b.JumpIfEq(static_cast<uint32_t>(nr), BpfBuilder::kNext, next_syscall);
-    size_t count = 0;
+    if (nr < 0) return Status::Error(Code::kInvalidArgument, "unknown syscall \"" + name.substr(0, 64) + "\"");
+    std::vector<const SyscallRule*> rules;
     for (const SyscallRule& r : spec.rules) {
-      if (r.action != SeccompAction::kAllow || r.syscall != name) continue;
-      if (++count > kMaxAllowRulesPerSyscall) {
+      if (r.syscall == name && !r.args.empty()) rules.push_back(&r);
+    }
+    std::stable_sort(rules.begin(), rules.end(), [](const SyscallRule* x, const SyscallRule* y) {
+      return Strictness(x->action) < Strictness(y->action);
+    });
+    size_t allow_count = 0;
+    const int body = b.NewLabel(), next_syscall = b.NewLabel();
+    b.JumpIfEq(static_cast<uint32_t>(nr), body, BpfBuilder::kNext);
+    b.JumpAlways(next_syscall);
+    b.Bind(body);
+    for (const SyscallRule* r : rules) {
+      if (r->action == SeccompAction::kAllow && ++allow_count > kMaxAllowRulesPerSyscall) {
         return Status::Error(Code::kInvalidArgument,
                              "more than " + std::to_string(kMaxAllowRulesPerSyscall) +
                                  " allow rules for \"" + name + "\"");
       }
-      int next_rule = b.NewLabel();
-      for (const ArgCondition& a : r.args) {
-        if (a.index > 5) return Status::Error(Code::kInvalidArgument, "argument index above 5");
-        uint32_t lo_off = static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * a.index);
-        uint32_t hi_off = lo_off + 4;
-        uint32_t v_lo = static_cast<uint32_t>(a.value), v_hi = static_cast<uint32_t>(a.value >> 32);
-        uint32_t m_lo = static_cast<uint32_t>(a.mask), m_hi = static_cast<uint32_t>(a.mask >> 32);
-        switch (a.op) {
-          case ArgCondition::Op::kEq:
-            b.LoadAbs(hi_off);
-            b.JumpIfEq(v_hi, BpfBuilder::kNext, next_rule);
-            b.LoadAbs(lo_off);
-            b.JumpIfEq(v_lo, BpfBuilder::kNext, next_rule);
-            break;
-          case ArgCondition::Op::kMaskedEq:
-            b.LoadAbs(hi_off);
-            b.And(m_hi);
-            b.JumpIfEq(v_hi, BpfBuilder::kNext, next_rule);
-            b.LoadAbs(lo_off);
-            b.And(m_lo);
-            b.JumpIfEq(v_lo, BpfBuilder::kNext, next_rule);
-            break;
-          case ArgCondition::Op::kNe: {
-            int pass = b.NewLabel();
-            b.LoadAbs(hi_off);
-            b.JumpIfEq(v_hi, BpfBuilder::kNext, pass);
-            b.LoadAbs(lo_off);
-            b.JumpIfEq(v_lo, next_rule, BpfBuilder::kNext);
-            b.Bind(pass);
-            break;
-          }
-          default:
-            return Status::Error(Code::kInvalidArgument,
-                                 "allow rules support only eq, ne and masked_eq");
-        }
-      }
-      b.Return(SECCOMP_RET_ALLOW);
-      b.Bind(next_rule);
+      Status st = EmitRule(b, *r, KernelAction(r->action, r->errno_value));
+      if (!st.ok()) return st.Wrap("rule for \"" + name + "\"");
     }
-    b.Return(KernelAction(spec.deny_action, 1));
+    if (has_allow.count(name)) {
+      b.Return(KernelAction(spec.deny_action, 1));
+    } else {
+      // libseccomp's program starts by loading the arch again, so the
+      // accumulator the rules clobbered does not matter there.
+      b.JumpAlways(end);
+    }
     b.Bind(next_syscall);
-    // The conditions above clobbered A only on paths that returned; every
-    // jump to next_syscall comes straight from the syscall-number compare.
   }
   b.Bind(end);
   return b.Finish();
@@ -277,28 +383,15 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
     if (rc != 0) return Status::FromErrno(-rc, "seccomp_rule_add(\"" + name + "\")");
   }
   for (const SyscallRule& r : spec.rules) {
-    if (r.action == SeccompAction::kAllow) continue;
     int nr = policy::SyscallNumber(r.syscall);
     if (nr < 0) return Status::Error(Code::kInvalidArgument, "unknown syscall \"" + r.syscall.substr(0, 64) + "\"");
     if (r.args.size() > 6) return Status::Error(Code::kInvalidArgument, "a rule compares at most 6 arguments");
-    std::vector<scmp_arg_cmp> cmps;
-    for (const ArgCondition& a : r.args) {
-      scmp_arg_cmp c{};
-      c.arg = a.index;
-      c.op = ScmpOp(a.op);
-      if (a.op == ArgCondition::Op::kMaskedEq) {
-        c.datum_a = a.mask;
-        c.datum_b = a.value;
-      } else {
-        c.datum_a = a.value;
-      }
-      cmps.push_back(c);
-    }
     if (r.action == SeccompAction::kErrno && (r.errno_value < 1 || r.errno_value > 4095)) {
       return Status::Error(Code::kInvalidArgument, "errno " + std::to_string(r.errno_value) + " out of range 1..4095");
     }
-    int rc = seccomp_rule_add_array(ctx.get(), ScmpAction(r.action, r.errno_value), nr,
-                                    static_cast<unsigned>(cmps.size()), cmps.data());
+    // Rules with conditions are in the hand-compiled prefix (RulePrefix).
+    if (r.action == SeccompAction::kAllow || !r.args.empty()) continue;
+    int rc = seccomp_rule_add(ctx.get(), ScmpAction(r.action, r.errno_value), nr, 0);
     if (rc != 0) return Status::FromErrno(-rc, "seccomp_rule_add(rule for \"" + r.syscall + "\")");
   }
 
@@ -312,8 +405,8 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
     return Status::Error(Code::kInternal, "seccomp_export_bpf produced " + std::to_string(size) + " bytes");
   }
   WARDEN_ASSIGN_OR_RETURN(std::vector<sock_filter> prefix, UnnamedRangePrefix(spec));
-  WARDEN_ASSIGN_OR_RETURN(std::vector<sock_filter> allow_prefix, AllowRulePrefix(spec));
-  prefix.insert(prefix.end(), allow_prefix.begin(), allow_prefix.end());
+  WARDEN_ASSIGN_OR_RETURN(std::vector<sock_filter> rule_prefix, RulePrefix(spec, deny));
+  prefix.insert(prefix.end(), rule_prefix.begin(), rule_prefix.end());
   BpfProgram out;
   out.insns = std::move(prefix);
   size_t base = out.insns.size();

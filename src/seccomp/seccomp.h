@@ -9,6 +9,13 @@
 //   - syscalls in spec.deny get spec.deny_action: EPERM, KILL_PROCESS or LOG;
 //   - spec.rules apply their action when all their argument conditions hold;
 //     a syscall with "allow" rules is denied unless one of them matches;
+//     when several rules match, the strictest action wins (kill, errno,
+//     log, allow); a syscall denied outright, or with a rule that has no
+//     conditions, keeps that verdict whatever its conditional rules say;
+//   - a condition whose value fits in 32 bits (or is a sign-extended 32-bit
+//     value) is also read on the low 32 bits alone, since the kernel
+//     ignores the high half of a 32-bit argument: "allow" conditions must
+//     hold on both readings, deny conditions on either;
 //   - numbers 0..1023 that libseccomp cannot name for x86_64 get
 //     ERRNO(spec.unknown_errno) (ENOSYS), so syscalls newer than this build
 //     fail the way an old kernel would;
