@@ -164,3 +164,22 @@ print(n, errno.errorcode.get(err, err))
   peak=$(json "$T/r.json" cgroup.pids_peak)
   [ "$peak" -le 256 ]
 }
+
+@test "default limits: a memory bomb under the default policy is killed at 512 MiB" {
+  # Touches 1 GiB in 64 MiB steps, reporting each step it survived.
+  run "$W" run --result "$T/r.json" -- /usr/bin/python3 -c '
+import sys
+keep = []
+for i in range(16):
+    keep.append(b"x" * (64 << 20))
+    print((i + 1) * 64, flush=True)
+'
+  echo "$output"
+  [ "$status" -eq 137 ]
+  [ "$(json "$T/r.json" status)" = oom ]
+  # It never held more than the limit.
+  last=$(echo "$output" | grep -E '^[0-9]+$' | tail -1)
+  [ "${last:-0}" -le 512 ]
+  peak=$(json "$T/r.json" cgroup.memory_peak_bytes)
+  [ "$peak" -le $((512 << 20)) ]
+}
