@@ -110,8 +110,14 @@ std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t 
   const PathParts parts = SplitPath(path);
   Result<UniqueFd> dir = OpenCacheDir(parts.dir, false);
   if (!dir.ok()) {
-    if (dir.status().err() != ENOENT) {
-      WLOG_WARN("", std::string(what) + " cache: " + dir.status().ToString());
+    // A directory refused as untrusted (no errno: a symlink, another
+    // owner, open to others) is worth a warning; one this user cannot
+    // open (a non-root user and root's cache) is an ordinary miss.
+    const std::string msg = std::string(what) + " cache: " + dir.status().ToString();
+    if (dir.status().err() == 0) {
+      WLOG_WARN("", msg);
+    } else if (dir.status().err() != ENOENT) {
+      WLOG_DEBUG("", msg);
     }
     return std::nullopt;
   }
