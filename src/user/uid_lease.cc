@@ -77,41 +77,9 @@ Result<State> TakeState(bool create) {
   return s;
 }
 
-struct LeaseFile {
-  net::Owner owner;
-  std::string job_id;
-};
-
-bool ParseLease(const std::string& text, LeaseFile* out) {
-  bool have_pid = false, have_start = false;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) return false;
-    const std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) return false;
-    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    uint64_t v = 0;
-    if (key == "job") {
-      out->job_id = value;
-    } else if (key == "pid" && ParseU64(value, &v) && v > 0 && v <= 0x3fffff) {
-      out->owner.pid = static_cast<pid_t>(v);
-      have_pid = true;
-    } else if (key == "start" && ParseU64(value, &v)) {
-      out->owner.start_time = v;
-      have_start = true;
-    } else {
-      return false;
-    }
-  }
-  return have_pid && have_start;
-}
-
 // Reads one lease file; false when it is unreadable or malformed (a lease
 // cut short by a crash, or not ours).
-bool ReadLease(int dir_fd, const std::string& name, LeaseFile* out) {
+bool ReadLease(int dir_fd, const std::string& name, LeaseText* out) {
   base::UniqueFd fd(base::RetryEintr([&] {
     return ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   }));
@@ -124,7 +92,7 @@ bool ReadLease(int dir_fd, const std::string& name, LeaseFile* out) {
   char buf[kMaxLeaseBytes];
   ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
   if (n <= 0) return false;
-  return ParseLease(std::string(buf, static_cast<size_t>(n)), out);
+  return ParseLeaseText(std::string(buf, static_cast<size_t>(n)), out);
 }
 
 // One pass over leases/ under the lock: removes dead owners' leases (and
@@ -158,9 +126,9 @@ Result<std::set<uint32_t>> Scan(int leases_fd, std::vector<std::string>* reclaim
     }
     uint64_t id = 0;
     if (!ParseU64(name, &id) || id > UINT32_MAX) continue;  // not a lease: leave it
-    LeaseFile lease;
+    LeaseText lease;
     const bool ok = ReadLease(leases_fd, name, &lease);
-    if (ok && net::OwnerAlive(lease.owner)) {
+    if (ok && net::OwnerAlive(net::Owner{lease.pid, lease.start_time})) {
       used.insert(static_cast<uint32_t>(id));
       continue;
     }
@@ -170,7 +138,7 @@ Result<std::set<uint32_t>> Scan(int leases_fd, std::vector<std::string>* reclaim
     if (reclaimed) {
       std::string what = "uid lease " + name;
       if (ok) {
-        what += " (pid " + std::to_string(lease.owner.pid) + ", job " + lease.job_id + ")";
+        what += " (pid " + std::to_string(lease.pid) + ", job " + lease.job_id + ")";
       }
       reclaimed->push_back(what);
     }
@@ -188,6 +156,43 @@ std::string Label(const std::string& s) {
 }
 
 }  // namespace
+
+bool ParseLeaseText(const std::string& text, LeaseText* out) {
+  LeaseText l;
+  bool have_pid = false, have_start = false, have_job = false;
+  size_t pos = 0;
+  if (text.size() > kMaxLeaseBytes) return false;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) return false;
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return false;
+    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    uint64_t v = 0;
+    if (key == "job" && !have_job) {
+      l.job_id = value;
+      have_job = true;
+    } else if (key == "pid" && !have_pid && ParseU64(value, &v) && v > 0 && v <= 0x3fffff) {
+      l.pid = static_cast<pid_t>(v);
+      have_pid = true;
+    } else if (key == "start" && !have_start && ParseU64(value, &v)) {
+      l.start_time = v;
+      have_start = true;
+    } else {
+      return false;
+    }
+  }
+  if (!have_pid || !have_start) return false;
+  *out = std::move(l);
+  return true;
+}
+
+std::string FormatLeaseText(const LeaseText& lease) {
+  return "pid=" + std::to_string(lease.pid) + "\nstart=" + std::to_string(lease.start_time) +
+         "\njob=" + lease.job_id + "\n";
+}
 
 Result<UidRange> ParseUidRange(const std::string& text) {
   auto bad = [&](const std::string& why) {
@@ -238,9 +243,7 @@ Result<UidLease> UidLease::Acquire(const UidRange& range, const std::string& job
     const uint32_t id = range.lo + (start + i) % range.size();
     if (used.count(id) != 0) continue;
     const net::Owner self = net::SelfOwner();
-    const std::string text = "pid=" + std::to_string(self.pid) +
-                             "\nstart=" + std::to_string(self.start_time) +
-                             "\njob=" + Label(job_id) + "\n";
+    const std::string text = FormatLeaseText({self.pid, self.start_time, Label(job_id)});
     const std::string name = std::to_string(id);
     WARDEN_RETURN_IF_ERROR(base::ReplaceFileAt(s.leases.get(), name, text, 0600,
                                                UidStateDir() + "/leases/" + name));

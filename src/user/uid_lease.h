@@ -74,6 +74,20 @@ class UidLease {
   bool held_ = false;
 };
 
+// The content of a lease file, "pid=N\nstart=N\njob=ID\n" (keys in any
+// order, job optional). Lease files are read back as outside input:
+// ParseLeaseText is false for anything FormatLeaseText did not produce a
+// value for (bad numbers, pid 0 or above 4194303, unknown keys, a missing
+// field or final newline). Exposed for the fuzz target.
+struct LeaseText {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  std::string job_id;  // no '\n'
+  bool operator==(const LeaseText&) const = default;
+};
+bool ParseLeaseText(const std::string& text, LeaseText* out);
+std::string FormatLeaseText(const LeaseText& lease);
+
 // Removes every lease whose owner is gone (for `warden gc`); appends a
 // description of each to *removed. A missing state directory is no error.
 Status Gc(std::vector<std::string>* removed);

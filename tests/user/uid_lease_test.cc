@@ -157,5 +157,22 @@ TEST_CASE("uid lease: a state directory others could write, or a symlink, is ref
   }
 }
 
+TEST_CASE("uid lease: lease files parse only as written", "[user]") {
+  LeaseText l;
+  REQUIRE(ParseLeaseText("pid=12\nstart=34\njob=j-1\n", &l));
+  CHECK(l == LeaseText{12, 34, "j-1"});
+  LeaseText back;
+  REQUIRE(ParseLeaseText(FormatLeaseText(l), &back));
+  CHECK(back == l);
+  CHECK(ParseLeaseText("start=34\npid=12\n", &l));
+  for (const char* bad : {"", "pid=12\nstart=34", "pid=0\nstart=1\n", "pid=4194304\nstart=1\n",
+                          "pid=12\n", "pid=12\nstart=x\n", "pid=12\nstart=1\nnat=1\n",
+                          "pid=12\npid=13\nstart=1\n", "pid=12\nstart=99999999999999999999\n",
+                          "pid=-1\nstart=1\n", "junk\n"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseLeaseText(bad, &l));
+  }
+}
+
 }  // namespace
 }  // namespace warden::user
