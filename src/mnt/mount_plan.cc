@@ -11,9 +11,11 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
+#include <string>
+#include <vector>
 
 #include "base/file.h"
+#include "mnt/mountinfo.h"
 
 namespace warden::mnt {
 namespace {
@@ -56,31 +58,38 @@ void Add(launch::Plan* plan, Kind kind, const std::string& target, unsigned long
   plan->mounts.push_back(s);
 }
 
-// Mount points below `root` (host view) with their flags, for the legacy
-// remount walk: without mount_setattr each submount is remounted alone.
-Status AddLegacyRemounts(const std::string& root, launch::Plan* plan) {
-  WARDEN_ASSIGN_OR_RETURN(std::string info, base::ReadFile("/proc/self/mountinfo"));
-  std::istringstream in(info);
-  std::string line;
-  std::string prefix = root == "/" ? "/" : root + "/";
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, dev, mroot, point, opts;
-    f >> id >> parent >> dev >> mroot >> point >> opts;
-    if (point == root || point.rfind(prefix, 0) != 0) continue;
-    if (point.find("\\0") != std::string::npos) continue;  // escaped names: skip
+// The legacy remount walk: without mount_setattr, a read-only remount
+// changes one mount only, so each mount below `host_dir` (the rootfs, or a
+// recursive bind's source) that a job can reach gets a remount step of its
+// own at `inside` + its path below host_dir. Every one is required: a mount
+// left writable is weaker isolation than asked, so a remount that fails
+// (the mount vanished or moved meanwhile) stops the job.
+Status AddLegacyRemounts(const std::vector<MountInfoEntry>& mounts, const std::string& host_dir,
+                         const std::string& inside, launch::Plan* plan) {
+  for (const MountInfoEntry* m : ReachableSubmounts(mounts, host_dir)) {
     unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV;
-    if (opts.find("noexec") != std::string::npos) flags |= MS_NOEXEC;
-    std::string inside = root == "/" ? point : point.substr(root.size());
+    if (m->HasOption("noexec")) flags |= MS_NOEXEC;
+    std::string below = host_dir == "/" ? m->mount_point : m->mount_point.substr(host_dir.size());
+    std::string target = inside == "/" ? below : inside + below;
     MountStep s;
     s.kind = Kind::kRemount;
-    s.target = plan->Keep(inside);
+    s.target = plan->Keep(target);
     s.flags = flags;
-    s.optional = true;  // hidden or vanished mounts are no security concern
     s.what = s.target;
     plan->mounts.push_back(s);
   }
   return Status::Ok();
+}
+
+Result<std::vector<MountInfoEntry>> ReadMountInfo() {
+  WARDEN_ASSIGN_OR_RETURN(std::string info, base::ReadFile("/proc/self/mountinfo", kMaxMountInfoBytes));
+  Result<std::vector<MountInfoEntry>> parsed = ParseMountInfo(info);
+  if (!parsed.ok()) {
+    return Status::Error(parsed.status().code(),
+                         "/proc/self/mountinfo: " + parsed.status().message() +
+                             " (needed for the legacy remount walk)");
+  }
+  return parsed;
 }
 
 }  // namespace
@@ -102,7 +111,10 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   }
   plan->rootfs = plan->Keep(real);
   plan->legacy_mount_api = !HaveMountSetattr();
-  if (plan->legacy_mount_api) WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(real, plan));
+  if (plan->legacy_mount_api) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<MountInfoEntry> mounts, ReadMountInfo());
+    WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(mounts, real, "/", plan));
+  }
 
   const std::string devnull = "/dev/null";
 
