@@ -109,6 +109,33 @@ Status MoveSelfToLeaf(const std::string& own_dir) {
   return WriteCgroupFile(leaf + "/cgroup.procs", std::to_string(::getpid()));
 }
 
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// What to do when --cgroup-parent cannot hold the job in this hierarchy.
+std::string ParentRemedy(const Placement& p, Controller c) {
+  std::string fix = "create it (mkdir -p " + p.parent + ")";
+  if (p.backend == Backend::kV2) {
+    fix += " and delegate the " + std::string(ControllerName(c)) + " controller to it (echo +" +
+           ControllerName(c) + " > " + p.parent + "/cgroup.subtree_control)";
+  }
+  return fix + ", or fix the path (on v1 it is relative to warden's own cgroup in each "
+               "hierarchy, on v2 to the cgroup2 mount)";
+}
+
+// What to do when the job's cgroup cannot be made in its default place.
+std::string PlacementRemedy(const Placement& p) {
+  if (!p.escapes.empty()) {
+    return "run warden in a cgroup of its own that it may delegate (systemd-run --scope -p "
+           "Delegate=yes ...), or pass --cgroup-parent naming a cgroup inside those limits";
+  }
+  return "the job's cgroup belongs below " + p.parent +
+         ", so that it stays inside the limits warden itself runs under: let warden create "
+         "cgroups there, or pass --cgroup-parent naming a cgroup below it that warden may use";
+}
+
 }  // namespace
 
 struct JobCgroup::Dir {
@@ -175,7 +202,9 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
   WARDEN_ASSIGN_OR_RETURN(std::vector<LimitRequest> limits, PlanLimits(spec));
   // A limit is dropped (optional) or fatal (required) when its controller has
   // no backend; anything else is decided when the cgroup exists.
-  auto refuse = [&](LimitRequest& l, const std::string& why) -> Status {
+  auto refuse = [&](LimitRequest& l, const std::string& why,
+                    const std::string& remedy = "mark it optional = true to run without it")
+      -> Status {
     if (l.implicit && std::any_of(limits.begin(), limits.end(), [](const LimitRequest& m) {
           return m.kind == LimitRequest::Kind::kMemory && m.dropped;
         })) {
@@ -184,8 +213,7 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
     }
     std::string msg = "cgroup limit " + l.label + " cannot be enforced: " + why;
     if (!l.optional) {
-      return Status::Error(Code::kUnavailable,
-                           msg + " (mark it optional = true to run without it)");
+      return Status::Error(Code::kUnavailable, msg + " (" + remedy + ")");
     }
     warnings->push_back(msg + "; running without it (optional)");
     if (log_warnings) WLOG_WARN(opts.job_id, warnings->back());
@@ -221,15 +249,48 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
   std::unique_ptr<JobCgroup> job(new JobCgroup());
   job->name_ = std::string(kNamePrefix) + std::to_string(owner) + "-" + opts.job_id;
 
+  // A --cgroup-parent is the operator's word on where the job goes: a
+  // hierarchy in which it does not exist fails the job, limits or not,
+  // rather than leave the job without a cgroup there.
+  if (!opts.parent.empty()) {
+    for (int c = 0; c < kNumControllers; ++c) {
+      const Placement& p = host.placement[c];
+      if (!use[c] || IsDirectory(p.parent)) continue;
+      return Status::Error(Code::kFailedPrecondition,
+                           "--cgroup-parent \"" + opts.parent + "\": " + p.parent +
+                               " does not exist (" + ControllerName(Controller(c)) +
+                               " hierarchy); " + ParentRemedy(p, Controller(c)));
+    }
+  }
+
   // One directory per hierarchy: all v2 controllers share one, and v1
-  // controllers mounted together (cpu,cpuacct) share theirs.
+  // controllers mounted together (cpu,cpuacct) share theirs. A controller
+  // whose directory cannot be made there fails the job under a
+  // --cgroup-parent, and otherwise fails the limits that need it: the job is
+  // never placed anywhere else, where the caller's own limits would not hold.
   auto fail_controller = [&](Controller c, const std::string& why) -> Status {
+    const Placement& p = host.placement[c];
+    if (!opts.parent.empty()) {
+      return Status::Error(Code::kFailedPrecondition,
+                           "--cgroup-parent \"" + opts.parent + "\" cannot be used for the " +
+                               ControllerName(c) + " controller: " + why + "; " +
+                               ParentRemedy(p, c));
+    }
     for (LimitRequest& l : limits) {
-      if (l.controller == c && !l.dropped) WARDEN_RETURN_IF_ERROR(refuse(l, why));
+      if (l.controller == c && !l.dropped) {
+        WARDEN_RETURN_IF_ERROR(refuse(l, why, PlacementRemedy(p)));
+      }
     }
     use[c] = false;
     return Status::Ok();
   };
+
+  for (int c = 0; c < kNumControllers; ++c) {
+    const Placement& p = host.placement[c];
+    if (use[c] && !p.escapes.empty()) {
+      WARDEN_RETURN_IF_ERROR(fail_controller(Controller(c), p.escapes));
+    }
+  }
 
   std::vector<Controller> v2_ctrls;
   for (int c = 0; c < kNumControllers; ++c) {
@@ -324,10 +385,13 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
   }
   for (const Dir& d : job->dirs_) {
     if (d.backend == Backend::kV2 && d.Serves(kMemory)) {
-      // Kill the whole job on OOM rather than one process of it; the
-      // kernel has this since 4.19.
-      Status st = WriteCgroupFile(d.path + "/memory.oom.group", "1");
-      if (!st.ok()) WLOG_DEBUG(opts.job_id, "memory.oom.group: " + st.ToString());
+      const LimitRequest* memory = nullptr;
+      for (const LimitRequest& l : limits) {
+        if (l.kind == LimitRequest::Kind::kMemory && !l.dropped) memory = &l;
+      }
+      const size_t known = warnings->size();
+      WARDEN_RETURN_IF_ERROR(ApplyOomGroup(d.path, memory, warnings));
+      if (log_warnings && warnings->size() > known) WLOG_WARN(opts.job_id, warnings->back());
     }
   }
   return job;

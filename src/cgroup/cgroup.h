@@ -14,13 +14,16 @@
 //     Because of the no-internal-processes rule warden first moves itself
 //     (and only itself) into a leaf child warden-self-<pid>; when its cgroup
 //     holds other processes, jobs go under a top-level `warden` group instead.
-//   - v1 memory: below warden's own memory cgroup (a CI runner may confine
-//     its jobs there, and jobs must stay inside that confinement).
-//   - other v1 controllers: under /sys/fs/cgroup/<ctrl>/warden/.
+//   - v1, every controller: below warden's own cgroup in that hierarchy (a
+//     CI runner may confine itself there, and its jobs must stay inside that
+//     confinement); under /sys/fs/cgroup/<ctrl>/warden/ when warden's own
+//     cgroup is the hierarchy's root. When the job's cgroup cannot be made
+//     there, limits that need it fail closed: it is never put elsewhere.
 //   - Options::parent replaces the default parent in every hierarchy. It is
-//     a path relative to each hierarchy's mount point (for a v1 memory
-//     hierarchy that confines warden to a cgroup: relative to that cgroup)
-//     and must exist; warden never creates or removes it.
+//     a path relative to warden's own cgroup in each v1 hierarchy and to the
+//     cgroup2 mount on v2, and must exist in every hierarchy warden uses
+//     (kFailedPrecondition otherwise, whether limits are asked or not);
+//     warden never creates or removes it.
 // The top-level `warden` groups are created on demand and removed when the
 // last job in them is removed.
 //
@@ -188,12 +191,18 @@ struct GcOptions {
   // Names (warden-<pid>-<job>) to leave alone although their owner is dead:
   // jobs a restarted agent is about to adopt. May be empty.
   std::function<bool(const std::string& name)> keep;
+  // Also walk every hierarchy (bounded in depth and size) for job cgroups
+  // below other cgroups: jobs stay inside the cgroup of the warden that made
+  // them, which need not be ours. `warden gc` walks; the collection at each
+  // job start looks only where this process puts jobs.
+  bool walk = false;
 };
 
 // Removes warden cgroups (in both v1 and v2 layouts) whose owner pid is no
 // longer alive, killing any process left in them, then the empty top-level
 // `warden` groups. Appends each removed directory to *removed (may be null).
-// Continues past errors and returns the first one.
+// Continues past errors and returns the first one. The first form walks
+// every hierarchy (GcOptions::walk).
 Status Gc(std::vector<std::string>* removed);
 Status Gc(const GcOptions& opts, std::vector<std::string>* removed);
 // As above, over a layout the caller discovered already. Any parent_override

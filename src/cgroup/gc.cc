@@ -15,6 +15,9 @@ namespace warden::cgroup {
 namespace {
 
 constexpr size_t kMaxScanEntries = 65536;
+// A walk of a whole hierarchy (GcOptions::walk) goes this deep, and reads at
+// most kMaxScanEntries directories in all.
+constexpr int kMaxWalkDepth = 8;
 
 struct Found {
   std::string path;
@@ -43,9 +46,11 @@ std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
   }
   for (const V1Hierarchy& v : h.v1) {
     bool freezer = std::find(v.names.begin(), v.names.end(), "freezer") != v.names.end();
-    bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
     out.push_back({v.mount + "/" + kTopGroup, Backend::kV1, freezer, false, true});
-    if (memory && v.own != "/") {
+    // Jobs of a warden below the root of a hierarchy live in its own cgroup
+    // there (DiscoverHost); a dead warden's jobs are found next to us only
+    // when it ran in the same cgroup, which is the case gc is asked about.
+    if (v.own != "/") {
       out.push_back({JoinPath(v.mount, v.own), Backend::kV1, freezer, false});
     }
     if (!parent.empty()) out.push_back({V1ParentDir(v, parent), Backend::kV1, freezer, false});
@@ -53,9 +58,48 @@ std::vector<ScanDir> ScanDirs(const HostLayout& h, const std::string& parent) {
   return out;
 }
 
+// Every hierarchy's root, for a walk.
+std::vector<ScanDir> Roots(const HostLayout& h) {
+  std::vector<ScanDir> out;
+  if (!h.v2_mount.empty()) out.push_back({h.v2_mount, Backend::kV2, false, false});
+  for (const V1Hierarchy& v : h.v1) {
+    bool freezer = std::find(v.names.begin(), v.names.end(), "freezer") != v.names.end();
+    out.push_back({v.mount, Backend::kV1, freezer, false});
+  }
+  return out;
+}
+
+// Job cgroups (warden-<pid>-<job>) anywhere below `root`, breadth first and
+// bounded; a job's own cgroup is not descended into. Unreadable directories
+// are skipped.
+void Walk(const ScanDir& root, size_t* budget, std::vector<std::string>* jobs) {
+  std::vector<std::string> level = {root.dir};
+  for (int depth = 0; depth < kMaxWalkDepth && !level.empty() && *budget > 0; ++depth) {
+    std::vector<std::string> next;
+    for (const std::string& dir : level) {
+      Result<std::vector<std::string>> children = ChildDirs(dir, *budget);
+      if (!children.ok()) continue;
+      *budget -= std::min(*budget, children->size());
+      for (std::string& path : *children) {
+        std::string name = path.substr(path.rfind('/') + 1);
+        if (name.rfind(kSelfPrefix, 0) != 0 && OwnerOfName(name)) {
+          jobs->push_back(std::move(path));
+        } else {
+          next.push_back(std::move(path));
+        }
+      }
+    }
+    level = std::move(next);
+  }
+}
+
 }  // namespace
 
-Status Gc(std::vector<std::string>* removed) { return Gc(GcOptions{}, removed); }
+Status Gc(std::vector<std::string>* removed) {
+  GcOptions opts;
+  opts.walk = true;
+  return Gc(opts, removed);
+}
 
 Status Gc(const GcOptions& opts, std::vector<std::string>* removed) {
   WARDEN_ASSIGN_OR_RETURN(HostLayout h, DiscoverHost(opts.parent));
@@ -71,6 +115,21 @@ Status Gc(const HostLayout& h, const GcOptions& opts, std::vector<std::string>* 
   std::vector<std::string> self_leaves;
   std::vector<std::string> scanned;
   std::vector<std::string> tops;  // top-level groups that exist
+  std::vector<std::string> seen;  // job directories already listed
+  auto consider = [&](const std::string& path, const std::string& name, const ScanDir& s) {
+    std::optional<pid_t> owner = OwnerOfName(name);
+    if (!owner) return;
+    if (opts.only_owner > 0 && *owner != opts.only_owner) return;
+    if (opts.keep && opts.keep(name)) return;
+    if (*owner == ::getpid() || ProcessAlive(*owner)) return;
+    if (name.rfind(kSelfPrefix, 0) == 0) {
+      if (s.may_hold_self) self_leaves.push_back(path);
+      return;
+    }
+    if (std::find(seen.begin(), seen.end(), path) != seen.end()) return;
+    seen.push_back(path);
+    jobs[name].push_back({path, s.backend, s.freezer});
+  };
   for (const ScanDir& s : ScanDirs(h, opts.parent)) {
     if (std::find(scanned.begin(), scanned.end(), s.dir) != scanned.end()) continue;
     scanned.push_back(s.dir);
@@ -81,18 +140,18 @@ Status Gc(const HostLayout& h, const GcOptions& opts, std::vector<std::string>* 
     Result<std::vector<std::string>> children = ChildDirs(s.dir, kMaxScanEntries, &exists);
     if (!children.ok()) continue;
     if (s.top && exists) tops.push_back(s.dir);
-    for (const std::string& path : *children) {
-      std::string name = path.substr(s.dir.size() + 1);
-      std::optional<pid_t> owner = OwnerOfName(name);
-      if (!owner) continue;
-      if (opts.only_owner > 0 && *owner != opts.only_owner) continue;
-      if (opts.keep && opts.keep(name)) continue;
-      if (*owner == ::getpid() || ProcessAlive(*owner)) continue;
-      if (name.rfind(kSelfPrefix, 0) == 0) {
-        if (s.may_hold_self) self_leaves.push_back(path);
-        continue;
+    for (const std::string& path : *children) consider(path, path.substr(s.dir.size() + 1), s);
+  }
+  if (opts.walk) {
+    // Jobs of a warden that ran in another cgroup than ours (a CI runner's
+    // confined cgroup, in each hierarchy) are only found by looking.
+    size_t budget = kMaxScanEntries;
+    for (const ScanDir& root : Roots(h)) {
+      std::vector<std::string> found;
+      Walk(root, &budget, &found);
+      for (const std::string& path : found) {
+        consider(path, path.substr(path.rfind('/') + 1), root);
       }
-      jobs[name].push_back({path, s.backend, s.freezer});
     }
   }
 
@@ -142,7 +201,12 @@ base::DoctorChecks DoctorChecks() {
     base::DoctorCheck check;
     check.feature = std::string("cgroup ") + ControllerName(c);
     check.ok = p.backend != Backend::kNone;
-    if (check.ok) {
+    if (check.ok && !p.escapes.empty()) {
+      check.ok = false;
+      check.detail = p.reason + "; " + p.escapes;
+      check.fix = "run warden in a cgroup of its own that it may delegate, or pass "
+                  "--cgroup-parent";
+    } else if (check.ok) {
       check.detail = p.reason;
     } else if ((c == kCpuacct || c == kFreezer) && v2_main) {
       check.ok = true;

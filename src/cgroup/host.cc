@@ -129,6 +129,26 @@ Result<std::vector<std::string>> ParseDisabled() {
   return out;
 }
 
+// The first limit set on `own_dir` or an ancestor of it below `mount`
+// ("pids.max=20 in /sys/fs/cgroup/ci"), or "" when none is: then a cgroup
+// next to the root escapes nothing.
+std::string V2LimitAbove(const std::string& mount, const std::string& own_dir) {
+  static constexpr const char* kFiles[] = {"memory.max", "memory.high", "memory.swap.max",
+                                           "pids.max",   "cpu.max",     "io.max"};
+  std::string dir = own_dir;
+  while (dir.size() > mount.size()) {
+    for (const char* f : kFiles) {
+      Result<std::string> v = ReadCgroupFile(dir + "/" + f);
+      if (!v.ok()) continue;
+      std::vector<std::string> w = SplitWords(*v);
+      bool unlimited = w.empty() || w[0] == "max";
+      if (!unlimited) return std::string(f) + "=" + w[0] + " in " + dir;
+    }
+    dir.resize(dir.rfind('/'));
+  }
+  return "";
+}
+
 }  // namespace
 
 const char* ControllerName(Controller c) {
@@ -241,9 +261,7 @@ std::string JoinPath(const std::string& dir, const std::string& rel) {
 }
 
 std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent) {
-  bool memory = std::find(v.names.begin(), v.names.end(), "memory") != v.names.end();
-  std::string base = memory ? JoinPath(v.mount, v.own) : v.mount;
-  return JoinPath(base, parent);
+  return JoinPath(JoinPath(v.mount, v.own), parent);
 }
 
 Result<HostLayout> DiscoverHost(const std::string& parent_override) {
@@ -345,6 +363,14 @@ Result<HostLayout> DiscoverHost(const std::string& parent_override) {
         v2.reason = h.v2_own == "/" ? "v2 top-level group " + v2.parent
                                     : "v2 top-level group " + v2.parent + " (own cgroup " +
                                           own_dir + " holds other processes)";
+        if (h.v2_own != "/") {
+          std::string limit = V2LimitAbove(h.v2_mount, own_dir);
+          if (!limit.empty()) {
+            v2.escapes = "warden's own cgroup " + own_dir +
+                         " holds other processes, so jobs cannot go below it, and the "
+                         "top-level group would escape " + limit;
+          }
+        }
       }
     }
     v2.backend = Backend::kV2;
@@ -386,11 +412,14 @@ Result<HostLayout> DiscoverHost(const std::string& parent_override) {
     if (!parent_override.empty()) {
       p.parent = V1ParentDir(*hier, parent_override);
       p.reason = "v1 under --cgroup-parent " + p.parent + v2_note;
-    } else if (Contains(hier->names, "memory") && hier->own != "/") {
-      // The caller confined us to this memory cgroup; jobs stay inside it.
+    } else if (hier->own != "/") {
+      // The caller may have confined us to this cgroup (a CI runner that
+      // caps its own pids or cpu): jobs stay inside it, in every hierarchy.
       p.parent = JoinPath(hier->mount, hier->own);
-      p.reason = "v1 below warden's own memory cgroup " + p.parent + v2_note;
+      p.reason = std::string("v1 below warden's own ") + V1ControllerName(c) + " cgroup " +
+                 p.parent + v2_note;
     } else {
+      // At the root nothing confines us; the top-level group is below it.
       p.parent = hier->mount + "/" + kTopGroup;
       p.top = p.parent;
       p.reason = "v1 top-level group " + p.parent + v2_note;

@@ -40,6 +40,10 @@ struct Placement {
   // empty ("" when jobs nest under an existing cgroup).
   std::string top;
   std::string reason;  // why this backend and place (shown by doctor)
+  // Non-empty when `parent` would put a job outside a limit warden itself
+  // runs under (v2: own cgroup busy, a limit above it): says which. Limits
+  // on such a controller fail closed, and jobs are not placed there.
+  std::string escapes;
 };
 
 struct V1Hierarchy {
@@ -62,9 +66,9 @@ struct HostLayout {
 // `rel` ("/a/b", "a/b", "" or "/") below the directory `dir`.
 std::string JoinPath(const std::string& dir, const std::string& rel);
 
-// The directory --cgroup-parent names in a v1 hierarchy: relative to the
-// mount, except in a memory hierarchy that confines us to a cgroup of our
-// own, where it is relative to that cgroup (jobs never leave it).
+// The directory --cgroup-parent names in a v1 hierarchy: relative to
+// warden's own cgroup in that hierarchy (the mount when that is the root), so
+// that jobs never leave a cgroup the caller confined warden to.
 std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent);
 
 // Reads the host layout and resolves every controller. `parent_override` is

@@ -331,4 +331,21 @@ void ReadDirAccounting(Backend backend, const std::string& dir,
   }
 }
 
+Status ApplyOomGroup(const std::string& dir, const LimitRequest* memory,
+                     std::vector<std::string>* warnings) {
+  Status st = WriteCgroupFile(dir + "/memory.oom.group", "1");
+  if (st.ok()) return st;
+  const std::string what = "whole-job OOM kill (memory.oom.group) cannot be enabled: " +
+                           st.ToString() + "; an OOM kill may end one process of the job "
+                           "and leave the others running";
+  if (memory != nullptr && !memory->optional) {
+    return Status::Error(Code::kUnavailable,
+                         "cgroup limit " + memory->label + ": " + what +
+                             " (needs Linux 4.19 or later; mark the memory limit optional = "
+                             "true to run without it)");
+  }
+  if (warnings != nullptr) warnings->push_back(what);
+  return Status::Ok();
+}
+
 }  // namespace warden::cgroup

@@ -42,6 +42,14 @@ Result<std::vector<LimitRequest>> PlanLimits(const CgroupSpec& spec);
 // Writes one limit into the job's cgroup `dir` of the given backend.
 Status ApplyLimit(const LimitRequest& l, Backend backend, const std::string& dir);
 
+// v2: memory.oom.group = 1 in `dir`, so that an OOM kill ends the whole job
+// rather than one process of it (what the README promises). When the write
+// fails: with a required memory limit (`memory`, null when there is none)
+// the job does not start (kUnavailable naming the file); otherwise a
+// warning is appended to *warnings and the job runs.
+Status ApplyOomGroup(const std::string& dir, const LimitRequest* memory,
+                     std::vector<std::string>* warnings);
+
 // Adds the figures `dir` holds for `controllers` to *a (fields it cannot
 // read stay absent).
 void ReadDirAccounting(Backend backend, const std::string& dir,

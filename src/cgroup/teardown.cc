@@ -128,7 +128,14 @@ Result<std::vector<std::string>> ChildDirs(const std::string& dir, size_t max_en
     if (errno == ENOENT) return out;
     return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
   }
-  while (struct dirent* e = ::readdir(d.get())) {
+  for (;;) {
+    // readdir says "end" and "error" alike; only errno tells them apart.
+    errno = 0;
+    struct dirent* e = ::readdir(d.get());
+    if (e == nullptr) {
+      if (errno != 0) return Status::FromErrno(errno, "readdir(\"" + dir + "\")");
+      break;
+    }
     if (e->d_type != DT_DIR) continue;
     std::string n = e->d_name;
     if (n == "." || n == "..") continue;
