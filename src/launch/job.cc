@@ -225,7 +225,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   // Network: resolv.conf and hosts are literal files, never the host's.
   std::unique_ptr<net::VethSession> veth;
   if (policy.network.mode == NetworkSpec::Mode::kVeth) {
-    Result<std::unique_ptr<net::VethSession>> v = net::VethSession::Prepare(policy.network, res.job_id);
+    Result<std::unique_ptr<net::VethSession>> v = net::VethSession::Prepare(policy.network, res.job_id, &res.warnings);
     if (!v.ok()) return setup_error(Status(v.status()).Wrap("network"));
     veth = std::move(v.value());
   }

@@ -157,16 +157,19 @@ Status WriteLease(const Lease& l) {
   return Status::Ok();
 }
 
-// One pass over leases/ under the lock: cleans up dead owners' leases, and
-// reports the slots still in use and the live leases.
-Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string>* reclaimed,
-            std::set<uint32_t>* used, std::vector<Lease>* live) {
-  std::string dir = LeasesDir();
-  base::UniqueDir d(::opendir(dir.c_str()));
-  if (!d) return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
+}  // namespace
+
+Result<std::vector<std::string>> ReadLeaseNames(DIR* d, const std::string& dir) {
   std::vector<std::string> names;
-  errno = 0;
-  while (dirent* e = ::readdir(d.get())) {
+  for (;;) {
+    // readdir says "end" and "error" alike; only errno tells them apart. A
+    // scan cut short would miss leases, and with them slots in use.
+    errno = 0;
+    dirent* e = ::readdir(d);
+    if (e == nullptr) {
+      if (errno != 0) return Status::FromErrno(errno, "readdir(\"" + dir + "\")");
+      return names;
+    }
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     if (names.size() >= kMaxLeaseFiles) {
@@ -174,6 +177,18 @@ Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string
     }
     names.push_back(std::move(name));
   }
+}
+
+namespace {
+
+// One pass over leases/ under the lock: cleans up dead owners' leases, and
+// reports the slots still in use and the live leases.
+Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string>* reclaimed,
+            std::set<uint32_t>* used, std::vector<Lease>* live) {
+  std::string dir = LeasesDir();
+  base::UniqueDir d(::opendir(dir.c_str()));
+  if (!d) return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
+  WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadLeaseNames(d.get(), dir));
   for (const std::string& name : names) {
     std::string path = dir + "/" + name;
     if (name.rfind(".tmp.", 0) == 0) {

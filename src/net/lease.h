@@ -10,6 +10,7 @@
 #ifndef WARDEN_NET_LEASE_H_
 #define WARDEN_NET_LEASE_H_
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -22,6 +23,11 @@
 #include "warden/status.h"
 
 namespace warden::net {
+
+// The names in the open directory `d` (`dir` names it in errors), without
+// "." and "..": kIoError-like errno status when readdir fails,
+// kResourceExhausted past the lease limit.
+Result<std::vector<std::string>> ReadLeaseNames(DIR* d, const std::string& dir);
 
 struct Owner {
   pid_t pid = 0;

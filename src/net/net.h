@@ -76,6 +76,15 @@ struct VethTimings {
   uint64_t release_us = 0;          // link delete, NAT table delete, lease removal
 };
 
+// The host's word on net.ipv4.ip_forward: WARDEN_NO_IP_FORWARD=1 forbids
+// warden to turn it on (a veth job that needs it then fails closed); unset,
+// "" or "0" allows it. Set it in the environment of the service or runner
+// that starts warden.
+inline constexpr const char* kNoIpForwardEnv = "WARDEN_NO_IP_FORWARD";
+// True when forwarding may not be turned on; kInvalidArgument for a value
+// other than "", "0" or "1".
+Result<bool> IpForwardRefused();
+
 class VethSession {
  public:
   // Validates the spec, allocates a lease and the addresses in the caller's
@@ -84,11 +93,16 @@ class VethSession {
   // links and tables) are reclaimed on the way. The veth pair is made by
   // AttachToChild: creating the sandbox end inside the job's netns is ~20 ms
   // cheaper than creating it here and moving it.
-  // Errors: kInvalidArgument (bad allow/dns entry, bad WARDEN_NET_POOL),
-  // kResourceExhausted (pool full), kPermissionDenied (not root), others from
+  // Turning on the host's net.ipv4.ip_forward is a change to the whole
+  // host: it appends a warning to *warnings (logged when warnings is null),
+  // and fails with kFailedPrecondition when WARDEN_NO_IP_FORWARD=1.
+  // Errors: kInvalidArgument (bad allow/dns entry, bad WARDEN_NET_POOL or
+  // WARDEN_NO_IP_FORWARD), kResourceExhausted (pool full), kPermissionDenied
+  // (not root), kFailedPrecondition (forwarding refused), others from
   // netlink/nftables. On error nothing is left behind.
   static Result<std::unique_ptr<VethSession>> Prepare(const NetworkSpec& spec,
-                                                      const std::string& job_id);
+                                                      const std::string& job_id,
+                                                      std::vector<std::string>* warnings = nullptr);
   ~VethSession();  // Release(), errors logged.
   VethSession(const VethSession&) = delete;
   VethSession& operator=(const VethSession&) = delete;

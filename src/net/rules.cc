@@ -49,6 +49,15 @@ std::string CidrList(const std::vector<Cidr>& cidrs) {
 
 }  // namespace
 
+const std::vector<Cidr>& NeverDestinations() {
+  static const std::vector<Cidr> kNever = {
+      Cidr{0x00000000, 8},  // "this network": 0.0.0.0 means the local host
+      Cidr{0xe0000000, 4},  // multicast (224.0.0.1 is every host on the link)
+      Cidr{0xf0000000, 4},  // reserved, and the limited broadcast 255.255.255.255
+  };
+  return kNever;
+}
+
 std::string NftRuleText(const NftRule& r) {
   std::vector<std::string> parts;
   if (!r.iifname.empty()) parts.push_back("iifname \"" + r.iifname + "\"");
@@ -153,34 +162,46 @@ NftTable SandboxTable(const SandboxRulesInput& in) {
   NftRule to_lo;
   to_lo.oifname = "lo";
   output.rules = {to_lo, replies};
+  // Broadcast, multicast and the reserved ranges reach every listener on
+  // the link (the host's among them, bound to 0.0.0.0) and are never a
+  // destination: refused before any entry, whatever the allow list says.
+  output.rules.push_back(JumpTo("refuse", NeverDestinations()));
   for (uint32_t d : in.dns) {
     output.rules.push_back(AcceptTo(Cidr{d, 32}, AllowRule::Proto::kAny, 53));
   }
+  // host:PORT is the one way to the host.
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kHost) continue;
     output.rules.push_back(AcceptTo(Cidr{in.host_end, 32}, a.proto, a.port));
   }
-  // A single address written out is an explicit choice, even when it is one
-  // of the host's; wider entries never open the host or other sandboxes.
+  // Every other address of the host (and of the pool: the host ends and the
+  // other sandboxes) is refused before any entry, even a single address
+  // written out.
+  const Cidr link_local{0xa9fe0000, 16};
+  std::vector<uint32_t> host;
+  for (uint32_t h : in.host_addresses) {
+    // Loopback never leaves the job's netns; pool members are covered by the
+    // pool, and the never-destinations above.
+    if ((h >> 24) == 127 || in.pool.Contains(h)) continue;
+    bool never = false;
+    for (const Cidr& c : NeverDestinations()) never |= c.Contains(h);
+    if (!never) host.push_back(h);
+  }
+  std::sort(host.begin(), host.end());
+  host.erase(std::unique(host.begin(), host.end()), host.end());
+  std::vector<Cidr> blocked = {in.pool};
+  for (uint32_t h : host) blocked.push_back(Cidr{h, 32});
+  output.rules.push_back(JumpTo("refuse", blocked));
+  // A single address written out is an explicit choice.
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kAddress || a.prefix_len != 32) continue;
     output.rules.push_back(AcceptTo(Cidr{a.address, 32}, a.proto, a.port));
   }
   // Link-local (cloud metadata services live at 169.254.169.254) is never a
   // destination a wide entry such as 0.0.0.0/0:80 should open by accident.
-  const Cidr link_local{0xa9fe0000, 16};
-  std::vector<uint32_t> host;
-  for (uint32_t h : in.host_addresses) {
-    // Loopback never leaves the job's netns; pool members are covered below.
-    if ((h >> 24) == 127 || in.pool.Contains(h) || link_local.Contains(h)) continue;
-    host.push_back(h);
+  if (!link_local.Contains(in.pool.address)) {
+    output.rules.push_back(JumpTo("refuse", {link_local}));
   }
-  std::sort(host.begin(), host.end());
-  host.erase(std::unique(host.begin(), host.end()), host.end());
-  std::vector<Cidr> blocked = {in.pool};
-  if (!link_local.Contains(in.pool.address)) blocked.push_back(link_local);
-  for (uint32_t h : host) blocked.push_back(Cidr{h, 32});
-  output.rules.push_back(JumpTo("refuse", blocked));
   for (const AllowRule& a : in.allow) {
     if (a.kind != AllowRule::Kind::kAddress || a.prefix_len == 32) continue;
     output.rules.push_back(AcceptTo(Cidr{a.address, a.prefix_len}, a.proto, a.port));

@@ -86,10 +86,16 @@ std::string NftText(const NftTable& table);
 // Name of the whitelist table inside the job's netns ("inet warden").
 inline constexpr const char* kSandboxTable = "warden";
 
+// Destinations no allow entry opens: 0.0.0.0/8, multicast 224.0.0.0/4 and
+// 240.0.0.0/4 with the limited broadcast 255.255.255.255.
+const std::vector<Cidr>& NeverDestinations();
+
 // The whitelist, for the job's netns. Order of the output chain:
-// loopback and replies; resolvers; host:PORT; single-address (/32) entries;
-// refuse the host's own addresses, the pool and 169.254.0.0/16; wider entries; refuse all
-// else (TCP reset, ICMP admin-prohibited, so callers fail fast).
+// loopback and replies; refuse NeverDestinations(); resolvers; host:PORT;
+// refuse the pool and the host's own addresses (in.host_addresses, which
+// should include the broadcast addresses of the host's subnets);
+// single-address (/32) entries; refuse 169.254.0.0/16; wider entries; refuse
+// all else (TCP reset, ICMP admin-prohibited, so callers fail fast).
 NftTable SandboxTable(const SandboxRulesInput& in);
 std::string SandboxRuleset(const SandboxRulesInput& in);  // NftText of it
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -73,8 +74,18 @@ VethSession::~VethSession() {
   if (!st.ok()) WLOG_ERROR(impl_->job_id, "network release: " + st.ToString());
 }
 
+Result<bool> IpForwardRefused() {
+  const char* v = std::getenv(kNoIpForwardEnv);
+  if (v == nullptr || std::string(v).empty() || std::string(v) == "0") return false;
+  if (std::string(v) == "1") return true;
+  return Status::Error(Code::kInvalidArgument,
+                       std::string(kNoIpForwardEnv) + " must be 0 or 1, not \"" +
+                           std::string(v).substr(0, 32) + "\"");
+}
+
 Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spec,
-                                                          const std::string& job_id) {
+                                                          const std::string& job_id,
+                                                          std::vector<std::string>* warnings) {
   using Clock = std::chrono::steady_clock;
   auto impl = std::make_unique<Impl>();
   impl->job_id = job_id;
@@ -120,15 +131,26 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     rules.host_addresses.clear();
     for (const nl::Ipv4Address& a : host_addrs) {
       rules.host_addresses.push_back(a.address);
+      // The host also takes its subnets' broadcast addresses as its own.
+      if (a.prefix_len > 0 && a.prefix_len < 31) {
+        rules.host_addresses.push_back(a.address | (~uint32_t{0} >> a.prefix_len));
+      }
       if (pool.cidr.Contains(a.address)) out.busy.push_back(pool.SlotOf(a.address));
+    }
+    // A single host address in the allow list would be refused by the
+    // whitelist: say so rather than run a job that cannot reach it.
+    for (const AllowRule& r : rules.allow) {
+      if (r.kind == AllowRule::Kind::kAddress && r.prefix_len == 32 &&
+          IsHostAddress(rules.host_addresses, r.address)) {
+        return Status::Error(Code::kInvalidArgument,
+                             "allow entry \"" + r.text + "\" is an address of this host; "
+                             "the host is reached only through host:PORT entries");
+      }
     }
     // Traffic leaves the host (and needs forwarding and NAT) unless every
     // allowed destination is one of the host's own addresses.
     for (const AllowRule& r : rules.allow) {
-      if (r.kind == AllowRule::Kind::kAddress &&
-          !(r.prefix_len == 32 && IsHostAddress(rules.host_addresses, r.address))) {
-        out.nat = true;
-      }
+      if (r.kind == AllowRule::Kind::kAddress) out.nat = true;
     }
     for (uint32_t d : rules.dns) {
       if (!IsHostAddress(rules.host_addresses, d)) out.nat = true;
@@ -161,10 +183,30 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     start = Clock::now();
     Result<std::string> fwd = base::ReadFile(kIpForward, 64);
     if (!fwd.ok() || fwd->empty() || (*fwd)[0] != '1') {
+      // A change to the whole host, which outlives the job: the host may
+      // forbid it, and otherwise it is reported where the operator looks.
+      WARDEN_ASSIGN_OR_RETURN(bool refused, IpForwardRefused());
+      if (refused) {
+        return Status::Error(
+            Code::kFailedPrecondition,
+            std::string("this job's allow list reaches beyond the host, which needs "
+                        "net.ipv4.ip_forward=1, and ") + kNoIpForwardEnv +
+                "=1 forbids warden to turn it on: enable forwarding on the host yourself "
+                "(sysctl -w net.ipv4.ip_forward=1), unset " + kNoIpForwardEnv +
+                ", or allow only host:PORT destinations");
+      }
       WARDEN_RETURN_IF_ERROR(base::WriteFileString(kIpForward, "1")
                                  .Wrap("enable net.ipv4.ip_forward for destinations beyond the host (or "
                                        "allow only host:PORT destinations, which need no forwarding)"));
-      WLOG_INFO(job_id, "enabled net.ipv4.ip_forward for destinations beyond the host");
+      const std::string note =
+          std::string("warden turned on net.ipv4.ip_forward on this host (it was off) for "
+                      "destinations beyond the host; it stays on after the job. Set ") +
+          kNoIpForwardEnv + "=1 to make such jobs fail instead";
+      if (warnings != nullptr) {
+        warnings->push_back(note);
+      } else {
+        WLOG_WARN(job_id, note);
+      }
     }
     s.nat_created = true;  // before the attempt: a half-made table is removed too
     WARDEN_RETURN_IF_ERROR(

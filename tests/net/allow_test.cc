@@ -97,7 +97,7 @@ TEST_CASE("net: ParseAllow survives arbitrary input", "[net]") {
   }
 }
 
-TEST_CASE("net: sandbox ruleset orders host blocking between exact and wide entries", "[net]") {
+TEST_CASE("net: sandbox ruleset refuses the host before every address entry", "[net]") {
   SandboxRulesInput in;
   auto allow = ParseAllow({"192.0.2.0/24:80/tcp", "192.0.2.9:22", "host:9000/tcp"});
   REQUIRE(allow.ok());
@@ -108,21 +108,27 @@ TEST_CASE("net: sandbox ruleset orders host blocking between exact and wide entr
   in.host_addresses = {0x7f000001, 0xc0000201, 0x0ad50005, 0xc0000201};
   std::string r = SandboxRuleset(in);
   INFO(r);
+  size_t never = r.find("ip daddr { 0.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4 } jump refuse");
   size_t dns = r.find("ip daddr 198.51.100.1 meta l4proto { tcp, udp } th dport 53 accept");
   size_t host = r.find("ip daddr 10.213.0.1 tcp dport 9000 accept");
+  size_t block = r.find("ip daddr { 10.213.0.0/16, 192.0.2.1 } jump refuse");
   size_t exact = r.find("ip daddr 192.0.2.9 meta l4proto { tcp, udp } th dport 22 accept");
-  size_t block = r.find("ip daddr { 10.213.0.0/16, 169.254.0.0/16, 192.0.2.1 } jump refuse");
+  size_t link_local = r.find("ip daddr 169.254.0.0/16 jump refuse");
   size_t wide = r.find("ip daddr 192.0.2.0/24 tcp dport 80 accept");
   size_t last = r.rfind("jump refuse");
+  REQUIRE(never != std::string::npos);
   REQUIRE(dns != std::string::npos);
   REQUIRE(host != std::string::npos);
-  REQUIRE(exact != std::string::npos);
   REQUIRE(block != std::string::npos);
+  REQUIRE(exact != std::string::npos);
+  REQUIRE(link_local != std::string::npos);
   REQUIRE(wide != std::string::npos);
+  CHECK(never < dns);
   CHECK(dns < host);
-  CHECK(host < exact);
-  CHECK(exact < block);
-  CHECK(block < wide);
+  CHECK(host < block);
+  CHECK(block < exact);
+  CHECK(exact < link_local);
+  CHECK(link_local < wide);
   CHECK(wide < last);
   CHECK_THAT(r, Catch::Contains("policy drop"));
   CHECK_THAT(r, Catch::Contains("reject with tcp reset"));
