@@ -161,8 +161,10 @@ Status WriteCacheFile(const std::string& dir, const std::string& name, std::stri
   const PathParts parts = SplitPath(dir);
   WARDEN_RETURN_IF_ERROR(OpenDirNoFollow(parts.dir, true, 0700).status());
   WARDEN_ASSIGN_OR_RETURN(UniqueFd dir_fd, OpenCacheDir(dir, true));
-  // An O_EXCL|O_NOFOLLOW temp file with the exact mode, fsync, renameat.
-  WARDEN_RETURN_IF_ERROR(ReplaceFileAt(dir_fd.get(), name, data, 0600, dir + "/" + name));
+  // An O_EXCL|O_NOFOLLOW temp file with the exact mode, renamed over the
+  // entry. No fsync: an entry torn by a crash fails its digest, a miss.
+  WARDEN_RETURN_IF_ERROR(
+      ReplaceFileAt(dir_fd.get(), name, data, 0600, dir + "/" + name, /*durable=*/false));
   Prune(dir_fd.get(), max_entries);
   return Status::Ok();
 }

@@ -162,7 +162,7 @@ Status CheckReplaceableFile(int dir_fd, const std::string& name, const std::stri
 }
 
 Status ReplaceFileAt(int dir_fd, const std::string& name, std::string_view data, mode_t mode,
-                     const std::string& shown) {
+                     const std::string& shown, bool durable) {
   if (name.empty()) {
     return Status::Error(Code::kInvalidArgument,
                          "\"" + shown + "\" names a directory: give a file name");
@@ -177,7 +177,9 @@ Status ReplaceFileAt(int dir_fd, const std::string& name, std::string_view data,
   // The mode is exact, whatever the umask.
   if (::fchmod(fd.get(), mode) != 0) st = Status::FromErrno(errno, "fchmod(\"" + shown + "\" temp)");
   if (st.ok()) st = WriteAll(fd.get(), data.data(), data.size(), shown.c_str());
-  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno(errno, "fsync(\"" + shown + "\" temp)");
+  if (st.ok() && durable && ::fsync(fd.get()) != 0) {
+    st = Status::FromErrno(errno, "fsync(\"" + shown + "\" temp)");
+  }
   if (st.ok() && ::close(fd.release()) != 0) st = Status::FromErrno(errno, "close(\"" + shown + "\" temp)");
   if (st.ok() && ::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
     st = Status::FromErrno(errno, "renameat(temp -> \"" + shown + "\")");
@@ -187,7 +189,9 @@ Status ReplaceFileAt(int dir_fd, const std::string& name, std::string_view data,
     return st;
   }
   // The new name is durable once its directory is.
-  if (::fsync(dir_fd) != 0) return Status::FromErrno(errno, "fsync(directory of \"" + shown + "\")");
+  if (durable && ::fsync(dir_fd) != 0) {
+    return Status::FromErrno(errno, "fsync(directory of \"" + shown + "\")");
+  }
   return Status::Ok();
 }
 

@@ -43,11 +43,14 @@ PathParts SplitPath(const std::string& path);
 Status CheckReplaceableFile(int dir_fd, const std::string& name, const std::string& shown);
 
 // Writes `data` to a new file in `dir_fd` under a random temp name (created
-// with O_EXCL|O_NOFOLLOW and `mode`), fsyncs it, and renameat()s it over
-// `name`. renameat never follows a symlink planted at `name` meanwhile: it
-// replaces the link itself. On failure the temp file is removed.
+// with O_EXCL|O_NOFOLLOW and `mode`) and renameat()s it over `name`.
+// renameat never follows a symlink planted at `name` meanwhile: it replaces
+// the link itself. With `durable`, the file is fsynced before the rename
+// and the directory after it; files that mean nothing after a crash (a
+// lease of a process that died, a cache entry checked by digest) skip the
+// cost. On failure the temp file is removed.
 Status ReplaceFileAt(int dir_fd, const std::string& name, std::string_view data, mode_t mode,
-                     const std::string& shown);
+                     const std::string& shown, bool durable = true);
 
 // Opens `name` in `dir_fd` for writing as a regular file of warden's own
 // output: created with `mode` when absent, refused (before anything is

@@ -245,8 +245,11 @@ Result<UidLease> UidLease::Acquire(const UidRange& range, const std::string& job
     const net::Owner self = net::SelfOwner();
     const std::string text = FormatLeaseText({self.pid, self.start_time, Label(job_id)});
     const std::string name = std::to_string(id);
+    // No fsync: a lease means something only while its owner lives, and a
+    // crash of the host ends every owner.
     WARDEN_RETURN_IF_ERROR(base::ReplaceFileAt(s.leases.get(), name, text, 0600,
-                                               UidStateDir() + "/leases/" + name));
+                                               UidStateDir() + "/leases/" + name,
+                                               /*durable=*/false));
     return UidLease(id);
   }
   return Status::Error(Code::kResourceExhausted,
