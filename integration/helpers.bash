@@ -12,7 +12,49 @@ common_setup() {
 }
 
 common_teardown() {
+  if [ -n "${RUN_OUT:-}" ]; then exec {RUN_OUT}<&-; RUN_OUT=; fi
   if [ -n "${T:-}" ]; then rm -rf "$T"; fi
+}
+
+# run_bg ARGS...: starts `warden run ARGS` in the background, with its stdout
+# on a FIFO, and returns once the job has written its first line, which is
+# left in FIRST_LINE. The job says itself when it is ready (a line on
+# stdout), so a test waits for that event and not for a side effect or a
+# sleep. RUN_PID is warden's pid; the rest of the job's stdout can be read
+# from fd $RUN_OUT. Fails when the job ends without writing a line.
+run_bg() {
+  local fifo="$T/run_bg.$RANDOM"
+  mkfifo "$fifo"
+  # fd 3 is bats' own: a background process that holds it keeps bats waiting.
+  "$W" run "$@" >"$fifo" 3>&- &
+  RUN_PID=$!
+  exec {RUN_OUT}<"$fifo"
+  FIRST_LINE=
+  # -t only guards against a hang; the wait ends with the job's first line.
+  read -r -t 120 FIRST_LINE <&"$RUN_OUT" || true
+  [ -n "$FIRST_LINE" ] || { echo "the job ended or hung before writing its first line"; return 1; }
+}
+
+# sandbox_pids NS: host pids of the processes in pid namespace NS (as
+# /proc/PID/ns/pid reads, e.g. "pid:[4026532281]").
+sandbox_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+  done
+  true
+}
+
+# wait_gone NS: waits until no process is left in pid namespace NS; fails
+# after 60 s (a hang guard, not a timing assertion).
+wait_gone() {
+  local _
+  for _ in $(seq 600); do
+    [ -z "$(sandbox_pids "$1")" ] && return 0
+    sleep 0.1
+  done
+  echo "still in $1: $(sandbox_pids "$1")"
+  return 1
 }
 
 # json FILE KEY: prints a top-level (or dotted) key of a JSON file.

@@ -16,6 +16,7 @@ setup() {
   NS="wtsrv$$x$BATS_TEST_NUMBER"
   LH="wts$(printf %x $$)h$BATS_TEST_NUMBER"
   LS="wts$(printf %x $$)s$BATS_TEST_NUMBER"
+  mkfifo "$T/ready"
   ip netns add "$NS"
   ip link add "$LH" type veth peer name "$LS" netns "$NS"
   ip addr add "$NET.1/24" dev "$LH"
@@ -40,12 +41,19 @@ def udp(addr, port):
 for a, p in ((net + ".2", 8001), (net + ".2", 8002), (net + ".3", 8001)):
     threading.Thread(target=tcp, args=(a, p), daemon=True).start()
 threading.Thread(target=udp, args=(net + ".2", 53), daemon=True).start()
-open(sys.argv[2], "w").write("ready")
+open(sys.argv[2], "w").write("ready\n")
 threading.Event().wait()
 ' "$NET" "$T/ready" &
   SERVER_PID=$!
-  for _ in $(seq 50); do [ -e "$T/ready" ] && break; sleep 0.1; done
-  [ -e "$T/ready" ]
+  wait_ready "$T/ready"
+}
+
+# wait_ready FIFO: returns once a listener wrote "ready" to FIFO (after its
+# listen() calls), or fails when it exits first.
+wait_ready() {
+  local line=
+  read -r -t 120 line <"$1" || true
+  [ "$line" = ready ] || { echo "the listener did not get ready"; return 1; }
 }
 
 teardown() {
@@ -61,6 +69,17 @@ teardown() {
 # Connects from inside the sandbox with bash's /dev/tcp; prints the greeting.
 tcp_probe() {  # HOST PORT
   echo "exec 3<>/dev/tcp/$1/$2 && head -c 6 <&3"
+}
+
+# refused HOST PORT: the last run was a tcp_probe of HOST:PORT that the
+# whitelist refused: the job's own failure (bash's exit 1 and its connect
+# error), not a warden failure (125) that would leave the port unreached too.
+# Every port probed here has a listener, so a refusal is the firewall's.
+refused() {
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"/dev/tcp/$1/$2: Connection refused"* ]]
+  [[ "$output" != *hello* ]]
 }
 
 # Everything warden names after job $ID: link aliases, leases, nft tables.
@@ -92,25 +111,25 @@ settled_leftovers() {
   [ "$status" -eq 0 ]
   [[ "$output" == *hello* ]]
   run "$W" run --net veth --allow "$NET.2:8001/tcp" --job-id "$ID" -- /bin/bash -c "$(tcp_probe $NET.2 8002)"
-  [ "$status" -ne 0 ]
-  [[ "$output" != *hello* ]]
+  refused "$NET.2" 8002
   run "$W" run --net veth --allow "$NET.2:8001/tcp" --job-id "$ID" -- /bin/bash -c "$(tcp_probe $NET.3 8001)"
-  [ "$status" -ne 0 ]
-  [[ "$output" != *hello* ]]
+  refused "$NET.3" 8001
   [ -z "$(leftovers)" ]
 }
 
 @test "net: the host's addresses are unreachable unless host:PORT allows them" {
   port=$(( 20000 + $$ % 20000 ))
+  mkfifo "$T/host_ready"
   /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
+open(sys.argv[2], "w").write("ready\n")
 while True:
     c, _ = s.accept(); c.sendall(b"hostok\n"); c.close()
-' "$port" &
+' "$port" "$T/host_ready" &
   HOST_PID=$!
-  sleep 0.3
+  wait_ready "$T/host_ready"
   # "host" resolves to the host end of the veth through /etc/hosts.
   run "$W" run --net veth --allow "host:$port" --job-id "$ID" -- /bin/bash -c "$(tcp_probe host $port)"
   echo "$output"
@@ -118,12 +137,13 @@ while True:
   [[ "$output" == *hostok* ]]
   # The same service on the host's other address, and the host's loopback.
   run "$W" run --net veth --allow "host:$port" --job-id "$ID" -- /bin/bash -c "$(tcp_probe $NET.1 $port)"
-  [ "$status" -ne 0 ]
+  refused "$NET.1" "$port"
+  # The sandbox's loopback is its own: nothing listens there.
   run "$W" run --net veth --allow "host:$port" --job-id "$ID" -- /bin/bash -c "$(tcp_probe 127.0.0.1 $port)"
-  [ "$status" -ne 0 ]
+  refused 127.0.0.1 "$port"
   # Without host:PORT, not even the veth's host end.
   run "$W" run --net veth --allow "$NET.2:8001" --job-id "$ID" -- /bin/bash -c "$(tcp_probe host $port)"
-  [ "$status" -ne 0 ]
+  refused host "$port"
   [ -z "$(leftovers)" ]
 }
 
@@ -137,7 +157,7 @@ while True:
   [[ "$output" == *"$NET.3"*db* ]]
   [[ "$output" == *UDPOK* ]]
   run "$W" run --policy "$T/p.toml" --job-id "$ID" -- /bin/bash -c "$(tcp_probe $NET.2 8001)"
-  [ "$status" -ne 0 ]
+  refused "$NET.2" 8001
 }
 
 @test "net: the job cannot change its own rules" {
@@ -152,16 +172,15 @@ while True:
   for i in 1 2 3 4 5; do
     run "$W" run --net veth --allow "$NET.2:8001" --job-id "$ID" -- /bin/true
     [ "$status" -eq 0 ]
-    # Nothing warden owns outlives it.
-    ! grep -qsF "job=$ID" /run/warden/net/leases/*
+    # Nothing warden owns outlives it. (grep -l in a command substitution:
+    # a failing `! grep` would not stop the test.)
+    [ -z "$(grep -lsF "job=$ID" /run/warden/net/leases/* 2>/dev/null || true)" ]
   done
   [ -z "$(settled_leftovers)" ]
-  "$W" run --net veth --allow "$NET.0/24:8001" --job-id "$ID" -- /bin/sleep 60 &
-  RUN_PID=$!
-  for _ in $(seq 50); do
-    grep -qsF "job=$ID" /run/warden/net/leases/* && ip -o link show | grep -qF "job=$ID " && break
-    sleep 0.1
-  done
+  # The lease and the table exist before the job runs, so before its first line.
+  run_bg --net veth --allow "$NET.0/24:8001" --job-id "$ID" -- /bin/sh -c 'echo ready; exec /bin/sleep 60'
+  [ "$FIRST_LINE" = ready ]
+  grep -qsF "job=$ID" /run/warden/net/leases/*
   [ -n "$(leftovers)" ]
   kill -9 "$RUN_PID"
   wait "$RUN_PID" 2>/dev/null || true

@@ -10,6 +10,28 @@
 namespace warden::cgroup {
 namespace {
 
+// Waits until pids.max has refused the fork bomb in `cg` a fork (pids.events
+// "max" above 0): the event the checks need, not a time after which it has
+// probably happened. The 60 s bound only guards against a hang.
+void WaitForkRefused(const JobCgroup& cg) {
+  std::string events;
+  for (const std::string& p : cg.Paths()) {
+    if (::access((p + "/pids.events").c_str(), R_OK) == 0) events = p + "/pids.events";
+  }
+  INFO("cgroup paths: " << cg.Paths().size());
+  REQUIRE_FALSE(events.empty());
+  for (int i = 0; i < 6000; ++i) {
+    Result<std::string> text = ReadCgroupFile(events);
+    REQUIRE(text.ok());
+    std::vector<std::string> w = SplitWords(*text);
+    for (size_t j = 0; j + 1 < w.size(); ++j) {
+      if (w[j] == "max" && w[j + 1] != "0") return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("pids.max refused no fork within 60 s");
+}
+
 TEST_CASE("cgroup: a memory bomb is OOM-killed with its peak near the limit",
           "[cgroup][root]") {
   WARDEN_REQUIRE_ROOT();
@@ -74,16 +96,10 @@ TEST_CASE("cgroup: a fork bomb is held at pids.max and ends cleanly", "[cgroup][
     Child child(ForkBomb);
     REQUIRE(cg->Attach(child.pid()).ok());
     child.Release();
-    // Wait until the bomb has filled its allowance.
+    // A refused fork means the bomb has filled its allowance; none of its
+    // processes exits, so it stays full.
+    WaitForkRefused(*cg);
     Result<Accounting> acct = cg->ReadAccounting();
-    for (int i = 0; i < 200; ++i) {
-      acct = cg->ReadAccounting();
-      REQUIRE(acct.ok());
-      if (acct->pids_current.value_or(0) >= kMax) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    acct = cg->ReadAccounting();
     REQUIRE(acct.ok());
     REQUIRE(acct->pids_current.has_value());
     CHECK(*acct->pids_current == kMax);
@@ -148,7 +164,8 @@ TEST_CASE("cgroup: without a freezer a fork bomb is still killed", "[cgroup][roo
     Child child(ForkBomb);
     REQUIRE(cg->Attach(child.pid()).ok());
     child.Release();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // The bomb is at its limit and still forking when the cgroup goes.
+    WaitForkRefused(*cg);
     Status st = cg->Remove();
     INFO(st.ToString());
     REQUIRE(st.ok());
