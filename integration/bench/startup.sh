@@ -68,24 +68,48 @@ median() {  # name: the median of every run timed under that name, seconds
   python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in open(sys.argv[1])))' "$tmp/$1.times"
 }
 
-bwrap_cmd="bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf"
+# bubblewrap with warden's default namespaces: mount, pid, ipc, uts, net and
+# cgroup, and no user namespace (--unshare-all, run as root, also makes a
+# user namespace, which warden's default does not). What still differs:
+# bwrap binds the whole / read-only where warden shows an allow-list of host
+# directories; bwrap keeps uid 0 (its --uid needs a user namespace) where
+# warden switches to the job's own uid; warden also sets rlimits.
+bwrap_cmd="bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --die-with-parent --seccomp 9 /bin/true 9<$tmp/filter.bpf"
+if [ "$(bwrap --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup --ro-bind / / --proc /proc --dev /dev readlink /proc/self/ns/user)" != "$(readlink /proc/self/ns/user)" ]; then
+  echo "startup: bwrap made a user namespace; the comparison would not be like with like" >&2
+  exit 1
+fi
 
-# Limits: warden with memory and pids limits vs bubblewrap inside a cgroup
-# the script makes itself (v1 memory below our own memory cgroup here).
+# Limits: warden with memory and pids limits vs bubblewrap inside cgroups
+# the script makes itself, below its own (v1: memory and pids where those
+# hierarchies exist; v2: one group). hyperfine for that round runs from a
+# subshell that has joined them, so bwrap starts in them with no extra
+# exec (a `sh -c 'echo $$ > cgroup.procs; exec bwrap'` wrapper cost one).
 printf 'extends = "default"\n[cgroup]\nmemory = "256M"\npids = 256\n' > "$tmp/limits.toml"
-own_mem=$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)
-bwrap_limits_cmd=""
-if [ -n "$own_mem" ] && [ -d "/sys/fs/cgroup/memory$own_mem" ]; then
-  cg="/sys/fs/cgroup/memory$own_mem/warden-bench-$$"
-  mkdir "$cg"; bwrap_cg="$cg"
-  echo $((256 << 20)) > "$cg/memory.limit_in_bytes"
-  bwrap_limits_cmd="sh -c 'echo \$\$ > $cg/cgroup.procs && exec $bwrap_cmd'"
-elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  cg="/sys/fs/cgroup/warden-bench-$$"
+for ctl in memory pids; do
+  own=$(awk -F: -v c=$ctl '$2 == c {print $3}' /proc/self/cgroup)
+  [ -n "$own" ] && [ -d "/sys/fs/cgroup/$ctl$own" ] || continue
+  cg="/sys/fs/cgroup/$ctl$own/warden-bench-$$"
+  mkdir "$cg"; bwrap_cg="$bwrap_cg $cg"
+  case $ctl in
+    memory) echo $((256 << 20)) > "$cg/memory.limit_in_bytes" ;;
+    pids) echo 256 > "$cg/pids.max" ;;
+  esac
+done
+if [ -z "$bwrap_cg" ] && [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  own=$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
+  cg="/sys/fs/cgroup${own%/}/warden-bench-$$"
   mkdir "$cg"; bwrap_cg="$cg"
   echo 256M > "$cg/memory.max" 2>/dev/null || true; echo 256 > "$cg/pids.max" 2>/dev/null || true
-  bwrap_limits_cmd="sh -c 'echo \$\$ > $cg/cgroup.procs && exec $bwrap_cmd'"
 fi
+# One round of bwrap inside those cgroups; the subshell, and with it the
+# hyperfine it starts, leaves them when it exits.
+hf_bwrap_limits() {
+  (
+    for d in $bwrap_cg; do echo "$BASHPID" > "$d/cgroup.procs"; done
+    hf bwrap_limits "$bwrap_cmd"
+  )
+}
 
 # Networking: veth with a 3-entry whitelist (one destination beyond the host,
 # so the NAT table is part of it) against the default loopback mode.
@@ -101,7 +125,7 @@ for ((r = 0; r < rounds; ++r)); do
   hf unshare "unshare -m -p -i -u -n -f /bin/true"
   hf bwrap "$bwrap_cmd"
   hf limits "$W run --policy $tmp/limits.toml -- /bin/true"
-  [ -n "$bwrap_limits_cmd" ] && hf bwrap_limits "$bwrap_limits_cmd"
+  [ -n "$bwrap_cg" ] && hf_bwrap_limits
   [ "$veth" = 1 ] && hf veth "$W run --net veth --allow 198.51.100.7:443/tcp --allow 198.51.100.8:53/udp --allow host:8080 -- /bin/true"
 done
 warden_ms=$(median warden)
