@@ -115,34 +115,45 @@ TEST_CASE("cgroup: a fork bomb is held at pids.max and ends cleanly", "[cgroup][
   CHECK(CgroupsOf(::getpid()).empty());
 }
 
-TEST_CASE("cgroup: cpu = 0.5 gives about half a CPU", "[cgroup][root][slow]") {
+// How much CPU the job got depends on the host's load, so this checks the
+// quota the kernel holds and that cpu time is accounted, not a ratio of
+// cpu to wall time (DESIGN invariant 7: tests never assert timings).
+TEST_CASE("cgroup: cpu = 0.5 sets a half-CPU quota and accounts the job's cpu time",
+          "[cgroup][root][slow]") {
   WARDEN_REQUIRE_ROOT();
   if (!HostHas(kCpu)) WARDEN_SKIP("needs the cpu controller");
   CgroupSpec spec;
   spec.cpu.value = 0.5;
   std::unique_ptr<JobCgroup> cg = MustCreate(spec, "cpu");
+  double quota = -1;
+  for (const std::string& p : cg->Paths()) {
+    Result<std::string> max = ReadCgroupFile(p + "/cpu.max");
+    Result<std::string> us = ReadCgroupFile(p + "/cpu.cfs_quota_us");
+    Result<std::string> period = ReadCgroupFile(p + "/cpu.cfs_period_us");
+    std::vector<std::string> w;
+    if (max.ok()) {
+      w = SplitWords(*max);
+    } else if (us.ok() && period.ok()) {
+      w = SplitWords(*us + " " + *period);
+    }
+    if (w.size() == 2) quota = std::stod(w[0]) / std::stod(w[1]);
+  }
+  INFO("quota " << quota);
+  CHECK(quota == 0.5);
   Child child(SpinTwoSeconds);
   REQUIRE(cg->Attach(child.pid()).ok());
-  auto start = std::chrono::steady_clock::now();
   child.Release();
   int status = child.Wait();
-  double wall_usec = std::chrono::duration<double, std::micro>(
-                         std::chrono::steady_clock::now() - start).count();
   CHECK(WIFEXITED(status));
   Result<Accounting> acct = cg->ReadAccounting();
   REQUIRE(acct.ok());
   if (!acct->cpu_user_usec || !acct->cpu_system_usec) {
     WARDEN_SKIP("this host does not account cpu time per cgroup (no cpuacct / cpu.stat)");
   }
-  double used = double(*acct->cpu_user_usec + *acct->cpu_system_usec);
-  INFO("cpu " << used << " us over " << wall_usec << " us wall, throttled "
+  INFO("cpu " << *acct->cpu_user_usec + *acct->cpu_system_usec << " us, throttled "
               << acct->cpu_throttled_usec.value_or(0) << " us");
-  CHECK(used / wall_usec >= 0.3);
-  CHECK(used / wall_usec <= 0.7);
-  REQUIRE(acct->cpu_throttled_usec.has_value());
-  // Only a job that used its whole quota gets throttled; on a busy host it
-  // may not have.
-  if (used / wall_usec > 0.45) CHECK(*acct->cpu_throttled_usec > 0);
+  CHECK(*acct->cpu_user_usec + *acct->cpu_system_usec > 0);
+  CHECK(acct->cpu_throttled_usec.has_value());
   REQUIRE(cg->Remove().ok());
 }
 
