@@ -4,7 +4,8 @@
 #   make test       install missing packages, build, run unit + integration tests
 #   make demo       install missing packages, build, run examples/hello.py sandboxed
 #   make asan       unit tests under AddressSanitizer and UBSan
-#   make fuzz       fuzz targets in tests/fuzz/ under ASan/UBSan (FUZZ_RUNS, FUZZ_SEED)
+#   make fuzz       coverage-guided fuzzing (clang's libFuzzer, ASan/UBSan) of every
+#                   tests/fuzz/*_fuzz.cc (FUZZ_RUNS, FUZZ_SEED, FUZZ_TIME seconds)
 #   make bench      benchmarks in integration/bench/
 #   make install    install to $(PREFIX) (default /usr/local)
 #
@@ -29,7 +30,7 @@ STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lmd 
 SHARED_LIBS := -lisal -lpthread
 
 # Goals that install dependencies themselves or need none.
-NODEPS_GOALS := test demo setup clean asan bench install help
+NODEPS_GOALS := test demo setup clean asan fuzz bench install help
 ifeq ($(filter $(NODEPS_GOALS),$(MAKECMDGOALS)),)
   MISSING := $(shell for p in $(PKGS) catch2; do pkg-config --exists $$p || echo $$p; done)
   ifneq ($(strip $(MISSING)),)
@@ -43,8 +44,18 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2
 HARDEN   := -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2
 OPT      ?= -O2 -g
 SANITIZE ?=
+# LIBFUZZER=1 (make fuzz, with CXX=clang++): a sanitizer build whose code
+# also carries libFuzzer's coverage instrumentation. -Werror stays with the
+# gcc builds; clang's different warnings must not stop a fuzzing run.
+LIBFUZZER ?=
+SANITIZERS := address,undefined
+ifneq ($(LIBFUZZER),)
+  SANITIZE   := 1
+  SANITIZERS := address,undefined,fuzzer-no-link
+  WARN       := $(filter-out -Werror,$(WARN))
+endif
 ifneq ($(SANITIZE),)
-  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZERS) -fno-sanitize-recover=undefined
   HARDEN := -fPIE
 endif
 CPPFLAGS_ALL = -Iinclude -Isrc -I$(BUILD)/gen -DWARDEN_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
@@ -131,13 +142,21 @@ $(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libwarden.a $(LDLIBS_ALL)
 
-# Fuzz targets link the gcc driver tests/fuzz/fuzz_main.cc (libFuzzer's
-# interface, so clang's -fsanitize=fuzzer works on the same sources).
+# Fuzz targets: every tests/fuzz/*_fuzz.cc. `make test` links them with the
+# gcc driver tests/fuzz/fuzz_main.cc (corpus replay and a short blind batch,
+# no clang needed); `make fuzz` links them with clang's libFuzzer, which
+# steers its mutations by the coverage of the instrumented library.
 fuzzbins: $(FUZZ_BINS)
 
+ifeq ($(LIBFUZZER),)
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+else
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/libwarden.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+endif
 
 setup:
 	scripts/setup.sh
@@ -157,12 +176,20 @@ asan:
 	$(MAKE) --no-print-directory -j$$(nproc) BUILD=build/asan SANITIZE=1 all unit fuzzbins
 	WARDEN_UNIT_ONLY=1 scripts/run-tests.sh build/asan
 
+# Each target runs FUZZ_RUNS inputs (or FUZZ_TIME seconds when set). New
+# inputs it finds go to build/libfuzzer/corpus/NAME, crashes to
+# build/libfuzzer/crash/NAME-*; tests/fuzz/corpus/NAME is only read.
+FUZZ_TIME ?=
+FUZZ_LIMIT = $(if $(FUZZ_TIME),-max_total_time=$(FUZZ_TIME),-runs=$(FUZZ_RUNS))
 fuzz:
-	scripts/setup.sh --quiet
-	$(MAKE) --no-print-directory -j$$(nproc) BUILD=build/asan SANITIZE=1 fuzzbins
-	@for f in $(patsubst $(BUILD)/%,build/asan/%,$(FUZZ_BINS)); do \
-	  n=$$(basename $$f _fuzz); echo "== $$n: $(FUZZ_RUNS) runs, seed $(FUZZ_SEED)"; \
-	  $$f -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED) tests/fuzz/corpus/$$n || exit 1; \
+	scripts/setup.sh --quiet --fuzz
+	$(MAKE) --no-print-directory -j$$(nproc) BUILD=build/libfuzzer CXX=clang++ LIBFUZZER=1 fuzzbins
+	@mkdir -p build/libfuzzer/crash
+	@for f in $(patsubst $(BUILD)/%,build/libfuzzer/%,$(FUZZ_BINS)); do \
+	  n=$$(basename $$f _fuzz); mkdir -p build/libfuzzer/corpus/$$n; \
+	  echo "== $$n: $(FUZZ_LIMIT), seed $(FUZZ_SEED)"; \
+	  $$f $(FUZZ_LIMIT) -seed=$(FUZZ_SEED) -artifact_prefix=build/libfuzzer/crash/$$n- \
+	    build/libfuzzer/corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
 bench:

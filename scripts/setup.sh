@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Installs every Debian package warden's build, tests, demo and benchmarks
 # need. Idempotent: installs only what is missing and says what it installs.
-#   scripts/setup.sh [--quiet]
+#   scripts/setup.sh [--quiet] [--fuzz]
+# --fuzz adds clang and its libFuzzer runtime, which only `make fuzz` needs.
 set -euo pipefail
 
-quiet=0
-[ "${1:-}" = "--quiet" ] && quiet=1
+quiet=0 fuzz=0
+for a in "$@"; do
+  case $a in
+    --quiet) quiet=1 ;;
+    --fuzz) fuzz=1 ;;
+    *) echo "setup: unknown option $a" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # build
@@ -18,6 +25,10 @@ packages=(
   # benchmarks
   bubblewrap hyperfine
 )
+if [ $fuzz -eq 1 ]; then
+  # coverage-guided fuzzing: clang with -fsanitize=fuzzer (libclang_rt.fuzzer)
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,8 @@
 // A small stand-in for libFuzzer's driver, for compilers without
-// -fsanitize=fuzzer (gcc). Links with any target that defines
-// LLVMFuzzerTestOneInput.
+// -fsanitize=fuzzer (gcc): `make test` replays each target's corpus through
+// it and adds a short batch of blind mutations. Coverage-guided fuzzing is
+// `make fuzz`, which links the same targets with clang's libFuzzer instead.
+// Links with any target that defines LLVMFuzzerTestOneInput.
 //
 //   fuzz_bin [-runs=N] [-seed=S] [-max_len=B] CORPUS_DIR_OR_FILE...
 //
