@@ -1,6 +1,5 @@
 // warden run [--policy NAME|FILE] [options] -- CMD [ARGS...]
 #include <fcntl.h>
-#include <getopt.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "base/safe_open.h"
 #include "base/trace.h"
 #include "cli/commands.h"
+#include "policy/run_options.h"
 #include "warden/job.h"
 #include "warden/policy.h"
 
@@ -35,7 +35,8 @@ void RunUsage(FILE* out) {
       "  --bind SRC DEST        bind host SRC writable at DEST\n"
       "  --env K=V              set a variable in the job's environment\n"
       "  --env-pass K           copy variable K from warden's environment\n"
-      "  --timeout DURATION     wall time limit: 30, 30s, 500ms, 2m (SIGTERM, grace, SIGKILL)\n"
+      "  --timeout DURATION     wall time limit: 30, 30s, 500ms, 2m, at most 366 days; 0 for\n"
+      "                         none (SIGTERM, grace, SIGKILL)\n"
       "  --output-dir DIR       write the job's stdout and stderr to DIR/stdout, DIR/stderr\n"
       "  --result FILE          write the outcome as JSON to FILE ('-' for stdout)\n"
       "  --net MODE             none, loopback (default) or veth\n"
@@ -50,31 +51,6 @@ void RunUsage(FILE* out) {
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "warden: %s\n", msg.c_str());
   return kUsageExit;
-}
-
-// "30" and "30s" are seconds; "ms" and "m" suffixes too.
-bool ParseDuration(const std::string& s, uint64_t* ms) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s.c_str(), &end);
-  if (errno || end == s.c_str() || v < 0 || v > 1e9) return false;
-  std::string unit(end);
-  double mult = 1000;
-  if (unit == "ms") mult = 1;
-  else if (unit == "s" || unit.empty()) mult = 1000;
-  else if (unit == "m") mult = 60000;
-  else if (unit == "h") mult = 3600000;
-  else return false;
-  *ms = static_cast<uint64_t>(v * mult);
-  return *ms > 0;
-}
-
-bool ValidEnvName(const std::string& k) {
-  if (k.empty() || k.size() > 256 || std::isdigit(static_cast<unsigned char>(k[0]))) return false;
-  for (char c : k) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
 }
 
 bool IsRegularFile(const std::string& p) {
@@ -115,92 +91,20 @@ bool Matches(const Policy& p, const std::string& script, const std::string& head
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
-  enum {
-    kPolicy = 256, kRoBind, kBind, kEnv, kEnvPass, kTimeout, kOutputDir, kResult, kNet,
-    kAllow, kCgroupParent, kJobId, kHelp,
-  };
-  static const struct option kOptions[] = {
-      {"policy", required_argument, nullptr, kPolicy},
-      {"ro-bind", required_argument, nullptr, kRoBind},
-      {"bind", required_argument, nullptr, kBind},
-      {"env", required_argument, nullptr, kEnv},
-      {"env-pass", required_argument, nullptr, kEnvPass},
-      {"timeout", required_argument, nullptr, kTimeout},
-      {"output-dir", required_argument, nullptr, kOutputDir},
-      {"result", required_argument, nullptr, kResult},
-      {"net", required_argument, nullptr, kNet},
-      {"allow", required_argument, nullptr, kAllow},
-      {"cgroup-parent", required_argument, nullptr, kCgroupParent},
-      {"job-id", required_argument, nullptr, kJobId},
-      {"help", no_argument, nullptr, kHelp},
-      {nullptr, 0, nullptr, 0},
-  };
-  JobRequest req;
-  std::string policy_arg, result_file, net_mode;
-  std::vector<std::string> allow;
-  optind = 1;
-  opterr = 0;
-  int c;
-  // "+": stop at the first non-option, so the job's own flags stay its own.
-  while ((c = getopt_long(argc, argv, "+h", kOptions, nullptr)) != -1) {
-    switch (c) {
-      case kPolicy: policy_arg = optarg; break;
-      case kRoBind:
-      case kBind: {
-        // Two arguments, as bubblewrap takes them.
-        if (optind >= argc) return Fail(std::string("--") + (c == kBind ? "bind" : "ro-bind") + " needs SRC and DEST");
-        MountSpec m;
-        m.kind = MountSpec::Kind::kBind;
-        m.source = optarg;
-        m.destination = argv[optind++];
-        m.writable = c == kBind;
-        if (m.destination.empty() || m.destination[0] != '/') {
-          return Fail("bind destination \"" + m.destination + "\" must be an absolute path");
-        }
-        req.extra_mounts.push_back(m);
-        break;
-      }
-      case kEnv: {
-        std::string kv = optarg;
-        size_t eq = kv.find('=');
-        if (eq == std::string::npos || !ValidEnvName(kv.substr(0, eq))) {
-          return Fail("--env wants K=V with K made of letters, digits and _ (got \"" + kv + "\")");
-        }
-        req.env[kv.substr(0, eq)] = kv.substr(eq + 1);
-        break;
-      }
-      case kEnvPass:
-        if (!ValidEnvName(optarg)) return Fail(std::string("--env-pass: bad name \"") + optarg + "\"");
-        req.env_pass.push_back(optarg);
-        break;
-      case kTimeout: {
-        uint64_t ms = 0;
-        if (!ParseDuration(optarg, &ms)) {
-          return Fail(std::string("--timeout: \"") + optarg + "\" is not a duration (try 30s, 500ms, 2m)");
-        }
-        req.wall_time_ms = ms;
-        break;
-      }
-      case kOutputDir: req.output_dir = optarg; break;
-      case kResult: result_file = optarg; break;
-      case kNet: net_mode = optarg; break;
-      case kAllow: allow.push_back(optarg); break;
-      case kCgroupParent: req.cgroup_parent = optarg; break;
-      case kJobId: req.job_id = optarg; break;
-      case kHelp:
-      case 'h':
-        RunUsage(stdout);
-        return 0;
-      default:
-        RunUsage(stderr);
-        return Fail(std::string("unknown or incomplete option \"") + argv[optind - 1] + "\"");
-    }
-  }
-  for (int i = optind; i < argc; ++i) req.argv.push_back(argv[i]);
-  if (req.argv.empty()) {
+  // Parsing and checking are policy::ParseRunOptions's, with the loader's
+  // own rules for each value.
+  Result<policy::RunOptions> parsed = policy::ParseRunOptions(argc, argv);
+  if (!parsed.ok()) {
     RunUsage(stderr);
-    return Fail("no command given");
+    return Fail(parsed.status().message());
   }
+  policy::RunOptions& options = parsed.value();
+  if (options.help) {
+    RunUsage(stdout);
+    return 0;
+  }
+  JobRequest req = std::move(options.request);
+  const std::string& result_file = options.result_file;
 
   base::TracePhase("options parsed");
   // The policy: named, or chosen by the script's suffix or shebang.
@@ -210,23 +114,12 @@ int RunCommand(int argc, char** argv) {
   const std::string head = IsRegularFile(program) ? FileHead(program) : "";
   const bool is_script = IsRegularFile(program) && !IsElf(head) &&
                          (program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0);
-  Result<Policy> pol = policy_arg.empty()
+  Result<Policy> pol = !options.policy
                            ? (is_script ? PolicyForProgram(program) : ResolvePolicy("default"))
-                           : ResolvePolicy(policy_arg);
+                           : ResolvePolicy(*options.policy);
   if (!pol.ok()) return Fail(pol.status().ToString());
   req.policy = std::move(pol.value());
   base::TracePhase("policy loaded");
-
-  if (!net_mode.empty()) {
-    if (net_mode == "none") req.policy.network.mode = NetworkSpec::Mode::kNone;
-    else if (net_mode == "loopback") req.policy.network.mode = NetworkSpec::Mode::kLoopback;
-    else if (net_mode == "veth") req.policy.network.mode = NetworkSpec::Mode::kVeth;
-    else return Fail("--net must be none, loopback or veth (got \"" + net_mode + "\")");
-  }
-  for (const std::string& a : allow) req.policy.network.allow.push_back(a);
-  if (!allow.empty() && req.policy.network.mode != NetworkSpec::Mode::kVeth) {
-    return Fail("--allow needs veth networking: add --net veth");
-  }
 
   // A script runs through its policy's interpreter. It is bound read-only
   // into the sandbox when its own path is hidden there (/tmp, masked dirs).
@@ -250,6 +143,10 @@ int RunCommand(int argc, char** argv) {
     argv2.insert(argv2.end(), req.argv.begin() + 1, req.argv.end());
     req.argv = std::move(argv2);
   }
+
+  // Last, after every change to the request: --net and --allow go into the
+  // policy, and its hash becomes that of what runs.
+  if (Status st = policy::FinishRunRequest(options, &req); !st.ok()) return Fail(st.message());
 
   // The result's directory is opened and its target checked before the job
   // runs: the job may share that directory and plant a symlink, FIFO or

@@ -1,90 +1,29 @@
 // ParseAllow, ResolvConf, HostsFile: the text side of the network policy.
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "base/log.h"
 #include "net/net.h"
-#include "net/netlink.h"
+#include "policy/parse_util.h"
 
 namespace warden::net {
 namespace {
 
-Status Bad(const std::string& entry, const std::string& why) {
-  return Status::Error(Code::kInvalidArgument, "allow entry \"" + entry + "\": " + why);
-}
-
-// Strict decimal parse: digits only, value within [lo, hi].
-bool ParseNumber(const std::string& s, long lo, long hi, long* out) {
-  if (s.empty() || s.size() > 5) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  long v = std::strtol(s.c_str(), nullptr, 10);
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
+// The grammar is the policy loader's (policy::ParseAllowEntry), so an entry
+// that `warden policy check` accepts is one that a veth run accepts.
 Result<AllowRule> ParseOne(const std::string& entry) {
-  if (entry.empty()) return Bad(entry, "empty entry");
-  if (entry.size() > kMaxAllowEntryBytes) {
-    return Bad(entry.substr(0, kMaxAllowEntryBytes) + "...",
-               "longer than " + std::to_string(kMaxAllowEntryBytes) + " bytes");
-  }
+  WARDEN_ASSIGN_OR_RETURN(policy::AllowEntry e, policy::ParseAllowEntry(entry));
   AllowRule rule;
+  rule.kind = e.host ? AllowRule::Kind::kHost : AllowRule::Kind::kAddress;
+  rule.address = e.address;
+  rule.prefix_len = e.prefix_len;
+  rule.port = e.port;
+  switch (e.proto) {
+    case policy::AllowEntry::Proto::kAny: rule.proto = AllowRule::Proto::kAny; break;
+    case policy::AllowEntry::Proto::kTcp: rule.proto = AllowRule::Proto::kTcp; break;
+    case policy::AllowEntry::Proto::kUdp: rule.proto = AllowRule::Proto::kUdp; break;
+  }
   rule.text = entry;
-  std::string rest = entry;
-  auto ends_with = [&](const char* suffix) {
-    std::string sfx(suffix);
-    return rest.size() > sfx.size() && rest.compare(rest.size() - sfx.size(), sfx.size(), sfx) == 0;
-  };
-  if (ends_with("/tcp")) {
-    rule.proto = AllowRule::Proto::kTcp;
-    rest.resize(rest.size() - 4);
-  } else if (ends_with("/udp")) {
-    rule.proto = AllowRule::Proto::kUdp;
-    rest.resize(rest.size() - 4);
-  }
-  size_t colon = rest.find(':');
-  if (colon != std::string::npos) {
-    if (rest.find(':', colon + 1) != std::string::npos) {
-      return Bad(entry, "more than one ':' (IPv6 destinations are not supported)");
-    }
-    long port = 0;
-    if (!ParseNumber(rest.substr(colon + 1), 1, 65535, &port)) {
-      return Bad(entry, "port \"" + rest.substr(colon + 1) + "\" is not a number in 1..65535");
-    }
-    rule.port = static_cast<uint16_t>(port);
-    rest.resize(colon);
-  }
-  if (rest == "host") {
-    if (rule.port == 0) return Bad(entry, "\"host\" needs a port: host:PORT");
-    rule.kind = AllowRule::Kind::kHost;
-    return rule;
-  }
-  size_t slash = rest.find('/');
-  if (slash != std::string::npos) {
-    long prefix = 0;
-    if (!ParseNumber(rest.substr(slash + 1), 0, 32, &prefix)) {
-      return Bad(entry, "prefix \"/" + rest.substr(slash + 1) +
-                            "\" is not a number in 0..32 (or a protocol other than tcp/udp)");
-    }
-    rule.prefix_len = static_cast<int>(prefix);
-    rest.resize(slash);
-  }
-  Result<uint32_t> addr = nl::ParseIpv4(rest);
-  if (!addr.ok()) {
-    return Bad(entry, "\"" + rest + "\" is not an IPv4 address (expected ADDR[/PREFIX][:PORT]"
-                      "[/tcp|/udp] or host:PORT)");
-  }
-  uint32_t mask = rule.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - rule.prefix_len);
-  if ((*addr & ~mask) != 0) {
-    return Bad(entry, "address has bits set beyond the prefix (did you mean " +
-                          nl::FormatIpv4(*addr & mask) + "/" + std::to_string(rule.prefix_len) +
-                          "?)");
-  }
-  rule.address = *addr;
   return rule;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "policy/cache.h"
+#include "policy/parse_util.h"  // kMaxDurationMs, kMaxSizeBytes
 #include "warden/policy.h"
 
 namespace warden::policy {
@@ -27,8 +28,6 @@ inline constexpr size_t kMaxMatchItems = 16;
 inline constexpr size_t kMaxNetworkAllow = 256;
 inline constexpr size_t kMaxDns = 8;
 inline constexpr size_t kMaxHosts = 256;
-inline constexpr uint64_t kMaxDurationMs = 366ull * 24 * 3600 * 1000;
-inline constexpr uint64_t kMaxSizeBytes = 1ull << 50;
 
 struct Loc {
   std::string file;

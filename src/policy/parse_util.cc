@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <limits>
@@ -40,12 +41,37 @@ constexpr std::pair<const char*, SeccompAction> kSeccompActions[] = {
 
 }  // namespace
 
-std::optional<uint64_t> ParseSize(std::string_view s) {
+namespace {
+
+// The digits of `s` and what follows them; an error when there are none or
+// they overflow.
+Result<std::pair<uint64_t, std::string_view>> SplitNumber(std::string_view s, const char* what,
+                                                          const char* examples) {
+  const std::string shown = "\"" + std::string(s.substr(0, 32)) + (s.size() > 32 ? "...\"" : "\"");
+  if (s.empty()) return Status::Error(Code::kInvalidArgument, std::string("empty ") + what + "; use " + examples);
+  if (s[0] == '-') {
+    return Status::Error(Code::kInvalidArgument, shown + " is negative; a " + what + " is 0 or more (" + examples + ")");
+  }
   uint64_t v = 0;
   size_t n = ParseDigits(s, &v);
-  if (n == 0) return std::nullopt;
-  std::string_view unit = s.substr(n);
+  if (n == 0) {
+    if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
+      return Status::Error(Code::kInvalidArgument, shown + " is too large");
+    }
+    return Status::Error(Code::kInvalidArgument,
+                         shown + " is not a " + what + ": use a whole number with a unit (" + examples + ")");
+  }
+  return std::make_pair(v, s.substr(n));
+}
+
+}  // namespace
+
+Result<uint64_t> ParseSize(std::string_view s) {
+  constexpr const char* kExamples = "4096, 64K, 512M, 1G";
+  WARDEN_ASSIGN_OR_RETURN(auto parts, SplitNumber(s, "size", kExamples));
+  auto [v, unit] = parts;
   uint64_t mult = 1;
+  bool ok = true;
   if (!unit.empty()) {
     switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
       case 'B': mult = 1; break;
@@ -53,30 +79,42 @@ std::optional<uint64_t> ParseSize(std::string_view s) {
       case 'M': mult = 1ull << 20; break;
       case 'G': mult = 1ull << 30; break;
       case 'T': mult = 1ull << 40; break;
-      default: return std::nullopt;
+      default: ok = false;
     }
     std::string_view rest = unit.substr(1);
-    if (mult != 1 && !(rest.empty() || rest == "B" || rest == "iB")) return std::nullopt;
-    if (mult == 1 && !rest.empty()) return std::nullopt;
+    if (mult != 1 && !(rest.empty() || rest == "B" || rest == "iB")) ok = false;
+    if (mult == 1 && !rest.empty()) ok = false;
+  }
+  if (!ok) {
+    return Status::Error(Code::kInvalidArgument, "\"" + std::string(s.substr(0, 32)) +
+                                                     "\": unknown size unit; use " + kExamples);
   }
   uint64_t out = 0;
-  if (!MulChecked(v, mult, &out)) return std::nullopt;
+  if (!MulChecked(v, mult, &out) || out > kMaxSizeBytes) {
+    return Status::Error(Code::kInvalidArgument,
+                         "\"" + std::string(s.substr(0, 32)) + "\" is larger than 1P");
+  }
   return out;
 }
 
-std::optional<uint64_t> ParseDurationMs(std::string_view s) {
-  uint64_t v = 0;
-  size_t n = ParseDigits(s, &v);
-  if (n == 0) return std::nullopt;
-  std::string_view unit = s.substr(n);
+Result<uint64_t> ParseDurationMs(std::string_view s) {
+  constexpr const char* kExamples = "500ms, 30s, 5m, 2h; 0 for no limit";
+  WARDEN_ASSIGN_OR_RETURN(auto parts, SplitNumber(s, "duration", kExamples));
+  auto [v, unit] = parts;
   uint64_t mult = 0;
   if (unit == "ms") mult = 1;
-  else if (unit == "s") mult = 1000;
+  else if (unit == "s" || unit.empty()) mult = 1000;
   else if (unit == "m" || unit == "min") mult = 60 * 1000;
   else if (unit == "h") mult = 3600 * 1000;
-  else return std::nullopt;
+  else {
+    return Status::Error(Code::kInvalidArgument, "\"" + std::string(s.substr(0, 32)) +
+                                                     "\": unknown duration unit; use " + kExamples);
+  }
   uint64_t out = 0;
-  if (!MulChecked(v, mult, &out)) return std::nullopt;
+  if (!MulChecked(v, mult, &out) || out > kMaxDurationMs) {
+    return Status::Error(Code::kInvalidArgument,
+                         "\"" + std::string(s.substr(0, 32)) + "\" is longer than 366 days");
+  }
   return out;
 }
 
@@ -95,6 +133,124 @@ std::string PathProblem(std::string_view path) {
     start = end + 1;
   }
   return "";
+}
+
+std::string MountProblem(const MountSpec& m) {
+  std::string problem = PathProblem(m.destination);
+  if (!problem.empty()) return "destination \"" + m.destination.substr(0, 128) + "\": " + problem;
+  // "/", and any spelling of it ("//", "/./"): the root is filesystem.rootfs.
+  bool root = true;
+  size_t start = 1;
+  while (root && start <= m.destination.size()) {
+    size_t end = std::min(m.destination.find('/', start), m.destination.size());
+    std::string_view part = std::string_view(m.destination).substr(start, end - start);
+    root = part.empty() || part == ".";
+    start = end + 1;
+  }
+  if (root) return "destination must not be \"/\" (the root is filesystem.rootfs)";
+  if (m.kind == MountSpec::Kind::kBind) {
+    problem = PathProblem(m.source);
+    if (!problem.empty()) return "source \"" + m.source.substr(0, 128) + "\": " + problem;
+  } else if (!m.source.empty()) {
+    return "a tmpfs mount takes no source";
+  }
+  return "";
+}
+
+std::optional<NetworkSpec::Mode> ParseNetworkMode(std::string_view s) {
+  if (s == "none") return NetworkSpec::Mode::kNone;
+  if (s == "loopback") return NetworkSpec::Mode::kLoopback;
+  if (s == "veth") return NetworkSpec::Mode::kVeth;
+  return std::nullopt;
+}
+
+namespace {
+
+Status BadAllow(std::string_view entry, const std::string& why) {
+  return Status::Error(Code::kInvalidArgument, "allow entry \"" + std::string(entry) + "\": " + why);
+}
+
+// Strict decimal: digits only (no sign, no spaces), within [lo, hi].
+bool ParseSmallNumber(std::string_view s, uint64_t lo, uint64_t hi, uint64_t* out) {
+  if (s.empty() || s.size() > 5) return false;
+  uint64_t v = 0;
+  if (ParseDigits(s, &v) != s.size() || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+std::string FormatIpv4(uint32_t a) {
+  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 0xff) + "." +
+         std::to_string((a >> 8) & 0xff) + "." + std::to_string(a & 0xff);
+}
+
+}  // namespace
+
+Result<AllowEntry> ParseAllowEntry(std::string_view entry) {
+  if (entry.empty()) return BadAllow(entry, "empty entry");
+  if (entry.size() > kMaxAllowEntryBytes) {
+    return BadAllow(std::string(entry.substr(0, kMaxAllowEntryBytes)) + "...",
+                    "longer than " + std::to_string(kMaxAllowEntryBytes) + " bytes");
+  }
+  AllowEntry rule;
+  std::string_view rest = entry;
+  if (rest.size() > 4 && rest.ends_with("/tcp")) {
+    rule.proto = AllowEntry::Proto::kTcp;
+    rest.remove_suffix(4);
+  } else if (rest.size() > 4 && rest.ends_with("/udp")) {
+    rule.proto = AllowEntry::Proto::kUdp;
+    rest.remove_suffix(4);
+  }
+  size_t colon = rest.find(':');
+  if (colon != std::string_view::npos) {
+    if (rest.find(':', colon + 1) != std::string_view::npos) {
+      return BadAllow(entry, "more than one ':' (IPv6 destinations are not supported)");
+    }
+    uint64_t port = 0;
+    if (!ParseSmallNumber(rest.substr(colon + 1), 1, 65535, &port)) {
+      return BadAllow(entry, "port \"" + std::string(rest.substr(colon + 1)) +
+                                 "\" is not a number in 1..65535");
+    }
+    rule.port = static_cast<uint16_t>(port);
+    rest = rest.substr(0, colon);
+  }
+  if (rest == "host") {
+    if (rule.port == 0) return BadAllow(entry, "\"host\" needs a port: host:PORT");
+    rule.host = true;
+    return rule;
+  }
+  size_t slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    uint64_t prefix = 0;
+    if (!ParseSmallNumber(rest.substr(slash + 1), 0, 32, &prefix)) {
+      return BadAllow(entry, "prefix \"/" + std::string(rest.substr(slash + 1)) +
+                                 "\" is not a number in 0..32 (or a protocol other than tcp/udp)");
+    }
+    rule.prefix_len = static_cast<int>(prefix);
+    rest = rest.substr(0, slash);
+  }
+  in_addr a{};
+  const std::string addr(rest);
+  if (addr.size() > 15 || inet_pton(AF_INET, addr.c_str(), &a) != 1) {
+    const bool name = IsValidHostname(rest) &&
+                      std::any_of(rest.begin(), rest.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    if (name) {
+      return BadAllow(entry, "\"" + addr + "\" is not an IPv4 address: warden resolves no host "
+                             "names (the whitelist is fixed before the job starts); write the "
+                             "address, e.g. from `getent ahostsv4 " + addr + "`");
+    }
+    return BadAllow(entry, "\"" + addr + "\" is not an IPv4 address (expected ADDR[/PREFIX][:PORT]"
+                           "[/tcp|/udp] or host:PORT)");
+  }
+  const uint32_t host_order = ntohl(a.s_addr);
+  const uint32_t mask = rule.prefix_len == 0 ? 0 : ~uint32_t{0} << (32 - rule.prefix_len);
+  if ((host_order & ~mask) != 0) {
+    return BadAllow(entry, "address has bits set beyond the prefix (did you mean " +
+                               FormatIpv4(host_order & mask) + "/" + std::to_string(rule.prefix_len) +
+                               "?)");
+  }
+  rule.address = host_order;
+  return rule;
 }
 
 bool IsValidEnvName(std::string_view name) {

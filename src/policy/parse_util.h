@@ -1,7 +1,9 @@
-// Small parsers and validators behind the policy loader: sizes ("64M"),
-// durations ("30s"), paths, environment names, hostnames. Each returns an
-// empty string or nullopt on bad input so the caller can attach the TOML
-// location to the error.
+// Small parsers and validators behind the policy loader and `warden run`'s
+// options: sizes ("64M"), durations ("30s"), paths, mounts, environment
+// names, hostnames. They are the one grammar for each of these: the CLI and
+// the loader call the same function and get the same bounds. Each returns a
+// reason (or an error Status without location) on bad input, so the caller
+// can attach the TOML location or the option name.
 #ifndef WARDEN_POLICY_PARSE_UTIL_H_
 #define WARDEN_POLICY_PARSE_UTIL_H_
 
@@ -14,16 +16,59 @@
 
 namespace warden::policy {
 
-// "4096", "64K", "64M", "1G", "2T" (binary multiples; an optional "B" or
-// "iB" after the letter is accepted). nullopt on bad syntax or overflow.
-std::optional<uint64_t> ParseSize(std::string_view s);
+// The longest duration and the largest size anything accepts. Both parsers
+// refuse more, so a parsed value can be multiplied into nanoseconds (or
+// added to a clock) without overflow.
+inline constexpr uint64_t kMaxDurationMs = 366ull * 24 * 3600 * 1000;
+inline constexpr uint64_t kMaxSizeBytes = 1ull << 50;
 
-// "250ms", "30s", "5m", "2h". nullopt on bad syntax or overflow.
-std::optional<uint64_t> ParseDurationMs(std::string_view s);
+// DIGITS, optionally followed by a binary multiple: "4096", "4096B", "64K",
+// "64M", "1G", "2T" (an optional "B" or "iB" after the letter: "64MiB").
+// At most kMaxSizeBytes. Nothing else: no sign, no fraction, no spaces, no
+// "nan" or "inf". An error (kInvalidArgument) says why, without location.
+Result<uint64_t> ParseSize(std::string_view s);
+
+// DIGITS, optionally followed by a unit: "250ms", "30s", "5m" (or "5min"),
+// "2h"; no unit means seconds ("30"), as an integer in a policy does. At
+// most kMaxDurationMs (366 days). 0 is a valid duration: what it means
+// (for wall_time and --timeout: no limit) is the caller's. No sign, no
+// fraction, no spaces, no "nan" or "inf". An error (kInvalidArgument) says
+// why, without location.
+Result<uint64_t> ParseDurationMs(std::string_view s);
 
 // Why `path` is not an acceptable absolute path, or "" when it is: it must
 // start with '/', hold no NUL, no ".." component and fit kMaxPathBytes.
 std::string PathProblem(std::string_view path);
+
+// Why `m` is not an acceptable mount, or "" when it is: the one rule for
+// policy [[filesystem.mount]] entries and --bind/--ro-bind. The destination
+// is an acceptable path (PathProblem) other than "/" (the root is
+// filesystem.rootfs); a bind's source is an acceptable path; a tmpfs has no
+// source.
+std::string MountProblem(const MountSpec& m);
+
+// The network.mode / --net spelling: "none", "loopback" or "veth".
+std::optional<NetworkSpec::Mode> ParseNetworkMode(std::string_view s);
+
+// One network.allow / --allow entry, parsed. The loader checks every entry
+// with ParseAllowEntry, so a policy that loads never fails later, at a veth
+// run, on its allow list; net::ParseAllow builds its rules from it.
+struct AllowEntry {
+  enum class Proto { kAny, kTcp, kUdp };
+  bool host = false;     // "host:PORT": the host end of the veth
+  uint32_t address = 0;  // IPv4, host byte order; 0 for host
+  int prefix_len = 32;   // 0..32; host bits beyond it are zero
+  uint16_t port = 0;     // 0: every port (and, with kAny, every protocol)
+  Proto proto = Proto::kAny;
+};
+
+inline constexpr size_t kMaxAllowEntryBytes = 64;
+
+// "ADDR[/PREFIX][:PORT][/tcp|/udp]" with a numeric IPv4 ADDR, or
+// "host:PORT[/tcp|/udp]". Host names are refused: warden resolves no names
+// (an allow rule is an address in the job's firewall, fixed before it
+// starts). Errors are kInvalidArgument, "allow entry \"ENTRY\": why".
+Result<AllowEntry> ParseAllowEntry(std::string_view entry);
 
 // [A-Za-z_][A-Za-z0-9_]*, at most 255 bytes.
 bool IsValidEnvName(std::string_view name);

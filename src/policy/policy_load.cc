@@ -117,41 +117,34 @@ Result<uint64_t> Layer::Size(const toml::node& n, const std::string& what,
                              bool unlimited_ok) const {
   const std::string allowed = std::string("a size in bytes (integer) or a string like \"64M\" or \"1G\"") +
                               (unlimited_ok ? ", or \"unlimited\"" : "");
-  uint64_t v = 0;
   if (const toml::value<int64_t>* i = n.as_integer()) {
     if (i->get() < 0) return Err(n, what + " must not be negative; use " + allowed);
-    v = static_cast<uint64_t>(i->get());
-  } else if (const toml::value<std::string>* s = n.as_string()) {
-    if (unlimited_ok && s->get() == "unlimited") return ~0ull;
-    std::optional<uint64_t> parsed = ParseSize(s->get());
-    if (!parsed) return Err(n, what + ": bad size \"" + s->get().substr(0, 64) + "\"; use " + allowed);
-    v = *parsed;
-  } else {
-    return Err(n, what + " must be " + allowed + ", not " + TypeName(n));
+    if (static_cast<uint64_t>(i->get()) > kMaxSizeBytes) return Err(n, what + " is larger than 1P");
+    return static_cast<uint64_t>(i->get());
   }
-  if (v > kMaxSizeBytes) return Err(n, what + " is larger than 1P");
-  return v;
+  if (const toml::value<std::string>* s = n.as_string()) {
+    if (unlimited_ok && s->get() == "unlimited") return ~0ull;
+    Result<uint64_t> parsed = ParseSize(s->get());
+    if (!parsed.ok()) return Err(n, what + ": " + parsed.status().message());
+    return parsed.value();
+  }
+  return Err(n, what + " must be " + allowed + ", not " + TypeName(n));
 }
 
 Result<uint64_t> Layer::DurationMs(const toml::node& n, const std::string& what) const {
   const char* allowed = "a duration string like \"500ms\", \"30s\", \"5m\", \"1h\" or an integer number of seconds";
-  uint64_t v = 0;
   if (const toml::value<int64_t>* i = n.as_integer()) {
     if (i->get() < 0 || static_cast<uint64_t>(i->get()) > kMaxDurationMs / 1000) {
       return Err(n, what + " must be between 0 and 366 days");
     }
-    v = static_cast<uint64_t>(i->get()) * 1000;
-  } else if (const toml::value<std::string>* s = n.as_string()) {
-    std::optional<uint64_t> parsed = ParseDurationMs(s->get());
-    if (!parsed) {
-      return Err(n, what + ": bad duration \"" + s->get().substr(0, 64) + "\"; use " + allowed);
-    }
-    v = *parsed;
-  } else {
-    return Err(n, what + " must be " + allowed + ", not " + TypeName(n));
+    return static_cast<uint64_t>(i->get()) * 1000;
   }
-  if (v > kMaxDurationMs) return Err(n, what + " must be at most 366 days");
-  return v;
+  if (const toml::value<std::string>* s = n.as_string()) {
+    Result<uint64_t> parsed = ParseDurationMs(s->get());
+    if (!parsed.ok()) return Err(n, what + ": " + parsed.status().message());
+    return parsed.value();
+  }
+  return Err(n, what + " must be " + allowed + ", not " + TypeName(n));
 }
 
 Result<std::string> Layer::Path(const toml::node& n, const std::string& what) const {
@@ -369,18 +362,23 @@ Status Layer::Mount(const toml::node& n) {
   }
   const toml::node* dest = t->get("destination");
   if (!dest) return Err(n, "[[filesystem.mount]] needs destination = \"/path/in/sandbox\"");
-  WARDEN_ASSIGN_OR_RETURN(m.destination, Path(*dest, "mount destination"));
-  if (m.destination == "/") return Err(*dest, "mount destination must not be \"/\" (use filesystem.rootfs)");
+  WARDEN_ASSIGN_OR_RETURN(m.destination, String(*dest, "mount destination", kMaxPathBytes + 1));
   const toml::node* src = t->get("source");
   if (m.kind == MountSpec::Kind::kBind) {
     if (!src) return Err(n, "a bind mount needs source = \"/host/path\"");
-    WARDEN_ASSIGN_OR_RETURN(m.source, Path(*src, "mount source"));
+    WARDEN_ASSIGN_OR_RETURN(m.source, String(*src, "mount source", kMaxPathBytes + 1));
     if (const toml::node* s = t->get("size")) return Err(*s, "size is only allowed for type = \"tmpfs\"");
   } else {
     if (src) return Err(*src, "a tmpfs mount takes no source");
     if (const toml::node* s = t->get("size")) {
       WARDEN_ASSIGN_OR_RETURN(m.size_bytes, Size(*s, "tmpfs size", false));
     }
+  }
+  // The same rule as --bind and --ro-bind (MountProblem), located at the
+  // key it is about.
+  if (std::string problem = MountProblem(m); !problem.empty()) {
+    const bool about_source = problem.rfind("source", 0) == 0;
+    return Err(about_source ? *src : *dest, "mount " + problem);
   }
   if (const toml::node* v = t->get("writable")) {
     WARDEN_ASSIGN_OR_RETURN(m.writable, Bool(*v, "mount writable"));

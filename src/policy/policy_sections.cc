@@ -241,23 +241,24 @@ Status Layer::Network(const toml::node& n) {
   NetworkSpec& net = st_.p.network;
   if (const toml::node* v = t->get("mode")) {
     WARDEN_ASSIGN_OR_RETURN(std::string m, String(*v, "network.mode", 16));
-    if (m == "none") net.mode = NetworkSpec::Mode::kNone;
-    else if (m == "loopback") net.mode = NetworkSpec::Mode::kLoopback;
-    else if (m == "veth") net.mode = NetworkSpec::Mode::kVeth;
-    else return Err(*v, "network.mode \"" + m + "\" must be \"none\", \"loopback\" or \"veth\"");
+    std::optional<NetworkSpec::Mode> mode = ParseNetworkMode(m);
+    if (!mode) return Err(*v, "network.mode \"" + m + "\" must be \"none\", \"loopback\" or \"veth\"");
+    net.mode = *mode;
   }
   if (const toml::node* v = t->get("allow")) {
+    const toml::array* a = v->as_array();
     WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> allow,
                             StringList(*v, "network.allow", kMaxNetworkAllow, 255));
-    for (const std::string& a : allow) {
-      bool ok = !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view(".:/[]-_*").find(c) != std::string_view::npos;
-      });
-      if (!ok) {
-        return Err(*v, "network.allow entry \"" + a.substr(0, 64) +
-                           "\" must look like \"10.0.0.0/8:443/tcp\" or \"example.com:443\"");
+    for (size_t i = 0; i < allow.size(); ++i) {
+      // Every entry is parsed here, as a veth run parses it, so that
+      // `policy check` refuses what the run would.
+      Result<AllowEntry> entry = ParseAllowEntry(allow[i]);
+      if (!entry.ok()) {
+        return Err(a && a->get(i) ? *a->get(i) : *v, "network." + entry.status().message());
       }
-      if (std::find(net.allow.begin(), net.allow.end(), a) == net.allow.end()) net.allow.push_back(a);
+      if (std::find(net.allow.begin(), net.allow.end(), allow[i]) == net.allow.end()) {
+        net.allow.push_back(allow[i]);
+      }
     }
     if (net.allow.size() > kMaxNetworkAllow) return Err(*v, "network.allow has too many entries");
   }
