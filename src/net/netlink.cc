@@ -107,13 +107,18 @@ Status CreateVeth(const Socket& s, const std::string& name, const std::string& p
   LinkPtr link(rtnl_link_veth_alloc());
   if (!link) return Status::FromErrno(ENOMEM, "rtnl_link_veth_alloc");
   rtnl_link_set_name(link.get(), name.c_str());
-  if (!alias.empty()) rtnl_link_set_ifalias(link.get(), alias.c_str());
   LinkPtr peer_link(rtnl_link_veth_get_peer(link.get()));
   rtnl_link_set_name(peer_link.get(), peer.c_str());
   if (peer_netns_fd >= 0) rtnl_link_set_ns_fd(peer_link.get(), peer_netns_fd);
   int r = rtnl_link_add(s.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (r < 0) return NlError(r, "rtnl_link_add(veth \"" + name + "\" <-> \"" + peer + "\")");
-  return Status::Ok();
+  if (alias.empty()) return Status::Ok();
+  // The kernel ignores IFLA_IFALIAS in a request that creates a link (seen
+  // on 6.18): the alias, which names the job and owner, is set by a change.
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return Status::FromErrno(ENOMEM, "rtnl_link_alloc");
+  rtnl_link_set_ifalias(change.get(), alias.c_str());
+  return ChangeLink(s, name, change.get(), "rtnl_link_change(\"" + name + "\", alias)");
 }
 
 Result<int> LinkIndex(const Socket& s, const std::string& name) {

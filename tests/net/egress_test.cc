@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -14,6 +15,7 @@
 #include "net/lease.h"
 #include "net/net.h"
 #include "net/rules.h"
+#include "net_test_util.h"
 #include "test_util.h"
 
 namespace warden::net {
@@ -138,6 +140,40 @@ TEST_CASE("net: WARDEN_NO_IP_FORWARD says whether forwarding may be turned on", 
   } else {
     ::unsetenv(kNoIpForwardEnv);
   }
+}
+
+}  // namespace warden::net
+
+namespace warden::net {
+
+TEST_CASE("net: the host end of a job's veth carries the job and owner in its alias",
+          "[net][root]") {
+  WARDEN_REQUIRE_ROOT();
+  testing::VethTestHost env;
+  REQUIRE(env.ok());
+  NetworkSpec spec;
+  spec.mode = NetworkSpec::Mode::kVeth;
+  spec.allow = {"host:8080"};
+  auto s = VethSession::Prepare(spec, "aliased");
+  REQUIRE_OK(s.status());
+  {
+    testing::NetnsProcess job;
+    REQUIRE(job.ok());
+    REQUIRE_OK((*s)->AttachToChild(job.pid()));
+    // What gc and an operator read to attribute the link.
+    // (Through netlink, in this thread's netns: /sys/class/net shows the
+    // netns sysfs was mounted in.)
+    const std::string cmd = "ip -o link show dev " + (*s)->host_interface();
+    std::string out;
+    FILE* f = ::popen(cmd.c_str(), "r");
+    REQUIRE(f != nullptr);
+    char buf[512];
+    while (size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+    CHECK(::pclose(f) == 0);
+    INFO(out);
+    CHECK_THAT(out, Catch::Contains("alias warden job=aliased owner=" + std::to_string(::getpid())));
+  }
+  REQUIRE_OK((*s)->Release());
 }
 
 }  // namespace warden::net
