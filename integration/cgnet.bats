@@ -38,16 +38,16 @@ own_cgroup() {
   echo "$mount${line##*:}" | sed 's#/$##'
 }
 
-# test_cgroup CONTROLLER: makes a cgroup below ours in that hierarchy (removed
-# in teardown) and prints its path; skips when there is no such hierarchy.
+# test_cgroup CONTROLLER: makes a cgroup below ours in that hierarchy, sets
+# CG to it and records it for teardown (not in a $(...) subshell, where the
+# record would be lost); skips when there is no such hierarchy.
 test_cgroup() {
-  local own cg
+  local own
   own=$(own_cgroup "$1")
   [ -n "$own" ] || skip "$1 is not a cgroup v1 hierarchy on this host"
-  cg="$own/warden-test-$$-$BATS_TEST_NUMBER-$1"
-  mkdir "$cg"
-  CGS+=("$cg")
-  echo "$cg"
+  CG="$own/warden-test-$$-$BATS_TEST_NUMBER-$1"
+  CGS+=("$CG")
+  mkdir "$CG"
 }
 
 policy() {
@@ -77,7 +77,7 @@ policy() {
 }
 
 @test "cgnet: a job started from a pids cgroup capped at 20 stays under the cap" {
-  CG=$(test_cgroup pids)
+  test_cgroup pids
   echo 20 >"$CG/pids.max"
   # The caller (this sh, then warden) runs in the capped cgroup; the job
   # tries 40 forks whose children wait on a pipe, and counts the ones that
@@ -109,7 +109,7 @@ print("forks", n)'
 }
 
 @test "cgnet: the job's v1 cpu cgroup is below the caller's cpu cgroup" {
-  CG=$(test_cgroup cpu)
+  test_cgroup cpu
   policy '[cgroup]\ncpu = 0.5'
   mkfifo "$T/in" "$T/out"
   # The job says "ready" and waits for its stdin to close: while it waits,
@@ -135,7 +135,7 @@ print("forks", n)'
 }
 
 @test "cgnet: gc finds the cgroups a killed warden left below another cgroup" {
-  CG=$(test_cgroup pids)
+  test_cgroup pids
   mkfifo "$T/out"
   /bin/sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
     "$W" run --job-id "$ID" -- /bin/sh -c 'echo ready; exec sleep 4243' >"$T/out" 3>&- &
