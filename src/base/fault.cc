@@ -77,6 +77,18 @@ void CrashPoint(const char* name) {
   }
 }
 
+namespace {
+std::atomic<bool> g_child_faults{false};
+}  // namespace
+
+void EnableChildFaults() { g_child_faults.store(true); }
+
+const char* ChildFaultSpec() {
+  if (!g_child_faults.load()) return nullptr;
+  const char* spec = std::getenv("WARDEN_FAULT_CHILD_STEP");
+  return spec != nullptr && *spec != '\0' ? spec : nullptr;
+}
+
 void ReloadFaultConfig() {
   std::lock_guard<std::mutex> lock(g_mu);
   LoadLocked();

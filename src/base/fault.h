@@ -25,6 +25,16 @@ const std::vector<std::string>& KnownCrashPoints();
 // that sets the variable after the parent already read it.
 void ReloadFaultConfig();
 
+// The test-only fault point of the sandbox's child. Tests that call
+// EnableChildFaults() make RunJob read WARDEN_FAULT_CHILD_STEP ("<step>" or
+// "<step>:<errno>", a step as launch::StepName names it) and fail that step
+// of the child, after its call was made, with that errno (EIO by default).
+// A fault never skips a step: it only makes the launch fail. The warden
+// binary never enables it, so the variable means nothing to it.
+void EnableChildFaults();
+// The spec, when enabled and set; nullptr otherwise.
+const char* ChildFaultSpec();
+
 }  // namespace warden::base
 
 #define WARDEN_CRASH_POINT(name) ::warden::base::CrashPoint(name)

@@ -20,7 +20,7 @@ using base::sys::Prctl;
 
 launch::ChildError ChildLockCapabilities(int cap_last_cap) {
   if (long r = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL); r < 0 && r != -EINVAL) {
-    return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAP_AMBIENT_CLEAR_ALL");
+    return Fail(Step::kCapabilities, static_cast<int>(-r), "prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
   }
   // Up to the kernel's last capability, whatever cap_last_cap says: EINVAL
   // means the kernel knows no capability of that number, nor of any higher
@@ -30,11 +30,11 @@ launch::ChildError ChildLockCapabilities(int cap_last_cap) {
   for (; cap <= 63; ++cap) {
     long r = Prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap));
     if (r == -EINVAL) break;
-    if (r < 0) return Fail(Step::kCapabilities, static_cast<int>(-r), "PR_CAPBSET_DROP");
+    if (r < 0) return Fail(Step::kCapabilities, static_cast<int>(-r), "prctl", "PR_CAPBSET_DROP");
   }
   if (cap <= cap_last_cap && cap <= CAP_LAST_CAP) {
     // The kernel refused a capability that it and we both know: not the end.
-    return Fail(Step::kCapabilities, EINVAL, "PR_CAPBSET_DROP");
+    return Fail(Step::kCapabilities, EINVAL, "prctl", "PR_CAPBSET_DROP");
   }
   // Locked securebits: root gets no capabilities from exec, setuid does not
   // touch the capability sets (we clear them ourselves right after), and
@@ -43,7 +43,7 @@ launch::ChildError ChildLockCapabilities(int cap_last_cap) {
                              SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                              SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
   if (long r = Prctl(PR_SET_SECUREBITS, bits); r < 0) {
-    return Fail(Step::kSecurebits, static_cast<int>(-r), "PR_SET_SECUREBITS");
+    return Fail(Step::kSecurebits, static_cast<int>(-r), "prctl", "PR_SET_SECUREBITS");
   }
   return {};
 }

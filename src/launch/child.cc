@@ -1,9 +1,10 @@
 // Runs between clone and exec. Rules (STYLE 8): no allocation, no locks, no
-// stdio or logging; every failure is reported as {step, errno} over the
-// report pipe and ends the process. Both processes here share warden's
-// memory (launcher.cc), so on top of that: system calls only through
-// base/raw_syscall.h, which leave errno alone, and no writes to memory but
-// their own stacks.
+// stdio or logging; every failure is reported as {step, errno, call, path}
+// over the report pipe and ends the process. Init runs on a copy-on-write
+// copy of warden's memory; the job shares init's memory until its exec
+// (SpawnJob), so system calls go through base/raw_syscall.h, which leave
+// errno alone (tests/launch/child_symbols_test.cc holds the child's objects
+// to that).
 #include "launch/child.h"
 
 #include <fcntl.h>
@@ -55,22 +56,26 @@ int Err(long r) { return static_cast<int>(-r); }
   sys::ExitGroup(125);
 }
 
-ChildError LoopbackUp() {
+ChildError LoopbackUp(const Plan& plan) {
   long sock = sys::Socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) return Fail(Step::kLoopback, Err(sock), "socket");
+  if (sock < 0) return Fail(Step::kLoopback, Err(sock), "socket", "AF_INET");
   const int s = static_cast<int>(sock);
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof ifr);
   CopyStr(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
   int err = 0;
+  const char* call = "ioctl(SIOCGIFFLAGS)";
   if (long r = sys::Ioctl(s, SIOCGIFFLAGS, &ifr); r < 0) {
     err = Err(r);
   } else {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-    if (long w = sys::Ioctl(s, SIOCSIFFLAGS, &ifr); w < 0) err = Err(w);
+    call = "ioctl(SIOCSIFFLAGS)";
+    if (long w = Faulted(plan, Step::kLoopback, sys::Ioctl(s, SIOCSIFFLAGS, &ifr)); w < 0) {
+      err = Err(w);
+    }
   }
   sys::Close(s);
-  return err ? Fail(Step::kLoopback, err, "lo") : ChildError{};
+  return err ? Fail(Step::kLoopback, err, call, "lo") : ChildError{};
 }
 
 void FillSignalSet(sigset_t* set) {
@@ -107,13 +112,32 @@ int ExecJob(const Plan& plan) {
   return result;
 }
 
+const char* RlimitName(int resource) {
+  switch (resource) {
+    case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
+    case RLIMIT_NPROC: return "RLIMIT_NPROC";
+    case RLIMIT_FSIZE: return "RLIMIT_FSIZE";
+    case RLIMIT_STACK: return "RLIMIT_STACK";
+    case RLIMIT_CORE: return "RLIMIT_CORE";
+    case RLIMIT_CPU: return "RLIMIT_CPU";
+    default: return "rlimit";
+  }
+}
+
+// A step's own error, or the test-only fault (child_util.h) when the step
+// worked: `call` and `detail` name what the fault stands for.
+ChildError FaultedStep(const Plan& plan, ChildError e, Step step, const char* call,
+                       const char* detail = nullptr) {
+  if (!e.failed() && plan.fault_step == static_cast<int>(step)) {
+    return Fail(step, plan.fault_errno, call, detail);
+  }
+  return e;
+}
+
 // What the job process starts from, on init's stack.
 struct JobStart {
   const Plan* plan = nullptr;
   int sync_fd = -1;  // traced jobs: wait for init's byte
-  // cgroup.procs of the job's cgroups, to join (init is not in them).
-  int join_fds[kMaxJoinFds] = {};
-  size_t join_count = 0;
 };
 
 // The job process: the last steps before exec, in the order DESIGN.md gives.
@@ -139,26 +163,32 @@ struct JobStart {
     }
     sys::Close(sync_fd);
   }
-  // Init stayed out of the job's cgroups (launcher.h): the job goes in now,
-  // while it is still root, and its processes with it; then a cgroup
-  // namespace of its own, rooted there, so that it sees "/" everywhere.
-  for (size_t i = 0; i < start.join_count; ++i) {
-    if (long r = sys::Write(start.join_fds[i], "0", 1); r < 0) {
-      die(Fail(Step::kJoinCgroup, Err(r), "cgroup.procs"));
-    }
+  // A session of its own, without a controlling terminal: the operator's
+  // terminal is not the job's to signal or take over (bwrap --new-session).
+  if (long r = Faulted(plan, Step::kSetsid, sys::Setsid()); r < 0) {
+    die(Fail(Step::kSetsid, Err(r), "setsid"));
   }
-  if (start.join_count > 0) {
-    if (long r = sys::Unshare(CLONE_NEWCGROUP); r < 0) die(Fail(Step::kCgroupNamespace, Err(r)));
-  }
-  if (long r = sys::Setsid(); r < 0) die(Fail(Step::kSetsid, Err(r)));
   const int want[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
   for (int i = 0; i < 3; ++i) {
     if (want[i] < 0) continue;
-    if (long r = sys::Dup2(want[i], i); r < 0) die(Fail(Step::kStdio, Err(r)));
+    if (long r = Faulted(plan, Step::kStdio, sys::Dup2(want[i], i)); r < 0) {
+      die(Fail(Step::kStdio, Err(r), "dup3", i == 0 ? "stdin" : i == 1 ? "stdout" : "stderr"));
+    }
   }
-  if (long r = sys::Chdir(plan.cwd); r < 0) die(Fail(Step::kChdir, Err(r), plan.cwd));
+  // --pty: the pty's slave (our stdin now) becomes our controlling terminal.
+  if (plan.controlling_tty) {
+    if (long r = Faulted(plan, Step::kControllingTerminal, sys::Ioctl(0, TIOCSCTTY, nullptr));
+        r < 0) {
+      die(Fail(Step::kControllingTerminal, Err(r), "ioctl(TIOCSCTTY)", "stdin"));
+    }
+  }
+  if (long r = Faulted(plan, Step::kChdir, sys::Chdir(plan.cwd)); r < 0) {
+    die(Fail(Step::kChdir, Err(r), "chdir", plan.cwd));
+  }
   for (const RlimitStep& rl : plan.rlimits) {
-    if (long r = sys::Setrlimit(rl.resource, &rl.limit); r < 0) die(Fail(Step::kRlimit, Err(r)));
+    if (long r = Faulted(plan, Step::kRlimit, sys::Setrlimit(rl.resource, &rl.limit)); r < 0) {
+      die(Fail(Step::kRlimit, Err(r), "prlimit64", RlimitName(rl.resource)));
+    }
   }
   // Every fd above 2 is closed at exec; the report pipe stays usable until then.
   if (sys::Raw(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -166,12 +196,20 @@ struct JobStart {
   }
   // The bounding set and securebits were locked by init before it started
   // us; the effective caps we still hold are what the next steps need.
-  if (long r = sys::Setgroups(0, nullptr); r < 0) die(Fail(Step::kSetgroups, Err(r)));
-  if (long r = sys::Setresgid(plan.gid, plan.gid, plan.gid); r < 0) die(Fail(Step::kSetgid, Err(r)));
-  if (long r = sys::Setresuid(plan.uid, plan.uid, plan.uid); r < 0) die(Fail(Step::kSetuid, Err(r)));
-  ChildError e = caps::ChildClearCapabilitySets();
+  if (long r = Faulted(plan, Step::kSetgroups, sys::Setgroups(0, nullptr)); r < 0) {
+    die(Fail(Step::kSetgroups, Err(r), "setgroups"));
+  }
+  if (long r = Faulted(plan, Step::kSetgid, sys::Setresgid(plan.gid, plan.gid, plan.gid)); r < 0) {
+    die(Fail(Step::kSetgid, Err(r), "setresgid"));
+  }
+  if (long r = Faulted(plan, Step::kSetuid, sys::Setresuid(plan.uid, plan.uid, plan.uid)); r < 0) {
+    die(Fail(Step::kSetuid, Err(r), "setresuid"));
+  }
+  ChildError e = FaultedStep(plan, caps::ChildClearCapabilitySets(), Step::kCapabilities, "capset");
   if (e.failed()) die(e);
-  if (long r = sys::Prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0) die(Fail(Step::kNoNewPrivs, Err(r)));
+  if (long r = Faulted(plan, Step::kNoNewPrivs, sys::Prctl(PR_SET_NO_NEW_PRIVS, 1)); r < 0) {
+    die(Fail(Step::kNoNewPrivs, Err(r), "prctl", "PR_SET_NO_NEW_PRIVS"));
+  }
   base::TracePhase("J before seccomp");
   // Seccomp is the very last step: everything above needed syscalls the
   // filter may deny.
@@ -179,8 +217,10 @@ struct JobStart {
     struct sock_fprog prog;
     prog.len = static_cast<unsigned short>(plan.bpf.size());
     prog.filter = const_cast<struct sock_filter*>(plan.bpf.data());
-    if (long r = sys::Raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, sys::L(&prog)); r < 0) {
-      die(Fail(Step::kSeccomp, Err(r)));
+    if (long r = Faulted(plan, Step::kSeccomp,
+                         sys::Raw(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, sys::L(&prog)));
+        r < 0) {
+      die(Fail(Step::kSeccomp, Err(r), "seccomp", "SECCOMP_SET_MODE_FILTER"));
     }
   }
   base::TracePhase("J exec");
@@ -188,7 +228,8 @@ struct JobStart {
   ::sigemptyset(&none);
   sys::Sigprocmask(SIG_SETMASK, &none, nullptr);
   int err = ExecJob(plan);
-  SendError(plan.report_write_fd, Report::Kind::kExecError, Fail(Step::kExec, err, plan.argv[0]));
+  SendError(plan.report_write_fd, Report::Kind::kExecError,
+            Fail(Step::kExec, err, "execve", plan.argv[0]));
   sys::ExitGroup(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
@@ -293,37 +334,33 @@ long SpawnJob(const JobStart* start) {
   return out;
 }
 
-// Blocks until the parent sends one byte on the release channel. The fds
-// that came with it (at most kMaxJoinFds) go to fds[], their number to
-// *count; both may be null when none are expected.
-void WaitForParent(const Plan& plan, int* fds, size_t* count) {
+// Blocks until the parent sends one byte on the release channel.
+void WaitForParent(const Plan& plan) {
   char go = 0;
-  struct iovec iov = {&go, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxJoinFds)];
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
   long n;
   do {
-    n = sys::Raw(SYS_recvmsg, plan.release_read_fd, sys::L(&msg), MSG_CMSG_CLOEXEC);
+    n = sys::Read(plan.release_read_fd, &go, 1);
   } while (n == -EINTR);
-  if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? Err(n) : EPIPE));
-  size_t got = 0;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-      c->cmsg_len >= CMSG_LEN(0)) {
-    got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+  n = Faulted(plan, Step::kWaitRelease, n);
+  if (n != 1) Die(plan, Fail(Step::kWaitRelease, n < 0 ? Err(n) : EPIPE, "read", "release channel"));
+}
+
+// Blanks our copy of warden's argument and environment strings, leaving
+// "warden-init" as our command line: /proc/1/cmdline is readable by every
+// process in the sandbox, and warden's argv holds the operator's paths and
+// options. Init runs on a copy of warden's memory, so warden's own strings
+// (what `ps` shows on the host) stay as they are.
+void ScrubArgsAndEnv(const Plan& plan) {
+  static constexpr char kName[] = "warden-init";
+  if (plan.arg_end > plan.arg_start) {
+    char* p = reinterpret_cast<char*>(plan.arg_start);
+    const size_t len = plan.arg_end - plan.arg_start;
+    for (size_t i = 0; i < len; ++i) p[i] = i < sizeof kName ? kName[i] : '\0';
+    p[len - 1] = '\0';
   }
-  // Fds we did not ask for, or more than fit, would be a cgroup left
-  // unjoined: fail closed.
-  if ((msg.msg_flags & MSG_CTRUNC) || (got > 0 && fds == nullptr)) {
-    Die(plan, Fail(Step::kJoinCgroup, EMSGSIZE, "release fds"));
+  if (plan.env_end > plan.env_start) {
+    std::memset(reinterpret_cast<char*>(plan.env_start), 0, plan.env_end - plan.env_start);
   }
-  if (got > 0) std::memcpy(fds, CMSG_DATA(c), sizeof(int) * got);
-  if (count != nullptr) *count = got;
 }
 
 }  // namespace
@@ -331,8 +368,8 @@ void WaitForParent(const Plan& plan, int* fds, size_t* count) {
 [[noreturn]] void ChildMain(const Plan& plan) {
   // Checklist of the sandbox's first process. Order matters where noted.
   // 0. Every signal blocked, first: a handler warden's embedder installed
-  //    must never run here, in warden's memory. Init takes the signals it
-  //    wants with sigwaitinfo (step 6); the job unblocks at its exec.
+  //    must never run here. Init takes the signals it wants with
+  //    sigwaitinfo (step 6); the job unblocks at its exec.
   sigset_t all;
   std::memset(&all, 0xff, sizeof all);  // glibc's sigfillset leaves out two
   sys::Sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -340,18 +377,31 @@ void WaitForParent(const Plan& plan, int* fds, size_t* count) {
   // 1. Die with warden, unless the job is meant to outlive it. Our copy of
   //    warden's end of the release channel goes first, so that a warden that
   //    died before the prctl leaves the channel without a writer: EOF below.
+  //    A parent-death signal that cannot be set is a job that would outlive
+  //    warden's supervision: fail.
   sys::Close(plan.release_write_fd);
-  if (plan.die_with_parent) sys::Prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (plan.die_with_parent) {
+    if (long r = Faulted(plan, Step::kParentDeathSignal, sys::Prctl(PR_SET_PDEATHSIG, SIGKILL));
+        r < 0) {
+      Die(plan, Fail(Step::kParentDeathSignal, Err(r), "prctl", "PR_SET_PDEATHSIG"));
+    }
+  }
+  // The job will be able to read our command line: it is not warden's.
+  ScrubArgsAndEnv(plan);
   // 2. Wait for the parent's first go: the uid maps are written. EOF means
   //    warden died.
-  WaitForParent(plan, nullptr, nullptr);
+  WaitForParent(plan);
   base::TracePhase("C released");
   // In a new user namespace our kernel uid is still host root, which the
   // map leaves unmapped: become the namespace's root so files we create
   // (mount points on our tmpfs) have an owner the namespace can express.
   if (plan.user_namespace) {
-    if (long r = sys::Setresgid(0, 0, 0); r < 0) Die(plan, Fail(Step::kSetgid, Err(r), "userns root"));
-    if (long r = sys::Setresuid(0, 0, 0); r < 0) Die(plan, Fail(Step::kSetuid, Err(r), "userns root"));
+    if (long r = Faulted(plan, Step::kUsernsRoot, sys::Setresgid(0, 0, 0)); r < 0) {
+      Die(plan, Fail(Step::kUsernsRoot, Err(r), "setresgid", "0"));
+    }
+    if (long r = sys::Setresuid(0, 0, 0); r < 0) {
+      Die(plan, Fail(Step::kUsernsRoot, Err(r), "setresuid", "0"));
+    }
   }
   // 3. The root filesystem, pivot_root, old root detached. Meanwhile the
   //    parent places us in the job's cgroup and sets up the network.
@@ -360,33 +410,40 @@ void WaitForParent(const Plan& plan, int* fds, size_t* count) {
   base::TracePhase("C root built");
   // 4. Network and hostname.
   if (plan.loopback_up) {
-    e = LoopbackUp();
+    e = LoopbackUp(plan);
     if (e.failed()) Die(plan, e);
   }
-  if (long r = sys::Sethostname(plan.hostname, std::strlen(plan.hostname)); r < 0) {
-    Die(plan, Fail(Step::kHostname, Err(r), plan.hostname));
+  if (long r = Faulted(plan, Step::kHostname,
+                       sys::Sethostname(plan.hostname, std::strlen(plan.hostname)));
+      r < 0) {
+    Die(plan, Fail(Step::kHostname, Err(r), "sethostname", plan.hostname));
   }
   // 5. Wait for the second go: cgroup placement and the veth are done.
   //    Then a cgroup namespace rooted at our own cgroup, now that we are in
   //    it.
   JobStart start;
   start.plan = &plan;
-  WaitForParent(plan, start.join_fds, &start.join_count);
+  WaitForParent(plan);
   sys::Close(plan.release_read_fd);
   base::TracePhase("C placed");
   if (plan.new_cgroup_ns_after_release) {
-    if (long r = sys::Unshare(CLONE_NEWCGROUP); r < 0) Die(plan, Fail(Step::kCgroupNamespace, Err(r)));
+    if (long r = Faulted(plan, Step::kCgroupNamespace, sys::Unshare(CLONE_NEWCGROUP)); r < 0) {
+      Die(plan, Fail(Step::kCgroupNamespace, Err(r), "unshare", "CLONE_NEWCGROUP"));
+    }
   }
   // 6. Signals are taken synchronously from here on (sigwaitinfo): they
   //    have been blocked since step 0, so none is lost between the job's
   //    start and the wait loop.
   int sync[2] = {-1, -1};
   if (plan.trace_seccomp_kills) {
-    if (long r = sys::Pipe2(sync, O_CLOEXEC); r < 0) Die(plan, Fail(Step::kForkJob, Err(r), "pipe2"));
+    if (long r = sys::Pipe2(sync, O_CLOEXEC); r < 0) {
+      Die(plan, Fail(Step::kForkJob, Err(r), "pipe2", "trace sync"));
+    }
   }
   // 7. The bounding set is emptied and securebits locked here, once, for
   //    init and the job alike (neither can get them back).
-  e = caps::ChildLockCapabilities(plan.cap_last_cap);
+  e = FaultedStep(plan, caps::ChildLockCapabilities(plan.cap_last_cap), Step::kSecurebits, "prctl",
+                  "PR_SET_SECUREBITS");
   if (e.failed()) Die(plan, e);
   // 8. The job. Traced jobs are forked (init must attach before the job
   //    goes on); the others share init's memory until their exec, as
@@ -403,15 +460,24 @@ void WaitForParent(const Plan& plan, int* fds, size_t* count) {
   } else {
     job = SpawnJob(&start);
   }
-  for (size_t i = 0; i < start.join_count; ++i) sys::Close(start.join_fds[i]);
-  if (job < 0) Die(plan, Fail(Step::kForkJob, Err(job)));
+  if (job >= 0 && plan.fault_step == static_cast<int>(Step::kForkJob)) {
+    sys::Kill(static_cast<pid_t>(job), SIGKILL);
+    job = -plan.fault_errno;
+  }
+  if (job < 0) Die(plan, Fail(Step::kForkJob, Err(job), plan.trace_seccomp_kills ? "fork" : "clone"));
   const pid_t job_pid = static_cast<pid_t>(job);
   if (plan.trace_seccomp_kills) {
     sys::Close(sync[0]);
     // Tracing only the job's exit: a seccomp kill stops it there with the
-    // offending syscall still in its registers.
-    sys::Ptrace(PTRACE_SEIZE, job_pid, nullptr,
-                reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL));
+    // offending syscall still in its registers. Without the trace the job
+    // runs as well, but a kill cannot be attributed: the result says so.
+    long r = Faulted(plan, Step::kTraceJob,
+                     sys::Ptrace(PTRACE_SEIZE, job_pid, nullptr,
+                                 reinterpret_cast<void*>(PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)));
+    if (r < 0) {
+      SendError(plan.report_write_fd, Report::Kind::kWarning,
+                Fail(Step::kTraceJob, Err(r), "ptrace", "PTRACE_SEIZE"));
+    }
     char c = 1;
     sys::Write(sync[1], &c, 1);
     sys::Close(sync[1]);
@@ -419,9 +485,12 @@ void WaitForParent(const Plan& plan, int* fds, size_t* count) {
   base::TracePhase("C forked job");
   // 9. init keeps no privilege but CAP_KILL: the job runs under another uid
   //    and init must still be able to signal and kill it.
-  e = caps::ChildClearCapabilitySets(CAP_KILL);
+  e = FaultedStep(plan, caps::ChildClearCapabilitySets(CAP_KILL), Step::kInitDropPrivileges,
+                  "capset");
   if (!e.failed()) {
-    if (long r = sys::Prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0) e = Fail(Step::kInitDropPrivileges, Err(r));
+    if (long r = sys::Prctl(PR_SET_NO_NEW_PRIVS, 1); r < 0) {
+      e = Fail(Step::kInitDropPrivileges, Err(r), "prctl", "PR_SET_NO_NEW_PRIVS");
+    }
   }
   if (e.failed()) {
     sys::Kill(job_pid, SIGKILL);

@@ -42,6 +42,7 @@ void SendError(int fd, Report::Kind kind, const ChildError& e) {
   r.kind = kind;
   r.step = e.step;
   r.err = e.err;
+  CopyStr(r.call, sizeof r.call, e.call);
   CopyStr(r.detail, sizeof r.detail, e.detail);
   SendReport(fd, r);
 }

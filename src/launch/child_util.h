@@ -5,20 +5,35 @@
 
 #include <cstddef>
 
+#include "launch/plan.h"
 #include "launch/report.h"
 
 namespace warden::launch {
 
-// Where a child step failed: the step, the errno, and what it worked on.
+// Where a child step failed: the step, the errno, the system call that
+// returned it and what that call worked on (a path, usually).
 struct ChildError {
   Step step = Step::kNone;
   int err = 0;
+  const char* call = nullptr;
   const char* detail = nullptr;
   bool failed() const { return step != Step::kNone; }
 };
 
-inline ChildError Fail(Step step, int err, const char* detail = nullptr) {
-  return ChildError{step, err, detail};
+inline ChildError Fail(Step step, int err, const char* call, const char* detail = nullptr) {
+  return ChildError{step, err, call, detail};
+}
+
+// The test-only fault point (base/fault.h, WARDEN_FAULT_CHILD_STEP): `r`,
+// the result of the step's real call, or -errno of the fault when the plan
+// arms one at `step` and the call worked. The call is always made: a fault
+// makes a launch fail, it never skips a step.
+inline long Faulted(const Plan& plan, Step step, long r) {
+  return (r >= 0 && plan.fault_step == static_cast<int>(step)) ? -plan.fault_errno : r;
+}
+// The same for a step whose helpers return 0 or a positive errno.
+inline int FaultedErr(const Plan& plan, Step step, int err) {
+  return (err == 0 && plan.fault_step == static_cast<int>(step)) ? plan.fault_errno : err;
 }
 
 // Copies at most cap-1 bytes and terminates; returns the length written.

@@ -53,24 +53,78 @@ std::string NewJobId() {
   return id;
 }
 
-// What to tell the user for a failed setup step.
-std::string SetupHint(int err) {
+// What to tell the user for a failed setup step: chosen by the step and the
+// errno together (an EPERM from setgroups is not a missing privilege of
+// warden's, which CheckLaunchPrivileges has checked before any of this).
+std::string SetupHint(launch::Step step, int err) {
+  using launch::Step;
+  const bool mount_step = (step >= Step::kMountTmpfs && step <= Step::kMountRemount) ||
+                          step == Step::kMount || step == Step::kMaskTemplate ||
+                          step == Step::kRootBind || step == Step::kRootReadOnly ||
+                          step == Step::kStaging || step == Step::kMountPrivate ||
+                          step == Step::kPivotRoot || step == Step::kDetachOldRoot;
   switch (err) {
     case EPERM:
     case EACCES:
-      return " (warden needs root; inside a container it also needs a seccomp and "
-             "AppArmor profile that allow mount, unshare and clone3 - see `warden doctor`)";
+      if (mount_step || step == Step::kCgroupNamespace || step == Step::kHostname) {
+        return " (something above warden forbids it: inside a container warden needs a seccomp "
+               "and AppArmor profile that allow mount, unshare and clone3 - see `warden doctor`)";
+      }
+      if (step == Step::kSetgroups || step == Step::kSetgid || step == Step::kSetuid ||
+          step == Step::kUsernsRoot) {
+        return " (the kernel refused the job's ids: with user_namespace = true the uid and gid "
+               "must be below 65536; a LSM policy may also forbid the change)";
+      }
+      if (step == Step::kSeccomp) {
+        return " (the kernel refused the filter: a seccomp filter from above warden may forbid "
+               "adding one - see `warden doctor`)";
+      }
+      return " (the kernel or a security module refused it - see `warden doctor`)";
     case ENOSPC:
+      if (mount_step) return " (the mount table is full: see /proc/sys/fs/mount-max)";
       return " (a namespace limit is reached: check /proc/sys/user/max_*_namespaces)";
     case ENOENT:
-      return " (the destination does not exist in the sandbox root: create it there or "
-             "choose a path under /tmp)";
+      if (step == Step::kChdir) return " (the policy's cwd does not exist in the sandbox)";
+      if (mount_step) {
+        return " (the destination does not exist in the sandbox root: create it there or "
+               "choose a path under /tmp)";
+      }
+      return "";
     case EROFS:
-      return " (the destination does not exist in the read-only root: choose an existing "
-             "path or one under /tmp)";
+      if (mount_step) {
+        return " (the destination does not exist in the read-only root: choose an existing "
+               "path or one under /tmp)";
+      }
+      return "";
+    case EAGAIN:
+      if (step == Step::kSetuid || step == Step::kForkJob) {
+        return " (the job's uid has too many processes already: RLIMIT_NPROC)";
+      }
+      return "";
     default:
       return "";
   }
+}
+
+// Arms the test-only fault point of the child (base/fault.h): nothing
+// unless this process enabled child faults, which only tests do.
+Status ArmChildFault(Plan* plan) {
+  const char* spec = base::ChildFaultSpec();
+  if (spec == nullptr) return Status::Ok();
+  std::string s(spec);
+  int err = EIO;
+  if (size_t colon = s.rfind(':'); colon != std::string::npos) {
+    err = std::atoi(s.c_str() + colon + 1);
+    s.resize(colon);
+  }
+  const launch::Step step = launch::StepByName(s.c_str());
+  if (step == launch::Step::kNone || err <= 0) {
+    return Status::Error(Code::kInvalidArgument, "WARDEN_FAULT_CHILD_STEP: no child step \"" +
+                                                     s + "\" (or a bad errno)");
+  }
+  plan->fault_step = static_cast<int>(step);
+  plan->fault_errno = err;
+  return Status::Ok();
 }
 
 // Sets a limit for the job. Raising a hard limit above warden's own needs
@@ -117,7 +171,11 @@ Result<Pipe> MakePipe() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return Status::FromErrno(errno, "pipe2(output)");
   Pipe out{base::UniqueFd(p[0]), base::UniqueFd(p[1])};
-  ::fcntl(out.read.get(), F_SETFL, O_NONBLOCK);
+  // The supervisor drains this end in its poll loop: a blocking read there
+  // would stop timeouts and signal forwarding until the job writes again.
+  if (::fcntl(out.read.get(), F_SETFL, O_NONBLOCK) != 0) {
+    return Status::FromErrno(errno, "fcntl(output pipe, F_SETFL, O_NONBLOCK)");
+  }
   return out;
 }
 
@@ -137,9 +195,7 @@ void FillCgroupFigures(const cgroup::Accounting& a, JobResult* res) {
 
 // What the sandbox reported when its own setup failed.
 Status SetupFailure(const launch::Outcome& o) {
-  std::string msg = std::string("sandbox setup failed at step '") + launch::StepName(o.step) + "'";
-  if (!o.detail.empty()) msg += " (" + o.detail + ")";
-  msg += ": " + base::ErrnoText(o.err) + SetupHint(o.err);
+  std::string msg = "sandbox setup failed at " + o.failure + SetupHint(o.step, o.err);
   return Status::Error(Code::kUnavailable, msg);
 }
 
@@ -306,9 +362,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
     sopts.stderr_file = err_file.get();
   }
 
-  // The sandbox's init may share our memory (launcher.h) where the memory
-  // controller is v1: there it can stay out of the job's memory cgroup.
-  plan.may_share_memory = !job_cgroup && cgroup::MemoryOnV1();
+  if (Status fst = ArmChildFault(&plan); !fst.ok()) return setup_error(fst);
   const int64_t start_ns = base::MonotonicNs();
   Result<std::unique_ptr<launch::Sandbox>> sbr =
       launch::Sandbox::Clone(&plan, job_cgroup ? job_cgroup->clone_into_fd() : -1);
@@ -332,22 +386,10 @@ Result<JobResult> RunJob(const JobRequest& req) {
     // before it starts the job (the Sandbox's destructor kills it).
     if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
   }
-  // A child that shares our memory stays out of the job's cgroups; the job
-  // joins them itself (launcher.h).
-  std::vector<base::UniqueFd> join_fds;
-  if (st.ok() && sb->shares_memory()) {
-    Result<std::vector<base::UniqueFd>> fds = job_cgroup->OpenJoinFds();
-    if (fds.ok()) join_fds = std::move(fds.value());
-    st = fds.status();
-  } else if (st.ok()) {
-    st = job_cgroup->Attach(sb->pid());
-  }
+  if (st.ok()) st = job_cgroup->Attach(sb->pid());
   if (st.ok() && veth) st = veth->AttachToChild(sb->pid());
   base::TracePhase("child placed from outside");
-  std::vector<int> pass;
-  for (const base::UniqueFd& fd : join_fds) pass.push_back(fd.get());
-  if (st.ok()) st = sb->Release(pass);
-  join_fds.clear();
+  if (st.ok()) st = sb->Release();
   if (!st.ok()) {
     // A child that failed on its own (its placement then fails too) says
     // better what went wrong: stop it and read its report.
@@ -367,11 +409,14 @@ Result<JobResult> RunJob(const JobRequest& req) {
     if (Status rm = job_cgroup->Remove(); !rm.ok()) WLOG_WARN(res.job_id, rm.ToString());
     base::TracePhase("cgroup removed");
   };
-  if (sb->shares_memory()) sopts.on_finished = finish_cgroup;
   sopts.on_timeout = [&] { WLOG_INFO(res.job_id, "wall time limit reached: stopping the job"); };
   Result<launch::Outcome> oc = launch::Supervise(sb.get(), sopts, start_ns);
   if (!oc.ok()) return setup_error(Status(oc.status()).Wrap("supervise"));
   const launch::Outcome& o = oc.value();
+  for (const std::string& w : o.warnings) {
+    WLOG_WARN(res.job_id, w);
+    res.warnings.push_back(w);
+  }
   base::TracePhase("job ended");
   finish_cgroup();
   if (acct->ok()) FillCgroupFigures(acct->value(), &res);

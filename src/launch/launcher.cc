@@ -4,7 +4,6 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -12,12 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
-#include "base/asan.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -41,13 +38,31 @@ uint64_t IgnoredSignals() {
   return end == p ? ~uint64_t{0} : mask;
 }
 
-int ChildEntry(void* plan) { ChildMain(*static_cast<const Plan*>(plan)); }
-
-// The stack of the last sandbox init that shared our memory, kept for the
-// next one: unmapping it costs a TLB shootdown across CPUs (about 0.1 ms on
-// a small VM), and a process that launched once may well launch again. At
-// exit the kernel frees it with the rest.
-std::atomic<void*> g_spare_stack{nullptr};
+// Where our argument and environment strings lie, from /proc/self/stat
+// (fields 48 to 51, Linux 3.5); all zero when that cannot be read.
+void ArgAndEnvAreas(Plan* plan) {
+  Result<std::string> stat = base::ReadFile("/proc/self/stat", 4096);
+  if (!stat.ok()) return;
+  // The command name (field 2) may hold spaces and parentheses: count the
+  // fields from the last ')'.
+  size_t pos = stat->rfind(')');
+  if (pos == std::string::npos) return;
+  const char* p = stat->c_str() + pos + 1;
+  uint64_t v[4] = {};
+  for (int field = 3; field <= 51 && *p; ++field) {
+    while (*p == ' ') ++p;
+    char* end = nullptr;
+    const unsigned long long x = std::strtoull(p, &end, 10);
+    if (field >= 48) v[field - 48] = (end == p) ? 0 : x;
+    while (*p && *p != ' ') ++p;
+  }
+  if (v[0] < v[1] && v[2] <= v[3]) {
+    plan->arg_start = v[0];
+    plan->arg_end = v[1];
+    plan->env_start = v[2];
+    plan->env_end = v[3];
+  }
+}
 
 }  // namespace
 
@@ -67,12 +82,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   plan->release_read_fd = release_read.get();
   plan->release_write_fd = sb->release_write_.get();
   plan->report_write_fd = report_write.get();
-  const bool share_memory = cgroup_fd < 0 && plan->may_share_memory && plan->die_with_parent;
   // Placed from outside, the child then takes a cgroup namespace rooted at
-  // its new cgroup; one that shares our memory stays out of the job's
-  // cgroups, and the job takes its namespace itself once it has joined.
-  plan->new_cgroup_ns_after_release = cgroup_fd < 0 && !share_memory;
+  // its new cgroup.
+  plan->new_cgroup_ns_after_release = cgroup_fd < 0;
   plan->ignored_signals = IgnoredSignals();
+  ArgAndEnvAreas(plan);
 
   uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
                    CLONE_PIDFD;
@@ -86,34 +100,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   args.exit_signal = SIGCHLD;
   args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
   const char* call = "clone3";
-  long pid;
-  if (share_memory) {
-    // The child shares our memory and runs ChildMain on this stack (see
-    // launcher.h); a guard page below it turns an overflow into a fault.
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
+    // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
     call = "clone";
-    void* stack = g_spare_stack.exchange(nullptr);
-    if (stack == nullptr) {
-      stack = ::mmap(nullptr, kSandboxStackBytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-      if (stack == MAP_FAILED) return Status::FromErrno(errno, "mmap(sandbox stack)");
-      if (::mprotect(stack, kSandboxStackGuardBytes, PROT_NONE) != 0) {
-        const int err = errno;
-        ::munmap(stack, kSandboxStackBytes);
-        return Status::FromErrno(err, "mprotect(sandbox stack guard)");
-      }
-    }
-    sb->stack_ = stack;
-    base::UnpoisonStack(static_cast<char*>(stack) + kSandboxStackGuardBytes,
-                        kSandboxStackBytes - kSandboxStackGuardBytes);
-    pid = ::clone(ChildEntry, static_cast<char*>(stack) + kSandboxStackBytes,
-                  static_cast<int>(flags | CLONE_VM | SIGCHLD), plan, &pidfd);
-  } else {
-    pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
-      // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
-      call = "clone";
-      pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
-    }
+    pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
   }
   if (pid < 0) {
     const int err = errno;
@@ -135,7 +126,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
     }
     return st;
   }
-  if (pid == 0) ChildMain(*plan);  // clone3 and clone(2) only; never returns
+  if (pid == 0) ChildMain(*plan);  // never returns
   sb->pid_ = static_cast<pid_t>(pid);
   sb->pidfd_.reset(pidfd);
   return sb;
@@ -150,12 +141,6 @@ Sandbox::~Sandbox() {
     while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
     }
   }
-  // Init is gone (or was never started): its stack is free, for the next
-  // sandbox of this process.
-  if (stack_) {
-    void* older = g_spare_stack.exchange(stack_);
-    if (older != nullptr) ::munmap(older, kSandboxStackBytes);
-  }
 }
 
 Status Sandbox::WriteIdMaps() {
@@ -169,33 +154,13 @@ Status Sandbox::WriteIdMaps() {
   return Status::Ok();
 }
 
-Status Sandbox::Release(std::span<const int> pass_fds) {
+Status Sandbox::Release() {
   if (!release_write_) return Status::Error(Code::kInternal, "sandbox released twice already");
-  if (pass_fds.size() > kMaxJoinFds) {
-    return Status::Error(Code::kInternal, "release: " + std::to_string(pass_fds.size()) +
-                                              " fds to pass, more than the child takes");
-  }
   // A child that failed during its first stage has closed its end: the
   // send gets EPIPE (no signal), and the child's report says why.
   char go = 1;
-  struct iovec iov = {&go, 1};
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxJoinFds)];
-  if (!pass_fds.empty()) {
-    const size_t bytes = sizeof(int) * pass_fds.size();
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(bytes);
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(bytes);
-    std::memcpy(CMSG_DATA(c), pass_fds.data(), bytes);
-  }
   ssize_t n =
-      base::RetryEintr([&] { return ::sendmsg(release_write_.get(), &msg, MSG_NOSIGNAL); });
+      base::RetryEintr([&] { return ::send(release_write_.get(), &go, 1, MSG_NOSIGNAL); });
   int err = errno;
   if (++releases_ == 2 || n < 0) release_write_.reset();
   if (n < 0 && err != EPIPE) return Status::FromErrno(err, "send(release channel)");
@@ -222,21 +187,31 @@ Result<int> Sandbox::Reap() {
 namespace {
 
 // Blocks the forwarded signals for the lifetime of the object and exposes
-// them as a signalfd; the old mask comes back on destruction.
+// them as a signalfd; the old mask comes back on destruction. Init() fails
+// when either call does: a blocked signal that no signalfd reads would be
+// lost for the job's whole life, so the launch fails instead.
 class SignalCapture {
  public:
-  SignalCapture() {
+  Status Init() {
     sigset_t set;
     ::sigemptyset(&set);
     for (int s : kForwardedSignals) ::sigaddset(&set, s);
-    ::sigprocmask(SIG_BLOCK, &set, &old_);
+    if (::sigprocmask(SIG_BLOCK, &set, &old_) != 0) {
+      return Status::FromErrno(errno, "sigprocmask(SIG_BLOCK, forwarded signals)");
+    }
+    blocked_ = true;
     fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd_) return Status::FromErrno(errno, "signalfd(forwarded signals)");
+    return Status::Ok();
   }
-  ~SignalCapture() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+  ~SignalCapture() {
+    if (blocked_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+  }
   int fd() const { return fd_.get(); }
 
  private:
   sigset_t old_;
+  bool blocked_ = false;
   base::UniqueFd fd_;
 };
 
@@ -268,6 +243,7 @@ bool Drain(int pipe, int file, uint64_t limit, uint64_t* written, bool* truncate
 Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t start_ns) {
   Outcome out;
   SignalCapture signals;
+  WARDEN_RETURN_IF_ERROR(signals.Init());
   const int64_t deadline_ns =
       opts.wall_time_ms ? start_ns + static_cast<int64_t>(opts.wall_time_ms) * 1000000 : 0;
   int64_t kill_at_ns = 0;       // after SIGTERM: when to SIGKILL everything
@@ -350,7 +326,11 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
               out.step = rep.step;
               out.err = rep.err;
               out.detail = rep.detail;
+              out.failure = ChildErrorText(rep);
             }
+            break;
+          case Report::Kind::kWarning:
+            out.warnings.push_back(ChildErrorText(rep));
             break;
           case Report::Kind::kExecError:
             out.exec_failed = true;

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
+#include <vector>
 
 #include "base/fd.h"
 #include "launch/plan.h"
@@ -22,12 +22,6 @@ namespace warden::launch {
 inline constexpr uint32_t kUsernsHostBase = 1u << 20;
 inline constexpr uint32_t kUsernsRange = 65536;
 
-// The stack of a sandbox init that shares warden's memory, guard page
-// included: ChildMain's deepest frames (the mount steps, with their path
-// buffers) need a few tens of KiB, and only the pages used are touched.
-inline constexpr size_t kSandboxStackBytes = 512 << 10;
-inline constexpr size_t kSandboxStackGuardBytes = 4096;
-
 class Sandbox {
  public:
   // Clones the sandbox's first process. It blocks until Release(). When
@@ -36,18 +30,10 @@ class Sandbox {
   // cgroup namespace after release). Not thread-safe: warden's launching
   // thread must be the only thread (PR_SET_PDEATHSIG follows the thread).
   //
-  // A sandbox that dies with warden (plan->die_with_parent) and is placed
-  // from outside, when the caller allows it (plan->may_share_memory),
-  // shares warden's memory (CLONE_VM) on a stack of its own:
-  // no page tables to copy, no copy-on-write faults on either side, no
-  // address space to tear down when it ends (about 1.3 ms of a 13 ms start
-  // on a small VM). The plan must then stay alive and unchanged until the
-  // Sandbox is destroyed; child.cc keeps to raw system calls so that
-  // errno, which lives in memory the two share, is never written there.
-  // The caller must keep that child out of the job's cgroups and pass the
-  // job its way in with the second Release (cgroup::JobCgroup::OpenJoinFds):
-  // the OOM killer, choosing the child, would kill every process sharing
-  // its memory, warden too.
+  // The child runs on a copy-on-write copy of our memory (never on shared
+  // memory): `plan` must stay alive and unchanged until Clone returns, and
+  // may be changed or freed after that. The child reads nothing of ours
+  // after the clone.
   static Result<std::unique_ptr<Sandbox>> Clone(Plan* plan, int cgroup_fd);
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
@@ -62,12 +48,7 @@ class Sandbox {
   // Lets the child go on, in two stages. The first call (after the uid
   // maps) lets it build its root filesystem; the caller places it in its
   // cgroup and network meanwhile, then calls again to let it start the job.
-  // `pass_fds` (at most kMaxJoinFds) go to the child with the release
-  // (SCM_RIGHTS): the job's cgroup.procs files, for a child that shares our
-  // memory and so stays out of the job's cgroups.
-  Status Release(std::span<const int> pass_fds = {});
-  // Whether the child shares our memory (see Clone).
-  bool shares_memory() const { return stack_ != nullptr; }
+  Status Release();
   // Sends a signal to the sandbox's init.
   Status Signal(int sig);
   // Reaps init; returns its wait status. Only after pidfd is readable.
@@ -82,7 +63,6 @@ class Sandbox {
   int releases_ = 0;
   base::UniqueFd report_read_;
   bool reaped_ = false;
-  void* stack_ = nullptr;  // the child's stack mapping when it shares our memory
 };
 
 // How one supervised run ended.
@@ -91,6 +71,7 @@ struct Outcome {
   Step step = Step::kNone;
   int err = 0;
   std::string detail;
+  std::string failure;  // the step, the call, the path and the errno, in words
   bool exec_failed = false;   // execve failed: err, detail = program
   bool finished = false;      // init reported the job's end
   int wait_status = 0;        // the job's wait status when finished
@@ -102,6 +83,9 @@ struct Outcome {
   int64_t wall_ms = 0;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
+  // Things that did not work and weaken no isolation, for the result (e.g.
+  // seccomp kills that cannot be attributed to a syscall).
+  std::vector<std::string> warnings;
 };
 
 struct SuperviseOptions {

@@ -1,9 +1,10 @@
 // The launch plan: everything the sandbox's child process needs, built by
 // the parent before clone. Between clone and exec the child only walks this
 // plan: it allocates nothing, takes no locks and logs nothing (STYLE rule 8).
-// All strings are NUL-terminated and owned by the Plan's storage, which must
-// outlive the child's setup (the child runs on a copy-on-write copy of the
-// parent's memory, so "outlive" means: until clone returns).
+// All strings are NUL-terminated and owned by the Plan's storage. The child
+// runs on a copy-on-write copy of the parent's memory, so the Plan must stay
+// alive and unchanged until Sandbox::Clone returns, and no longer (the
+// contract launcher.h states).
 #ifndef WARDEN_LAUNCH_PLAN_H_
 #define WARDEN_LAUNCH_PLAN_H_
 
@@ -62,10 +63,6 @@ struct GeneratedFile {
 // Most mount steps a plan may hold (the child keeps one fd per step).
 inline constexpr size_t kMaxMountSteps = 256;
 
-// Most fds the second release may carry: one cgroup.procs per cgroup
-// directory of the job (seven v1 hierarchies and the unified one).
-inline constexpr size_t kMaxJoinFds = 8;
-
 struct Plan {
   // Process to run.
   const char* const* argv = nullptr;
@@ -102,6 +99,9 @@ struct Plan {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // --pty: stdin is a pty's slave, which the job takes as its controlling
+  // terminal.
+  bool controlling_tty = false;
 
   // Signals warden ignores (bit N-1 for signal N): the job resets them to
   // the default; caught ones are reset by exec. Set by the launcher.
@@ -112,9 +112,18 @@ struct Plan {
   int release_write_fd = -1;  // warden's end: the child closes its copy
   int report_write_fd = -1;
   bool die_with_parent = true;
-  // The caller allows the child to share warden's memory (launcher.h): it
-  // will keep it out of the job's memory cgroup.
-  bool may_share_memory = false;
+
+  // Where warden's argument and environment strings lie ([start, end) in
+  // its memory, from /proc/self/stat; 0 when unknown). The sandbox's init
+  // blanks its copy of them: its /proc/PID/cmdline, which every process in
+  // the sandbox can read, must not show the operator's command line.
+  uintptr_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+
+  // Test-only fault point (base/fault.h): the child step (a launch::Step)
+  // whose call is made to fail with fault_errno; 0 for none. Set only in
+  // processes that enabled child faults (tests), never from the CLI.
+  int fault_step = 0;
+  int fault_errno = 0;
 
   // Storage that owns every string the pointers above refer to.
   std::deque<std::string> strings;

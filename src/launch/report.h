@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <cstdint>
+#include <string>
 
 namespace warden::launch {
 
@@ -20,7 +21,7 @@ enum class Step : int32_t {
   kGeneratedFile,
   kRootBind,
   kRootReadOnly,
-  kMount,
+  kMount,  // a mount step of a kind below that has no step of its own
   kPivotRoot,
   kDetachOldRoot,
   kHostname,
@@ -40,9 +41,27 @@ enum class Step : int32_t {
   kSeccomp,
   kExec,
   kJoinCgroup,
+  kParentDeathSignal,
+  kTraceJob,
+  kMaskTemplate,
+  // One per launch::MountStep::Kind, in its order.
+  kMountTmpfs,
+  kMountProc,
+  kMountSysfs,
+  kMountDevpts,
+  kMountBind,
+  kMountMask,
+  kMountReadOnly,
+  kMountSymlink,
+  kMountRemount,
+  kUsernsRoot,
+  kControllingTerminal,
+  kLast = kControllingTerminal,
 };
 
 const char* StepName(Step step);
+// The step of that name (as StepName gives it), or kNone.
+Step StepByName(const char* name);
 
 inline constexpr uint32_t kReportMagic = 0x57445250;  // "WDRP"
 
@@ -51,6 +70,7 @@ struct Report {
     kSetupError = 1,  // a setup step failed: step, err, detail
     kExecError = 2,   // execve of the job failed: err (job exits 126/127)
     kFinished = 4,    // the job ended: wait_status, rusage of the whole tree
+    kWarning = 8,     // a step that weakens no isolation did not work: step, err, call
   };
   uint32_t magic = kReportMagic;
   Kind kind = Kind::kSetupError;
@@ -61,10 +81,15 @@ struct Report {
   int64_t user_usec = 0;
   int64_t sys_usec = 0;
   int64_t max_rss_kib = 0;
+  char call[32] = {};     // the system call that failed, e.g. "openat2"
   char detail[192] = {};  // the path or mount target the step worked on
 };
 
-static_assert(sizeof(Report) == 240, "Report is a wire format: keep its size");
+static_assert(sizeof(Report) == 272, "Report is a wire format: keep its size");
+// "step 'mask': openat2(\"/etc/shadow\"): EACCES (Permission denied)": the
+// step, the call and what it worked on, for messages and warnings.
+std::string ChildErrorText(const Report& r);
+
 static_assert(sizeof(Report) < 512, "Report must be written atomically to a pipe");
 
 }  // namespace warden::launch

@@ -12,9 +12,9 @@
 #include "base/raw_syscall.h"
 #include "base/trace.h"
 
-// Runs in the sandbox's first process, which shares warden's memory: system
-// calls go through base/raw_syscall.h and report failures as -errno; errno
-// is never read or written here.
+// Runs in the sandbox's first process: system calls go through
+// base/raw_syscall.h and report failures as -errno; errno is never read or
+// written here. Each failure names its step, the call and the path.
 namespace warden::mnt {
 namespace {
 
@@ -58,7 +58,7 @@ int OpenInRoot(int root_fd, const char* target) {
 
 // Creates the last component of `target` as a directory or an empty file.
 // Only works where the parent is writable (the tmpfs mounts of the plan).
-int CreateMountPoint(int root_fd, const char* target, bool directory) {
+int CreateMountPoint(int root_fd, const char* target, bool directory, const char** call) {
   char buf[4096];
   launch::CopyStr(buf, sizeof buf, target);
   char* slash = std::strrchr(buf, '/');
@@ -69,8 +69,10 @@ int CreateMountPoint(int root_fd, const char* target, bool directory) {
   if (parent < 0) return -parent;
   int err = 0;
   if (directory) {
+    *call = "mkdirat";
     if (long r = sys::Mkdirat(parent, base, 0755); r < 0 && r != -EEXIST) err = Err(r);
   } else {
+    *call = "openat(O_CREAT)";
     long f = sys::Openat(parent, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (f < 0) {
       if (f != -EEXIST) err = Err(f);
@@ -83,11 +85,15 @@ int CreateMountPoint(int root_fd, const char* target, bool directory) {
 }
 
 // Resolves target, creating it (as a directory or a file) when missing.
-int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out) {
+// *call names the call that failed.
+int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out,
+                  const char** call) {
+  *call = "openat2";
   out->fd = OpenInRoot(root_fd, target);
   if (out->fd == -ENOENT && create) {
-    int err = CreateMountPoint(root_fd, target, directory);
+    int err = CreateMountPoint(root_fd, target, directory, call);
     if (err != 0) return err;
+    *call = "openat2";
     out->fd = OpenInRoot(root_fd, target);
   }
   if (out->fd < 0) {
@@ -112,7 +118,9 @@ unsigned long long AttrsFromFlags(unsigned long flags) {
 // mount below it when recursive. mount_setattr (Linux 5.12) does the whole
 // tree in one call; the legacy path remounts the top mount only, so the
 // parent plans explicit kRemount steps for submounts in that mode.
-int SetMountFlags(int fd, const char* fd_path, unsigned long flags, bool recursive, bool legacy) {
+int SetMountFlags(int fd, const char* fd_path, unsigned long flags, bool recursive, bool legacy,
+                  const char** call) {
+  *call = "mount_setattr";
   if (!legacy) {
     struct mount_attr attr;
     std::memset(&attr, 0, sizeof attr);
@@ -122,6 +130,7 @@ int SetMountFlags(int fd, const char* fd_path, unsigned long flags, bool recursi
     if (r == 0) return 0;
     if (r != -ENOSYS) return Err(r);
   }
+  *call = "mount(MS_REMOUNT)";
   if (long r = sys::Mount(nullptr, fd_path, nullptr, MS_REMOUNT | MS_BIND | flags, nullptr); r < 0) {
     return Err(r);
   }
@@ -150,6 +159,11 @@ struct MaskTemplates {
 
 constexpr unsigned long kMaskFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
+// What a failed template reports as its path: the buffer that holds the
+// full one is gone by the time the report is sent.
+constexpr char kMaskDirName[] = "/(staging)/.mask-dir";
+constexpr char kMaskFileName[] = "/(staging)/.mask-file";
+
 // Creates the templates in the staging tmpfs. null_fd: /dev/null (O_PATH),
 // or -1 when no file mask can be made (file masks then fail).
 ChildError MakeMaskTemplates(const launch::Plan& plan, int null_fd, MaskTemplates* out) {
@@ -157,34 +171,54 @@ ChildError MakeMaskTemplates(const launch::Plan& plan, int null_fd, MaskTemplate
   size_t len = launch::CopyStr(path, sizeof path, plan.staging_dir);
   launch::AppendStr(path, sizeof path, len, "/.mask-dir");
   if (long r = sys::Mkdirat(AT_FDCWD, path, 0755); r < 0) {
-    return Fail(Step::kMount, Err(r), "mask template");
+    return Fail(Step::kMaskTemplate, Err(r), "mkdirat", kMaskDirName);
   }
-  if (long r = sys::Mount("tmpfs", path, "tmpfs", kMaskFlags, "size=4k,mode=0755"); r < 0) {
-    return Fail(Step::kMount, Err(r), "mask template");
+  if (long r = Faulted(plan, Step::kMaskTemplate,
+                       sys::Mount("tmpfs", path, "tmpfs", kMaskFlags, "size=4k,mode=0755"));
+      r < 0) {
+    return Fail(Step::kMaskTemplate, Err(r), "mount(tmpfs)", kMaskDirName);
   }
   long dir = sys::Open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return Fail(Step::kMount, Err(dir), "mask template");
+  if (dir < 0) return Fail(Step::kMaskTemplate, Err(dir), "open", kMaskDirName);
   out->dir_fd = static_cast<int>(dir);
   launch::FdPath(out->dir_path, sizeof out->dir_path, out->dir_fd);
   if (null_fd < 0) return {};
 
   launch::AppendStr(path, sizeof path, len, "/.mask-file");
   long f = sys::Open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  if (f < 0) return Fail(Step::kMount, Err(f), "mask template");
+  if (f < 0) return Fail(Step::kMaskTemplate, Err(f), "open(O_CREAT)", kMaskFileName);
   sys::Close(static_cast<int>(f));
   char src[32];
   launch::FdPath(src, sizeof src, null_fd);
   if (long r = sys::Mount(src, path, nullptr, MS_BIND, nullptr); r < 0) {
-    return Fail(Step::kMount, Err(r), "mask template");
+    return Fail(Step::kMaskTemplate, Err(r), "mount(MS_BIND /dev/null)", kMaskFileName);
   }
   long file = sys::Open(path, O_PATH | O_CLOEXEC);
-  if (file < 0) return Fail(Step::kMount, Err(file), "mask template");
+  if (file < 0) return Fail(Step::kMaskTemplate, Err(file), "open", kMaskFileName);
   out->file_fd = static_cast<int>(file);
   launch::FdPath(out->file_path, sizeof out->file_path, out->file_fd);
   // The bind carries the flags of /dev; a mask needs none of them.
-  int err = SetMountFlags(out->file_fd, out->file_path, kMaskFlags, false, plan.legacy_mount_api);
-  if (err != 0) return Fail(Step::kMount, err, "mask template");
+  const char* call = nullptr;
+  int err = SetMountFlags(out->file_fd, out->file_path, kMaskFlags, false, plan.legacy_mount_api,
+                          &call);
+  if (err != 0) return Fail(Step::kMaskTemplate, err, call, kMaskFileName);
   return {};
+}
+
+// The step a mount step's failure is reported as.
+Step StepOf(MountStep::Kind kind) {
+  switch (kind) {
+    case MountStep::Kind::kTmpfs: return Step::kMountTmpfs;
+    case MountStep::Kind::kProc: return Step::kMountProc;
+    case MountStep::Kind::kSysfs: return Step::kMountSysfs;
+    case MountStep::Kind::kDevpts: return Step::kMountDevpts;
+    case MountStep::Kind::kBind: return Step::kMountBind;
+    case MountStep::Kind::kMaskPath: return Step::kMountMask;
+    case MountStep::Kind::kReadOnly: return Step::kMountReadOnly;
+    case MountStep::Kind::kSymlink: return Step::kMountSymlink;
+    case MountStep::Kind::kRemount: return Step::kMountRemount;
+  }
+  return Step::kMount;
 }
 
 ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int source_fd,
@@ -192,47 +226,53 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
   Resolved t;
   char src[32];
   int err = 0;
+  const char* call = "openat2";  // the call that failed, for the report
   switch (s.kind) {
     case MountStep::Kind::kTmpfs:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      call = "mount(tmpfs)";
       if (long r = sys::Mount("tmpfs", t.path, "tmpfs", s.flags, s.data); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kProc:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      call = "mount(proc)";
       if (long r = sys::Mount("proc", t.path, "proc", s.flags, nullptr); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kSysfs:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
       if (sys::Mount("sysfs", t.path, "sysfs", s.flags, nullptr) < 0) {
         // A sysfs we may not mount is hidden instead: the host's one would
         // show the host's network devices.
+        call = "mount(tmpfs over sysfs)";
         long r = sys::Mount("tmpfs", t.path, "tmpfs", s.flags | MS_RDONLY, "size=4k,mode=0755");
         if (r < 0) err = Err(r);
       }
       break;
     case MountStep::Kind::kDevpts:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      call = "mount(devpts)";
       if (long r = sys::Mount("devpts", t.path, "devpts", s.flags, s.data); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kBind: {
       bool dir = IsDirectoryFd(source_fd);
-      if ((err = ResolveTarget(root_fd, s.target, true, dir, &t))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, dir, &t, &call))) break;
       launch::FdPath(src, sizeof src, source_fd);
       unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
+      call = "mount(MS_BIND)";
       if (long r = sys::Mount(src, t.path, nullptr, bind, nullptr); r < 0) {
         err = Err(r);
         break;
       }
       // Re-resolve: the fd we hold points below the new mount.
       Resolved top;
-      if ((err = ResolveTarget(root_fd, s.target, false, dir, &top))) break;
-      err = SetMountFlags(top.fd, top.path, s.flags, s.recursive, plan.legacy_mount_api);
+      if ((err = ResolveTarget(root_fd, s.target, false, dir, &top, &call))) break;
+      err = SetMountFlags(top.fd, top.path, s.flags, s.recursive, plan.legacy_mount_api, &call);
       break;
     }
     case MountStep::Kind::kMaskPath: {
       // Masks and read-only steps change what exists; a missing path is
       // nothing to hide.
-      if ((err = ResolveTarget(root_fd, s.target, false, false, &t))) {
+      if ((err = ResolveTarget(root_fd, s.target, false, false, &t, &call))) {
         if (err == ENOENT) return {};
         break;
       }
@@ -240,23 +280,27 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
       const char* from = dir ? masks.dir_path : masks.file_path;
       if ((dir ? masks.dir_fd : masks.file_fd) < 0) {
         err = source_fd < 0 ? ENOENT : EINVAL;  // no /dev/null to mask files with
+        call = "open(/dev/null)";
         break;
       }
+      call = "mount(MS_BIND mask)";
       if (long r = sys::Mount(from, t.path, nullptr, MS_BIND, nullptr); r < 0) err = Err(r);
       break;
     }
     case MountStep::Kind::kReadOnly: {
-      if ((err = ResolveTarget(root_fd, s.target, false, true, &t))) {
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &t, &call))) {
         if (err == ENOENT) return {};
         break;
       }
+      call = "mount(MS_BIND|MS_REC)";
       if (long r = sys::Mount(t.path, t.path, nullptr, MS_BIND | MS_REC, nullptr); r < 0) {
         err = Err(r);
         break;
       }
       Resolved top;
-      if ((err = ResolveTarget(root_fd, s.target, false, true, &top))) break;
-      err = SetMountFlags(top.fd, top.path, s.flags | MS_RDONLY, true, plan.legacy_mount_api);
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &top, &call))) break;
+      err = SetMountFlags(top.fd, top.path, s.flags | MS_RDONLY, true, plan.legacy_mount_api,
+                          &call);
       break;
     }
     case MountStep::Kind::kSymlink: {
@@ -273,19 +317,25 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
         err = -parent;
         break;
       }
+      call = "symlinkat";
       if (long r = sys::Symlinkat(s.data, parent, slash + 1); r < 0 && r != -EEXIST) err = Err(r);
       sys::Close(parent);
       break;
     }
     case MountStep::Kind::kRemount:
-      if ((err = ResolveTarget(root_fd, s.target, false, true, &t))) break;
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &t, &call))) break;
+      call = "mount(MS_REMOUNT)";
       if (long r = sys::Mount(nullptr, t.path, nullptr, MS_REMOUNT | MS_BIND | s.flags, nullptr);
           r < 0) {
         err = Err(r);
       }
       break;
   }
-  if (err != 0 && !s.optional) return Fail(Step::kMount, err, s.what ? s.what : s.target);
+  const Step step = StepOf(s.kind);
+  // The fault point fails the step after its calls were made, so a mask or
+  // a read-only step it names has still been applied.
+  err = launch::FaultedErr(plan, step, err);
+  if (err != 0 && !s.optional) return Fail(step, err, call, s.target);
   return {};
 }
 
@@ -293,13 +343,17 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
 
 ChildError ChildBuildRoot(const launch::Plan& plan) {
   // Nothing we mount may propagate back to the host.
-  if (long r = sys::Mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr); r < 0) {
-    return Fail(Step::kMountPrivate, Err(r), "/");
+  if (long r = launch::Faulted(plan, Step::kMountPrivate,
+                               sys::Mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr));
+      r < 0) {
+    return Fail(Step::kMountPrivate, Err(r), "mount(MS_REC|MS_PRIVATE)", "/");
   }
   // Sources are opened in this mount namespace, before the staging tmpfs
   // can hide any of them.
   const size_t n_steps = plan.mounts.size();
-  if (n_steps > launch::kMaxMountSteps) return Fail(Step::kMount, E2BIG, "too many mounts");
+  if (n_steps > launch::kMaxMountSteps) {
+    return Fail(Step::kMount, E2BIG, "plan", "more mount steps than the child takes");
+  }
   // Steps naming the same source (every mask names /dev/null) share its fd.
   int source_fds[launch::kMaxMountSteps];
   bool owns_fd[launch::kMaxMountSteps];
@@ -317,32 +371,34 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     }
     if (source_fds[i] >= 0) continue;
     long fd = sys::Open(s.source, O_PATH | O_CLOEXEC);
-    if (fd < 0 && !s.optional) return Fail(Step::kMount, Err(fd), s.source);
+    if (fd < 0 && !s.optional) return Fail(StepOf(s.kind), Err(fd), "open(O_PATH)", s.source);
     source_fds[i] = fd < 0 ? -1 : static_cast<int>(fd);
     owns_fd[i] = source_fds[i] >= 0;
   }
   long rootfs = sys::Open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfs < 0) return Fail(Step::kRootBind, Err(rootfs), plan.rootfs);
+  if (rootfs < 0) return Fail(Step::kRootBind, Err(rootfs), "open(O_PATH)", plan.rootfs);
   const int rootfs_fd = static_cast<int>(rootfs);
   // The staging tmpfs is the empty root we build on; it is only ever
   // visible in this mount namespace.
-  if (long r = sys::Mount("tmpfs", plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                          "size=1m,mode=0700");
+  if (long r = launch::Faulted(plan, Step::kStaging,
+                               sys::Mount("tmpfs", plan.staging_dir, "tmpfs",
+                                          MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0700"));
       r < 0) {
-    return Fail(Step::kStaging, Err(r), plan.staging_dir);
+    return Fail(Step::kStaging, Err(r), "mount(tmpfs)", plan.staging_dir);
   }
   // Generated files are written into the staging tmpfs before the root
   // covers it; O_PATH fds keep them reachable for the binds below.
   int gen_fds[kMaxGenerated];
   int n_gen = 0;
   for (const launch::GeneratedFile& g : plan.generated) {
-    if (n_gen == kMaxGenerated) return Fail(Step::kGeneratedFile, E2BIG, g.target);
+    if (n_gen == kMaxGenerated) return Fail(Step::kGeneratedFile, E2BIG, "plan", g.target);
     char path[4096];
     size_t len = launch::CopyStr(path, sizeof path, plan.staging_dir);
     len = launch::AppendStr(path, sizeof path, len, "/");
     launch::AppendStr(path, sizeof path, len, g.name);
-    long fl = sys::Open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-    if (fl < 0) return Fail(Step::kGeneratedFile, Err(fl), g.target);
+    long fl = launch::Faulted(plan, Step::kGeneratedFile,
+                              sys::Open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644));
+    if (fl < 0) return Fail(Step::kGeneratedFile, Err(fl), "open(O_CREAT)", g.target);
     const int f = static_cast<int>(fl);
     size_t off = 0;
     while (off < g.content_len) {
@@ -350,13 +406,13 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
       if (w == -EINTR) continue;
       if (w < 0) {
         sys::Close(f);
-        return Fail(Step::kGeneratedFile, Err(w), g.target);
+        return Fail(Step::kGeneratedFile, Err(w), "write", g.target);
       }
       off += static_cast<size_t>(w);
     }
     sys::Close(f);
     long g_fd = sys::Open(path, O_PATH | O_CLOEXEC);
-    if (g_fd < 0) return Fail(Step::kGeneratedFile, Err(g_fd), g.target);
+    if (g_fd < 0) return Fail(Step::kGeneratedFile, Err(g_fd), "open(O_PATH)", g.target);
     gen_fds[n_gen] = static_cast<int>(g_fd);
     ++n_gen;
   }
@@ -376,21 +432,25 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
 
   char src[32];
   launch::FdPath(src, sizeof src, rootfs_fd);
-  if (long r = sys::Mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr); r < 0) {
-    return Fail(Step::kRootBind, Err(r), plan.staging_dir);
+  if (long r = launch::Faulted(plan, Step::kRootBind,
+                               sys::Mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr));
+      r < 0) {
+    return Fail(Step::kRootBind, Err(r), "mount(MS_BIND|MS_REC)", plan.rootfs);
   }
   base::TracePhase("M root bound");
   long root = sys::Open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return Fail(Step::kRootBind, Err(root), plan.staging_dir);
+  if (root < 0) return Fail(Step::kRootBind, Err(root), "open(O_PATH)", plan.staging_dir);
   const int root_fd = static_cast<int>(root);
   // The whole image is read-only, nosuid and nodev before anything is
   // mounted on top of it; the writable mounts that follow keep their own
   // flags. (Done before, not after, pivot_root for that reason.)
   char root_path[32];
   launch::FdPath(root_path, sizeof root_path, root_fd);
+  const char* call = nullptr;
   int err = SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV, true,
-                          plan.legacy_mount_api);
-  if (err != 0) return Fail(Step::kRootReadOnly, err, "/");
+                          plan.legacy_mount_api, &call);
+  err = launch::FaultedErr(plan, Step::kRootReadOnly, err);
+  if (err != 0) return Fail(Step::kRootReadOnly, err, call, "/");
 
   base::TracePhase("M root ro");
   for (size_t i = 0; i < n_steps; ++i) {
@@ -421,12 +481,18 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   base::TracePhase("M steps done");
   // pivot_root(".", ".") stacks the old root on top of the new one; the
   // detach below then removes it and every host mount with it.
-  if (long r = sys::Fchdir(root_fd); r < 0) return Fail(Step::kPivotRoot, Err(r), "fchdir");
-  if (long r = sys::Raw(SYS_pivot_root, sys::L("."), sys::L(".")); r < 0) {
-    return Fail(Step::kPivotRoot, Err(r), ".");
+  if (long r = sys::Fchdir(root_fd); r < 0) {
+    return Fail(Step::kPivotRoot, Err(r), "fchdir", plan.staging_dir);
   }
-  if (long r = sys::Umount2(".", MNT_DETACH); r < 0) return Fail(Step::kDetachOldRoot, Err(r), ".");
-  if (long r = sys::Chdir("/"); r < 0) return Fail(Step::kDetachOldRoot, Err(r), "/");
+  if (long r = launch::Faulted(plan, Step::kPivotRoot,
+                               sys::Raw(SYS_pivot_root, sys::L("."), sys::L(".")));
+      r < 0) {
+    return Fail(Step::kPivotRoot, Err(r), "pivot_root", plan.staging_dir);
+  }
+  if (long r = launch::Faulted(plan, Step::kDetachOldRoot, sys::Umount2(".", MNT_DETACH)); r < 0) {
+    return Fail(Step::kDetachOldRoot, Err(r), "umount2(MNT_DETACH)", "/");
+  }
+  if (long r = sys::Chdir("/"); r < 0) return Fail(Step::kDetachOldRoot, Err(r), "chdir", "/");
   sys::Close(root_fd);
   return {};
 }
