@@ -129,8 +129,13 @@ struct Policy {
   // Namespaces: mount, pid, ipc, uts, net and cgroup are always new.
   bool user_namespace = false;
 
-  // Root filesystem.
-  std::string rootfs = "/";  // host directory bound read-only as "/"
+  // Root filesystem. Either the host view (rootfs empty): an empty
+  // read-only root showing only the host paths in `view`, read-only, plus
+  // the mounts below; or `rootfs`: a host directory bound read-only as "/"
+  // ("/" shows the whole host, an explicit choice), with the masks below.
+  std::string rootfs;
+  std::vector<std::string> view = {"/usr", "/bin",  "/sbin",   "/lib",
+                                   "/lib32", "/lib64", "/libx32", "/etc"};
   std::vector<std::string> mask;  // hidden by an empty tmpfs or /dev/null
   std::vector<MountSpec> mounts;
   uint64_t tmp_size_bytes = 64ull << 20;

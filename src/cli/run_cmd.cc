@@ -131,6 +131,11 @@ int RunCommand(int argc, char** argv) {
     std::string inside = real;
     bool hidden = UnderPath(inside, "/tmp");
     for (const std::string& m : req.policy.mask) hidden = hidden || UnderPath(inside, m);
+    if (req.policy.rootfs.empty()) {  // the host view shows only its own paths
+      bool shown = false;
+      for (const std::string& v : req.policy.view) shown = shown || UnderPath(inside, v);
+      hidden = hidden || !shown;
+    }
     if (hidden) {
       inside = "/tmp/" + inside.substr(inside.rfind('/') + 1);
       MountSpec m;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fd.h"
 
 namespace warden::launch {
 
@@ -44,6 +45,10 @@ struct MountStep {
   bool recursive = false;       // bind: MS_REC and recursive attributes
   bool optional = false;        // a failure is skipped, not fatal
   const char* what = nullptr;   // step name in error reports
+  int source_fd = -1;           // bind: a detached mount tree (open_tree
+                                // OPEN_TREE_CLONE of the source the parent
+                                // opened and checked), moved to target; then
+                                // `source` is null. Owned by Plan::fds.
 };
 
 struct RlimitStep {
@@ -80,6 +85,9 @@ struct Plan {
 
   // Filesystem.
   const char* rootfs = "/";
+  // The root is an empty tmpfs that the plan's binds fill (the host view);
+  // `rootfs` is then unused.
+  bool empty_root = false;
   const char* staging_dir = "/tmp";  // host dir the staging tmpfs covers (in our ns)
   std::vector<MountStep> mounts;
   std::vector<GeneratedFile> generated;
@@ -127,9 +135,14 @@ struct Plan {
 
   // Storage that owns every string the pointers above refer to.
   std::deque<std::string> strings;
+  std::deque<base::UniqueFd> fds;  // fds the steps name (MountStep::source_fd)
   std::vector<const char*> argv_vec;
   std::vector<const char*> envp_vec;
 
+  int KeepFd(base::UniqueFd fd) {
+    fds.push_back(std::move(fd));
+    return fds.back().get();
+  }
   const char* Keep(std::string s) {
     strings.push_back(std::move(s));
     return strings.back().c_str();

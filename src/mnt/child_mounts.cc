@@ -1,6 +1,7 @@
 #include "mnt/child_mounts.h"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -84,6 +85,29 @@ int CreateMountPoint(int root_fd, const char* target, bool directory, const char
   return err;
 }
 
+// Creates the missing directories above `target`, one at a time, each
+// resolved in the root (a symlink in the image, /lib -> usr/lib, is followed
+// there). Only works where they are writable: the host view's root tmpfs.
+int MakeParents(int root_fd, const char* target, const char** call) {
+  char buf[4096];
+  launch::CopyStr(buf, sizeof buf, target);
+  for (char* p = buf + 1; *p; ++p) {
+    if (*p != '/') continue;
+    *p = '\0';
+    int fd = OpenInRoot(root_fd, buf);
+    if (fd >= 0) {
+      sys::Close(fd);
+    } else if (fd == -ENOENT) {
+      if (int err = CreateMountPoint(root_fd, buf, true, call); err != 0) return err;
+    } else {
+      *call = "openat2";
+      return -fd;
+    }
+    *p = '/';
+  }
+  return 0;
+}
+
 // Resolves target, creating it (as a directory or a file) when missing.
 // *call names the call that failed.
 int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out,
@@ -91,6 +115,7 @@ int ResolveTarget(int root_fd, const char* target, bool create, bool directory, 
   *call = "openat2";
   out->fd = OpenInRoot(root_fd, target);
   if (out->fd == -ENOENT && create) {
+    if (int err = MakeParents(root_fd, target, call); err != 0) return err;
     int err = CreateMountPoint(root_fd, target, directory, call);
     if (err != 0) return err;
     *call = "openat2";
@@ -256,12 +281,24 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
     case MountStep::Kind::kBind: {
       bool dir = IsDirectoryFd(source_fd);
       if ((err = ResolveTarget(root_fd, s.target, true, dir, &t, &call))) break;
-      launch::FdPath(src, sizeof src, source_fd);
-      unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
-      call = "mount(MS_BIND)";
-      if (long r = sys::Mount(src, t.path, nullptr, bind, nullptr); r < 0) {
-        err = Err(r);
-        break;
+      if (s.source_fd >= 0) {
+        // The detached copy the parent made of the source it checked: moved
+        // into place, never looked up by path again.
+        call = "move_mount";
+        if (long r = sys::Raw(SYS_move_mount, source_fd, sys::L(""), t.fd, sys::L(""),
+                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+            r < 0) {
+          err = Err(r);
+          break;
+        }
+      } else {
+        launch::FdPath(src, sizeof src, source_fd);
+        unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
+        call = "mount(MS_BIND)";
+        if (long r = sys::Mount(src, t.path, nullptr, bind, nullptr); r < 0) {
+          err = Err(r);
+          break;
+        }
       }
       // Re-resolve: the fd we hold points below the new mount.
       Resolved top;
@@ -363,6 +400,10 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     source_fds[i] = -1;
     owns_fd[i] = false;
     any_mask = any_mask || s.kind == MountStep::Kind::kMaskPath;
+    if (s.source_fd >= 0) {
+      source_fds[i] = s.source_fd;  // the plan's, closed at exec
+      continue;
+    }
     if (s.source == nullptr) continue;
     for (size_t j = 0; j < i && source_fds[i] < 0; ++j) {
       if (owns_fd[j] && std::strcmp(plan.mounts[j].source, s.source) == 0) {
@@ -375,8 +416,10 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     source_fds[i] = fd < 0 ? -1 : static_cast<int>(fd);
     owns_fd[i] = source_fds[i] >= 0;
   }
-  long rootfs = sys::Open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfs < 0) return Fail(Step::kRootBind, Err(rootfs), "open(O_PATH)", plan.rootfs);
+  long rootfs = plan.empty_root ? -1 : sys::Open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (!plan.empty_root && rootfs < 0) {
+    return Fail(Step::kRootBind, Err(rootfs), "open(O_PATH)", plan.rootfs);
+  }
   const int rootfs_fd = static_cast<int>(rootfs);
   // The staging tmpfs is the empty root we build on; it is only ever
   // visible in this mount namespace.
@@ -431,11 +474,22 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   }
 
   char src[32];
-  launch::FdPath(src, sizeof src, rootfs_fd);
-  if (long r = launch::Faulted(plan, Step::kRootBind,
-                               sys::Mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr));
-      r < 0) {
-    return Fail(Step::kRootBind, Err(r), "mount(MS_BIND|MS_REC)", plan.rootfs);
+  if (plan.empty_root) {
+    // The host view's root: an empty tmpfs the steps fill, made read-only
+    // once they are done.
+    if (long r = launch::Faulted(plan, Step::kRootBind,
+                                 sys::Mount("tmpfs", plan.staging_dir, "tmpfs", MS_NOSUID | MS_NODEV,
+                                            "size=256k,nr_inodes=4096,mode=0755"));
+        r < 0) {
+      return Fail(Step::kRootBind, Err(r), "mount(tmpfs)", "/");
+    }
+  } else {
+    launch::FdPath(src, sizeof src, rootfs_fd);
+    if (long r = launch::Faulted(plan, Step::kRootBind,
+                                 sys::Mount(src, plan.staging_dir, nullptr, MS_BIND | MS_REC, nullptr));
+        r < 0) {
+      return Fail(Step::kRootBind, Err(r), "mount(MS_BIND|MS_REC)", plan.rootfs);
+    }
   }
   base::TracePhase("M root bound");
   long root = sys::Open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -447,8 +501,9 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   char root_path[32];
   launch::FdPath(root_path, sizeof root_path, root_fd);
   const char* call = nullptr;
-  int err = SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV, true,
-                          plan.legacy_mount_api, &call);
+  int err = plan.empty_root ? 0
+                            : SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                            true, plan.legacy_mount_api, &call);
   err = launch::FaultedErr(plan, Step::kRootReadOnly, err);
   if (err != 0) return Fail(Step::kRootReadOnly, err, call, "/");
 
@@ -462,7 +517,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   for (size_t i = 0; i < n_steps; ++i) {
     if (owns_fd[i]) sys::Close(source_fds[i]);
   }
-  sys::Close(rootfs_fd);
+  if (rootfs_fd >= 0) sys::Close(rootfs_fd);
   for (int i = 0; i < n_gen; ++i) {
     MountStep s;
     s.kind = MountStep::Kind::kBind;
@@ -478,6 +533,12 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     sys::Close(gen_fds[i]);
   }
 
+  if (plan.empty_root) {
+    // Only the root tmpfs itself: the mounts on it keep their own flags.
+    err = SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV, false,
+                        plan.legacy_mount_api, &call);
+    if (err != 0) return Fail(Step::kRootReadOnly, err, call, "/");
+  }
   base::TracePhase("M steps done");
   // pivot_root(".", ".") stacks the old root on top of the new one; the
   // detach below then removes it and every host mount with it.

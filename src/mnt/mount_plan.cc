@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "mnt/bind_source.h"
 #include "mnt/mountinfo.h"
 
 namespace warden::mnt {
@@ -103,17 +104,145 @@ bool HaveMountSetattr() {
   return !(r < 0 && errno == ENOSYS);
 }
 
+namespace {
+
+// warden's own caches and state: never visible to a job, whatever the view
+// or the binds (the policy cache holds other jobs' [env.set] values).
+std::vector<std::string> StateDirs() {
+  std::vector<std::string> dirs = {"/var/cache/warden", "/var/lib/warden"};
+  if (const char* env = std::getenv("WARDEN_CACHE_DIR"); env && *env == '/') dirs.push_back(env);
+  return dirs;
+}
+
+// True when `path` is `dir` or below it (both absolute, normalised).
+bool AtOrBelow(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+std::string Inside(const std::string& dest, const std::string& below) {
+  return dest == "/" ? (below.empty() ? "/" : below) : dest + below;
+}
+
+class Planner {
+ public:
+  Planner(const Policy& policy, launch::Plan* plan) : policy_(policy), plan_(plan) {
+    for (const std::string& d : StateDirs()) {
+      char real[PATH_MAX];
+      if (::realpath(d.c_str(), real) != nullptr) state_real_.emplace_back(real);
+    }
+  }
+
+  Result<const std::vector<MountInfoEntry>*> MountInfo() {
+    if (!have_info_) {
+      WARDEN_ASSIGN_OR_RETURN(info_, ReadMountInfo());
+      have_info_ = true;
+    }
+    return &info_;
+  }
+
+  // One bind: the source is opened once here (bind_source.h says which
+  // symlinks may be on its path), checked on that fd, and handed to the
+  // child as a detached copy of its mounts, so nothing the job does to the
+  // path between runs or meanwhile changes what is bound.
+  Status Bind(const MountSpec& m, bool check_sockets) {
+    Result<base::UniqueFd> opened = OpenBindSource(m.source);
+    if (!opened.ok()) {
+      if (m.optional && opened.status().err() == ENOENT) return Status::Ok();
+      return opened.take_status();
+    }
+    base::UniqueFd fd = std::move(opened.value());
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(bind source \"" + m.source + "\")");
+    WARDEN_RETURN_IF_ERROR(CheckBindSource(fd.get(), st, m.source));
+    const bool dir = S_ISDIR(st.st_mode);
+    WARDEN_ASSIGN_OR_RETURN(std::string real, FdPathName(fd.get()));
+    for (const std::string& state : state_real_) {
+      if (AtOrBelow(real, state)) {
+        return Status::Error(Code::kPermissionDenied,
+                             "bind source \"" + m.source + "\" is inside warden's state (" + state +
+                                 "), which no job may see; bind another directory");
+      }
+    }
+    if (dir && check_sockets) WARDEN_RETURN_IF_ERROR(RefuseSockets(fd.get(), m.source));
+    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd tree, CloneMountTree(fd.get(), dir, m.source));
+    unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
+    Add(plan_, Kind::kBind, m.destination, flags);
+    MountStep& step = plan_->mounts.back();
+    step.recursive = dir;
+    step.source_fd = plan_->KeepFd(std::move(tree));
+    if (dir && plan_->legacy_mount_api && !m.writable) {
+      WARDEN_ASSIGN_OR_RETURN(const std::vector<MountInfoEntry>* info, MountInfo());
+      WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(*info, real, m.destination, plan_));
+    }
+    // The state directories below this source are masked where it shows.
+    for (const std::string& state : state_real_) {
+      if (dir && real != state && AtOrBelow(state, real)) {
+        std::string below = real == "/" ? state : state.substr(real.size());
+        Add(plan_, Kind::kMaskPath, Inside(m.destination, below), 0, "", "/dev/null");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // One entry of the host view: a symlink is made again as a symlink (it
+  // resolves inside the sandbox, so it cannot lead out of it); anything
+  // else is bound read-only. Entries the host lacks are skipped.
+  Status View(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::Ok();
+      return Status::FromErrno(errno, "lstat(view entry \"" + path + "\")");
+    }
+    if (S_ISLNK(st.st_mode)) {
+      char text[PATH_MAX];
+      ssize_t n = ::readlink(path.c_str(), text, sizeof text);
+      if (n < 0) return Status::FromErrno(errno, "readlink(view entry \"" + path + "\")");
+      if (static_cast<size_t>(n) >= sizeof text) return Status::FromErrno(ENAMETOOLONG, path);
+      Add(plan_, Kind::kSymlink, path, 0, std::string(text, static_cast<size_t>(n)));
+      return Status::Ok();
+    }
+    MountSpec m;
+    m.source = path;
+    m.destination = path;
+    m.optional = true;
+    // The view's trees are the distribution's (/usr, /etc): package-managed,
+    // far too big to walk at every start, and not where services put
+    // sockets (/run, /var, /tmp, which the view leaves out).
+    return Bind(m, /*check_sockets=*/false);
+  }
+
+ private:
+  const Policy& policy_;
+  launch::Plan* plan_;
+  std::vector<std::string> state_real_;
+  std::vector<MountInfoEntry> info_;
+  bool have_info_ = false;
+};
+
+}  // namespace
+
 Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
                       launch::Plan* plan) {
-  char real[PATH_MAX];
-  if (::realpath(policy.rootfs.c_str(), real) == nullptr) {
-    return Status::FromErrno(errno, "rootfs \"" + policy.rootfs + "\"");
-  }
-  plan->rootfs = plan->Keep(real);
   plan->legacy_mount_api = !HaveMountSetattr();
-  if (plan->legacy_mount_api) {
-    WARDEN_ASSIGN_OR_RETURN(std::vector<MountInfoEntry> mounts, ReadMountInfo());
-    WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(mounts, real, "/", plan));
+  Planner planner(policy, plan);
+  if (!policy.rootfs.empty()) {
+    // An explicit rootfs (`rootfs = "/"` is the opt-in whole-host view):
+    // bound read-only as "/", with the policy's masks.
+    char real[PATH_MAX];
+    if (::realpath(policy.rootfs.c_str(), real) == nullptr) {
+      return Status::FromErrno(errno, "rootfs \"" + policy.rootfs + "\"");
+    }
+    plan->rootfs = plan->Keep(real);
+    if (plan->legacy_mount_api) {
+      WARDEN_ASSIGN_OR_RETURN(const std::vector<MountInfoEntry>* mounts, planner.MountInfo());
+      WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(*mounts, real, "/", plan));
+    }
+  } else {
+    // The host view: an empty root holding only the allow-listed host paths.
+    plan->empty_root = true;
+    for (const std::string& v : policy.view) WARDEN_RETURN_IF_ERROR(planner.View(v));
   }
 
   const std::string devnull = "/dev/null";
@@ -158,25 +287,16 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   Add(plan, Kind::kTmpfs, "/tmp", MS_NOSUID | MS_NODEV, SizeData(policy.tmp_size_bytes, "1777"));
 
   for (const std::string& m : policy.mask) Add(plan, Kind::kMaskPath, m, 0, "", devnull);
+  for (const std::string& d : StateDirs()) Add(plan, Kind::kMaskPath, d, 0, "", devnull);
 
   auto add_mount = [&](const MountSpec& m) -> Status {
-    unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
     if (m.kind == MountSpec::Kind::kTmpfs) {
+      unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
       uint64_t size = m.size_bytes ? m.size_bytes : policy.tmp_size_bytes;
       Add(plan, Kind::kTmpfs, m.destination, flags, SizeData(size, "1777"));
       return Status::Ok();
     }
-    char src[PATH_MAX];
-    if (::realpath(m.source.c_str(), src) == nullptr) {
-      if (m.optional && errno == ENOENT) return Status::Ok();
-      return Status::FromErrno(errno, "bind source \"" + m.source + "\"");
-    }
-    WARDEN_ASSIGN_OR_RETURN(struct stat st, StatPath(src));
-    const bool dir = S_ISDIR(st.st_mode);
-    Add(plan, Kind::kBind, m.destination, flags, "", src);
-    plan->mounts.back().recursive = dir;
-    plan->mounts.back().optional = m.optional;
-    return Status::Ok();
+    return planner.Bind(m, /*check_sockets=*/true);
   };
   for (const MountSpec& m : policy.mounts) WARDEN_RETURN_IF_ERROR(add_mount(m));
   for (const MountSpec& m : extra) WARDEN_RETURN_IF_ERROR(add_mount(m));

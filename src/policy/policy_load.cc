@@ -305,10 +305,26 @@ Status Layer::Namespaces(const toml::node& n) {
 Status Layer::Filesystem(const toml::node& n) {
   WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[filesystem]"));
   WARDEN_RETURN_IF_ERROR(CheckKeys(
-      *t, "[filesystem]", {"rootfs", "mask", "mount", "tmp_size", "shm_size", "cwd"}));
+      *t, "[filesystem]", {"rootfs", "view", "mask", "mount", "tmp_size", "shm_size", "cwd"}));
   Policy& p = st_.p;
+  // One of the two roots: naming either replaces what a base policy chose.
+  const toml::node* view = t->get("view");
   if (const toml::node* v = t->get("rootfs")) {
+    if (view) return Err(*view, "filesystem.view and filesystem.rootfs exclude each other; keep one");
     WARDEN_ASSIGN_OR_RETURN(p.rootfs, Path(*v, "filesystem.rootfs"));
+    p.view.clear();
+  }
+  if (view) {
+    WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> paths,
+                            StringList(*view, "filesystem.view", kMaxMounts, kMaxPathBytes + 1));
+    p.view.clear();
+    for (const std::string& m : paths) {
+      std::string problem = PathProblem(m);
+      if (!problem.empty()) return Err(*view, "filesystem.view entry \"" + m.substr(0, 128) + "\": " + problem);
+      if (m == "/") return Err(*view, "filesystem.view must not show \"/\" (that is rootfs = \"/\")");
+      if (std::find(p.view.begin(), p.view.end(), m) == p.view.end()) p.view.push_back(m);
+    }
+    p.rootfs.clear();
   }
   if (const toml::node* v = t->get("cwd")) {
     WARDEN_ASSIGN_OR_RETURN(p.cwd, Path(*v, "filesystem.cwd"));

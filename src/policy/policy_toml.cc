@@ -84,7 +84,11 @@ std::string PolicyToToml(const Policy& p) {
   o += "\n[namespaces]\n";
   o += std::string("user = ") + (p.user_namespace ? "true" : "false") + "\n";
   o += "\n[filesystem]\n";
-  o += "rootfs = " + TomlQuote(p.rootfs) + "\n";
+  if (p.rootfs.empty()) {
+    o += "view = " + List(p.view) + "\n";
+  } else {
+    o += "rootfs = " + TomlQuote(p.rootfs) + "\n";
+  }
   o += "mask = " + List(p.mask) + "\n";
   o += "tmp_size = " + U64(p.tmp_size_bytes) + "\n";
   o += "shm_size = " + U64(p.shm_size_bytes) + "\n";
