@@ -114,7 +114,7 @@ settled_leftovers() {
   refused "$NET.2" 8002
   run "$W" run --net veth --allow "$NET.2:8001/tcp" --job-id "$ID" -- /bin/bash -c "$(tcp_probe $NET.3 8001)"
   refused "$NET.3" 8001
-  [ -z "$(leftovers)" ]
+  [ -z "$(settled_leftovers)" ]
 }
 
 @test "net: the host's addresses are unreachable unless host:PORT allows them" {
@@ -144,7 +144,7 @@ while True:
   # Without host:PORT, not even the veth's host end.
   run "$W" run --net veth --allow "$NET.2:8001" --job-id "$ID" -- /bin/bash -c "$(tcp_probe host $port)"
   refused host "$port"
-  [ -z "$(leftovers)" ]
+  [ -z "$(settled_leftovers)" ]
 }
 
 @test "net: DNS servers from the policy are written and reachable on port 53 only" {

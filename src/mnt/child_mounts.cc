@@ -501,11 +501,13 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   char root_path[32];
   launch::FdPath(root_path, sizeof root_path, root_fd);
   const char* call = nullptr;
-  int err = plan.empty_root ? 0
-                            : SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV,
-                                            true, plan.legacy_mount_api, &call);
-  err = launch::FaultedErr(plan, Step::kRootReadOnly, err);
-  if (err != 0) return Fail(Step::kRootReadOnly, err, call, "/");
+  int err = 0;
+  if (!plan.empty_root) {
+    err = launch::FaultedErr(plan, Step::kRootReadOnly,
+                             SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                           true, plan.legacy_mount_api, &call));
+    if (err != 0) return Fail(Step::kRootReadOnly, err, call, "/");
+  }
 
   base::TracePhase("M root ro");
   for (size_t i = 0; i < n_steps; ++i) {
@@ -535,8 +537,9 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
 
   if (plan.empty_root) {
     // Only the root tmpfs itself: the mounts on it keep their own flags.
-    err = SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV, false,
-                        plan.legacy_mount_api, &call);
+    err = launch::FaultedErr(plan, Step::kRootReadOnly,
+                             SetMountFlags(root_fd, root_path, MS_RDONLY | MS_NOSUID | MS_NODEV,
+                                           false, plan.legacy_mount_api, &call));
     if (err != 0) return Fail(Step::kRootReadOnly, err, call, "/");
   }
   base::TracePhase("M steps done");

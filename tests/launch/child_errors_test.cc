@@ -31,7 +31,7 @@ constexpr Expect kSteps[] = {
     {"wait for release", "read", "release channel"},
     {"make / private", "mount(MS_REC|MS_PRIVATE)", "MS_PRIVATE) \"/\""},
     {"staging tmpfs", "mount(tmpfs)", "\"/"},
-    {"bind root", "mount(MS_BIND|MS_REC)", "\"/\""},
+    {"bind root", "mount(tmpfs)", "\"/\""},
     {"make root read-only", "mount_setattr", "\"/\""},
     {"mask template", "mount(tmpfs)", ".mask-dir"},
     {"tmpfs", "mount(tmpfs)", "mount(tmpfs) \"/"},
