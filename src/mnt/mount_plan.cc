@@ -17,6 +17,7 @@
 #include "base/file.h"
 #include "mnt/bind_source.h"
 #include "mnt/mountinfo.h"
+#include "policy/parse_util.h"
 
 namespace warden::mnt {
 namespace {
@@ -299,7 +300,15 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
     return planner.Bind(m, /*check_sockets=*/true);
   };
   for (const MountSpec& m : policy.mounts) WARDEN_RETURN_IF_ERROR(add_mount(m));
-  for (const MountSpec& m : extra) WARDEN_RETURN_IF_ERROR(add_mount(m));
+  for (const MountSpec& m : extra) {
+    // Library callers reach here without the CLI's parser: the same mount
+    // rule as policies and --bind, so a "/" destination never hides the view.
+    if (std::string problem = policy::MountProblem(m); !problem.empty()) {
+      return Status::Error(Code::kInvalidArgument, "bind " + m.source + " -> " + m.destination +
+                                                       ": " + problem);
+    }
+    WARDEN_RETURN_IF_ERROR(add_mount(m));
+  }
   // The child keeps one fd per step; say here, before anything starts, what
   // made the plan too long.
   if (plan->mounts.size() > launch::kMaxMountSteps) {

@@ -79,5 +79,19 @@ TEST_CASE("mount plan: every plan names /proc, /dev and /tmp, sizes from the pol
   CHECK(tmp);
 }
 
+TEST_CASE("mount plan: a library caller's bind to / or through .. is refused", "[mnt]") {
+  testing::TempDir src;
+  for (const char* dest : {"/", "//", "/usr/../", "relative"}) {
+    INFO(dest);
+    MountSpec m;
+    m.kind = MountSpec::Kind::kBind;
+    m.source = src.path();
+    m.destination = dest;
+    launch::Plan plan;
+    Status st = mnt::BuildMountPlan(Policy{}, {m}, &plan);
+    CHECK(st.code() == Code::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace warden
