@@ -18,6 +18,7 @@
 #include "base/errno_text.h"
 #include "base/fault.h"
 #include "base/fd.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/safe_open.h"
 #include "base/trace.h"
@@ -360,6 +361,35 @@ Result<JobResult> RunJob(const JobRequest& req) {
     sopts.stdout_file = out_file.get();
     sopts.stderr_pipe = err_pipe.read.get();
     sopts.stderr_file = err_file.get();
+  } else {
+    // The job never holds warden's terminal: with the fd it could change the
+    // operator's terminal settings (TCSETS), read what the operator types, or
+    // push input back (TIOCSTI). Output on a terminal is relayed through a
+    // pipe that warden drains into its own fd, unlimited as it was before;
+    // any other stdout or stderr (a file, a pipe) is handed over as it is.
+    sopts.output_max_bytes = UINT64_MAX;
+    for (auto [fd, pipe, plan_fd, sup_pipe, sup_file] :
+         {std::tuple{STDOUT_FILENO, &out_pipe, &plan.stdout_fd, &sopts.stdout_pipe,
+                     &sopts.stdout_file},
+          std::tuple{STDERR_FILENO, &err_pipe, &plan.stderr_fd, &sopts.stderr_pipe,
+                     &sopts.stderr_file}}) {
+      if (!::isatty(fd)) continue;
+      Result<Pipe> p = MakePipe();
+      if (!p.ok()) return setup_error(p.status());
+      *pipe = std::move(p.value());
+      *plan_fd = pipe->write.get();
+      *sup_pipe = pipe->read.get();
+      *sup_file = fd;
+    }
+  }
+  // A terminal on stdin is not the job's to read: it gets /dev/null instead.
+  base::UniqueFd null_stdin;
+  if (::isatty(STDIN_FILENO)) {
+    null_stdin.reset(base::RetryEintr([] { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }));
+    if (!null_stdin) {
+      return setup_error(Status::FromErrno(errno, "open(\"/dev/null\") for the job's stdin"));
+    }
+    plan.stdin_fd = null_stdin.get();
   }
 
   if (Status fst = ArmChildFault(&plan); !fst.ok()) return setup_error(fst);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bats
+# The operator's terminal: without --pty the job never holds it. A terminal
+# on stdin becomes /dev/null for the job, and output to a terminal is relayed
+# by warden through a pipe, so the job cannot read the terminal or change its
+# settings, while what it prints still reaches the operator.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+  common_setup
+  command -v python3 >/dev/null || skip "needs python3 (pty module)"
+}
+teardown() { common_teardown; }
+
+# under_pty CMD...: runs CMD with a new pseudo-terminal as its stdin, stdout
+# and stderr; what it writes to the terminal comes out on our stdout.
+under_pty() {
+  python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@"
+}
+
+# The job's probe: tcgetattr on each of its fds 0, 1, 2, printed one word each.
+PROBE='
+import errno, sys, termios
+words = []
+for fd in (0, 1, 2):
+    try:
+        termios.tcgetattr(fd)
+        words.append("tty%d" % fd)
+    except termios.error as e:
+        words.append("notty%d" % fd if e.args[0] == errno.ENOTTY else "err%d" % fd)
+print(" ".join(words))
+sys.stderr.write("on-stderr\n")
+'
+
+@test "tty: the probe sees a terminal when run under the pty without warden" {
+  run under_pty python3 -c "$PROBE"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"tty0 tty1 tty2"* ]]
+}
+
+@test "tty: the job holds none of warden's terminal fds, and its output still reaches the terminal" {
+  run under_pty "$W" run -- python3 -c "$PROBE"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"notty0 notty1 notty2"* ]]
+  [[ "$output" == *"on-stderr"* ]]
+}
+
+@test "tty: stdin on a terminal reads as empty for the job" {
+  run under_pty "$W" run -- sh -c 'if read -r line; then echo "got:$line"; else echo eof; fi'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *eof* ]]
+}
+
+@test "tty: stdout that is not a terminal is handed over as it is" {
+  run "$W" run -- python3 -c 'import os, stat; print(stat.S_ISFIFO(os.fstat(1).st_mode))'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *True* ]]
+}
