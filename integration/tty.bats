@@ -59,3 +59,36 @@ sys.stderr.write("on-stderr\n")
   [ "$status" -eq 0 ]
   [[ "$output" == *True* ]]
 }
+
+@test "tty: --pty gives the job a terminal of its own as stdin, stdout and controlling terminal" {
+  run "$W" run --pty -- sh -c 'test -t 0 && test -t 1 && echo tty'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *tty* ]]
+  # tcgetpgrp answers only on the caller's controlling terminal.
+  run "$W" run --pty -- python3 -c 'import os; print("ctty", os.tcgetpgrp(0) == os.getpgrp())'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"ctty True"* ]]
+}
+
+@test "tty: --pty relays warden's stdin to the job's terminal" {
+  run "$W" run --pty -- sh -c 'read -r line && echo "got:$line"' <<<hello
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *got:hello* ]]
+}
+
+@test "tty: --pty under a terminal relays the job's output and leaves the terminal's settings as they were" {
+  run under_pty sh -c 'before=$(stty -g); "$0" run --pty -- sh -c "test -t 0 && echo tty-in-job"; rc=$?; [ "$(stty -g)" = "$before" ] && echo restored; exit $rc' "$W"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *tty-in-job* ]]
+  [[ "$output" == *restored* ]]
+}
+
+@test "tty: --pty with --output-dir is refused" {
+  run "$W" run --pty --output-dir "$T/out" -- true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"--pty and --output-dir"* ]]
+}

@@ -27,6 +27,9 @@ struct JobRequest {
   std::vector<std::string> env_pass;     // --env-pass
   std::optional<uint64_t> wall_time_ms;  // --timeout (overrides the policy)
   std::string output_dir;                // --output-dir: stdout, stderr files
+  // --pty: the job gets a new pseudo-terminal as stdin, stdout, stderr and
+  // controlling terminal, relayed to warden's own stdin and stdout.
+  bool pty = false;
   std::string job_id;                    // names of resources; generated if empty
   std::string cgroup_parent;             // --cgroup-parent
   bool die_with_parent = true;

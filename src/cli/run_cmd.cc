@@ -43,6 +43,7 @@ void RunUsage(FILE* out) {
       "  --allow DEST           veth egress whitelist entry: ADDR[/PREFIX][:PORT][/tcp|/udp], host:PORT\n"
       "  --cgroup-parent PATH   create the job's cgroup under PATH in each hierarchy\n"
       "  --job-id ID            name the job (default: random)\n"
+      "  --pty                  give the job a new terminal, relayed to warden's stdin/stdout\n"
       "\n"
       "exit: the job's code; 128+N killed by signal N; 124 timeout; 125 warden failed;\n"
       "      126 cannot execute; 127 not found\n");

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -180,6 +182,73 @@ Result<Pipe> MakePipe() {
   return out;
 }
 
+// The operator's terminal in raw mode for as long as a --pty job runs: keys
+// (^C, ^Z) and line editing belong to the job's terminal, not warden's. The
+// destructor puts the saved settings back.
+class RawTerminal {
+ public:
+  RawTerminal() = default;
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+  ~RawTerminal() {
+    if (fd_ >= 0) (void)::tcsetattr(fd_, TCSAFLUSH, &saved_);
+  }
+  Status Enter(int fd) {
+    if (::tcgetattr(fd, &saved_) != 0) return Status::FromErrno(errno, "tcgetattr(stdin)");
+    struct termios raw = saved_;
+    ::cfmakeraw(&raw);
+    if (::tcsetattr(fd, TCSANOW, &raw) != 0) return Status::FromErrno(errno, "tcsetattr(stdin, raw)");
+    fd_ = fd;
+    return Status::Ok();
+  }
+
+ private:
+  int fd_ = -1;
+  struct termios saved_ {};
+};
+
+struct Pty {
+  base::UniqueFd master, slave;
+  RawTerminal raw;
+};
+
+// --pty: a new pseudo-terminal whose slave is the job's fds 0-2 and
+// controlling terminal; warden relays its own stdin to the master and the
+// master to its own stdout. The window size is copied from warden's terminal.
+Status OpenPty(Pty* pty, launch::Plan* plan, launch::SuperviseOptions* sopts) {
+  pty->master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!pty->master) return Status::FromErrno(errno, "posix_openpt");
+  if (::grantpt(pty->master.get()) != 0) return Status::FromErrno(errno, "grantpt");
+  if (::unlockpt(pty->master.get()) != 0) return Status::FromErrno(errno, "unlockpt");
+  char name[64];
+  if (int e = ::ptsname_r(pty->master.get(), name, sizeof name); e != 0) {
+    return Status::FromErrno(e, "ptsname_r");
+  }
+  pty->slave.reset(
+      base::RetryEintr([&] { return ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC); }));
+  if (!pty->slave) return Status::FromErrno(errno, std::string("open(\"") + name + "\")");
+  // The supervisor reads the master in its poll loop, like an output pipe.
+  if (::fcntl(pty->master.get(), F_SETFL, O_NONBLOCK) != 0) {
+    return Status::FromErrno(errno, "fcntl(pty master, F_SETFL, O_NONBLOCK)");
+  }
+  struct winsize ws;
+  for (int fd : {STDIN_FILENO, STDOUT_FILENO}) {
+    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+      (void)::ioctl(pty->master.get(), TIOCSWINSZ, &ws);
+      break;
+    }
+  }
+  if (::isatty(STDIN_FILENO)) WARDEN_RETURN_IF_ERROR(pty->raw.Enter(STDIN_FILENO));
+  plan->stdin_fd = plan->stdout_fd = plan->stderr_fd = pty->slave.get();
+  plan->controlling_tty = true;
+  sopts->output_max_bytes = UINT64_MAX;
+  sopts->stdout_pipe = pty->master.get();
+  sopts->stdout_file = STDOUT_FILENO;
+  sopts->input = STDIN_FILENO;
+  sopts->input_sink = pty->master.get();
+  return Status::Ok();
+}
+
 void FillCgroupFigures(const cgroup::Accounting& a, JobResult* res) {
   auto put = [&](const char* key, const std::optional<uint64_t>& v, uint64_t div = 1) {
     if (v) res->cgroup[key] = *v / div;
@@ -339,6 +408,9 @@ Result<JobResult> RunJob(const JobRequest& req) {
   sopts.output_max_bytes = policy.output_max_bytes;
   base::UniqueFd out_file, err_file;
   Pipe out_pipe, err_pipe;
+  // Declared before the raw-mode guard inside it, so the operator's terminal
+  // is restored on every return from here on.
+  Pty pty;
   if (!req.output_dir.empty()) {
     // The job may share the output directory: it is walked and made without
     // following a symlink anywhere, and the files are opened relative to its
@@ -361,6 +433,9 @@ Result<JobResult> RunJob(const JobRequest& req) {
     sopts.stdout_file = out_file.get();
     sopts.stderr_pipe = err_pipe.read.get();
     sopts.stderr_file = err_file.get();
+  } else if (req.pty) {
+    Status pst = OpenPty(&pty, &plan, &sopts);
+    if (!pst.ok()) return setup_error(pst.Wrap("--pty"));
   } else {
     // The job never holds warden's terminal: with the fd it could change the
     // operator's terminal settings (TCSETS), read what the operator types, or
@@ -384,7 +459,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   }
   // A terminal on stdin is not the job's to read: it gets /dev/null instead.
   base::UniqueFd null_stdin;
-  if (::isatty(STDIN_FILENO)) {
+  if (!req.pty && ::isatty(STDIN_FILENO)) {
     null_stdin.reset(base::RetryEintr([] { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }));
     if (!null_stdin) {
       return setup_error(Status::FromErrno(errno, "open(\"/dev/null\") for the job's stdin"));
@@ -404,6 +479,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   WARDEN_CRASH_POINT("launch.after_clone");
   out_pipe.write.reset();
   err_pipe.write.reset();
+  pty.slave.reset();
 
   // Outside work on the blocked child, then release it.
   // The child builds its root while we place it in its cgroup and network;

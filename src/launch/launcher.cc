@@ -252,16 +252,22 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
   bool report_open = true;
   int out_pipe = opts.stdout_pipe, err_pipe = opts.stderr_pipe;
   uint64_t out_written = 0, err_written = 0;
+  // --pty input relay: one bounded buffer; stdin is read only once it is empty.
+  int in_fd = opts.input;
+  char in_buf[4096];
+  size_t in_len = 0, in_off = 0;
 
   while (!init_exited || report_open || out_pipe >= 0 || err_pipe >= 0) {
-    struct pollfd pfds[5];
+    struct pollfd pfds[7];
     int n = 0;
-    int i_pid = -1, i_rep = -1, i_sig = -1, i_out = -1, i_err = -1;
+    int i_pid = -1, i_rep = -1, i_sig = -1, i_out = -1, i_err = -1, i_in = -1, i_sink = -1;
     if (!init_exited) pfds[i_pid = n++] = {sb->pidfd(), POLLIN, 0};
     if (report_open) pfds[i_rep = n++] = {sb->report_fd(), POLLIN, 0};
     if (signals.fd() >= 0) pfds[i_sig = n++] = {signals.fd(), POLLIN, 0};
     if (out_pipe >= 0) pfds[i_out = n++] = {out_pipe, POLLIN, 0};
     if (err_pipe >= 0) pfds[i_err = n++] = {err_pipe, POLLIN, 0};
+    if (in_fd >= 0 && in_len == 0) pfds[i_in = n++] = {in_fd, POLLIN, 0};
+    if (in_fd >= 0 && in_len > 0) pfds[i_sink = n++] = {opts.input_sink, POLLOUT, 0};
 
     int timeout_ms = -1;
     const int64_t now = base::MonotonicNs();
@@ -308,6 +314,24 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
       if (!Drain(err_pipe, opts.stderr_file, opts.output_max_bytes, &err_written,
                  &out.stderr_truncated)) {
         err_pipe = -1;
+      }
+    }
+    if (i_in >= 0 && pfds[i_in].revents) {
+      ssize_t got = ::read(in_fd, in_buf, sizeof in_buf);
+      if (got > 0) {
+        in_len = static_cast<size_t>(got);
+        in_off = 0;
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        in_fd = -1;  // end of input: the job's terminal simply gets no more
+      }
+    }
+    if (i_sink >= 0 && pfds[i_sink].revents) {
+      ssize_t put = ::write(opts.input_sink, in_buf + in_off, in_len - in_off);
+      if (put > 0) {
+        in_off += static_cast<size_t>(put);
+        if (in_off == in_len) in_len = in_off = 0;
+      } else if (put < 0 && errno != EINTR && errno != EAGAIN) {
+        in_fd = -1;  // the terminal is gone (the job has ended)
       }
     }
     if (i_rep >= 0 && pfds[i_rep].revents) {

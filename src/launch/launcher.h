@@ -97,6 +97,11 @@ struct SuperviseOptions {
   int stderr_pipe = -1;
   int stderr_file = -1;
   uint64_t output_max_bytes = 0;
+  // --pty: bytes read from `input` (warden's stdin) are written to
+  // `input_sink` (the pty's master, non-blocking), at most one buffer of them
+  // pending at a time; -1: no relay. The master's output is the stdout pipe.
+  int input = -1;
+  int input_sink = -1;
   // Called when the deadline passes, before init is asked to stop everything
   // (e.g. to freeze or kill a cgroup). May be empty.
   std::function<void()> on_timeout;

@@ -38,7 +38,7 @@ Result<std::string> AbsoluteSource(const std::string& source) {
 Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   enum {
     kPolicy = 256, kRoBind, kBind, kEnv, kEnvPass, kTimeout, kOutputDir, kResult, kNet,
-    kAllow, kCgroupParent, kJobId, kHelp,
+    kAllow, kCgroupParent, kJobId, kPty, kHelp,
   };
   static const struct option kOptions[] = {
       {"policy", required_argument, nullptr, kPolicy},
@@ -53,6 +53,7 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
       {"allow", required_argument, nullptr, kAllow},
       {"cgroup-parent", required_argument, nullptr, kCgroupParent},
       {"job-id", required_argument, nullptr, kJobId},
+      {"pty", no_argument, nullptr, kPty},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0},
   };
@@ -158,6 +159,7 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
       }
       case kCgroupParent: req.cgroup_parent = optarg; break;
       case kJobId: req.job_id = optarg; break;
+      case kPty: req.pty = true; break;
       case kHelp:
       case 'h':
         o.help = true;
@@ -169,6 +171,9 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   }
   for (int i = optind; i < argc; ++i) req.argv.push_back(argv[i]);
   if (req.argv.empty()) return Refuse("no command given: use warden run [options] -- CMD [ARGS...]");
+  if (req.pty && !req.output_dir.empty()) {
+    return Refuse("--pty and --output-dir: the terminal's output goes to warden's stdout; use one");
+  }
   return o;
 }
 

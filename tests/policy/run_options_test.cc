@@ -186,6 +186,7 @@ TEST_CASE("run options: each refusal says what is wrong", "[policy][cli]") {
       {{}, "no command given"},
       {{"--net", "veth"}, "no command given"},
       {{"--nope", "--", "/bin/true"}, "unknown or incomplete option \"--nope\""},
+      {{"--pty", "--output-dir", "/tmp/o", "--", "/bin/true"}, "--pty and --output-dir"},
       {{"--timeout"}, "unknown or incomplete option \"--timeout\""},
       {{"--policy", "", "--", "/bin/true"}, "--policy \"\""},
       // "/" as a destination was silently skipped, leaving the host's root.
