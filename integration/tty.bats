@@ -16,7 +16,9 @@ teardown() { common_teardown; }
 # under_pty CMD...: runs CMD with a new pseudo-terminal as its stdin, stdout
 # and stderr; what it writes to the terminal comes out on our stdout.
 under_pty() {
-  python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@"
+  # timeout is a hang guard, not a barrier: a job that reads the operator's
+  # terminal would otherwise wait on it for ever.
+  timeout 120 python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@"
 }
 
 # The job's probe: tcgetattr on each of its fds 0, 1, 2, printed one word each.
