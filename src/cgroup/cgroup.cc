@@ -160,11 +160,6 @@ bool CanCloneInto() {
   return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-bool MemoryOnV1() {
-  struct statfs fs;
-  return ::statfs("/sys/fs/cgroup/memory", &fs) == 0 && fs.f_type == CGROUP_SUPER_MAGIC;
-}
-
 int JobCgroup::clone_into_fd() const { return all_v2_ ? v2_fd_.get() : -1; }
 
 const JobCgroup::Dir* JobCgroup::DirFor(int controller) const {
@@ -404,17 +399,6 @@ Status JobCgroup::Attach(pid_t pid) {
     if (!st.ok()) return st.Wrap("attach pid " + std::to_string(pid) + " to " + d.path);
   }
   return Status::Ok();
-}
-
-Result<std::vector<base::UniqueFd>> JobCgroup::OpenJoinFds() const {
-  std::vector<base::UniqueFd> fds;
-  for (const Dir& d : dirs_) {
-    const std::string procs = d.path + "/cgroup.procs";
-    base::UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return Status::FromErrno(errno, "open(\"" + procs + "\")");
-    fds.push_back(std::move(fd));
-  }
-  return fds;
 }
 
 Status JobCgroup::Kill() {

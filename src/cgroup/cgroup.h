@@ -99,12 +99,6 @@ struct Options {
 // (CLONE_INTO_CGROUP). One statfs; says nothing about which controllers work.
 bool CanCloneInto();
 
-// Whether the memory controller is a v1 hierarchy at /sys/fs/cgroup/memory
-// (the usual v1 and hybrid layout), where a process can stay out of the
-// job's memory cgroup while its children join it (JobCgroup::OpenJoinFds).
-// One statfs.
-bool MemoryOnV1();
-
 class JobCgroup {
  public:
   // Creates the job's cgroup(s) and applies every limit in `spec`.
@@ -131,15 +125,6 @@ class JobCgroup {
   // Moves `pid` (its whole thread group) into every hierarchy used. Safe to
   // call after CLONE_INTO_CGROUP too (the v2 write is then a no-op).
   Status Attach(pid_t pid);
-
-  // For a sandbox init that stays out of the job's cgroups: write-only fds
-  // of cgroup.procs in every directory of the job, through which the job
-  // moves itself in ("0") before its exec. Such an init shares warden's
-  // memory (launch/launcher.h), so in a memory cgroup the OOM killer could
-  // pick it and with it warden; and cgroups it is not in are empty as soon
-  // as it has reaped the job, so they can be read and removed while it is
-  // still exiting.
-  Result<std::vector<base::UniqueFd>> OpenJoinFds() const;
 
   // Sends SIGKILL to every process in the job's cgroups without racing with
   // forks: v2 cgroup.kill; v1 freezer freeze, kill all, thaw. Does not wait.

@@ -23,7 +23,6 @@ namespace warden::net {
 namespace {
 
 constexpr size_t kMaxLeaseBytes = 1024;
-constexpr size_t kMaxStatBytes = 4096;
 constexpr size_t kMaxLeaseFiles = 1 << 20;
 
 Result<uint64_t> ParseU64(const std::string& s) {
@@ -34,32 +33,6 @@ Result<uint64_t> ParseU64(const std::string& s) {
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   return v;
-}
-
-// Reads (state, starttime) from /proc/<pid>/stat. The command name may hold
-// spaces and parentheses, so fields are counted after the last ')'.
-bool ReadStat(pid_t pid, char* state, uint64_t* start_time) {
-  Result<std::string> stat =
-      base::ReadFile("/proc/" + std::to_string(pid) + "/stat", kMaxStatBytes);
-  if (!stat.ok()) return false;
-  size_t close = stat->rfind(')');
-  if (close == std::string::npos || close + 2 >= stat->size()) return false;
-  std::string rest = stat->substr(close + 2);
-  // rest: "S ppid pgrp ..." ; starttime is field 22 overall, 20th here.
-  size_t field = 1;
-  size_t pos = 0;
-  *state = rest[0];
-  while (field < 20) {
-    pos = rest.find(' ', pos);
-    if (pos == std::string::npos) return false;
-    ++pos;
-    ++field;
-  }
-  size_t end = rest.find(' ', pos);
-  Result<uint64_t> v = ParseU64(rest.substr(pos, end == std::string::npos ? end : end - pos));
-  if (!v.ok()) return false;
-  *start_time = *v;
-  return true;
 }
 
 std::string LeasesDir() { return StateDir() + "/leases"; }
@@ -235,28 +208,6 @@ Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string
 }
 
 }  // namespace
-
-Owner SelfOwner() {
-  Owner o;
-  o.pid = ::getpid();
-  char state = 0;
-  ReadStat(o.pid, &state, &o.start_time);
-  return o;
-}
-
-bool OwnerAlive(const Owner& owner) {
-  char state = 0;
-  uint64_t start = 0;
-  if (!ReadStat(owner.pid, &state, &start)) return false;
-  if (state == 'Z' || state == 'X') return false;
-  return start == owner.start_time;
-}
-
-bool PidAlive(pid_t pid) {
-  char state = 0;
-  uint64_t start = 0;
-  return ReadStat(pid, &state, &start) && state != 'Z' && state != 'X';
-}
 
 Result<Pool> ParsePool(const std::string& text) {
   auto bad = [&](const std::string& why) {

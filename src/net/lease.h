@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/owner.h"
 #include "net/netlink.h"
 #include "net/rules.h"
 #include "warden/status.h"
@@ -29,15 +30,11 @@ namespace warden::net {
 // kResourceExhausted past the lease limit.
 Result<std::vector<std::string>> ReadLeaseNames(DIR* d, const std::string& dir);
 
-struct Owner {
-  pid_t pid = 0;
-  uint64_t start_time = 0;  // /proc/<pid>/stat field 22, clock ticks since boot
-};
-Owner SelfOwner();
-// True when the process exists, is not a zombie, and started at start_time.
-bool OwnerAlive(const Owner& owner);
-// True when a process with this pid exists (any start time).
-bool PidAlive(pid_t pid);
+// Owners of leases (base/owner.h), named here for the network's callers.
+using base::Owner;
+using base::OwnerAlive;
+using base::PidAlive;
+using base::SelfOwner;
 
 struct Pool {
   Cidr cidr;

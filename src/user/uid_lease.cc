@@ -16,7 +16,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "base/safe_open.h"
-#include "net/lease.h"
+#include "base/owner.h"
 
 namespace warden::user {
 namespace {
@@ -128,7 +128,7 @@ Result<std::set<uint32_t>> Scan(int leases_fd, std::vector<std::string>* reclaim
     if (!ParseU64(name, &id) || id > UINT32_MAX) continue;  // not a lease: leave it
     LeaseText lease;
     const bool ok = ReadLease(leases_fd, name, &lease);
-    if (ok && net::OwnerAlive(net::Owner{lease.pid, lease.start_time})) {
+    if (ok && base::OwnerAlive(base::Owner{lease.pid, lease.start_time})) {
       used.insert(static_cast<uint32_t>(id));
       continue;
     }
@@ -242,7 +242,7 @@ Result<UidLease> UidLease::Acquire(const UidRange& range, const std::string& job
   for (uint32_t i = 0; i < range.size(); ++i) {
     const uint32_t id = range.lo + (start + i) % range.size();
     if (used.count(id) != 0) continue;
-    const net::Owner self = net::SelfOwner();
+    const base::Owner self = base::SelfOwner();
     const std::string text = FormatLeaseText({self.pid, self.start_time, Label(job_id)});
     const std::string name = std::to_string(id);
     // No fsync: a lease means something only while its owner lives, and a
