@@ -31,6 +31,10 @@ struct MountSpec {
   bool writable = false;    // default read-only
   bool optional = false;    // a missing source is skipped, not an error
   uint64_t size_bytes = 0;  // tmpfs size; 0 means the loader's default
+  // Binds only: an idmapped mount (MOUNT_ATTR_IDMAP). The job's uid/gid see
+  // SRC's owner's files as their own, and what the job creates belongs on
+  // the host to SRC's owner (`--bind-owned`, `owned = true`).
+  bool owned = false;
 
   bool operator==(const MountSpec&) const = default;
 };

@@ -22,6 +22,8 @@ struct RunOptions {
   JobRequest request;
   std::optional<std::string> policy;            // --policy NAME|FILE, never empty
   std::string result_file;                      // --result; "-" is stdout
+  int result_fd = -1;                           // --result-fd N: the JSON goes to fd N
+  std::string stdin_file;                       // --stdin FILE; empty: inherited
   std::optional<NetworkSpec::Mode> net;         // --net
   std::vector<std::string> allow;               // --allow, each a valid entry
   bool help = false;                            // --help / -h: print usage, run nothing
