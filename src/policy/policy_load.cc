@@ -364,7 +364,7 @@ Status Layer::Mount(const toml::node& n) {
   WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[[filesystem.mount]] entry"));
   WARDEN_RETURN_IF_ERROR(CheckKeys(
       *t, "[[filesystem.mount]]",
-      {"type", "source", "destination", "writable", "optional", "size"}));
+      {"type", "source", "destination", "writable", "optional", "size", "owned"}));
   if (st_.p.mounts.size() >= kMaxMounts) {
     return Err(n, "more than " + std::to_string(kMaxMounts) +
                       " [[filesystem.mount]] entries (including extended policies)");
@@ -401,6 +401,12 @@ Status Layer::Mount(const toml::node& n) {
   }
   if (const toml::node* v = t->get("optional")) {
     WARDEN_ASSIGN_OR_RETURN(m.optional, Bool(*v, "mount optional"));
+  }
+  if (const toml::node* v = t->get("owned")) {
+    if (m.kind != MountSpec::Kind::kBind) return Err(*v, "owned is only allowed for type = \"bind\"");
+    WARDEN_ASSIGN_OR_RETURN(m.owned, Bool(*v, "mount owned"));
+    // An owned bind is there to be written: it is writable by definition.
+    if (m.owned) m.writable = true;
   }
   st_.p.mounts.push_back(std::move(m));
   return Status::Ok();

@@ -100,6 +100,7 @@ std::string PolicyToToml(const Policy& p) {
     o += "destination = " + TomlQuote(m.destination) + "\n";
     o += std::string("writable = ") + (m.writable ? "true" : "false") + "\n";
     o += std::string("optional = ") + (m.optional ? "true" : "false") + "\n";
+    if (m.owned) o += "owned = true\n";
     if (m.kind == MountSpec::Kind::kTmpfs) o += "size = " + U64(m.size_bytes) + "\n";
   }
   o += "\n[identity]\n";
