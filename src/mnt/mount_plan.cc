@@ -148,6 +148,14 @@ class Planner {
   // child as a detached copy of its mounts, so nothing the job does to the
   // path between runs or meanwhile changes what is bound.
   Status Bind(const MountSpec& m, bool check_sockets) {
+    if (m.owned) {
+      // Never degraded to a plain writable bind: the job would write as its
+      // own uid into a tree that belongs to someone else.
+      return Status::Error(Code::kUnavailable,
+                           "bind " + m.source + " -> " + m.destination +
+                               ": idmapped binds are not supported yet; use --bind with a "
+                               "directory the job's uid can write");
+    }
     Result<base::UniqueFd> opened = OpenBindSource(m.source);
     if (!opened.ok()) {
       if (m.optional && opened.status().err() == ENOENT) return Status::Ok();
