@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# warden policy import-oci and the `warden policy` command line: OCI/Docker
+# seccomp profiles become policies that load back to the same filter and
+# hold in a real job.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+DATA=$BATS_TEST_DIRNAME/data/oci
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# seccomp_section FILE: the [seccomp] part of a policy TOML (up to [network]).
+seccomp_section() {
+  sed -n '/^\[seccomp\]$/,/^\[network\]$/p' "$1"
+}
+
+# docker_profile: the path of Docker's default profile as Debian ships it,
+# or nothing (WARDEN_TEST_OCI_PROFILE_ROOT prefixes an unpacked .deb).
+docker_profile() {
+  local p=/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json
+  for f in "${WARDEN_TEST_OCI_PROFILE_ROOT:-}$p" "$p"; do
+    [ -r "$f" ] && { echo "$f"; return; }
+  done
+  true
+}
+
+@test "policy: --help of the command and of each subcommand prints usage and exits 0" {
+  run "$W" policy --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"usage: warden policy check"* ]]
+  [[ "$output" == *"import-oci"* ]]
+  run "$W" policy check --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == "usage: warden policy check FILE|NAME"* ]]
+  run "$W" policy import-oci --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == "usage: warden policy import-oci"* ]]
+  run "$W" policy help import-oci
+  [ "$status" -eq 0 ]
+  [[ "$output" == "usage: warden policy import-oci"* ]]
+}
+
+@test "policy: unknown subcommands, options and extra arguments are one-line errors, exit 2" {
+  for args in "frobnicate" "" "check" "check --bogus default" "check default extra" \
+              "import-oci" "import-oci $DATA/allow-default.json --bogus" \
+              "import-oci a.json b.json" "import-oci $DATA/allow-default.json --extends" \
+              "import-oci $DATA/allow-default.json --force"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr "$W" policy $args
+    echo "args: $args -> $status: $stderr"
+    [ "$status" -eq 2 ]
+    [ -z "$output" ]
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "warden policy"*"--help)" ]]
+  done
+}
+
+@test "import-oci: writes a policy that policy check loads back to the same [seccomp]" {
+  run --separate-stderr "$W" policy import-oci "$DATA/allow-default.json" -o "$T/p.toml"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ -f "$T/p.toml" ]
+  "$W" policy check "$T/p.toml" > "$T/check.out"
+  seccomp_section "$T/p.toml" > "$T/written"
+  seccomp_section "$T/check.out" > "$T/loaded"
+  grep -q '^syscall = "mkdir"$' "$T/written"
+  grep -q '^errno = 13$' "$T/written"
+  diff "$T/written" "$T/loaded"
+  # stdout by default, the same text.
+  run --separate-stderr "$W" policy import-oci "$DATA/allow-default.json"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(cat "$T/p.toml")" ]
+}
+
+@test "import-oci: --extends takes the rest of the policy from another base" {
+  run "$W" policy import-oci "$DATA/allow-default.json" --extends python -o "$T/py.toml"
+  [ "$status" -eq 0 ]
+  grep -q '^suffixes = \[".py"\]' "$T/py.toml"
+  run "$W" policy import-oci "$DATA/allow-default.json" --extends no-such-policy
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"--extends no-such-policy"* ]]
+}
+
+@test "import-oci: an existing OUT, or a symlink planted there, is never overwritten without --force" {
+  echo keep > "$T/victim"
+  ln -s "$T/victim" "$T/link.toml"
+  echo old > "$T/p.toml"
+  run "$W" policy import-oci "$DATA/allow-default.json" -o "$T/p.toml"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"exists; pass --force"* ]]
+  [ "$(cat "$T/p.toml")" = old ]
+  run "$W" policy import-oci "$DATA/allow-default.json" -o "$T/link.toml"
+  [ "$status" -eq 125 ]
+  [ "$(cat "$T/victim")" = keep ]
+  # --force replaces the link itself, never what it points to.
+  run "$W" policy import-oci "$DATA/allow-default.json" -o "$T/link.toml" --force
+  [ "$status" -eq 0 ]
+  [ "$(cat "$T/victim")" = keep ]
+  [ ! -L "$T/link.toml" ]
+  "$W" policy check "$T/link.toml" > /dev/null
+  run "$W" policy import-oci "$DATA/allow-default.json" -o "$T/p.toml" --force
+  [ "$status" -eq 0 ]
+  "$W" policy check "$T/p.toml" > /dev/null
+  [ -z "$(find "$T" -name '.warden-import-*')" ]
+}
+
+@test "import-oci: what warden cannot honour is refused with the JSON path, and nothing is written" {
+  run "$W" policy import-oci "$DATA/trap.json" -o "$T/p.toml"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"trap.json: syscalls[1].action: SCMP_ACT_TRAP"* ]]
+  [ ! -e "$T/p.toml" ]
+  mkfifo "$T/fifo.json"
+  run "$W" policy import-oci "$T/fifo.json"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"not a regular file"* ]]
+}
+
+@test "import-oci: a job under the imported policy gets the profile's verdicts" {
+  "$W" policy import-oci "$DATA/allow-default.json" -o "$T/p.toml" 2>/dev/null
+  run "$W" run --policy "$T/p.toml" -- /bin/true
+  [ "$status" -eq 0 ]
+  run "$W" run --policy "$T/p.toml" -- /bin/mkdir /tmp/d
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Permission denied"* ]]
+  run "$W" run --policy "$T/p.toml" -- /bin/sh -c ': > /tmp/f && /bin/chmod 600 /tmp/f'
+  echo "$output"
+  # SCMP_ACT_KILL_PROCESS: SIGSYS.
+  [ "$status" -eq 159 ]
+}
+
+@test "import-oci: Docker's default profile runs true and denies what it denies" {
+  profile=$(docker_profile)
+  [ -n "$profile" ] || skip "SKIPPED: Docker's profile not installed (golang-github-docker-docker-dev)"
+  "$W" policy import-oci "$profile" -o "$T/docker.toml" 2>/dev/null
+  run "$W" run --policy "$T/docker.toml" -- /bin/true
+  [ "$status" -eq 0 ]
+  run "$W" run --policy "$T/docker.toml" -- /usr/bin/python3 - < "$PROGS/syscalls.py"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # clone3: the profile's own ERRNO(ENOSYS) entry; unshare, bpf, mount:
+  # defaultAction's EPERM (their allow entries need capabilities).
+  [[ "$output" == *"getpid OK"* ]]
+  [[ "$output" == *"clone3 ENOSYS"* ]]
+  [[ "$output" == *"unshare EPERM"* ]]
+  [[ "$output" == *"bpf EPERM"* ]]
+  [[ "$output" == *"mount EPERM"* ]]
+}
