@@ -28,6 +28,7 @@
 #include "cgroup/cgroup.h"
 #include "launch/launcher.h"
 #include "launch/plan.h"
+#include "mnt/cgroup_view.h"
 #include "mnt/mount_plan.h"
 #include "net/net.h"
 #include "seccomp/seccomp.h"
@@ -367,10 +368,10 @@ Result<JobResult> RunJob(const JobRequest& req) {
   base::TracePhase("network prepared");
   for (const std::string& w : res.warnings) WLOG_WARN(res.job_id, w);
 
-  // Cgroup: every job gets one, with the policy's limits (fail closed). Where
-  // clone3 can start the child inside it (cgroup v2 only) it is made first;
-  // elsewhere it is made while the child builds its root, off the critical
-  // path. Cgroups of wardens that died (SIGKILL) are collected on the way.
+  // Cgroup: every job gets one, with the policy's limits (fail closed), made
+  // before clone: on v2 clone3 starts the child inside it, and everywhere the
+  // sandbox's root shows it. Cgroups of wardens that died (SIGKILL) are
+  // collected on the way.
   std::unique_ptr<cgroup::JobCgroup> job_cgroup;
   auto make_cgroup = [&]() -> Status {
     // One look at the host's cgroup layout serves both. When it fails there
@@ -396,8 +397,12 @@ Result<JobResult> RunJob(const JobRequest& req) {
     base::TracePhase("cgroup created");
     return Status::Ok();
   };
-  if (cgroup::CanCloneInto()) {
-    if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
+  // The job's view of its own cgroups (mnt/cgroup_view.h) is planned from
+  // its cgroup directories, so on v1 too they are made before clone.
+  if (Status cst = make_cgroup(); !cst.ok()) return setup_error(cst);
+  if (Status vst = mnt::AddCgroupView(job_cgroup->Paths(), job_cgroup->clone_into_fd() >= 0, &plan);
+      !vst.ok()) {
+    return setup_error(vst.Wrap("cgroup view"));
   }
 
   // Output capture.

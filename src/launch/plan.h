@@ -33,6 +33,8 @@ struct MountStep {
     kReadOnly,     // bind target onto itself and remount read-only
     kSymlink,      // create symlink target -> data
     kRemount,      // change the flags of the mount at target
+    kCgroup2,      // mount cgroup2 at target: the root of the child's cgroup
+                   // namespace (mnt/cgroup_view.h)
   };
   Kind kind = Kind::kTmpfs;
   const char* source = nullptr; // host path (binds, masks); the child opens it
@@ -49,6 +51,10 @@ struct MountStep {
                                 // OPEN_TREE_CLONE of the source the parent
                                 // opened and checked), moved to target; then
                                 // `source` is null. Owned by Plan::fds.
+  const char* only_if = nullptr; // the step is skipped when this directory
+                                 // is absent from the new root (the cgroup
+                                 // view needs the /sys the child may have
+                                 // had to leave empty)
 };
 
 struct RlimitStep {

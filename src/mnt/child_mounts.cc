@@ -242,6 +242,7 @@ Step StepOf(MountStep::Kind kind) {
     case MountStep::Kind::kReadOnly: return Step::kMountReadOnly;
     case MountStep::Kind::kSymlink: return Step::kMountSymlink;
     case MountStep::Kind::kRemount: return Step::kMountRemount;
+    case MountStep::Kind::kCgroup2: return Step::kMount;
   }
   return Step::kMount;
 }
@@ -252,6 +253,12 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
   char src[32];
   int err = 0;
   const char* call = "openat2";  // the call that failed, for the report
+  if (s.only_if != nullptr) {
+    const int dir = OpenInRoot(root_fd, s.only_if);
+    if (dir == -ENOENT) return {};
+    if (dir < 0) return Fail(StepOf(s.kind), -dir, call, s.only_if);
+    sys::Close(dir);
+  }
   switch (s.kind) {
     case MountStep::Kind::kTmpfs:
       if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
@@ -366,6 +373,14 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
           r < 0) {
         err = Err(r);
       }
+      break;
+    case MountStep::Kind::kCgroup2:
+      // The kernel roots a cgroup2 mount at the mounter's cgroup namespace:
+      // the child was cloned into the job's cgroup and a namespace rooted
+      // there, so this shows the job's own cgroup and nothing above it.
+      if ((err = ResolveTarget(root_fd, s.target, false, true, &t, &call))) break;
+      call = "mount(cgroup2)";
+      if (long r = sys::Mount("cgroup2", t.path, "cgroup2", s.flags, nullptr); r < 0) err = Err(r);
       break;
   }
   const Step step = StepOf(s.kind);
