@@ -9,18 +9,76 @@ bats_require_minimum_version 1.5.0
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-@test "binds: owned = true is refused, never mounted as a plain writable bind" {
-  mkdir "$T/ws"
-  cat >"$T/p.toml" <<TOML
+# owned_policy SRC DEST: a policy file binding SRC at DEST, owned.
+owned_policy() {
+  cat >"$T/owned.toml" <<TOML
 extends = "default"
 [[filesystem.mount]]
-source = "$T/ws"
-destination = "/tmp/ws"
+source = "$1"
+destination = "$2"
 owned = true
 TOML
-  run "$W" run --policy "$T/p.toml" -- /bin/sh -c 'touch /tmp/ws/x; echo RAN'
+  echo "$T/owned.toml"
+}
+
+# A workspace of uid/gid 1234 under DIR, holding one file of its own.
+make_ws() {
+  mkdir "$1/ws"
+  echo data >"$1/ws/f"
+  chown -R 1234:1234 "$1/ws"
+  chmod 0755 "$1/ws"
+}
+
+@test "binds: an owned bind on ext4 (this host's /tmp) is the job's, and what it creates is the owner's" {
+  make_ws "$T"
+  run "$W" run --policy "$(owned_policy "$T/ws" /tmp/ws)" -- /bin/sh -c \
+    'echo "me=$(id -u) dir=$(stat -c %u /tmp/ws) file=$(stat -c %u:%g /tmp/ws/f)"; echo new >/tmp/ws/created && echo WROTE'
+  [ "$status" -eq 0 ]
+  me=$(sed -n 's/^me=\([0-9]*\) .*/\1/p' <<<"$output")
+  [ -n "$me" ] && [ "$me" != 1234 ]
+  [[ "$output" == *"me=$me dir=$me file=$me:"* ]]
+  [[ "$output" == *WROTE* ]]
+  [ "$(stat -c %u:%g "$T/ws/created")" = 1234:1234 ]
+}
+
+@test "binds: a plain --bind of the same directory shows its owner, and the job cannot write there" {
+  make_ws "$T"
+  run "$W" run --bind "$T/ws" /tmp/ws -- /bin/sh -c \
+    'echo "dir=$(stat -c %u /tmp/ws)"; echo new >/tmp/ws/created 2>/dev/null && echo WROTE; echo done'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"dir=1234"* ]]
+  [[ "$output" != *WROTE* ]]
+  [ ! -e "$T/ws/created" ]
+}
+
+@test "binds: an owned bind of a tmpfs directory" {
+  mkdir "$T/mnt"
+  # A tmpfs of this test's own, in a mount namespace that ends with it.
+  run unshare -m --propagation private /bin/sh -c '
+    mount -t tmpfs -o size=1m,mode=0755 warden-test "$1/mnt" || exit 90
+    mkdir "$1/mnt/ws" && chown 1234:1234 "$1/mnt/ws" || exit 91
+    "$2" run --policy "$3" -- /bin/sh -c "id -u; stat -c %u /tmp/ws; touch /tmp/ws/c" || exit $?
+    stat -c "owner=%u" "$1/mnt/ws/c"' sh "$T" "$W" "$(owned_policy "$T/mnt/ws" /tmp/ws)"
+  if [ "$status" -eq 125 ] && [[ "$output" == *"tmpfs filesystem"* ]]; then
+    skip "this kernel cannot idmap tmpfs (before Linux 6.3): $output"
+  fi
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "${lines[1]}" ]
+  [[ "$output" == *owner=1234* ]]
+}
+
+@test "binds: an owned bind of a filesystem that cannot be idmapped (procfs) is refused, naming it" {
+  run "$W" run --policy "$(owned_policy /proc/sys/fs /tmp/ws)" -- /bin/sh -c 'echo RAN'
   [ "$status" -eq 125 ]
-  [[ "$output" == *"idmapped binds are not supported yet"* ]]
+  [[ "$output" == *"proc filesystem"*"MOUNT_ATTR_IDMAP"* ]]
   [[ "$output" != *RAN* ]]
-  [ ! -e "$T/ws/x" ]
+}
+
+@test "binds: --bind-owned SRC DEST on the command line" {
+  "$W" run --help 2>&1 | grep -q -- --bind-owned || skip "this warden has no --bind-owned flag yet"
+  make_ws "$T"
+  run "$W" run --bind-owned "$T/ws" /work -- /bin/sh -c '[ "$(stat -c %u /work)" = "$(id -u)" ] && touch /work/c && echo OK'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *OK* ]]
+  [ "$(stat -c %u "$T/ws/c")" = 1234 ]
 }

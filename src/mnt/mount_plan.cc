@@ -16,6 +16,7 @@
 
 #include "base/file.h"
 #include "mnt/bind_source.h"
+#include "mnt/idmap.h"
 #include "mnt/mountinfo.h"
 #include "policy/parse_util.h"
 
@@ -148,14 +149,7 @@ class Planner {
   // child as a detached copy of its mounts, so nothing the job does to the
   // path between runs or meanwhile changes what is bound.
   Status Bind(const MountSpec& m, bool check_sockets) {
-    if (m.owned) {
-      // Never degraded to a plain writable bind: the job would write as its
-      // own uid into a tree that belongs to someone else.
-      return Status::Error(Code::kUnavailable,
-                           "bind " + m.source + " -> " + m.destination +
-                               ": idmapped binds are not supported yet; use --bind with a "
-                               "directory the job's uid can write");
-    }
+    if (m.owned) WARDEN_RETURN_IF_ERROR(CanIdmap(m));
     Result<base::UniqueFd> opened = OpenBindSource(m.source);
     if (!opened.ok()) {
       if (m.optional && opened.status().err() == ENOENT) return Status::Ok();
@@ -176,6 +170,13 @@ class Planner {
     }
     if (dir && check_sockets) WARDEN_RETURN_IF_ERROR(RefuseSockets(fd.get(), m.source));
     WARDEN_ASSIGN_OR_RETURN(base::UniqueFd tree, CloneMountTree(fd.get(), dir, m.source));
+    if (m.owned) {
+      // SRC's owner, as the fd warden checked says, becomes the job's ids
+      // on this mount only; every other owner shows as the overflow id.
+      WARDEN_ASSIGN_OR_RETURN(base::UniqueFd userns,
+                              MakeIdmapUserns(st.st_uid, st.st_gid, plan_->uid, plan_->gid));
+      WARDEN_RETURN_IF_ERROR(IdmapMountTree(tree.get(), userns.get(), fd.get(), m.source));
+    }
     unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
     Add(plan_, Kind::kBind, m.destination, flags);
     MountStep& step = plan_->mounts.back();
@@ -191,6 +192,27 @@ class Planner {
         std::string below = real == "/" ? state : state.substr(real.size());
         Add(plan_, Kind::kMaskPath, Inside(m.destination, below), 0, "", "/dev/null");
       }
+    }
+    return Status::Ok();
+  }
+
+  // What an owned bind needs beyond a plain one. It is never degraded to a
+  // plain writable bind: the job would write as its own uid into a tree
+  // that belongs to someone else.
+  Status CanIdmap(const MountSpec& m) const {
+    const std::string what = "owned bind " + m.source + " -> " + m.destination;
+    if (m.kind != MountSpec::Kind::kBind) {
+      return Status::Error(Code::kInvalidArgument, what + ": only a bind can be owned");
+    }
+    if (plan_->legacy_mount_api) {
+      return Status::Error(Code::kUnavailable,
+                           what + ": idmapped binds need mount_setattr (Linux 5.12), which "
+                                  "this host lacks or WARDEN_MOUNT_API=legacy turns off");
+    }
+    if (policy_.user_namespace) {
+      return Status::Error(Code::kUnavailable,
+                           what + ": idmapped binds are not supported with namespaces.user = "
+                                  "true; use a policy without a user namespace");
     }
     return Status::Ok();
   }
