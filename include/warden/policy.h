@@ -77,6 +77,15 @@ struct SeccompSpec {
   bool operator==(const SeccompSpec&) const = default;
 };
 
+// An inclusive range of uids or gids: "1000-1999" is {1000, 1999}, "65534"
+// is {65534, 65534}.
+struct IdRange {
+  uint32_t first = 0;
+  uint32_t last = 0;
+
+  bool operator==(const IdRange&) const = default;
+};
+
 struct RlimitSpec {
   uint64_t nofile = 1024;
   uint64_t nproc = 4096;
@@ -88,7 +97,8 @@ struct RlimitSpec {
 };
 
 // A cgroup limit with its fail-closed switch: when `optional` is false and
-// the host cannot enforce the limit, the job does not start.
+// the host cannot enforce the limit, the job does not start. No value: no
+// limit (a policy's "none", or `warden run --memory none`, removes a base's).
 template <typename T>
 struct CgroupLimit {
   std::optional<T> value;
@@ -150,6 +160,11 @@ struct Policy {
   // Identity.
   uint32_t uid = 65534;
   uint32_t gid = 65534;
+  // Which other ids `warden run --uid/--gid` may choose (identity.allow_uids,
+  // identity.allow_gids); empty: none, the job runs as uid/gid above. 0 is
+  // only allowed with user_namespace. A layer's list replaces its base's.
+  std::vector<IdRange> allow_uids;
+  std::vector<IdRange> allow_gids;
 
   // Environment: exactly these, plus PATH.
   std::map<std::string, std::string> env;

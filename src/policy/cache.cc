@@ -23,13 +23,13 @@ constexpr size_t kMaxEntryBytes = 4 * kMaxPolicyBytes;
 constexpr size_t kMaxEntries = 256;
 // Part of every key: changes whenever the entry layout or its meaning
 // changes in a way warden's version does not capture.
-constexpr char kKeyTag[] = "warden policy cache 2";
+constexpr char kKeyTag[] = "warden policy cache 3";
 
 static_assert(kDigestBytes == std::tuple_size_v<base::Sha256Digest>);
 
 // A field added to Policy must be added to its Fields() below and this size
 // updated; the round-trip test checks every field.
-static_assert(sizeof(Policy) == 968, "struct Policy changed: update policy/cache.cc and this size");
+static_assert(sizeof(Policy) == 1016, "struct Policy changed: update policy/cache.cc and this size");
 
 // The last value of each enum the entry holds (the reader refuses larger).
 template <typename E>
@@ -51,6 +51,7 @@ concept Is = std::same_as<std::remove_const_t<T>, Want>;
 template <typename F, Is<MountSpec> T>
 void Fields(F& f, T& m) {
   f(m.kind), f(m.source), f(m.destination), f(m.writable), f(m.optional), f(m.size_bytes);
+  f(m.owned);
 }
 template <typename F, Is<ArgCondition> T>
 void Fields(F& f, T& a) {
@@ -59,6 +60,10 @@ void Fields(F& f, T& a) {
 template <typename F, Is<SyscallRule> T>
 void Fields(F& f, T& r) {
   f(r.syscall), f(r.action), f(r.errno_value), f(r.args);
+}
+template <typename F, Is<IdRange> T>
+void Fields(F& f, T& r) {
+  f(r.first), f(r.last);
 }
 template <typename F, Is<RlimitSpec> T>
 void Fields(F& f, T& r) {
@@ -82,6 +87,7 @@ void Fields(F& f, T& p) {
   f(p.name), f(p.source_path), f(p.hash), f(p.match_suffixes), f(p.match_interpreters);
   f(p.interpreter), f(p.user_namespace), f(p.rootfs), f(p.view), f(p.mask), f(p.mounts);
   f(p.tmp_size_bytes), f(p.shm_size_bytes), f(p.hostname), f(p.cwd), f(p.uid), f(p.gid);
+  f(p.allow_uids), f(p.allow_gids);
   f(p.env), f(p.env_pass), f(p.path), f(p.wall_time_ms), f(p.cpu_time_ms), f(p.kill_grace_ms);
   f(p.output_max_bytes), f(p.rlimits), f(p.cgroup), f(p.seccomp), f(p.network);
 }

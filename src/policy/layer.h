@@ -28,6 +28,7 @@ inline constexpr size_t kMaxMatchItems = 16;
 inline constexpr size_t kMaxNetworkAllow = 256;
 inline constexpr size_t kMaxDns = 8;
 inline constexpr size_t kMaxHosts = 256;
+inline constexpr size_t kMaxIdRanges = 64;
 
 struct Loc {
   std::string file;
@@ -46,7 +47,7 @@ struct State {
   std::vector<std::string> deny;   // seccomp.deny entries, groups unexpanded
   std::vector<std::string> allow;  // seccomp.allow entries, groups unexpanded
   std::vector<RuleMeta> rules;
-  Loc uid_loc, gid_loc;
+  Loc uid_loc, gid_loc, allow_uids_loc, allow_gids_loc;
   std::vector<Dependency> deps;  // extended files, in the order read
 };
 

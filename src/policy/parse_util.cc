@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cctype>
 #include <cstdio>
 #include <limits>
@@ -154,6 +156,104 @@ std::string MountProblem(const MountSpec& m) {
   } else if (!m.source.empty()) {
     return "a tmpfs mount takes no source";
   }
+  return "";
+}
+
+namespace {
+
+std::string Shown(std::string_view s) {
+  return "\"" + std::string(s.substr(0, 32)) + (s.size() > 32 ? "...\"" : "\"");
+}
+
+}  // namespace
+
+Result<uint64_t> ParseCount(std::string_view s, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  const std::string range = std::to_string(min) + ".." + std::to_string(max);
+  if (s.empty()) return Status::Error(Code::kInvalidArgument, "empty number; use a whole number in " + range);
+  const size_t n = ParseDigits(s, &v);
+  if (n != s.size()) {
+    const bool overflow = n == 0 && std::isdigit(static_cast<unsigned char>(s[0]));
+    return Status::Error(Code::kInvalidArgument,
+                         Shown(s) + (overflow ? " is too large" : " is not a whole number") +
+                             "; use one in " + range);
+  }
+  if (v < min || v > max) {
+    return Status::Error(Code::kInvalidArgument, Shown(s) + " is not in " + range);
+  }
+  return v;
+}
+
+Result<uint32_t> ParseId(std::string_view s) {
+  WARDEN_ASSIGN_OR_RETURN(uint64_t v, ParseCount(s, 0, kMaxId));
+  return static_cast<uint32_t>(v);
+}
+
+Result<IdRange> ParseIdRange(std::string_view s) {
+  const size_t dash = s.find('-');
+  IdRange r;
+  WARDEN_ASSIGN_OR_RETURN(r.first, ParseId(s.substr(0, dash)));
+  r.last = r.first;
+  if (dash != std::string_view::npos) {
+    WARDEN_ASSIGN_OR_RETURN(r.last, ParseId(s.substr(dash + 1)));
+    if (r.last < r.first) {
+      return Status::Error(Code::kInvalidArgument,
+                           Shown(s) + " ends before it starts; write \"LOW-HIGH\"");
+    }
+  }
+  return r;
+}
+
+std::string IdRangeString(const IdRange& range) {
+  std::string out = std::to_string(range.first);
+  if (range.last != range.first) out += "-" + std::to_string(range.last);
+  return out;
+}
+
+bool IdInRanges(const std::vector<IdRange>& ranges, uint32_t id) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [id](const IdRange& r) { return r.first <= id && id <= r.last; });
+}
+
+std::string CpusProblem(double cpus) {
+  if (!std::isfinite(cpus) || cpus < kMinCpus || cpus > kMaxCpus) {
+    return "must be between 0.01 and 4096 CPUs";
+  }
+  return "";
+}
+
+Result<double> ParseCpus(std::string_view s) {
+  const size_t dot = s.find('.');
+  const std::string_view whole = s.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+  auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  };
+  if (s.empty() || s.size() > 16 || whole.empty() || !digits(whole) || !digits(frac) ||
+      (dot != std::string_view::npos && frac.empty())) {
+    return Status::Error(Code::kInvalidArgument,
+                         Shown(s) + " is not a number of CPUs; use one like 2 or 0.5");
+  }
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return Status::Error(Code::kInvalidArgument, Shown(s) + " is not a number of CPUs; use one like 2 or 0.5");
+  }
+  if (std::string problem = CpusProblem(v); !problem.empty()) {
+    return Status::Error(Code::kInvalidArgument, Shown(s) + ": " + problem);
+  }
+  return v;
+}
+
+std::string HostnameProblem(std::string_view name) {
+  if (name.size() > 64 || !IsValidHostname(name)) {
+    return "must be letters, digits, '-' and '.' (at most 64)";
+  }
+  return "";
+}
+
+std::string TmpfsSizeProblem(uint64_t bytes) {
+  if (bytes == 0) return "must not be 0 (a tmpfs of size 0 has no limit); use a size like 64M";
   return "";
 }
 

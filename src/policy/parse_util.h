@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "warden/policy.h"
 
@@ -46,6 +47,49 @@ std::string PathProblem(std::string_view path);
 // filesystem.rootfs); a bind's source is an acceptable path; a tmpfs has no
 // source.
 std::string MountProblem(const MountSpec& m);
+
+// The largest uid or gid: (uid_t)-1 means "no change" to setresuid, so it
+// is never a valid id.
+inline constexpr uint32_t kMaxId = 4294967294;
+
+// A uid or gid in decimal, 0..kMaxId (identity.uid, --uid). No sign, no
+// spaces. An error (kInvalidArgument) says why, without location.
+Result<uint32_t> ParseId(std::string_view s);
+
+// "N" or "N-M" with N <= M, each a ParseId (identity.allow_uids entries).
+Result<IdRange> ParseIdRange(std::string_view s);
+
+// `range` as ParseIdRange reads it: "N" or "N-M".
+std::string IdRangeString(const IdRange& range);
+
+// Whether `id` is in one of `ranges`.
+bool IdInRanges(const std::vector<IdRange>& ranges, uint32_t id);
+
+// Bounds of the cgroup limits, for the loader's [cgroup] and for --memory,
+// --pids, --cpus alike.
+inline constexpr uint64_t kMinMemoryBytes = 1 << 20;
+inline constexpr uint64_t kMaxPids = 4194304;
+inline constexpr double kMinCpus = 0.01;
+inline constexpr double kMaxCpus = 4096;
+
+// Why `cpus` is not an acceptable number of CPUs, or "" when it is:
+// finite and within kMinCpus..kMaxCpus.
+std::string CpusProblem(double cpus);
+
+// A number of CPUs as --cpus writes it: DIGITS[.DIGITS] ("2", "0.5"), no
+// sign, no exponent, no "nan", then CpusProblem.
+Result<double> ParseCpus(std::string_view s);
+
+// Strict decimal within [min, max] ("256" for --pids): no sign, no unit.
+Result<uint64_t> ParseCount(std::string_view s, uint64_t min, uint64_t max);
+
+// Why `name` is not an acceptable identity.hostname / --hostname, or "":
+// IsValidHostname, and at most 64 bytes (the kernel's limit).
+std::string HostnameProblem(std::string_view name);
+
+// Why `bytes` is not an acceptable size for /tmp or /dev/shm, or "": a
+// tmpfs of size 0 has no limit at all, so 0 is refused.
+std::string TmpfsSizeProblem(uint64_t bytes);
 
 // The network.mode / --net spelling: "none", "loopback" or "veth".
 std::optional<NetworkSpec::Mode> ParseNetworkMode(std::string_view s);

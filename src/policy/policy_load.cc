@@ -331,9 +331,15 @@ Status Layer::Filesystem(const toml::node& n) {
   }
   if (const toml::node* v = t->get("tmp_size")) {
     WARDEN_ASSIGN_OR_RETURN(p.tmp_size_bytes, Size(*v, "filesystem.tmp_size", false));
+    if (std::string problem = TmpfsSizeProblem(p.tmp_size_bytes); !problem.empty()) {
+      return Err(*v, "filesystem.tmp_size " + problem);
+    }
   }
   if (const toml::node* v = t->get("shm_size")) {
     WARDEN_ASSIGN_OR_RETURN(p.shm_size_bytes, Size(*v, "filesystem.shm_size", false));
+    if (std::string problem = TmpfsSizeProblem(p.shm_size_bytes); !problem.empty()) {
+      return Err(*v, "filesystem.shm_size " + problem);
+    }
   }
   if (const toml::node* v = t->get("mask")) {
     WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> masks,
@@ -414,9 +420,8 @@ Status Layer::Mount(const toml::node& n) {
 
 Status Layer::Identity(const toml::node& n) {
   WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[identity]"));
-  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[identity]", {"uid", "gid", "hostname"}));
-  // (uid_t)-1 means "no change" to setresuid, so it is never a valid id.
-  constexpr int64_t kMaxId = 4294967294;
+  WARDEN_RETURN_IF_ERROR(
+      CheckKeys(*t, "[identity]", {"uid", "gid", "hostname", "allow_uids", "allow_gids"}));
   if (const toml::node* v = t->get("uid")) {
     WARDEN_ASSIGN_OR_RETURN(int64_t uid, Int(*v, "identity.uid", 0, kMaxId));
     st_.p.uid = static_cast<uint32_t>(uid);
@@ -427,10 +432,42 @@ Status Layer::Identity(const toml::node& n) {
     st_.p.gid = static_cast<uint32_t>(gid);
     st_.gid_loc = At(*v);
   }
+  // The ids `warden run --uid/--gid` may choose. A layer's list replaces
+  // its base's, so an extending policy can narrow it (allow_uids = []).
+  for (const char* key : {"allow_uids", "allow_gids"}) {
+    const toml::node* v = t->get(key);
+    if (!v) continue;
+    const std::string what = std::string("identity.") + key;
+    const toml::array* a = v->as_array();
+    if (!a) {
+      return Err(*v, what + " must be an array of ids or ranges like [\"1000-1999\", 65534], not " +
+                         TypeName(*v));
+    }
+    if (a->size() > kMaxIdRanges) {
+      return Err(*v, what + " has " + std::to_string(a->size()) + " entries; at most " +
+                         std::to_string(kMaxIdRanges) + " are allowed");
+    }
+    std::vector<IdRange> ranges;
+    for (const toml::node& e : *a) {
+      IdRange r;
+      if (e.as_integer()) {
+        WARDEN_ASSIGN_OR_RETURN(int64_t id, Int(e, what + " entry", 0, kMaxId));
+        r.first = r.last = static_cast<uint32_t>(id);
+      } else {
+        WARDEN_ASSIGN_OR_RETURN(std::string text, String(e, what + " entry", 32));
+        Result<IdRange> parsed = ParseIdRange(text);
+        if (!parsed.ok()) return Err(e, what + " entry: " + parsed.status().message());
+        r = parsed.value();
+      }
+      ranges.push_back(r);
+    }
+    (std::string_view(key) == "allow_uids" ? st_.p.allow_uids : st_.p.allow_gids) = std::move(ranges);
+    (std::string_view(key) == "allow_uids" ? st_.allow_uids_loc : st_.allow_gids_loc) = At(*v);
+  }
   if (const toml::node* v = t->get("hostname")) {
     WARDEN_ASSIGN_OR_RETURN(std::string h, String(*v, "identity.hostname", 64));
-    if (!IsValidHostname(h)) {
-      return Err(*v, "identity.hostname \"" + h + "\" must be letters, digits, '-' and '.' (at most 64)");
+    if (std::string problem = HostnameProblem(h); !problem.empty()) {
+      return Err(*v, "identity.hostname \"" + h + "\" " + problem);
     }
     st_.p.hostname = h;
   }
@@ -538,6 +575,8 @@ Status Finish(State& st, Policy* out) {
   if (!p.user_namespace) {
     if (p.uid == 0) return ErrLoc(st.uid_loc, "identity.uid 0 is not allowed: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
     if (p.gid == 0) return ErrLoc(st.gid_loc, "identity.gid 0 is not allowed: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
+    if (IdInRanges(p.allow_uids, 0)) return ErrLoc(st.allow_uids_loc, "identity.allow_uids must not include 0: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
+    if (IdInRanges(p.allow_gids, 0)) return ErrLoc(st.allow_gids_loc, "identity.allow_gids must not include 0: jobs never run as host root (set namespaces.user = true for root inside a user namespace)");
   }
   WARDEN_ASSIGN_OR_RETURN(ExpandedSyscalls expanded, ExpandDenyAllow(st.deny, st.allow));
   p.seccomp.deny.assign(expanded.deny.begin(), expanded.deny.end());
@@ -663,7 +702,7 @@ Result<Policy> LoadFromText(const std::string& text, const std::string& file,
   WARDEN_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
   State st;
   st.p.mask = {"/root", "/home", "/var/lib/warden", "/run", "/var/run", "/var/tmp"};
-  st.uid_loc = st.gid_loc = Loc{file, 1, 1};
+  st.uid_loc = st.gid_loc = st.allow_uids_loc = st.allow_gids_loc = Loc{file, 1, 1};
   Layer layer(&st, file);
   WARDEN_RETURN_IF_ERROR(layer.Apply(root, 0));
   Policy out;

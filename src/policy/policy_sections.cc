@@ -25,6 +25,11 @@ Status Layer::CgroupLimitOf(const toml::node& n, const std::string& what, Cgroup
       WARDEN_ASSIGN_OR_RETURN(limit.optional, Bool(*o, what + ".optional"));
     }
   }
+  // "none" removes the limit, a base policy's included.
+  if (const toml::value<std::string>* s = value->as_string(); s && s->get() == "none") {
+    *out = CgroupLimit<T>{};
+    return Status::Ok();
+  }
   WARDEN_ASSIGN_OR_RETURN(T v, parse_value(*value));
   limit.value = std::move(v);
   *out = std::move(limit);
@@ -54,7 +59,7 @@ Status Layer::Cgroup(const toml::node& n) {
     };
   };
   if (const toml::node* v = t->get("memory")) {
-    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.memory", &c.memory_max_bytes, size("cgroup.memory", 1 << 20)));
+    WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.memory", &c.memory_max_bytes, size("cgroup.memory", kMinMemoryBytes)));
   }
   if (const toml::node* v = t->get("swap")) {
     WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.swap", &c.memory_swap_max_bytes, size("cgroup.swap", 0)));
@@ -62,7 +67,7 @@ Status Layer::Cgroup(const toml::node& n) {
   if (const toml::node* v = t->get("pids")) {
     WARDEN_RETURN_IF_ERROR(CgroupLimitOf(*v, "cgroup.pids", &c.pids_max,
                                          [this](const toml::node& x) -> Result<uint64_t> {
-                                           WARDEN_ASSIGN_OR_RETURN(int64_t i, Int(x, "cgroup.pids", 1, 4194304));
+                                           WARDEN_ASSIGN_OR_RETURN(int64_t i, Int(x, "cgroup.pids", 1, kMaxPids));
                                            return static_cast<uint64_t>(i);
                                          }));
   }
@@ -71,10 +76,8 @@ Status Layer::Cgroup(const toml::node& n) {
       double d = 0;
       if (const toml::value<double>* f = x.as_floating_point()) d = f->get();
       else if (const toml::value<int64_t>* i = x.as_integer()) d = static_cast<double>(i->get());
-      else return Err(x, std::string("cgroup.cpu must be a number of CPUs like 0.5 or 2, not ") + TypeName(x));
-      if (!std::isfinite(d) || d < 0.01 || d > 4096) {
-        return Err(x, "cgroup.cpu must be between 0.01 and 4096 CPUs");
-      }
+      else return Err(x, std::string("cgroup.cpu must be a number of CPUs like 0.5 or 2, or \"none\", not ") + TypeName(x));
+      if (std::string problem = CpusProblem(d); !problem.empty()) return Err(x, "cgroup.cpu " + problem);
       return d;
     }));
   }

@@ -106,6 +106,14 @@ std::string PolicyToToml(const Policy& p) {
   o += "\n[identity]\n";
   o += "uid = " + std::to_string(p.uid) + "\n";
   o += "gid = " + std::to_string(p.gid) + "\n";
+  // Only when set, so that the hashes of policies without them stay as
+  // they were.
+  for (const auto& [key, ranges] : {std::pair{"allow_uids", &p.allow_uids}, std::pair{"allow_gids", &p.allow_gids}}) {
+    if (ranges->empty()) continue;
+    std::vector<std::string> items;
+    for (const IdRange& r : *ranges) items.push_back(policy::IdRangeString(r));
+    o += std::string(key) + " = " + List(items) + "\n";
+  }
   o += "hostname = " + TomlQuote(p.hostname) + "\n";
   o += "\n[env]\n";
   o += "path = " + TomlQuote(p.path) + "\n";

@@ -16,35 +16,67 @@
 namespace warden::policy {
 
 // What the options said. Only the policy-independent part of the request is
-// filled in here (argv, binds, env, timeout, output dir, job id, cgroup
-// parent); the policy is chosen afterwards.
+// filled in here (argv, binds, env with --env-file, timeout, output dir, job
+// id, cgroup parent); the policy is chosen afterwards, and the options that
+// change it are kept here until FinishRunRequest folds them in. Every value
+// has been checked with the loader's rule for the key it overrides.
 struct RunOptions {
   JobRequest request;
   std::optional<std::string> policy;            // --policy NAME|FILE, never empty
   std::string result_file;                      // --result; "-" is stdout
-  int result_fd = -1;                           // --result-fd N: the JSON goes to fd N
+  int result_fd = -1;                           // --result-fd N (N >= 3): the JSON goes to fd N
   std::string stdin_file;                       // --stdin FILE; empty: inherited
   std::optional<NetworkSpec::Mode> net;         // --net
   std::vector<std::string> allow;               // --allow, each a valid entry
+  std::optional<std::string> chdir;             // --chdir DIR: filesystem.cwd
+  std::optional<uint32_t> uid;                  // --uid N: identity.uid, if allow_uids allows
+  std::optional<uint32_t> gid;                  // --gid N: identity.gid, if allow_gids allows
+  // --memory, --pids, --cpus: cgroup.memory, .pids, .cpu, never optional
+  // (fail closed); a limit without a value is "none", which removes the
+  // policy's.
+  std::optional<CgroupLimit<uint64_t>> memory;
+  std::optional<CgroupLimit<uint64_t>> pids;
+  std::optional<CgroupLimit<double>> cpus;
+  std::optional<uint64_t> tmp_size_bytes;       // --tmp-size: filesystem.tmp_size
+  std::optional<std::string> hostname;          // --hostname: identity.hostname
+  std::optional<SeccompSpec> seccomp;           // --seccomp-profile, translated
+  std::string seccomp_profile;                  // its path, for messages
   bool help = false;                            // --help / -h: print usage, run nothing
 };
+
+// --env-file and --seccomp-profile read at most this much, from a regular
+// file only.
+inline constexpr size_t kMaxOptionFileBytes = 1 << 20;
 
 // At most this many --bind/--ro-bind, as a policy's mounts.
 inline constexpr size_t kMaxCliBinds = kMaxMounts;
 
 // Parses `argv[1..argc)` (argv[0] is the subcommand's name). Option parsing
 // stops at "--" or at the first non-option, which starts the job's argv.
-// Every refusal is kInvalidArgument with a message that names the option,
-// the value and what is allowed. Relative bind sources are made absolute
-// against the current directory; sources and destinations then obey the
-// loader's mount rule (MountProblem). Uses getopt_long: not thread-safe.
+// Every refusal is one line, kInvalidArgument (or the code of the error
+// that --seccomp-profile's translation gave), with a message that names the
+// option, the value and what is allowed: an unknown option says "did you
+// mean --NAME?" when one is close; an abbreviation of an option is unknown
+// (a later option must not change what an old command line means). Relative
+// bind sources are made absolute against the current directory; sources and
+// destinations then obey the loader's mount rule (MountProblem).
+// --env-file FILE (docker's format: KEY=VALUE lines, '#' comments, blank
+// lines, a bare KEY passes KEY from warden's environment, no quote
+// processing) and --seccomp-profile FILE are read here, from regular files
+// of at most kMaxOptionFileBytes. --env and --env-pass win over every
+// --env-file for the same name; a later --env-file over an earlier one.
+// Uses getopt_long: not thread-safe.
 Result<RunOptions> ParseRunOptions(int argc, char** argv);
 
-// Folds the options that change the policy (--net, --allow) into
-// `request->policy`, checks the result as the loader would (--allow needs
-// veth; the allow list's and the mounts' bounds), and sets
-// `request->policy.hash` to EffectivePolicyHash. Call once the policy is
-// chosen and every other change to the request is made.
+// Folds the options that change the policy into `request->policy`: --net,
+// --allow, --chdir (after whatever set the cwd before), --uid and --gid
+// (only ids the policy's identity.allow_uids/allow_gids allow, or its own),
+// --memory, --pids, --cpus, --tmp-size, --hostname, --seccomp-profile
+// (replaces the policy's [seccomp]). Checks the result as the loader would
+// (--allow needs veth; the allow list's and the mounts' bounds; no id 0
+// without a user namespace), and sets `request->policy.hash` to
+// EffectivePolicy's hash. Call once the policy is chosen and every other
+// change to the request is made.
 Status FinishRunRequest(const RunOptions& options, JobRequest* request);
 
 // The policy that a request runs: its policy with the request's binds,

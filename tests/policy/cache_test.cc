@@ -51,6 +51,7 @@ Policy EveryField() {
   bind.destination = "/mnt/data";
   bind.writable = true;
   bind.optional = true;
+  bind.owned = true;
   MountSpec tmp;
   tmp.kind = MountSpec::Kind::kTmpfs;
   tmp.destination = "/scratch";
@@ -62,6 +63,8 @@ Policy EveryField() {
   p.cwd = "/work";
   p.uid = 4000000000u;
   p.gid = 7;
+  p.allow_uids = {{1000, 1999}, {4000000000u, 4294967294u}};
+  p.allow_gids = {{7, 7}};
   p.env = {{"A", "1"}, {"B", ""}, {"LONG", std::string(300, 'x')}};
   p.env_pass = {"TERM", "TZ"};
   p.path = "/bin";

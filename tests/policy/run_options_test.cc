@@ -185,9 +185,9 @@ TEST_CASE("run options: each refusal says what is wrong", "[policy][cli]") {
   const std::vector<Case> cases = {
       {{}, "no command given"},
       {{"--net", "veth"}, "no command given"},
-      {{"--nope", "--", "/bin/true"}, "unknown or incomplete option \"--nope\""},
+      {{"--nope", "--", "/bin/true"}, "unknown option \"--nope\""},
       {{"--pty", "--output-dir", "/tmp/o", "--", "/bin/true"}, "--pty and --output-dir"},
-      {{"--timeout"}, "unknown or incomplete option \"--timeout\""},
+      {{"--timeout"}, "--timeout needs a value (e.g. --timeout 30s)"},
       {{"--policy", "", "--", "/bin/true"}, "--policy \"\""},
       // "/" as a destination was silently skipped, leaving the host's root.
       {{"--bind", "/srv", "/", "--", "/bin/true"}, "must not be \"/\""},
