@@ -134,6 +134,8 @@ docker_profile() {
   profile=$(docker_profile)
   [ -n "$profile" ] || skip "SKIPPED: Docker's profile not installed (golang-github-docker-docker-dev)"
   "$W" policy import-oci "$profile" -o "$T/docker.toml" 2>/dev/null
+  "$W" policy check "$T/docker.toml" > "$T/check.out"
+  diff <(seccomp_section "$T/docker.toml") <(seccomp_section "$T/check.out")
   run "$W" run --policy "$T/docker.toml" -- /bin/true
   [ "$status" -eq 0 ]
   run "$W" run --policy "$T/docker.toml" -- /usr/bin/python3 - < "$PROGS/syscalls.py"
