@@ -56,7 +56,11 @@ std::string VerdictName(const Verdict& v) {
   return "?";
 }
 
-std::string Quoted(const std::string& s) { return "\"" + s.substr(0, kMaxNameBytes) + "\""; }
+// A string from the profile as it appears in a message: quoted, cut, with
+// control characters escaped and broken UTF-8 replaced.
+std::string Quoted(const std::string& s) {
+  return Json(s.substr(0, kMaxNameBytes)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 // The arch names OCI and Docker profiles use (libseccomp's, with the
 // SCMP_ARCH_ prefix).
@@ -169,8 +173,13 @@ class Translator {
   Status CheckKeys(const Json& obj, const std::string& path, std::initializer_list<std::string_view> keys) const {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
-        std::string where = path.empty() ? it.key() : path + "." + it.key();
-        return Fail(where.substr(0, 256), "unknown key; warden does not know what it asks for");
+        const std::string& k = it.key();
+        const bool plain = !k.empty() && k.size() <= kMaxNameBytes && std::all_of(k.begin(), k.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        });
+        const std::string key = plain ? k : Quoted(k);
+        std::string where = path.empty() ? key : path + "." + key;
+        return Fail(where, "unknown key; warden does not know what it asks for");
       }
     }
     return Status::Ok();

@@ -274,6 +274,11 @@ TEST_CASE("oci: flags, listeners and unknown keys are refused", "[policy][oci]")
             .find("p.json: defaultBehaviour: unknown key") != std::string::npos);
   CHECK(Refusal(AllowAll(R"({"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "when": "always"})"))
             .find("syscalls[0].when: unknown key") != std::string::npos);
+  // What the profile says is quoted in messages, control characters escaped.
+  const std::string odd = Refusal(R"({"defaultAction": "SCMP_ACT_ALLOW", "a\u001b[2Jb": 1})");
+  CHECK(odd.find(R"("a\u001b[2Jb": unknown key)") != std::string::npos);
+  CHECK(odd.find('\x1b') == std::string::npos);
+  CHECK(Refusal(AllowAll(R"({"names": ["x\nz"], "action": "SCMP_ACT_ERRNO"})")).find(R"("x\nz")") != std::string::npos);
 }
 
 TEST_CASE("oci: syscall names follow the loader's rule", "[policy][oci]") {
