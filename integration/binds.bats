@@ -75,10 +75,40 @@ make_ws() {
 }
 
 @test "binds: --bind-owned SRC DEST on the command line" {
-  "$W" run --help 2>&1 | grep -q -- --bind-owned || skip "this warden has no --bind-owned flag yet"
   make_ws "$T"
   run "$W" run --bind-owned "$T/ws" /work -- /bin/sh -c '[ "$(stat -c %u /work)" = "$(id -u)" ] && touch /work/c && echo OK'
   [ "$status" -eq 0 ]
   [[ "$output" == *OK* ]]
   [ "$(stat -c %u "$T/ws/c")" = 1234 ]
+}
+
+@test "binds: missing destinations are created, nested, in /tmp, /opt, under the absent /home, and as files" {
+  mkdir "$T/src"
+  echo hi >"$T/src/f"
+  run "$W" run --bind "$T/src" /tmp/a/b/c --bind "$T/src" /opt/new \
+    --bind "$T/src" /home/runner/work/x --bind "$T/src/f" /opt/files/f.txt -- /bin/sh -c \
+    'cat /tmp/a/b/c/f /opt/new/f /home/runner/work/x/f /opt/files/f.txt; touch /opt/y 2>/dev/null && echo ROOT-WRITABLE; echo done'
+  [ "$status" -eq 0 ]
+  [ "$output" = "hi
+hi
+hi
+hi
+done" ]
+}
+
+@test "binds: a mount point below a writable host bind is never created on the host" {
+  mkdir "$T/host" "$T/src"
+  run "$W" run --bind "$T/host" /tmp/w --bind "$T/src" /tmp/w/sub/new -- /bin/echo RAN
+  [ "$status" -eq 125 ]
+  [[ "$output" != *RAN* ]]
+  [ -z "$(ls -A "$T/host")" ]
+}
+
+@test "binds: a mount point is never created through a symlink in a bound directory" {
+  mkdir "$T/shared" "$T/src"
+  ln -s /dev/shm "$T/shared/link"
+  run "$W" run --bind "$T/shared" /tmp/shared --bind "$T/src" /tmp/shared/link/x -- /bin/sh -c 'ls /dev/shm; echo RAN'
+  [ "$status" -eq 125 ]
+  [[ "$output" != *RAN* ]]
+  [[ "$output" == *ELOOP* ]]
 }

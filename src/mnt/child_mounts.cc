@@ -57,69 +57,104 @@ int OpenInRoot(int root_fd, const char* target) {
   return static_cast<int>(fd);
 }
 
-// Creates the last component of `target` as a directory or an empty file.
-// Only works where the parent is writable (the tmpfs mounts of the plan).
-int CreateMountPoint(int root_fd, const char* target, bool directory, const char** call) {
-  char buf[4096];
-  launch::CopyStr(buf, sizeof buf, target);
-  char* slash = std::strrchr(buf, '/');
-  if (slash == nullptr || slash[1] == '\0') return EINVAL;
-  *slash = '\0';
-  const char* base = slash + 1;
-  int parent = OpenInRoot(root_fd, buf[0] ? buf : "/");
-  if (parent < 0) return -parent;
-  int err = 0;
-  if (directory) {
-    *call = "mkdirat";
-    if (long r = sys::Mkdirat(parent, base, 0755); r < 0 && r != -EEXIST) err = Err(r);
-  } else {
-    *call = "openat(O_CREAT)";
-    long f = sys::Openat(parent, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (f < 0) {
-      if (f != -EEXIST) err = Err(f);
-    } else {
-      sys::Close(static_cast<int>(f));
-    }
+// st_dev of every tmpfs this process mounted for the new root (the host
+// view's root tmpfs, the plan's tmpfs steps): the only file systems a
+// missing mount point is ever created on. A bind's host directory, the mask
+// template every mask shares and the kernel's file systems are never
+// written to.
+struct OwnTmpfs {
+  dev_t devs[launch::kMaxMountSteps + 1];
+  size_t n = 0;
+  void Add(int fd) {
+    struct stat st;
+    if (n < sizeof devs / sizeof devs[0] && sys::Fstat(fd, &st) == 0) devs[n++] = st.st_dev;
   }
-  sys::Close(parent);
-  return err;
+  bool Has(int fd) const {
+    struct stat st;
+    if (sys::Fstat(fd, &st) != 0) return false;
+    for (size_t i = 0; i < n; ++i) {
+      if (devs[i] == st.st_dev) return true;
+    }
+    return false;
+  }
+};
+
+// Opens one component `name` below the directory `dir`, never through a
+// symlink or "..": a symlink (even as the last component) is ELOOP.
+int OpenComponent(int dir, const char* name) {
+  long fd = Openat2(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) return static_cast<int>(fd);
+  struct stat st;
+  if (long r = sys::Fstat(static_cast<int>(fd), &st); r < 0 || S_ISLNK(st.st_mode)) {
+    sys::Close(static_cast<int>(fd));
+    return r < 0 ? static_cast<int>(r) : -ELOOP;
+  }
+  return static_cast<int>(fd);
 }
 
-// Creates the missing directories above `target`, one at a time, each
-// resolved in the root (a symlink in the image, /lib -> usr/lib, is followed
-// there). Only works where they are writable: the host view's root tmpfs.
-int MakeParents(int root_fd, const char* target, const char** call) {
+// Creates `target` (absolute, inside the new root), as a directory or an
+// empty file, with its missing parents, one component at a time from the
+// root. Nothing on the way is a symlink (bind sources a job prepared may
+// hold them), and a missing component is created only in a directory of
+// one of warden's own tmpfs mounts, never on a host directory.
+// Returns an O_PATH fd of the target or -errno, with *call.
+int CreateInRoot(int root_fd, const char* target, bool directory, const OwnTmpfs& own,
+                 const char** call) {
   char buf[4096];
   launch::CopyStr(buf, sizeof buf, target);
-  for (char* p = buf + 1; *p; ++p) {
-    if (*p != '/') continue;
-    *p = '\0';
-    int fd = OpenInRoot(root_fd, buf);
-    if (fd >= 0) {
-      sys::Close(fd);
-    } else if (fd == -ENOENT) {
-      if (int err = CreateMountPoint(root_fd, buf, true, call); err != 0) return err;
-    } else {
-      *call = "openat2";
-      return -fd;
-    }
-    *p = '/';
+  int cur = static_cast<int>(sys::FcntlInt(root_fd, F_DUPFD_CLOEXEC, 0));
+  if (cur < 0) {
+    *call = "fcntl(F_DUPFD)";
+    return cur;
   }
-  return 0;
+  char* p = buf;
+  while (*p == '/') ++p;
+  while (*p) {
+    char* name = p;
+    while (*p && *p != '/') ++p;
+    if (*p) *p++ = '\0';
+    while (*p == '/') ++p;
+    const bool last = *p == '\0';
+    *call = "openat2(RESOLVE_NO_SYMLINKS)";
+    int next = OpenComponent(cur, name);
+    if (next == -ENOENT) {
+      if (!own.Has(cur)) {
+        *call = "mkdirat(not warden's tmpfs)";
+        sys::Close(cur);
+        return -EROFS;
+      }
+      long r;
+      if (!last || directory) {
+        *call = "mkdirat";
+        r = sys::Mkdirat(cur, name, 0755);
+      } else {
+        *call = "openat(O_CREAT|O_EXCL)";
+        r = sys::Openat(cur, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (r >= 0) sys::Close(static_cast<int>(r));
+      }
+      if (r < 0 && r != -EEXIST) {
+        sys::Close(cur);
+        return static_cast<int>(r);
+      }
+      *call = "openat2(RESOLVE_NO_SYMLINKS)";
+      next = OpenComponent(cur, name);
+    }
+    sys::Close(cur);
+    if (next < 0) return next;
+    cur = next;
+  }
+  return cur;
 }
 
 // Resolves target, creating it (as a directory or a file) when missing.
 // *call names the call that failed.
 int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out,
-                  const char** call) {
+                  const char** call, const OwnTmpfs* own = nullptr) {
   *call = "openat2";
   out->fd = OpenInRoot(root_fd, target);
-  if (out->fd == -ENOENT && create) {
-    if (int err = MakeParents(root_fd, target, call); err != 0) return err;
-    int err = CreateMountPoint(root_fd, target, directory, call);
-    if (err != 0) return err;
-    *call = "openat2";
-    out->fd = OpenInRoot(root_fd, target);
+  if (out->fd == -ENOENT && create && own != nullptr) {
+    out->fd = CreateInRoot(root_fd, target, directory, *own, call);
   }
   if (out->fd < 0) {
     int err = -out->fd;
@@ -248,7 +283,7 @@ Step StepOf(MountStep::Kind kind) {
 }
 
 ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int source_fd,
-                  const MaskTemplates& masks) {
+                  const MaskTemplates& masks, OwnTmpfs* own) {
   Resolved t;
   char src[32];
   int err = 0;
@@ -261,17 +296,26 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
   }
   switch (s.kind) {
     case MountStep::Kind::kTmpfs:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call, own))) break;
       call = "mount(tmpfs)";
-      if (long r = sys::Mount("tmpfs", t.path, "tmpfs", s.flags, s.data); r < 0) err = Err(r);
+      if (long r = sys::Mount("tmpfs", t.path, "tmpfs", s.flags, s.data); r < 0) {
+        err = Err(r);
+        break;
+      }
+      {
+        // Mount points below it may be created on it.
+        Resolved top;
+        if ((err = ResolveTarget(root_fd, s.target, false, true, &top, &call))) break;
+        own->Add(top.fd);
+      }
       break;
     case MountStep::Kind::kProc:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call, own))) break;
       call = "mount(proc)";
       if (long r = sys::Mount("proc", t.path, "proc", s.flags, nullptr); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kSysfs:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call, own))) break;
       if (sys::Mount("sysfs", t.path, "sysfs", s.flags, nullptr) < 0) {
         // A sysfs we may not mount is hidden instead: the host's one would
         // show the host's network devices.
@@ -281,13 +325,13 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
       }
       break;
     case MountStep::Kind::kDevpts:
-      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, true, &t, &call, own))) break;
       call = "mount(devpts)";
       if (long r = sys::Mount("devpts", t.path, "devpts", s.flags, s.data); r < 0) err = Err(r);
       break;
     case MountStep::Kind::kBind: {
       bool dir = IsDirectoryFd(source_fd);
-      if ((err = ResolveTarget(root_fd, s.target, true, dir, &t, &call))) break;
+      if ((err = ResolveTarget(root_fd, s.target, true, dir, &t, &call, own))) break;
       if (s.source_fd >= 0) {
         // The detached copy the parent made of the source it checked: moved
         // into place, never looked up by path again.
@@ -510,6 +554,8 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   long root = sys::Open(plan.staging_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return Fail(Step::kRootBind, Err(root), "open(O_PATH)", plan.staging_dir);
   const int root_fd = static_cast<int>(root);
+  OwnTmpfs own;
+  if (plan.empty_root) own.Add(root_fd);
   // The whole image is read-only, nosuid and nodev before anything is
   // mounted on top of it; the writable mounts that follow keep their own
   // flags. (Done before, not after, pivot_root for that reason.)
@@ -528,7 +574,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   for (size_t i = 0; i < n_steps; ++i) {
     const MountStep& s = plan.mounts[i];
     if (s.source != nullptr && source_fds[i] < 0) continue;  // optional and missing
-    ChildError e = DoStep(plan, root_fd, s, source_fds[i], masks);
+    ChildError e = DoStep(plan, root_fd, s, source_fds[i], masks, &own);
     if (e.failed()) return e;
   }
   for (size_t i = 0; i < n_steps; ++i) {
@@ -541,7 +587,7 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
     s.target = plan.generated[static_cast<size_t>(i)].target;
     s.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     s.what = s.target;
-    ChildError e = DoStep(plan, root_fd, s, gen_fds[i], masks);
+    ChildError e = DoStep(plan, root_fd, s, gen_fds[i], masks, &own);
     if (e.failed()) {
       // A file that cannot be created in the read-only image is reported
       // as such: the policy has to provide the destination.
