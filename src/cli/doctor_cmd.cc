@@ -13,9 +13,22 @@
 
 namespace warden::cli {
 
+namespace {
+
+void DoctorUsage(FILE* out) {
+  std::fprintf(out,
+               "usage: warden doctor\n"
+               "\n"
+               "Checks every feature warden uses on this host (namespaces, seccomp, cgroups,\n"
+               "network, event loop), says which backend was chosen and why, and for each\n"
+               "missing feature what to do.\n"
+               "Exit status: 0 when `warden run` can work here, 1 when it cannot, 2 usage.\n");
+}
+
+}  // namespace
+
 int DoctorCommand(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
+  if (int rc = NoArgumentsOrHelp("doctor", argc, argv, &DoctorUsage); rc >= 0) return rc;
   std::printf("warden %s doctor\n\n", Version());
   const struct {
     const char* section;

@@ -8,9 +8,22 @@
 
 namespace warden::cli {
 
+namespace {
+
+void GcUsage(FILE* out) {
+  std::fprintf(out,
+               "usage: warden gc\n"
+               "\n"
+               "Removes what warden processes that died left behind: cgroups, network\n"
+               "interfaces and tables, uid leases. Only resources whose owner is gone are\n"
+               "removed; running jobs keep theirs.\n"
+               "Exit status: 0 when everything found was removed, 1 otherwise, 2 usage.\n");
+}
+
+}  // namespace
+
 int GcCommand(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
+  if (int rc = NoArgumentsOrHelp("gc", argc, argv, &GcUsage); rc >= 0) return rc;
   std::vector<std::string> removed;
   int rc = 0;
   if (Status st = cgroup::Gc(&removed); !st.ok()) {

@@ -1,6 +1,9 @@
 // warden run [--policy NAME|FILE] [options] -- CMD [ARGS...]
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +19,9 @@
 #include "base/safe_open.h"
 #include "base/trace.h"
 #include "cli/commands.h"
+#include "cli/result_out.h"
+#include "cli/script.h"
+#include "policy/shebang.h"
 #include "policy/run_options.h"
 #include "warden/job.h"
 #include "warden/policy.h"
@@ -28,30 +34,50 @@ constexpr int kUsageExit = 125;  // bad invocation is warden's failure
 void RunUsage(FILE* out) {
   std::fprintf(out,
       "usage: warden run [options] -- CMD [ARGS...]\n"
-      "       warden run [options] SCRIPT [ARGS...]   (policy chosen by suffix or shebang)\n"
+      "       warden run [options] SCRIPT [ARGS...]\n"
       "\n"
+      "The policy is --policy's, else the one matching the program: by suffix (.py .js\n"
+      ".sh), by its #! line, or by its name (-- python3 app.py); else default. A SCRIPT\n"
+      "runs with the interpreter on its #! line (the policy's when it has none), from\n"
+      "its own directory, shown read-only at its own path.\n"
+      "\n"
+      "policy and files:\n"
       "  --policy NAME|FILE     shipped policy name (default, python, node, shell) or a file\n"
       "  --ro-bind SRC DEST     bind host SRC read-only at DEST (as bubblewrap)\n"
       "  --bind SRC DEST        bind host SRC writable at DEST\n"
+      "  --bind-owned SRC DEST  bind SRC writable, idmapped: the job owns SRC's owner's files\n"
+      "  --chdir DIR            the job's working directory\n"
+      "  --tmp-size SIZE        size of the job's /tmp (64M, 1G)\n"
+      "  --seccomp-profile FILE an OCI/Docker seccomp profile (JSON), added to the policy's\n"
+      "identity and environment:\n"
+      "  --uid N, --gid N       run as N, where the policy's identity rules allow it\n"
+      "  --hostname NAME        the sandbox's hostname\n"
       "  --env K=V              set a variable in the job's environment\n"
       "  --env-pass K           copy variable K from warden's environment\n"
+      "  --env-file FILE        K=V lines (docker's format); a bare K is --env-pass K\n"
+      "limits:\n"
       "  --timeout DURATION     wall time limit: 30, 30s, 500ms, 2m, at most 366 days; 0 for\n"
       "                         none (SIGTERM, grace, SIGKILL)\n"
+      "  --memory SIZE          cgroup memory limit (512M; none)\n"
+      "  --pids N               cgroup pids limit (none)\n"
+      "  --cpus N               CPUs' worth of time (1.5; none)\n"
+      "  --cgroup-parent PATH   create the job's cgroup under PATH in each hierarchy\n"
+      "input, output, result:\n"
+      "  --stdin FILE           the job's stdin (a file, a FIFO, /dev/null); default: warden's\n"
       "  --output-dir DIR       write the job's stdout and stderr to DIR/stdout, DIR/stderr\n"
-      "  --result FILE          write the outcome as JSON to FILE ('-' for stdout)\n"
+      "  --result FILE          write the outcome as JSON to FILE, also when warden refuses\n"
+      "                         to start (status setup-error); '-' for stdout, only with\n"
+      "                         --output-dir\n"
+      "  --result-fd N          write the outcome as JSON to fd N (N >= 3, e.g. 3>r.json);\n"
+      "                         the job never holds it\n"
+      "  --pty                  give the job a new terminal, relayed to warden's stdin/stdout\n"
+      "network:\n"
       "  --net MODE             none, loopback (default) or veth\n"
       "  --allow DEST           veth egress whitelist entry: ADDR[/PREFIX][:PORT][/tcp|/udp], host:PORT\n"
-      "  --cgroup-parent PATH   create the job's cgroup under PATH in each hierarchy\n"
       "  --job-id ID            name the job (default: random)\n"
-      "  --pty                  give the job a new terminal, relayed to warden's stdin/stdout\n"
       "\n"
       "exit: the job's code; 128+N killed by signal N; 124 timeout; 125 warden failed;\n"
       "      126 cannot execute; 127 not found\n");
-}
-
-int Fail(const std::string& msg) {
-  std::fprintf(stderr, "warden: %s\n", msg.c_str());
-  return kUsageExit;
 }
 
 bool IsRegularFile(const std::string& p) {
@@ -62,8 +88,8 @@ bool IsRegularFile(const std::string& p) {
 // The first bytes of a file (enough for the ELF magic and a shebang line,
 // which the kernel also cuts at 256 bytes); "" when it cannot be read.
 std::string FileHead(const std::string& p) {
-  char buf[256];
-  base::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[policy::kShebangMaxBytes];
+  base::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) return "";
   ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
@@ -71,21 +97,71 @@ std::string FileHead(const std::string& p) {
 
 bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
 
-bool UnderPath(const std::string& path, const std::string& dir) {
-  return path == dir || path.rfind(dir + "/", 0) == 0;
-}
-
-bool Matches(const Policy& p, const std::string& script, const std::string& head) {
-  for (const std::string& s : p.match_suffixes) {
-    if (script.size() > s.size() && script.compare(script.size() - s.size(), s.size(), s) == 0) {
-      return true;
+// Opens --stdin FILE for the job. warden is root, so it opens only what
+// gives the job nothing but bytes to read, and what the real caller may
+// read:
+// - a regular file;
+// - a FIFO: the job reads what a writer sends, as with `cmd < fifo` (the
+//   open waits for a writer, as the shell's does); a pipe hands no
+//   privilege over;
+// - of the character devices, only the memory devices that hold no state
+//   (/dev/null, zero, full, random, urandom). A terminal would hand the job
+//   a terminal to inject input into, a disk or /dev/mem what root may read;
+// - no directory, socket or block device.
+// A symlink as the last component is refused (a job may plant one in a
+// shared directory); magic links (/proc/PID/fd/N) are never followed.
+Result<base::UniqueFd> OpenStdin(const std::string& path) {
+  const std::string what = "--stdin " + path;
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  base::UniqueFd fd(static_cast<int>(
+      base::RetryEintr([&] { return ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how); })));
+  if (!fd) {
+    if (errno == ELOOP) {
+      return Status::Error(Code::kInvalidArgument,
+                           what + ": is a symlink; name the file it points to");
+    }
+    return Status::FromErrno(errno, what + ": openat2");
+  }
+  if (::faccessat(AT_FDCWD, path.c_str(), R_OK, 0) != 0) {  // the real uid's right
+    return Status::FromErrno(errno, what + ": access(R_OK) for the calling user");
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, what + ": fstat");
+  if (S_ISREG(st.st_mode)) {
+    if (::fcntl(fd.get(), F_SETFL, 0) != 0) return Status::FromErrno(errno, what + ": fcntl");
+    return fd;
+  }
+  if (S_ISFIFO(st.st_mode)) {
+    // Opened again through our own fd, blocking: the job's first read
+    // then waits for data instead of seeing an end of file because no
+    // writer had opened the FIFO yet.
+    const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+    base::UniqueFd blocking(base::RetryEintr(
+        [&] { return ::open(self.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC); }));
+    if (!blocking) return Status::FromErrno(errno, what + ": open(FIFO)");
+    return blocking;
+  }
+  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) {
+    const unsigned minor_no = minor(st.st_rdev);
+    if (minor_no == 3 || minor_no == 5 || minor_no == 7 || minor_no == 8 || minor_no == 9) {
+      return fd;
     }
   }
-  if (head.rfind("#!", 0) != 0) return false;
-  std::string line = head.substr(0, head.find('\n'));
-  for (const std::string& i : p.match_interpreters) {
-    if (line.find("/" + i) != std::string::npos || line.find(" " + i) != std::string::npos) return true;
-  }
+  const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) ? "a character device"
+                     : S_ISBLK(st.st_mode) ? "a block device" : "not a regular file";
+  return Status::Error(Code::kInvalidArgument,
+                       what + ": is " + kind + "; give a regular file, a FIFO or /dev/null");
+}
+
+// Writes the result to its targets; false (after saying so) when one
+// failed.
+bool WriteOrSay(const ResultOut& out, const JobResult& result) {
+  Status st = out.Write(result);
+  if (st.ok()) return true;
+  std::fprintf(stderr, "warden: cannot write the result: %s\n", st.ToString().c_str());
   return false;
 }
 
@@ -96,8 +172,14 @@ int RunCommand(int argc, char** argv) {
   // own rules for each value.
   Result<policy::RunOptions> parsed = policy::ParseRunOptions(argc, argv);
   if (!parsed.ok()) {
-    RunUsage(stderr);
-    return Fail(parsed.status().message());
+    // The error first, on one line; the options are in --help. The result
+    // goes where argv asked for it, found without the parser.
+    std::fprintf(stderr, "warden: %s\nsee 'warden run --help'\n", parsed.status().message().c_str());
+    const ResultArgs args = ScanResultArgs(argc, argv);
+    ResultOut out;
+    (void)out.Open(args.file, args.fd, args.output_dir);
+    WriteOrSay(out, SetupErrorResult(parsed.status().message(), "", "", ""));
+    return kUsageExit;
   }
   policy::RunOptions& options = parsed.value();
   if (options.help) {
@@ -105,73 +187,63 @@ int RunCommand(int argc, char** argv) {
     return 0;
   }
   JobRequest req = std::move(options.request);
-  const std::string& result_file = options.result_file;
+  ResultOut out;
+  // Every refusal from here on is written to the result's targets too.
+  auto fail = [&](const std::string& msg) {
+    std::fprintf(stderr, "warden: %s\n", msg.c_str());
+    WriteOrSay(out, SetupErrorResult(msg, req.job_id, req.policy.name, req.policy.hash));
+    return kUsageExit;
+  };
+  if (Status st = out.Open(options.result_file, options.result_fd, !req.output_dir.empty());
+      !st.ok()) {
+    return fail(st.message());
+  }
 
   base::TracePhase("options parsed");
-  // The policy: named, or chosen by the script's suffix or shebang.
+  // The policy: named, or chosen by the program's suffix, its "#!" line or
+  // its own name (`-- python3 app.py` gets python's).
   const std::string& program = req.argv[0];
   // A script is a text file (never an ELF binary) named by path or found
-  // in the current directory; binaries run under the default policy.
-  const std::string head = IsRegularFile(program) ? FileHead(program) : "";
-  const bool is_script = IsRegularFile(program) && !IsElf(head) &&
+  // in the current directory; binaries run as they are.
+  const bool regular = IsRegularFile(program);
+  const std::string head = regular ? FileHead(program) : "";
+  const bool is_script = regular && !IsElf(head) &&
                          (program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0);
-  Result<Policy> pol = !options.policy
-                           ? (is_script ? PolicyForProgram(program) : ResolvePolicy("default"))
-                           : ResolvePolicy(*options.policy);
-  if (!pol.ok()) return Fail(pol.status().ToString());
+  Result<Policy> pol = options.policy ? ResolvePolicy(*options.policy) : PolicyForProgram(program);
+  if (!pol.ok()) return fail(pol.status().ToString());
   req.policy = std::move(pol.value());
   base::TracePhase("policy loaded");
 
-  // A script runs through its policy's interpreter. It is bound read-only
-  // into the sandbox when its own path is hidden there (/tmp, masked dirs).
-  if (is_script && !req.policy.interpreter.empty() && Matches(req.policy, program, head)) {
-    char real[PATH_MAX];
-    if (::realpath(program.c_str(), real) == nullptr) {
-      return Fail("cannot resolve \"" + program + "\": " + std::strerror(errno));
+  // A script runs through its "#!" interpreter (or its policy's), from its
+  // own directory.
+  if (is_script) {
+    std::vector<std::string> warnings;
+    ScriptError error;
+    if (!PrepareScript(head, &req, &warnings, &error)) {
+      std::fprintf(stderr, "warden: %s\n", error.message.c_str());
+      JobResult r = SetupErrorResult(error.message, req.job_id, req.policy.name, req.policy.hash);
+      r.exit_code = error.exit_code;
+      WriteOrSay(out, r);
+      return error.exit_code;
     }
-    std::string inside = real;
-    bool hidden = UnderPath(inside, "/tmp");
-    for (const std::string& m : req.policy.mask) hidden = hidden || UnderPath(inside, m);
-    if (req.policy.rootfs.empty()) {  // the host view shows only its own paths
-      bool shown = false;
-      for (const std::string& v : req.policy.view) shown = shown || UnderPath(inside, v);
-      hidden = hidden || !shown;
-    }
-    if (hidden) {
-      inside = "/tmp/" + inside.substr(inside.rfind('/') + 1);
-      MountSpec m;
-      m.source = real;
-      m.destination = inside;
-      req.extra_mounts.push_back(m);
-    }
-    std::vector<std::string> argv2 = req.policy.interpreter;
-    argv2.push_back(inside);
-    argv2.insert(argv2.end(), req.argv.begin() + 1, req.argv.end());
-    req.argv = std::move(argv2);
+    for (const std::string& w : warnings) std::fprintf(stderr, "warden: warning: %s\n", w.c_str());
   }
 
   // Last, after every change to the request: --net and --allow go into the
   // policy, and its hash becomes that of what runs.
-  if (Status st = policy::FinishRunRequest(options, &req); !st.ok()) return Fail(st.message());
+  if (Status st = policy::FinishRunRequest(options, &req); !st.ok()) return fail(st.message());
 
-  // The result's directory is opened and its target checked before the job
-  // runs: the job may share that directory and plant a symlink, FIFO or
-  // device there, and a target that cannot be written must stop the run
-  // before it starts, not after.
-  base::UniqueFd result_dir;
-  std::string result_name;
-  if (!result_file.empty() && result_file != "-") {
-    const base::PathParts parts = base::SplitPath(result_file);
-    Result<base::UniqueFd> dir = base::OpenDirNoFollow(parts.dir);
-    Status st = dir.ok() ? base::CheckReplaceableFile(dir->get(), parts.name, result_file)
-                         : dir.status();
-    if (!st.ok()) return Fail("--result " + result_file + ": " + st.ToString());
-    result_dir = std::move(dir.value());
-    result_name = parts.name;
+  // --stdin: the job's fd 0, which it inherits from warden.
+  if (!options.stdin_file.empty()) {
+    Result<base::UniqueFd> in = OpenStdin(options.stdin_file);
+    if (!in.ok()) return fail(in.status().ToString());
+    if (::dup2(in->get(), STDIN_FILENO) < 0) {
+      return fail(Status::FromErrno(errno, "dup2(--stdin, 0)").ToString());
+    }
   }
 
   Result<JobResult> r = RunJob(req);
-  if (!r.ok()) return Fail(r.status().ToString());
+  if (!r.ok()) return fail(r.status().ToString());
   const JobResult& res = r.value();
   if (!res.error.empty() && (res.exit_code == 125 || res.exit_code == 126 || res.exit_code == 127)) {
     std::fprintf(stderr, "warden: %s\n", res.error.c_str());
@@ -183,22 +255,7 @@ int RunCommand(int argc, char** argv) {
   } else if (res.status == "oom") {
     std::fprintf(stderr, "warden: the job ran out of memory (cgroup limit)\n");
   }
-  if (!result_file.empty()) {
-    std::string json = JobResultToJson(res);
-    if (result_file == "-") {
-      std::fputs(json.c_str(), stdout);
-    } else {
-      // A fresh temp file in the directory opened before the run (O_EXCL,
-      // O_NOFOLLOW), renamed over the target: renameat replaces whatever
-      // the job planted at the name since, and never follows it.
-      Status st = base::ReplaceFileAt(result_dir.get(), result_name, json, 0644, result_file);
-      if (!st.ok()) {
-        std::fprintf(stderr, "warden: cannot write result to %s: %s\n", result_file.c_str(),
-                     st.ToString().c_str());
-        return 125;
-      }
-    }
-  }
+  if (!WriteOrSay(out, res)) return kUsageExit;
   base::TracePhase("exit");
   return res.exit_code;
 }

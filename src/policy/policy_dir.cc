@@ -13,14 +13,15 @@
 #include "base/fd.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "policy/builtin_policies.h"
 #include "policy/loader.h"
+#include "policy/shebang.h"
 #include "warden/policy.h"
 
 namespace warden {
 namespace {
 
 constexpr size_t kMaxShippedPolicies = 64;
-constexpr size_t kShebangBytes = 256;
 
 bool IsDir(const std::string& path) {
   struct stat st;
@@ -43,21 +44,24 @@ std::string Stem(const std::string& path) {
   return base;
 }
 
-// Shipped policy names in PolicyDirectory(), sorted, bounded.
+// Shipped policy names: those in PolicyDirectory() and the built-in ones,
+// sorted, bounded.
 std::vector<std::string> ShippedPolicyNames() {
   std::vector<std::string> names;
+  for (const policy::BuiltinPolicy& b : policy::BuiltinPolicies()) names.push_back(b.name);
   std::string dir = PolicyDirectory();
   base::UniqueDir d(::opendir(dir.c_str()));
-  if (!d) return names;
-  while (struct dirent* e = ::readdir(d.get())) {
+  while (d && names.size() < kMaxShippedPolicies) {
+    struct dirent* e = ::readdir(d.get());
+    if (e == nullptr) break;
     std::string n = e->d_name;
     if (!n.ends_with(".toml")) continue;
     std::string stem = n.substr(0, n.size() - 5);
     if (!policy::IsValidPolicyName(stem)) continue;
     names.push_back(stem);
-    if (names.size() >= kMaxShippedPolicies) break;
   }
   std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 
@@ -76,31 +80,11 @@ std::string ShebangInterpreter(const std::string& program_path) {
   if (!fd) return "";
   struct stat st;
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
-  char buf[kShebangBytes];
+  char buf[policy::kShebangMaxBytes];
   ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
-  if (n < 2 || buf[0] != '#' || buf[1] != '!') return "";
-  std::string line(buf + 2, static_cast<size_t>(n) - 2);
-  line = line.substr(0, line.find('\n'));
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-    size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  if (words.empty()) return "";
-  std::string interp = Basename(words[0]);
-  if (interp == "env") {
-    // Skip env's options ("-S", "-i", "-u NAME" is rare enough to ignore)
-    // and assignments to reach the program.
-    for (size_t w = 1; w < words.size(); ++w) {
-      if (words[w].starts_with("-") || words[w].find('=') != std::string::npos) continue;
-      return Basename(words[w]);
-    }
-    return "";
-  }
-  return interp;
+  if (n <= 0) return "";
+  std::optional<policy::Shebang> s = policy::ParseShebang(std::string_view(buf, static_cast<size_t>(n)));
+  return s ? policy::ShebangProgramName(*s) : "";
 }
 
 }  // namespace
@@ -132,27 +116,43 @@ Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name
 
 namespace {
 
-// LoadPolicyFile with PolicyDirectory() already looked up (it is part of
-// the cache key: `extends` names resolve there).
+// A policy from its text, read from `path` (a file, or a built-in policy's
+// BuiltinPolicyPath), with PolicyDirectory() already looked up (it is part
+// of the cache key: `extends` names resolve there).
+Result<Policy> LoadPolicyText(const std::string& path, const std::string& name,
+                              const std::string& text, bool builtin, const std::string& policy_dir) {
+  // A policy that loaded before, from the same files, comes from the cache.
+  // Built-in policies are not cached: their text is in the binary, and an
+  // entry could not tell whether it still matched.
+  const std::string cache_dir = policy::PolicyCacheDir();
+  const std::string key = policy::PolicyCacheKey(path, name, policy_dir, text);
+  if (!builtin) {
+    if (std::optional<Policy> cached = policy::ReadCachedPolicy(cache_dir, key)) {
+      return *std::move(cached);
+    }
+  }
+  std::vector<policy::Dependency> deps;
+  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text, path, name, &deps));
+  if (!builtin) p.source_path = path;
+  const bool on_disk = !builtin && std::none_of(deps.begin(), deps.end(), [](const auto& d) {
+    return d.path.starts_with(policy::kBuiltinPathPrefix);
+  });
+  if (on_disk) {
+    if (Status st = policy::WriteCachedPolicy(cache_dir, key, p, deps); !st.ok()) {
+      // Not an error: the next load parses again.
+      WLOG_DEBUG("", "policy cache: " + st.ToString());
+    }
+  }
+  return p;
+}
+
 Result<Policy> LoadPolicyFileIn(const std::string& path, const std::string& policy_dir) {
   Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
   if (!text.ok()) {
     if (text.status().code() == Code::kResourceExhausted) return policy::PolicyTooLarge(path);
     return text.take_status().Wrap("load policy");
   }
-  // A policy that loaded before, from the same files, comes from the cache.
-  const std::string name = Stem(path);
-  const std::string cache_dir = policy::PolicyCacheDir();
-  const std::string key = policy::PolicyCacheKey(path, name, policy_dir, text.value());
-  if (std::optional<Policy> cached = policy::ReadCachedPolicy(cache_dir, key)) return *std::move(cached);
-  std::vector<policy::Dependency> deps;
-  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text.value(), path, name, &deps));
-  p.source_path = path;
-  if (Status st = policy::WriteCachedPolicy(cache_dir, key, p, deps); !st.ok()) {
-    // Not an error: the next load parses again.
-    WLOG_DEBUG("", "policy cache: " + st.ToString());
-  }
-  return p;
+  return LoadPolicyText(path, Stem(path), text.value(), false, policy_dir);
 }
 
 }  // namespace
@@ -166,17 +166,56 @@ Result<Policy> ResolvePolicy(const std::string& name_or_file) {
     return LoadPolicyFile(name_or_file);
   }
   std::string dir = PolicyDirectory();
-  std::string path = dir + "/" + name_or_file + ".toml";
-  if (!policy::IsValidPolicyName(name_or_file) || !IsFile(path)) {
+  Result<policy::ShippedPolicyText> text =
+      policy::IsValidPolicyName(name_or_file)
+          ? policy::ReadShippedPolicy(dir, name_or_file)
+          : Result<policy::ShippedPolicyText>(Status::Error(Code::kNotFound, "not a policy name"));
+  if (!text.ok()) {
+    if (text.status().code() != Code::kNotFound) return text.take_status().Wrap("load policy");
     std::string known;
     for (const std::string& n : ShippedPolicyNames()) known += (known.empty() ? "" : ", ") + n;
     return Status::Error(Code::kNotFound,
                          "policy \"" + name_or_file.substr(0, 64) + "\" not found in " + dir +
-                             " (shipped policies: " + (known.empty() ? "none" : known) +
+                             " or built in (shipped policies: " + (known.empty() ? "none" : known) +
                              "; pass a path to use a file, or set WARDEN_POLICY_DIR)");
   }
-  return LoadPolicyFileIn(path, dir);
+  return LoadPolicyText(text->path, name_or_file, text->text, text->builtin, dir);
 }
+
+namespace policy {
+
+const BuiltinPolicy* FindBuiltinPolicy(std::string_view name) {
+  for (const BuiltinPolicy& b : BuiltinPolicies()) {
+    if (name == b.name) return &b;
+  }
+  return nullptr;
+}
+
+std::string BuiltinPolicyPath(std::string_view name) {
+  return std::string(kBuiltinPathPrefix) + std::string(name) + ".toml";
+}
+
+Result<ShippedPolicyText> ReadShippedPolicy(const std::string& dir, const std::string& name) {
+  const std::string path = dir + "/" + name + ".toml";
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
+    if (!text.ok()) {
+      if (text.status().code() == Code::kResourceExhausted) return PolicyTooLarge(path);
+      return text.take_status();
+    }
+    return ShippedPolicyText{path, std::move(text.value()), false};
+  } else if (errno != ENOENT) {
+    return Status::FromErrno(errno, "stat(\"" + path + "\")");
+  }
+  if (const BuiltinPolicy* b = FindBuiltinPolicy(name)) {
+    return ShippedPolicyText{BuiltinPolicyPath(name), std::string(b->text, b->size), true};
+  }
+  return Status::Error(Code::kNotFound, "policy \"" + name + "\" is neither in " + dir +
+                                            " nor built in");
+}
+
+}  // namespace policy
 
 Result<Policy> PolicyForProgram(const std::string& program_path) {
   std::vector<Policy> shipped;
