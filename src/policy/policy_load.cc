@@ -18,6 +18,7 @@
 
 #include "base/file.h"
 #include "base/hash.h"
+#include "policy/builtin_policies.h"
 #include "policy/layer.h"
 #include "policy/loader.h"
 #include "policy/parse_util.h"
@@ -238,14 +239,15 @@ Status Layer::Extends(const toml::node& n, int depth) {
     return Err(n, "extends nests more than " + std::to_string(kMaxExtendsDepth) +
                       " levels (is there a cycle?)");
   }
-  std::string path = PolicyDirectory() + "/" + name + ".toml";
-  Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
-  if (!text.ok()) {
-    return Err(n, "extends = \"" + name + "\": cannot read " + path + ": " +
-                      text.status().ToString() + " (set WARDEN_POLICY_DIR to the directory of shipped policies)");
+  // The policy directory's file, else the built-in policy of that name.
+  Result<ShippedPolicyText> shipped = ReadShippedPolicy(PolicyDirectory(), name);
+  if (!shipped.ok()) {
+    return Err(n, "extends = \"" + name + "\": " + shipped.status().ToString() +
+                      " (set WARDEN_POLICY_DIR to the directory of shipped policies)");
   }
-  st_.deps.push_back({path, base::Sha256(text.value())});
-  WARDEN_ASSIGN_OR_RETURN(toml::table base_root, ParseToml(text.value(), path));
+  const std::string& path = shipped->path;
+  st_.deps.push_back({path, base::Sha256(shipped->text)});
+  WARDEN_ASSIGN_OR_RETURN(toml::table base_root, ParseToml(shipped->text, path));
   Layer base(&st_, path);
   return base.Apply(base_root, depth + 1);
 }
