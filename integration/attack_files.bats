@@ -63,10 +63,13 @@ wrun() { run timeout 120 "$W" run --bind "$T/work" /work "$@"; }
   [ -z "$(ls -A "$T/victimdir")" ]
 }
 
-@test "--result - still writes the JSON to stdout" {
-  wrun --result - -- /bin/true
+@test "--result - writes the JSON to stdout when --output-dir takes the job's, and only then" {
+  wrun --result - --output-dir "$T/out" -- /bin/true
   [ "$status" -eq 0 ]
   [[ "$output" == *'"status"'* ]]
+  wrun --result - -- /bin/true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *--result-fd* ]]
 }
 
 @test "attack --output-dir: out swapped for a symlink is refused, nothing is created at its target" {
