@@ -231,3 +231,15 @@ teardown() { common_teardown; }
   run env WARDEN_POLICY_DIR="$T/pol" "$T/bin/warden" run --policy shell -- /bin/hostname
   [ "$output" = from-disk ]
 }
+
+@test "cli-ci: attack: a symlink planted as the script in a shared directory does not bind its target" {
+  mkdir -m 0700 "$T/private"
+  printf 'echo SECRET-LEAKED\n' > "$T/private/secret.sh"
+  chmod 644 "$T/private/secret.sh"
+  mkdir -m 1777 "$T/shared"
+  ln -s "$T/private/secret.sh" "$T/shared/build.sh"
+  run "$W" run "$T/shared/build.sh"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *symlink* ]]
+  [[ "$output" != *SECRET-LEAKED* ]]
+}

@@ -193,9 +193,24 @@ bool PrepareScript(const std::string& head, JobRequest* req, std::vector<std::st
     return true;  // nothing to run it with; the kernel says so (126)
   }
 
-  std::optional<std::string> real = RealPath(program);
-  if (!real) {
-    *error = {125, "cannot resolve \"" + program + "\": " + std::strerror(errno)};
+  // The script is opened as a bind source is: a symlink on its path is
+  // followed only where only root could have made it, so that a job that
+  // shares the script's directory cannot point the next run's bind at a
+  // file of its choosing.
+  std::string absolute = program;
+  if (absolute[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) {
+      *error = {125, std::string("getcwd: ") + std::strerror(errno)};
+      return false;
+    }
+    absolute = std::string(cwd) + "/" + program;
+  }
+  Result<base::UniqueFd> script_fd = mnt::OpenBindSource(absolute);
+  Result<std::string> real =
+      script_fd.ok() ? mnt::FdPathName(script_fd->get()) : Result<std::string>(script_fd.status());
+  if (!real.ok()) {
+    *error = {125, "cannot run the script " + program + ": " + real.status().ToString()};
     return false;
   }
   // The script's directory, so that what lies next to it (a lib.sh it
