@@ -94,3 +94,44 @@ sys.stderr.write("on-stderr\n")
   [ "$status" -eq 125 ]
   [[ "$output" == *"--pty and --output-dir"* ]]
 }
+
+# winch_driver CMD...: runs CMD under a new pseudo-terminal of 20 rows and 50
+# columns whose controlling process it is; once CMD prints "ready", resizes
+# that terminal to 33x77 (the kernel sends SIGWINCH to CMD's foreground
+# group), then prints everything CMD wrote until it exits.
+winch_driver() {
+  timeout 120 python3 - "$@" <<'PY'
+import fcntl, os, pty, struct, sys, termios
+def size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+pid, master = pty.fork()
+if pid == 0:
+    size(0, 20, 50)
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+resized = False
+while True:
+    try:
+        chunk = os.read(master, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not resized and b"ready" in out:
+        size(master, 33, 77)
+        resized = True
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+PY
+}
+
+@test "tty: --pty follows the operator's window size: at the start, and on SIGWINCH" {
+  # The job waits for its SIGWINCH in `wait` (a trapped signal ends it), so
+  # the size it reports is the one that came with the signal.
+  run winch_driver "$W" run --pty -- sh -c 'echo "start $(stty size)"; trap "echo \"winch \$(stty size)\"; exit 0" WINCH; sleep 1000 & echo ready; wait'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"start 20 50"* ]]
+  [[ "$output" == *"winch 33 77"* ]]
+}

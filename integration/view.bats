@@ -100,8 +100,13 @@ except OSError as e:
   run "$W" run --ro-bind "$T/trusted/root" /host -- /bin/true
   [ "$status" -eq 125 ]
   [[ "$output" == *"host's root"* ]]
-  run "$W" run --ro-bind "$T/trusted/root/usr/.." /host -- /bin/true
+  # usr/.. through the link is the host's / again: refused before the job
+  # starts, for the '..', so the job never runs and sees nothing of /host.
+  run "$W" run --ro-bind "$T/trusted/root/usr/.." /host -- /bin/sh -c 'echo JOB-RAN; ls -a /host'
+  echo "$output"
   [ "$status" -eq 125 ]
+  [[ "$output" == *"must not contain '..'"* ]]
+  [[ "$output" != *JOB-RAN* ]]
 }
 
 @test "attack socket: a host socket under /var/lib is not reachable from the default view" {

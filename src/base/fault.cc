@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -87,6 +88,68 @@ const char* ChildFaultSpec() {
   if (!g_child_faults.load()) return nullptr;
   const char* spec = std::getenv("WARDEN_FAULT_CHILD_STEP");
   return spec != nullptr && *spec != '\0' ? spec : nullptr;
+}
+
+namespace {
+std::atomic<bool> g_parent_faults{false};
+
+// Splits "<call>[:<errno>]"; false when the errno part is not a positive
+// number.
+bool SplitParentSpec(const char* spec, std::string* call, int* err) {
+  std::string s(spec);
+  *err = EIO;
+  if (size_t colon = s.rfind(':'); colon != std::string::npos) {
+    char* end = nullptr;
+    const long e = std::strtol(s.c_str() + colon + 1, &end, 10);
+    if (end == s.c_str() + colon + 1 || *end != '\0' || e <= 0 || e > 4095) return false;
+    *err = static_cast<int>(e);
+    s.resize(colon);
+  }
+  *call = s;
+  return true;
+}
+
+const char* ParentFaultSpec() {
+  if (!g_parent_faults.load()) return nullptr;
+  const char* spec = std::getenv("WARDEN_FAULT_PARENT_CALL");
+  return spec != nullptr && *spec != '\0' ? spec : nullptr;
+}
+}  // namespace
+
+void EnableParentFaults() { g_parent_faults.store(true); }
+
+const std::vector<std::string>& KnownParentFaultCalls() {
+  static const std::vector<std::string> kCalls = {
+      "sigprocmask", "signalfd", "fcntl(output pipe)", "fcntl(pty master)",
+  };
+  return kCalls;
+}
+
+bool ParentFaultSpecValid(std::string* problem) {
+  const char* spec = ParentFaultSpec();
+  if (spec == nullptr) return true;
+  std::string call;
+  int err = 0;
+  const auto& known = KnownParentFaultCalls();
+  if (!SplitParentSpec(spec, &call, &err) ||
+      std::find(known.begin(), known.end(), call) == known.end()) {
+    *problem = std::string("WARDEN_FAULT_PARENT_CALL: no parent call \"") + spec +
+               "\" (or a bad errno)";
+    return false;
+  }
+  return true;
+}
+
+int ParentCallErrno(const char* call, int err) {
+  const auto& known = KnownParentFaultCalls();
+  WARDEN_CHECK(std::find(known.begin(), known.end(), call) != known.end());
+  if (err != 0) return err;
+  const char* spec = ParentFaultSpec();
+  if (spec == nullptr) return 0;
+  std::string name;
+  int injected = 0;
+  if (!SplitParentSpec(spec, &name, &injected) || name != call) return 0;
+  return injected;
 }
 
 void ReloadFaultConfig() {

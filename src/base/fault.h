@@ -35,6 +35,25 @@ void EnableChildFaults();
 // The spec, when enabled and set; nullptr otherwise.
 const char* ChildFaultSpec();
 
+// The test-only fault point of the launching process, in the same style.
+// Tests that call EnableParentFaults() make the launcher read
+// WARDEN_FAULT_PARENT_CALL ("<call>" or "<call>:<errno>", a call as
+// KnownParentFaultCalls() names it) and fail that call, after it was made
+// and worked, with that errno (EIO by default). A fault never skips a call:
+// it only makes the launch fail. The warden binary never enables it.
+void EnableParentFaults();
+// Every parent call that can be made to fail.
+const std::vector<std::string>& KnownParentFaultCalls();
+// False, with *problem set, when faults are enabled and
+// WARDEN_FAULT_PARENT_CALL names no known call or a bad errno; true
+// otherwise (also when disabled). RunJob checks it before a launch, so that
+// a typo in a test fails loudly.
+bool ParentFaultSpecValid(std::string* problem);
+// The errno to report for parent call `call` (one of
+// KnownParentFaultCalls(), checked): `err` when the call failed by itself
+// (err != 0), else the injected errno when the spec names `call`, else 0.
+int ParentCallErrno(const char* call, int err);
+
 }  // namespace warden::base
 
 #define WARDEN_CRASH_POINT(name) ::warden::base::CrashPoint(name)

@@ -110,9 +110,13 @@ std::string SetupHint(launch::Step step, int err) {
   }
 }
 
-// Arms the test-only fault point of the child (base/fault.h): nothing
-// unless this process enabled child faults, which only tests do.
+// Arms the test-only fault point of the child (base/fault.h), and checks
+// the parent's: nothing unless this process enabled faults, which only
+// tests do.
 Status ArmChildFault(Plan* plan) {
+  if (std::string problem; !base::ParentFaultSpecValid(&problem)) {
+    return Status::Error(Code::kInvalidArgument, problem);
+  }
   const char* spec = base::ChildFaultSpec();
   if (spec == nullptr) return Status::Ok();
   std::string s(spec);
@@ -177,8 +181,9 @@ Result<Pipe> MakePipe() {
   Pipe out{base::UniqueFd(p[0]), base::UniqueFd(p[1])};
   // The supervisor drains this end in its poll loop: a blocking read there
   // would stop timeouts and signal forwarding until the job writes again.
-  if (::fcntl(out.read.get(), F_SETFL, O_NONBLOCK) != 0) {
-    return Status::FromErrno(errno, "fcntl(output pipe, F_SETFL, O_NONBLOCK)");
+  const int r = ::fcntl(out.read.get(), F_SETFL, O_NONBLOCK);
+  if (int err = base::ParentCallErrno("fcntl(output pipe)", r == 0 ? 0 : errno); err != 0) {
+    return Status::FromErrno(err, "fcntl(output pipe, F_SETFL, O_NONBLOCK)");
   }
   return out;
 }
@@ -229,13 +234,17 @@ Status OpenPty(Pty* pty, launch::Plan* plan, launch::SuperviseOptions* sopts) {
       base::RetryEintr([&] { return ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC); }));
   if (!pty->slave) return Status::FromErrno(errno, std::string("open(\"") + name + "\")");
   // The supervisor reads the master in its poll loop, like an output pipe.
-  if (::fcntl(pty->master.get(), F_SETFL, O_NONBLOCK) != 0) {
-    return Status::FromErrno(errno, "fcntl(pty master, F_SETFL, O_NONBLOCK)");
+  const int r = ::fcntl(pty->master.get(), F_SETFL, O_NONBLOCK);
+  if (int err = base::ParentCallErrno("fcntl(pty master)", r == 0 ? 0 : errno); err != 0) {
+    return Status::FromErrno(err, "fcntl(pty master, F_SETFL, O_NONBLOCK)");
   }
   struct winsize ws;
   for (int fd : {STDIN_FILENO, STDOUT_FILENO}) {
     if (::ioctl(fd, TIOCGWINSZ, &ws) == 0) {
       (void)::ioctl(pty->master.get(), TIOCSWINSZ, &ws);
+      // ...and follows it while the job runs (Supervise, on SIGWINCH).
+      sopts->window_source = fd;
+      sopts->window_sink = pty->master.get();
       break;
     }
   }

@@ -4,6 +4,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -16,27 +17,16 @@
 #include <cstring>
 
 #include "base/clock.h"
+#include "base/fault.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/trace.h"
 #include "launch/child.h"
+#include "launch/sig_ign.h"
 
 namespace warden::launch {
 
 namespace {
-
-// The signals this process ignores, from /proc/self/status; all of them when
-// that cannot be read (the job then resets every one).
-uint64_t IgnoredSignals() {
-  Result<std::string> status = base::ReadFile("/proc/self/status", 1 << 16);
-  if (!status.ok()) return ~uint64_t{0};
-  size_t pos = status->find("\nSigIgn:");
-  if (pos == std::string::npos) return ~uint64_t{0};
-  char* end = nullptr;
-  const char* p = status->c_str() + pos + 8;
-  uint64_t mask = std::strtoull(p, &end, 16);
-  return end == p ? ~uint64_t{0} : mask;
-}
 
 // Where our argument and environment strings lie, from /proc/self/stat
 // (fields 48 to 51, Linux 3.5); all zero when that cannot be read.
@@ -192,16 +182,22 @@ namespace {
 // lost for the job's whole life, so the launch fails instead.
 class SignalCapture {
  public:
-  Status Init() {
+  // `window`: SIGWINCH too (--pty), which is relayed, not forwarded.
+  Status Init(bool window) {
     sigset_t set;
     ::sigemptyset(&set);
     for (int s : kForwardedSignals) ::sigaddset(&set, s);
-    if (::sigprocmask(SIG_BLOCK, &set, &old_) != 0) {
-      return Status::FromErrno(errno, "sigprocmask(SIG_BLOCK, forwarded signals)");
+    if (window) ::sigaddset(&set, SIGWINCH);
+    // base::ParentCallErrno: the test-only fault point (base/fault.h).
+    const int r = ::sigprocmask(SIG_BLOCK, &set, &old_);
+    blocked_ = r == 0;
+    if (int err = base::ParentCallErrno("sigprocmask", r == 0 ? 0 : errno); err != 0) {
+      return Status::FromErrno(err, "sigprocmask(SIG_BLOCK, forwarded signals)");
     }
-    blocked_ = true;
     fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!fd_) return Status::FromErrno(errno, "signalfd(forwarded signals)");
+    if (int err = base::ParentCallErrno("signalfd", fd_ ? 0 : errno); err != 0) {
+      return Status::FromErrno(err, "signalfd(forwarded signals)");
+    }
     return Status::Ok();
   }
   ~SignalCapture() {
@@ -214,6 +210,14 @@ class SignalCapture {
   bool blocked_ = false;
   base::UniqueFd fd_;
 };
+
+// The job's terminal takes the operator's window size; the kernel sends
+// SIGWINCH to its foreground process group when the size changed. A
+// terminal that cannot say its size leaves the job's as it is.
+void CopyWindowSize(int from, int to) {
+  struct winsize ws;
+  if (::ioctl(from, TIOCGWINSZ, &ws) == 0) (void)::ioctl(to, TIOCSWINSZ, &ws);
+}
 
 // Copies what is readable from `pipe` into `file`, up to `limit` bytes in
 // all; the rest is read and dropped so the job never blocks on a full pipe.
@@ -243,7 +247,11 @@ bool Drain(int pipe, int file, uint64_t limit, uint64_t* written, bool* truncate
 Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t start_ns) {
   Outcome out;
   SignalCapture signals;
-  WARDEN_RETURN_IF_ERROR(signals.Init());
+  const bool relay_window = opts.window_source >= 0 && opts.window_sink >= 0;
+  WARDEN_RETURN_IF_ERROR(signals.Init(relay_window));
+  // A resize between the pty's creation and here sent its SIGWINCH to
+  // nobody: copy the size once now that the next one is captured.
+  if (relay_window) CopyWindowSize(opts.window_source, opts.window_sink);
   const int64_t deadline_ns =
       opts.wall_time_ms ? start_ns + static_cast<int64_t>(opts.wall_time_ms) * 1000000 : 0;
   int64_t kill_at_ns = 0;       // after SIGTERM: when to SIGKILL everything
@@ -301,7 +309,11 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     if (i_sig >= 0 && (pfds[i_sig].revents & POLLIN)) {
       struct signalfd_siginfo si;
       while (::read(signals.fd(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        (void)sb->Signal(static_cast<int>(si.ssi_signo));
+        if (si.ssi_signo == SIGWINCH) {
+          CopyWindowSize(opts.window_source, opts.window_sink);
+        } else {
+          (void)sb->Signal(static_cast<int>(si.ssi_signo));
+        }
       }
     }
     if (i_out >= 0 && pfds[i_out].revents) {

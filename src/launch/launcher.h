@@ -102,6 +102,12 @@ struct SuperviseOptions {
   // pending at a time; -1: no relay. The master's output is the stdout pipe.
   int input = -1;
   int input_sink = -1;
+  // --pty: the operator's terminal, whose window size the job's terminal
+  // (`window_sink`, the pty's master) follows: on SIGWINCH warden copies
+  // the size over, and the kernel signals the job's foreground group.
+  // -1: no relay.
+  int window_source = -1;
+  int window_sink = -1;
   // Called when the deadline passes, before init is asked to stop everything
   // (e.g. to freeze or kill a cgroup). May be empty.
   std::function<void()> on_timeout;
@@ -113,7 +119,8 @@ struct SuperviseOptions {
 };
 
 // Waits for the sandbox to end: forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-// SIGUSR1 and SIGUSR2 that warden receives to the sandbox, enforces the
+// SIGUSR1 and SIGUSR2 that warden receives to the sandbox, relays window
+// size changes (SIGWINCH) under --pty, enforces the
 // wall-time limit (SIGTERM to everything, grace, SIGKILL), drains output,
 // collects init's report and reaps it. `start_ns` is CLOCK_MONOTONIC at
 // launch, for wall_ms.
