@@ -143,6 +143,7 @@ struct JobCgroup::Dir {
   std::string path;
   std::string top;  // top-level group to remove when empty, or ""
   std::vector<Controller> controllers;
+  bool self_join = false;  // the job's process joins it itself (OpenSelfJoin)
   bool Serves(Controller c) const {
     return std::find(controllers.begin(), controllers.end(), c) != controllers.end();
   }
@@ -395,10 +396,27 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
 Status JobCgroup::Attach(pid_t pid) {
   if (pid <= 0) return Status::Error(Code::kInvalidArgument, "attach: bad pid");
   for (const Dir& d : dirs_) {
+    if (d.self_join) continue;
     Status st = WriteCgroupFile(d.path + "/cgroup.procs", std::to_string(pid));
     if (!st.ok()) return st.Wrap("attach pid " + std::to_string(pid) + " to " + d.path);
   }
   return Status::Ok();
+}
+
+Result<std::vector<JobCgroup::SelfJoin>> JobCgroup::OpenSelfJoin() {
+  std::vector<SelfJoin> out;
+  for (const Dir& d : dirs_) {
+    if (d.backend != Backend::kV1) continue;
+    SelfJoin j;
+    j.path = d.path + "/tasks";
+    j.fd.reset(base::RetryEintr(
+        [&] { return ::open(j.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC); }));
+    if (!j.fd) return Status::FromErrno(errno, "open(\"" + j.path + "\", O_WRONLY)");
+    out.push_back(std::move(j));
+  }
+  // Marked only once every fd is open: on an error Attach still does all.
+  for (Dir& d : dirs_) d.self_join = d.self_join || d.backend == Backend::kV1;
+  return out;
 }
 
 Status JobCgroup::Kill() {

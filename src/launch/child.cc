@@ -388,6 +388,16 @@ void ScrubArgsAndEnv(const Plan& plan) {
   }
   // The job will be able to read our command line: it is not warden's.
   ScrubArgsAndEnv(plan);
+  // 1b. Into the job's v1 cgroups, before anything is charged to warden's:
+  //     a thread that moves itself spares the kernel an RCU grace period
+  //     (cgroup/cgroup.h, OpenSelfJoin). Nothing else places us there, so
+  //     a failed write fails the launch.
+  for (const Plan::CgroupJoin& j : plan.cgroup_joins) {
+    long r = Faulted(plan, Step::kJoinCgroup, sys::Write(j.fd, "0", 1));
+    if (r == 0) r = -EIO;
+    if (r < 0) Die(plan, Fail(Step::kJoinCgroup, Err(r), "write(\"0\")", j.path));
+    sys::Close(j.fd);
+  }
   // 2. Wait for the parent's first go: the uid maps are written. EOF means
   //    warden died.
   WaitForParent(plan);

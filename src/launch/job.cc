@@ -26,6 +26,7 @@
 #include "base/trace.h"
 #include "caps/privileges.h"
 #include "cgroup/cgroup.h"
+#include "launch/cgroup_join.h"
 #include "launch/launcher.h"
 #include "launch/plan.h"
 #include "mnt/cgroup_view.h"
@@ -412,6 +413,10 @@ Result<JobResult> RunJob(const JobRequest& req) {
   if (Status vst = mnt::AddCgroupView(job_cgroup->Paths(), job_cgroup->clone_into_fd() >= 0, &plan);
       !vst.ok()) {
     return setup_error(vst.Wrap("cgroup view"));
+  }
+  // v1: the child joins its cgroups itself (cgroup.h, OpenSelfJoin).
+  if (Status jst = launch::PlanCgroupSelfJoin(job_cgroup.get(), &plan); !jst.ok()) {
+    return setup_error(jst.Wrap("cgroup"));
   }
 
   // Output capture.

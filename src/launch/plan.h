@@ -127,6 +127,15 @@ struct Plan {
   int report_write_fd = -1;
   bool die_with_parent = true;
 
+  // v1 cgroups the child joins itself, before anything else, by writing
+  // "0" to their `tasks` files (cgroup::JobCgroup::OpenSelfJoin says why):
+  // each fd is owned by `fds`, the path names it in error reports.
+  struct CgroupJoin {
+    int fd;
+    const char* path;
+  };
+  std::vector<CgroupJoin> cgroup_joins;
+
   // Where warden's argument and environment strings lie ([start, end) in
   // its memory, from /proc/self/stat; 0 when unknown). The sandbox's init
   // blanks its copy of them: its /proc/PID/cmdline, which every process in
