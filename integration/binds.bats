@@ -101,6 +101,7 @@ done" ]
   run "$W" run --bind "$T/host" /tmp/w --bind "$T/src" /tmp/w/sub/new -- /bin/echo RAN
   [ "$status" -eq 125 ]
   [[ "$output" != *RAN* ]]
+  [[ "$output" == *"host directory $T/host"*"create it there"* ]]
   [ -z "$(ls -A "$T/host")" ]
 }
 
@@ -111,4 +112,71 @@ done" ]
   [ "$status" -eq 125 ]
   [[ "$output" != *RAN* ]]
   [[ "$output" == *ELOOP* ]]
+}
+
+# A policy that shows the whole host (rootfs = "/"), with the default masks.
+whole_host() {
+  cat >"$T/whole.toml" <<TOML
+extends = "default"
+[filesystem]
+rootfs = "/"
+TOML
+  echo "$T/whole.toml"
+}
+
+@test "binds: with rootfs = \"/\", destinations under read-only and masked directories are created on a tmpfs" {
+  mkdir "$T/src"
+  echo hi >"$T/src/f"
+  [ -d /opt ] && [ -d /usr/local ] || skip "this host has no /opt or /usr/local"
+  before_opt=$(ls -A /opt | md5sum)
+  before_local=$(ls -A /usr/local | md5sum)
+  local_entry=$(ls -A /usr/local | head -1)
+  run "$W" run --policy "$(whole_host)" --bind "$T/src" /opt/new/deep --bind "$T/src" /home/runner/work/x \
+    --bind "$T/src" /usr/local/new -- /bin/sh -c \
+    "cat /opt/new/deep/f /home/runner/work/x/f /usr/local/new/f; ls /home; ls -A /usr/local | grep -qx '$local_entry' && echo KEPT; touch /usr/local/zz /opt/zz /home/zz 2>/dev/null || echo RO"
+  [ "$status" -eq 0 ]
+  [ "$output" = "hi
+hi
+hi
+runner
+KEPT
+RO" ]
+  # Nothing was made on the host.
+  [ "$(ls -A /opt | md5sum)" = "$before_opt" ]
+  [ "$(ls -A /usr/local | md5sum)" = "$before_local" ]
+  [ ! -e /home/runner/work/x ] || [ -d /home/runner/work/x ]
+}
+
+@test "binds: a new top-level directory with rootfs = \"/\" is refused, naming the host directory" {
+  mkdir "$T/src"
+  run "$W" run --policy "$(whole_host)" --bind "$T/src" "/warden-none-$$/x" -- /bin/echo RAN
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"host directory / "* ]]
+  [[ "$output" != *RAN* ]]
+  [ ! -e "/warden-none-$$" ]
+}
+
+@test "binds: the host view's /usr/local gets a new directory, its entries still shown read-only" {
+  mkdir "$T/src"
+  echo hi >"$T/src/f"
+  [ -d /usr/local/bin ] || skip "this host has no /usr/local/bin"
+  run "$W" run --bind "$T/src" /usr/local/new -- /bin/sh -c \
+    'cat /usr/local/new/f; [ -d /usr/local/bin ] && echo BIN; touch /usr/local/bin/zz 2>/dev/null || echo RO'
+  [ "$status" -eq 0 ]
+  [ "$output" = "hi
+BIN
+RO" ]
+  [ ! -e /usr/local/new ]
+}
+
+@test "binds: covering a bound directory for a new mount point keeps warden's state in it hidden" {
+  mkdir -p "$T/tree/pub" "$T/tree/cache" "$T/src"
+  echo visible >"$T/tree/pub/p"
+  run env WARDEN_CACHE_DIR="$T/tree/cache" "$W" run --ro-bind "$T/tree" /srv/t --bind "$T/src" /srv/t/new -- \
+    /bin/sh -c 'cat /srv/t/pub/p; ls -A /srv/t/cache | wc -l; ls /srv/t'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = visible ]
+  [ "${lines[1]}" = 0 ]
+  [ -n "$(ls -A "$T/tree/cache")" ]
+  [ ! -e "$T/tree/new" ]
 }

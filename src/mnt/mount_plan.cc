@@ -17,6 +17,7 @@
 #include "base/file.h"
 #include "mnt/bind_source.h"
 #include "mnt/idmap.h"
+#include "mnt/mount_points.h"
 #include "mnt/mountinfo.h"
 #include "policy/parse_util.h"
 
@@ -182,6 +183,7 @@ class Planner {
     MountStep& step = plan_->mounts.back();
     step.recursive = dir;
     step.source_fd = plan_->KeepFd(std::move(tree));
+    trees_.path_of_fd[step.source_fd] = real;
     if (dir && plan_->legacy_mount_api && !m.writable) {
       WARDEN_ASSIGN_OR_RETURN(const std::vector<MountInfoEntry>* info, MountInfo());
       WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(*info, real, m.destination, plan_));
@@ -217,6 +219,8 @@ class Planner {
     return Status::Ok();
   }
 
+  HostTrees* trees() { return &trees_; }
+
   // One entry of the host view: a symlink is made again as a symlink (it
   // resolves inside the sandbox, so it cannot lead out of it); anything
   // else is bound read-only. Entries the host lacks are skipped.
@@ -247,6 +251,7 @@ class Planner {
  private:
   const Policy& policy_;
   launch::Plan* plan_;
+  HostTrees trees_;
   std::vector<std::string> state_real_;
   std::vector<MountInfoEntry> info_;
   bool have_info_ = false;
@@ -258,6 +263,7 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
                       launch::Plan* plan) {
   plan->legacy_mount_api = !HaveMountSetattr();
   Planner planner(policy, plan);
+  base::UniqueFd rootfs_fd;
   if (!policy.rootfs.empty()) {
     // An explicit rootfs (`rootfs = "/"` is the opt-in whole-host view):
     // bound read-only as "/", with the policy's masks.
@@ -266,6 +272,10 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
       return Status::FromErrno(errno, "rootfs \"" + policy.rootfs + "\"");
     }
     plan->rootfs = plan->Keep(real);
+    rootfs_fd.reset(::open(real, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfs_fd) return Status::FromErrno(errno, "open(rootfs \"" + std::string(real) + "\")");
+    planner.trees()->rootfs_fd = rootfs_fd.get();
+    planner.trees()->rootfs = real;
     if (plan->legacy_mount_api) {
       WARDEN_ASSIGN_OR_RETURN(const std::vector<MountInfoEntry>* mounts, planner.MountInfo());
       WARDEN_RETURN_IF_ERROR(AddLegacyRemounts(*mounts, real, "/", plan));
@@ -339,6 +349,8 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
     }
     WARDEN_RETURN_IF_ERROR(add_mount(m));
   }
+  // Every missing mount point gets a tmpfs of warden's own to be made on.
+  WARDEN_RETURN_IF_ERROR(PlaceMountPoints(planner.trees(), plan));
   // The child keeps one fd per step; say here, before anything starts, what
   // made the plan too long.
   if (plan->mounts.size() > launch::kMaxMountSteps) {
