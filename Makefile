@@ -159,7 +159,8 @@ $(BUILD)/gen/policy/builtin_policies_data.cc: $(POLICY_TOMLS) Makefile
 	  echo 'std::span<const BuiltinPolicy> BuiltinPolicies() { return kPolicies; }'; \
 	  echo '}  // namespace warden::policy'; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/gen/policy/builtin_policies_data.o: $(BUILD)/gen/policy/builtin_policies_data.cc
+$(BUILD)/gen/policy/builtin_policies_data.o: $(BUILD)/gen/policy/builtin_policies_data.cc \
+    src/policy/builtin_policies.h
 	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(WARN) -c $< -o $@
 
 benchbins: $(BENCH_BINS)

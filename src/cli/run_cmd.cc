@@ -97,13 +97,19 @@ std::string FileHead(const std::string& p) {
 
 bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
 
+// /dev/null, zero, full, random, urandom: memory devices that hold no state.
+bool StatelessDevice(dev_t rdev) {
+  const unsigned minor_no = minor(rdev);
+  return major(rdev) == 1 &&
+         (minor_no == 3 || minor_no == 5 || minor_no == 7 || minor_no == 8 || minor_no == 9);
+}
+
 // Opens --stdin FILE for the job. warden is root, so it opens only what
 // gives the job nothing but bytes to read, and what the real caller may
 // read:
 // - a regular file;
-// - a FIFO: the job reads what a writer sends, as with `cmd < fifo` (the
-//   open waits for a writer, as the shell's does); a pipe hands no
-//   privilege over;
+// - a FIFO: the job reads what a writer sends, as with `cmd < fifo`; a
+//   pipe hands no privilege over;
 // - of the character devices, only the memory devices that hold no state
 //   (/dev/null, zero, full, random, urandom). A terminal would hand the job
 //   a terminal to inject input into, a disk or /dev/mem what root may read;
@@ -112,9 +118,23 @@ bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
 // shared directory); magic links (/proc/PID/fd/N) are never followed.
 Result<base::UniqueFd> OpenStdin(const std::string& path) {
   const std::string what = "--stdin " + path;
+  // A FIFO is opened blocking, as the shell's `< fifo` is: the open waits
+  // for a writer, and the job then reads what it sends (a non-blocking open
+  // would let the job see an end of file before the writer came). Anything
+  // else is opened non-blocking, so that a FIFO swapped in after this
+  // lstat cannot hang warden; it then gets the FIFO with the flag cleared.
+  struct stat pre;
+  const bool known = ::lstat(path.c_str(), &pre) == 0;
+  const bool fifo = known && S_ISFIFO(pre.st_mode);
+  // Devices are refused before they are opened: opening some does
+  // something (a tape rewinds, a modem line hangs up).
+  if (known && (S_ISBLK(pre.st_mode) || (S_ISCHR(pre.st_mode) && !StatelessDevice(pre.st_rdev)))) {
+    return Status::Error(Code::kInvalidArgument,
+                         what + ": is a device; give a regular file, a FIFO or /dev/null");
+  }
   struct open_how how;
   std::memset(&how, 0, sizeof how);
-  how.flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC;
+  how.flags = O_RDONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC | (fifo ? 0 : O_NONBLOCK);
   how.resolve = RESOLVE_NO_MAGICLINKS;
   base::UniqueFd fd(static_cast<int>(
       base::RetryEintr([&] { return ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how); })));
@@ -130,26 +150,11 @@ Result<base::UniqueFd> OpenStdin(const std::string& path) {
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, what + ": fstat");
-  if (S_ISREG(st.st_mode)) {
+  if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) {
     if (::fcntl(fd.get(), F_SETFL, 0) != 0) return Status::FromErrno(errno, what + ": fcntl");
     return fd;
   }
-  if (S_ISFIFO(st.st_mode)) {
-    // Opened again through our own fd, blocking: the job's first read
-    // then waits for data instead of seeing an end of file because no
-    // writer had opened the FIFO yet.
-    const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
-    base::UniqueFd blocking(base::RetryEintr(
-        [&] { return ::open(self.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC); }));
-    if (!blocking) return Status::FromErrno(errno, what + ": open(FIFO)");
-    return blocking;
-  }
-  if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1) {
-    const unsigned minor_no = minor(st.st_rdev);
-    if (minor_no == 3 || minor_no == 5 || minor_no == 7 || minor_no == 8 || minor_no == 9) {
-      return fd;
-    }
-  }
+  if (S_ISCHR(st.st_mode) && StatelessDevice(st.st_rdev)) return fd;
   const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) ? "a character device"
                      : S_ISBLK(st.st_mode) ? "a block device" : "not a regular file";
   return Status::Error(Code::kInvalidArgument,
