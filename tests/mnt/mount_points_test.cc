@@ -127,6 +127,20 @@ TEST_CASE("mount points: a host directory too big to cover is refused, naming it
   CHECK(st.ToString().find("more than 64 entries") != std::string::npos);
 }
 
+TEST_CASE("mount points: without mount_setattr a host directory is not covered, and the refusal says so", "[mnt][root]") {
+  if (!testing::IsRoot()) WARDEN_SKIP("needs root to clone mount trees");
+  testing::TempDir dir;
+  REQUIRE(::mkdir(dir.Join("tree").c_str(), 0755) == 0);
+  testing::ScopedEnv legacy("WARDEN_MOUNT_API", "legacy");
+  Policy p;
+  launch::Plan plan;
+  Status st = mnt::BuildMountPlan(
+      p, {Bind(dir.Join("tree"), "/srv/t"), Bind(dir.path(), "/srv/t/new")}, &plan);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.ToString().find("mount_setattr") != std::string::npos);
+  CHECK(st.ToString().find("host directory " + dir.Join("tree")) != std::string::npos);
+}
+
 TEST_CASE("mount points: destinations that exist, or lie on the view's root tmpfs, change nothing", "[mnt][root]") {
   if (!testing::IsRoot()) WARDEN_SKIP("needs root to clone mount trees");
   testing::TempDir dir;
