@@ -75,6 +75,7 @@ void RunUsage(FILE* out) {
       "  --net MODE             none, loopback (default) or veth\n"
       "  --allow DEST           veth egress whitelist entry: ADDR[/PREFIX][:PORT][/tcp|/udp], host:PORT\n"
       "  --job-id ID            name the job (default: random)\n"
+      "  --help, -h             this text\n"
       "\n"
       "exit: the job's code; 128+N killed by signal N; 124 timeout; 125 warden failed;\n"
       "      126 cannot execute; 127 not found\n");
