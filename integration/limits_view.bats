@@ -47,6 +47,19 @@ need_v1() {
   [ "${lines[1]}" = 32 ]
 }
 
+@test "limits view: v1: --memory 64M --pids 32 are what the job reads" {
+  need_v1
+  need_controller memory
+  need_controller pids
+  "$W" run --help 2>&1 | grep -q -- '--memory' || skip "this warden has no --memory flag"
+  run "$W" run --memory 64M --pids 32 --job-id "$ID" -- /bin/sh -c \
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 67108864 ]
+  [ "${lines[1]}" = 32 ]
+}
+
 @test "limits view: v1: /sys/fs/cgroup and every group in it are read-only" {
   need_v1
   need_controller memory
