@@ -180,3 +180,20 @@ RO" ]
   [ -n "$(ls -A "$T/tree/cache")" ]
   [ ! -e "$T/tree/new" ]
 }
+
+@test "binds: an owned bind in a user namespace is the job's too" {
+  make_ws "$T"
+  cat >"$T/userns.toml" <<TOML
+extends = "default"
+[namespaces]
+user = true
+[[filesystem.mount]]
+source = "$T/ws"
+destination = "/tmp/ws"
+owned = true
+TOML
+  run "$W" run --policy "$T/userns.toml" -- /bin/sh -c '[ "$(stat -c %u /tmp/ws)" = "$(id -u)" ] && touch /tmp/ws/c && echo OK'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *OK* ]]
+  [ "$(stat -c %u:%g "$T/ws/c")" = 1234:1234 ]
+}

@@ -18,10 +18,6 @@
 
 namespace warden::launch {
 
-// Host uid/gid range a user namespace maps sandbox ids 0..65535 onto.
-inline constexpr uint32_t kUsernsHostBase = 1u << 20;
-inline constexpr uint32_t kUsernsRange = 65536;
-
 class Sandbox {
  public:
   // Clones the sandbox's first process. It blocks until Release(). When

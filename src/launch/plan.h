@@ -20,6 +20,11 @@
 
 namespace warden::launch {
 
+// Host uid/gid range a user namespace maps sandbox ids 0..65535 onto
+// (Sandbox::WriteIdMaps; an owned bind maps to the job's host ids too).
+inline constexpr uint32_t kUsernsHostBase = 1u << 20;
+inline constexpr uint32_t kUsernsRange = 65536;
+
 // One filesystem step of the child, in order.
 struct MountStep {
   enum class Kind : int {

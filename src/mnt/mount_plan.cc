@@ -174,8 +174,11 @@ class Planner {
     if (m.owned) {
       // SRC's owner, as the fd warden checked says, becomes the job's ids
       // on this mount only; every other owner shows as the overflow id.
+      // With a user namespace, the job's ids as the host sees them.
+      const uint32_t host_base = policy_.user_namespace ? launch::kUsernsHostBase : 0;
       WARDEN_ASSIGN_OR_RETURN(base::UniqueFd userns,
-                              MakeIdmapUserns(st.st_uid, st.st_gid, plan_->uid, plan_->gid));
+                              MakeIdmapUserns(st.st_uid, st.st_gid, host_base + plan_->uid,
+                                              host_base + plan_->gid));
       WARDEN_RETURN_IF_ERROR(IdmapMountTree(tree.get(), userns.get(), fd.get(), m.source));
     }
     unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
@@ -210,11 +213,6 @@ class Planner {
       return Status::Error(Code::kUnavailable,
                            what + ": idmapped binds need mount_setattr (Linux 5.12), which "
                                   "this host lacks or WARDEN_MOUNT_API=legacy turns off");
-    }
-    if (policy_.user_namespace) {
-      return Status::Error(Code::kUnavailable,
-                           what + ": idmapped binds are not supported with namespaces.user = "
-                                  "true; use a policy without a user namespace");
     }
     return Status::Ok();
   }

@@ -79,21 +79,34 @@ TEST_CASE("owned bind: a procfs source is refused, naming its filesystem", "[mnt
   CHECK(st.ToString().find("MOUNT_ATTR_IDMAP") != std::string::npos);
 }
 
-TEST_CASE("owned bind: refused, never planned as a plain bind, without mount_setattr or with a user namespace", "[mnt]") {
+TEST_CASE("owned bind: refused, never planned as a plain bind, without mount_setattr", "[mnt]") {
   testing::TempDir dir;
-  {
-    testing::ScopedEnv legacy("WARDEN_MOUNT_API", "legacy");
-    launch::Plan plan;
-    Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan);
-    REQUIRE_FALSE(st.ok());
-    CHECK(st.ToString().find("mount_setattr") != std::string::npos);
-  }
-  Policy userns = WholeHost();
-  userns.user_namespace = true;
+  testing::ScopedEnv legacy("WARDEN_MOUNT_API", "legacy");
   launch::Plan plan;
-  Status st = mnt::BuildMountPlan(userns, {Owned(dir.path())}, &plan);
+  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.ToString().find("namespaces.user") != std::string::npos);
+  CHECK(st.ToString().find("mount_setattr") != std::string::npos);
+}
+
+TEST_CASE("owned bind: with a user namespace the owner maps to the job's ids as the host sees them", "[mnt][root]") {
+  if (!testing::IsRoot()) WARDEN_SKIP("needs root to idmap a mount");
+  if (!mnt::HaveMountSetattr()) WARDEN_SKIP("no mount_setattr on this kernel");
+  testing::TempDir dir;
+  REQUIRE(::chown(dir.path().c_str(), 1234, 1234) == 0);
+  Policy p = WholeHost();
+  p.user_namespace = true;
+  launch::Plan plan;
+  plan.uid = plan.gid = 0;
+  REQUIRE(mnt::BuildMountPlan(p, {Owned(dir.path())}, &plan).ok());
+  const MountStep* bind = nullptr;
+  for (const MountStep& s : plan.mounts) {
+    if (s.kind == MountStep::Kind::kBind && std::strcmp(s.target, "/work") == 0) bind = &s;
+  }
+  REQUIRE(bind != nullptr);
+  struct stat st_tree;
+  REQUIRE(::fstat(bind->source_fd, &st_tree) == 0);
+  CHECK(st_tree.st_uid == launch::kUsernsHostBase);
+  CHECK(st_tree.st_gid == launch::kUsernsHostBase);
 }
 
 TEST_CASE("owned bind: filesystem names for the refusal", "[mnt]") {
