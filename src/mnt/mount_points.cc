@@ -238,9 +238,15 @@ class Placer {
     }
     const std::string base = shown;
     std::vector<MountStep> steps;
+    // The directory's mode and owner; in a user namespace the host's ids
+    // mean nothing to the tmpfs (they are read in the job's namespace).
     char data[96];
-    std::snprintf(data, sizeof data, "size=1m,nr_inodes=1024,mode=%o,uid=%u,gid=%u",
-                  st.st_mode & 07777, st.st_uid, st.st_gid);
+    if (plan_->user_namespace) {
+      std::snprintf(data, sizeof data, "size=1m,nr_inodes=1024,mode=%o", st.st_mode & 07777);
+    } else {
+      std::snprintf(data, sizeof data, "size=1m,nr_inodes=1024,mode=%o,uid=%u,gid=%u",
+                    st.st_mode & 07777, st.st_uid, st.st_gid);
+    }
     MountStep tmpfs;
     tmpfs.kind = Kind::kTmpfs;
     tmpfs.target = plan_->Keep(base);
