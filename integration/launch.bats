@@ -25,3 +25,22 @@ teardown() { common_teardown; }
   environ=$(printf '%s\n' "$output" | sed -n '/^---$/,/^done$/p')
   [[ "$environ" != *"WARDEN_TEST_MARK_$mark"* ]]
 }
+
+@test "launch: a job start collects the cgroups of a warden that died, and the job still runs" {
+  own=$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)
+  [ -n "$own" ] && [ "$own" != / ] && [ -d "/sys/fs/cgroup/memory$own" ] || \
+    skip "needs a v1 memory cgroup of our own below the root (jobs then go below it)"
+  # A pid that no process holds now: a child that has exited.
+  sh -c 'exit 0' & dead=$!
+  wait $dead
+  ! kill -0 "$dead" 2>/dev/null || skip "pid $dead was reused at once"
+  left="/sys/fs/cgroup/memory$own/warden-$dead-leftover$RANDOM"
+  mkdir "$left"
+  run "$W" run -- /bin/sh -c 'echo ran'
+  collected=yes
+  if [ -d "$left" ]; then collected=no; rmdir "$left"; fi  # never left behind
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *ran* ]]
+  [ "$collected" = yes ]
+}

@@ -381,19 +381,14 @@ Result<JobResult> RunJob(const JobRequest& req) {
   // Cgroup: every job gets one, with the policy's limits (fail closed), made
   // before clone: on v2 clone3 starts the child inside it, and everywhere the
   // sandbox's root shows it. Cgroups of wardens that died (SIGKILL) are
-  // collected on the way.
+  // collected later, while the child builds its root: off the critical path.
   std::unique_ptr<cgroup::JobCgroup> job_cgroup;
+  std::optional<cgroup::HostLayout> gc_host;
   auto make_cgroup = [&]() -> Status {
     // One look at the host's cgroup layout serves both. When it fails there
     // is nothing to collect, and Create looks again to report why.
     Result<cgroup::HostLayout> host = cgroup::DiscoverHost(req.cgroup_parent);
-    if (host.ok()) {
-      std::vector<std::string> collected;
-      if (Status gc = cgroup::Gc(*host, {}, &collected); !gc.ok()) {
-        WLOG_WARN(res.job_id, gc.ToString());
-      }
-      for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
-    }
+    if (host.ok()) gc_host = host.value();
     cgroup::Options copts;
     copts.job_id = res.job_id;
     copts.parent = req.cgroup_parent;
@@ -506,6 +501,14 @@ Result<JobResult> RunJob(const JobRequest& req) {
   Status st = Status::Ok();
   if (plan.user_namespace) st = sb->WriteIdMaps();
   if (st.ok()) st = sb->Release();
+  if (st.ok() && gc_host) {
+    std::vector<std::string> collected;
+    if (Status gc = cgroup::Gc(*gc_host, {}, &collected); !gc.ok()) {
+      WLOG_WARN(res.job_id, gc.ToString());
+    }
+    for (const std::string& c : collected) WLOG_INFO(res.job_id, "removed leftover " + c);
+    base::TracePhase("leftover cgroups collected");
+  }
   if (st.ok() && !job_cgroup) {
     // Fail closed: a limit that cannot be enforced stops the child here,
     // before it starts the job (the Sandbox's destructor kills it).
