@@ -1,7 +1,10 @@
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include <string>
@@ -13,6 +16,7 @@
 #include "base/file.h"
 #include "launch/plan.h"
 #include "mnt/cgroup_view.h"
+#include "mnt/child_mounts.h"
 #include "mnt/mountinfo.h"
 
 namespace warden {
@@ -251,6 +255,53 @@ TEST_CASE("cgroup view: the plan binds a detached copy of the job's group, read-
   CHECK_FALSE(mnt::AddCgroupView({"/sys/fs/cgroup/memory"}, false, &root_plan).ok());
   launch::Plan tmp_plan;
   CHECK_FALSE(mnt::AddCgroupView({"/tmp"}, false, &tmp_plan).ok());
+}
+
+// A tmpfs step of the child's plan at `target`, skipped unless `only_if`
+// exists (nullptr: always made).
+launch::MountStep TmpfsStep(launch::Plan* plan, const char* target, const char* only_if,
+                            launch::MountStep::Kind kind = launch::MountStep::Kind::kTmpfs) {
+  launch::MountStep s;
+  s.kind = kind;
+  s.target = plan->Keep(target);
+  s.what = s.target;
+  s.flags = MS_NOSUID | MS_NODEV;
+  s.data = plan->Keep("size=16k");
+  s.only_if = only_if;
+  return s;
+}
+
+TEST_CASE("cgroup view: the child skips the view's steps where the root has no /sys/fs/cgroup",
+          "[mnt][root]") {
+  WARDEN_REQUIRE_ROOT();
+  testing::TempDir staging;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) _exit(90);
+    launch::Plan plan;
+    plan.empty_root = true;
+    plan.staging_dir = plan.Keep(staging.path());
+    // A root without /sys, as when the child could not mount sysfs: the
+    // view's tmpfs must not be made there (it would create /sys/fs/cgroup
+    // on the writable root), nor its cgroup2 mount fail the job.
+    plan.mounts.push_back(TmpfsStep(&plan, "/sys/fs/cgroup", mnt::kCgroupViewRoot));
+    plan.mounts.push_back(TmpfsStep(&plan, "/sys/fs/cgroup", mnt::kCgroupViewRoot,
+                                    launch::MountStep::Kind::kCgroup2));
+    // Steps whose directory exists run as before.
+    plan.mounts.push_back(TmpfsStep(&plan, "/present", nullptr));
+    plan.mounts.push_back(TmpfsStep(&plan, "/present/sub", "/present"));
+    launch::ChildError e = mnt::ChildBuildRoot(plan);
+    if (e.failed()) _exit(91);
+    struct stat sys, present, sub;
+    if (::stat("/sys", &sys) == 0 || errno != ENOENT) _exit(92);
+    if (::stat("/present", &present) != 0 || ::stat("/present/sub", &sub) != 0) _exit(93);
+    if (present.st_dev == sub.st_dev) _exit(94);  // /present/sub is a mount of its own
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 }  // namespace
