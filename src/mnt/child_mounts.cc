@@ -307,6 +307,7 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
         Resolved top;
         if ((err = ResolveTarget(root_fd, s.target, false, true, &top, &call))) break;
         own->Add(top.fd);
+        call = "mount(tmpfs)";
       }
       break;
     case MountStep::Kind::kProc:
