@@ -176,14 +176,19 @@ need_v1() {
   [ "${lines[-1]}" = 1 ]
 }
 
-@test "limits view: the JVM sees its memory limit (-XshowSettings:system)" {
+@test "limits view: the JVM sees its memory, pids and cpu limits (-XshowSettings:system)" {
   command -v java >/dev/null || skip "java is not installed"
   need_controller memory
-  policy '[cgroup]\nmemory = "256M"\npids = 256'
+  need_controller pids
+  policy '[cgroup]\nmemory = "256M"\npids = 256\ncpu = 0.5'
   run "$W" run --policy "$T/p.toml" --job-id "$ID" -- java -XshowSettings:system -version
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"Memory Limit: 256.00M"* ]]
+  [[ "$output" == *"Maximum Processes Limit: 256"* ]]
+  if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+    [[ "$output" == *"CPU Quota: 50000us"* ]]
+  fi
 }
 
 @test "limits view: v2: a read-only cgroup2 mount of the job's own namespace" {
