@@ -192,17 +192,20 @@ std::string EnvProblem(std::string_view name, std::string_view value) {
   return "";
 }
 
-// What the --env-files said, in order: later lines and files win.
-struct FileEnv {
-  std::map<std::string, std::string> set;
-  std::vector<std::string> pass;
-};
+// A cgroup limit option: "none", or a value that `parse` takes.
+template <typename T, typename F>
+Result<CgroupLimit<T>> LimitOption(const std::string& flag, const char* value, F parse) {
+  CgroupLimit<T> limit;  // never optional: a limit asked for on the command line is required
+  if (std::string_view(value) == "none") return limit;
+  Result<T> v = parse(value);
+  if (!v.ok()) return Refuse(flag + " " + v.status().message() + " (or none for no limit)");
+  limit.value = v.value();
+  return limit;
+}
 
-// docker's --env-file format: one KEY=VALUE per line, taken as written (no
-// quotes, no escapes, no expansion; leading whitespace and a trailing CR
-// dropped); '#' starts a comment line; a bare KEY passes KEY from warden's
-// environment, as --env-pass does.
-Status ParseEnvFile(const std::string& path, std::string_view text, FileEnv* out) {
+}  // namespace
+
+Status ParseEnvFile(const std::string& path, std::string_view text, EnvFile* out) {
   const std::string where = "--env-file " + Cut(path);
   if (text.find('\0') != std::string_view::npos) return Refuse(where + ": contains a NUL byte");
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a UTF-8 BOM, as docker drops it
@@ -238,19 +241,6 @@ Status ParseEnvFile(const std::string& path, std::string_view text, FileEnv* out
   return Status::Ok();
 }
 
-// A cgroup limit option: "none", or a value that `parse` takes.
-template <typename T, typename F>
-Result<CgroupLimit<T>> LimitOption(const std::string& flag, const char* value, F parse) {
-  CgroupLimit<T> limit;  // never optional: a limit asked for on the command line is required
-  if (std::string_view(value) == "none") return limit;
-  Result<T> v = parse(value);
-  if (!v.ok()) return Refuse(flag + " " + v.status().message() + " (or none for no limit)");
-  limit.value = v.value();
-  return limit;
-}
-
-}  // namespace
-
 Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   static const std::vector<struct option> kOptions = [] {
     std::vector<struct option> v;
@@ -263,7 +253,7 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   RunOptions o;
   JobRequest& req = o.request;
   std::map<std::string, std::string> cli_env;  // --env: wins over every --env-file
-  FileEnv file_env;
+  EnvFile file_env;
   optind = 0;  // 0, not 1: also resets getopt's state from an earlier parse
   opterr = 0;
   int c;

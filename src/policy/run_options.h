@@ -5,8 +5,10 @@
 #ifndef WARDEN_POLICY_RUN_OPTIONS_H_
 #define WARDEN_POLICY_RUN_OPTIONS_H_
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "warden/job.h"
@@ -50,6 +52,22 @@ inline constexpr size_t kMaxOptionFileBytes = 1 << 20;
 
 // At most this many --bind/--ro-bind, as a policy's mounts.
 inline constexpr size_t kMaxCliBinds = kMaxMounts;
+
+// What --env-file files say: variables to set, and names to pass from
+// warden's environment (never both for one name).
+struct EnvFile {
+  std::map<std::string, std::string> set;
+  std::vector<std::string> pass;
+};
+
+// Adds the lines of `text`, an --env-file read from `path` (named in
+// errors, "--env-file PATH:LINE: why"), to `out`, which may hold earlier
+// files: later lines win. docker's format: one KEY=VALUE per line, taken as
+// written (no quotes, no escapes, no expansion; leading blanks and a
+// trailing CR dropped); '#' starts a comment line; a bare KEY passes KEY
+// from warden's environment, as --env-pass does. Names, values and PATH
+// follow --env's rule; refuses a NUL byte and more than kMaxEnv variables.
+Status ParseEnvFile(const std::string& path, std::string_view text, EnvFile* out);
 
 // Parses `argv[1..argc)` (argv[0] is the subcommand's name). Option parsing
 // stops at "--" or at the first non-option, which starts the job's argv.

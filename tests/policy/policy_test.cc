@@ -163,7 +163,7 @@ TEST_CASE("policy: errors carry file:line:col and say what is allowed", "[policy
       {"[rlimits]\nnofile = 99999999\n", "t.toml:3:10: ", "between 3 and 1048576"},
       {"[match]\nsuffixes = [\"py\"]\n", "t.toml:3:12: ", "\".py\""},
       {"interpreter = [\"python3\"]\n", "t.toml:2:15: ", "absolute"},
-      {"extends = \"no-such-policy\"\n", "t.toml:1:11: ", "cannot read"},
+      {"extends = \"no-such-policy\"\n", "t.toml:1:11: ", "is neither in"},
       {"extends = \"../etc/passwd\"\n", "t.toml:1:11: ", "shipped policy"},
       {"[[filesystem.mount]]\nsource = \"/data\"\n", "t.toml:2:1: ", "needs destination"},
       {"[[filesystem.mount]]\ntype = \"tmpfs\"\nsource = \"/x\"\ndestination = \"/y\"\n",
