@@ -455,8 +455,10 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
         o.help = true;
         return o;
       case ':': {
+        // getopt_long does not say which option it matched here: an
+        // abbreviation ("--time") is unknown, as above.
         const Flag* f = FlagById(optopt);
-        if (!f) return UnknownOption(written);
+        if (!f || written != "--" + std::string(f->name)) return UnknownOption(written);
         return Refuse("--" + std::string(f->name) + " needs a value (e.g. --" + f->name + " " + f->example + ")");
       }
       default:

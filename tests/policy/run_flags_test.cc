@@ -439,6 +439,7 @@ TEST_CASE("run flags: an unknown option is one line, with \"did you mean\"", "[p
            {{"--time", "5", "--", "/bin/true"}, "unknown option \"--time\": did you mean --timeout?"},
            {{"--mem=1G", "--", "/bin/true"}, "did you mean --memory?"},
            {{"--pt", "--", "/bin/true"}, "did you mean --pty?"},
+           {{"--time"}, "unknown option \"--time\": did you mean --timeout?"},
        }) {
     INFO(c.args[0]);
     CHECK_THAT(Refusal(c.args), Catch::Contains(c.says));
