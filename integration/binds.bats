@@ -197,3 +197,12 @@ TOML
   [[ "$output" == *OK* ]]
   [ "$(stat -c %u:%g "$T/ws/c")" = 1234:1234 ]
 }
+
+@test "binds: an owned bind of a root-owned directory is refused (the job would make root's files)" {
+  mkdir "$T/rootws"
+  run "$W" run --policy "$(owned_policy "$T/rootws" /tmp/ws)" -- /bin/sh -c 'touch /tmp/ws/x; echo RAN'
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"belong to root"* ]]
+  [[ "$output" != *RAN* ]]
+  [ ! -e "$T/rootws/x" ]
+}

@@ -181,6 +181,15 @@ class Planner {
                                               host_base + plan_->gid));
       WARDEN_RETURN_IF_ERROR(IdmapMountTree(tree.get(), userns.get(), fd.get(), m.source));
     }
+    // After the idmap, so a filesystem that cannot is named as such first.
+    if (m.owned && (st.st_uid == 0 || st.st_gid == 0)) {
+      // The job would make root's files on the host, set-id ones included.
+      return Status::Error(Code::kPermissionDenied,
+                           "owned bind \"" + m.source + "\": owned by uid " +
+                               std::to_string(st.st_uid) + ", gid " + std::to_string(st.st_gid) +
+                               ": what the job creates there would belong to root on the host; "
+                               "chown it to the user whose files the job may make");
+    }
     unsigned long flags = MS_NOSUID | MS_NODEV | (m.writable ? 0 : MS_RDONLY);
     Add(plan_, Kind::kBind, m.destination, flags);
     MountStep& step = plan_->mounts.back();

@@ -109,6 +109,19 @@ TEST_CASE("owned bind: with a user namespace the owner maps to the job's ids as 
   CHECK(st_tree.st_gid == launch::kUsernsHostBase);
 }
 
+TEST_CASE("owned bind: a source owned by root is refused (the job would make root's files)", "[mnt][root]") {
+  if (!testing::IsRoot()) WARDEN_SKIP("needs root to own a directory as root");
+  testing::TempDir dir;
+  REQUIRE(::chown(dir.path().c_str(), 0, 0) == 0);
+  launch::Plan plan;
+  plan.uid = plan.gid = 4321;
+  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.ToString().find("belong to root") != std::string::npos);
+  REQUIRE(::chown(dir.path().c_str(), 1234, 0) == 0);
+  CHECK_FALSE(mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan).ok());
+}
+
 TEST_CASE("owned bind: filesystem names for the refusal", "[mnt]") {
   CHECK(mnt::FsTypeName(0xEF53) == "ext4");
   CHECK(mnt::FsTypeName(0x9fa0) == "proc");
