@@ -130,12 +130,14 @@ TOML
   [ -d /opt ] && [ -d /usr/local ] || skip "this host has no /opt or /usr/local"
   before_opt=$(ls -A /opt | md5sum)
   before_local=$(ls -A /usr/local | md5sum)
+  before_home=$(ls -A /home 2>/dev/null | md5sum)
   local_entry=$(ls -A /usr/local | head -1)
   run "$W" run --policy "$(whole_host)" --bind "$T/src" /opt/new/deep --bind "$T/src" /home/runner/work/x \
-    --bind "$T/src" /usr/local/new -- /bin/sh -c \
-    "cat /opt/new/deep/f /home/runner/work/x/f /usr/local/new/f; ls /home; ls -A /usr/local | grep -qx '$local_entry' && echo KEPT; touch /usr/local/zz /opt/zz /home/zz 2>/dev/null || echo RO"
+    --bind "$T/src" /usr/local/new --ro-bind "$T/src/f" /opt/new.txt -- /bin/sh -c \
+    "cat /opt/new/deep/f /home/runner/work/x/f /usr/local/new/f /opt/new.txt; ls /home; ls -A /usr/local | grep -qx '$local_entry' && echo KEPT; touch /usr/local/zz /opt/zz /home/zz 2>/dev/null || echo RO"
   [ "$status" -eq 0 ]
   [ "$output" = "hi
+hi
 hi
 hi
 runner
@@ -144,7 +146,7 @@ RO" ]
   # Nothing was made on the host.
   [ "$(ls -A /opt | md5sum)" = "$before_opt" ]
   [ "$(ls -A /usr/local | md5sum)" = "$before_local" ]
-  [ ! -e /home/runner/work/x ] || [ -d /home/runner/work/x ]
+  [ "$(ls -A /home 2>/dev/null | md5sum)" = "$before_home" ]
 }
 
 @test "binds: a new top-level directory with rootfs = \"/\" is refused, naming the host directory" {
