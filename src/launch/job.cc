@@ -191,7 +191,10 @@ Result<Pipe> MakePipe() {
 
 // The operator's terminal in raw mode for as long as a --pty job runs: keys
 // (^C, ^Z) and line editing belong to the job's terminal, not warden's. The
-// destructor puts the saved settings back.
+// destructor puts the saved settings back. A warden killed with SIGKILL
+// runs no destructor and leaves the terminal raw: no process of warden's
+// outlives it to restore the settings, so the operator's shell has to
+// (`stty sane`, or `reset`), as after any raw-mode program killed so.
 class RawTerminal {
  public:
   RawTerminal() = default;
