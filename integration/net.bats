@@ -60,8 +60,12 @@ teardown() {
   [ -n "${RUN_PID:-}" ] && kill -9 "$RUN_PID" 2>/dev/null || true
   [ -n "${HOST_PID:-}" ] && kill "$HOST_PID" 2>/dev/null || true
   [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "${NAT_SERVER_PID:-}" ] && kill "$NAT_SERVER_PID" 2>/dev/null || true
   [ -n "${LH:-}" ] && ip link del "$LH" 2>/dev/null || true
   [ -n "${NS:-}" ] && ip netns del "$NS" 2>/dev/null || true
+  # A warden "host" of the test's own (nat_host_setup): its tables, links and
+  # leases' netns go with it.
+  [ -n "${HN:-}" ] && ip netns del "$HN" 2>/dev/null || true
   [ -x "$W" ] && "$W" gc >/dev/null 2>&1 || true
   common_teardown || true
 }
@@ -189,4 +193,85 @@ while True:
   echo "$output"
   [ "$status" -eq 0 ]
   [ -z "$(settled_leftovers)" ]
+}
+
+# nat_host_setup: a network namespace HN that stands in for the host of a
+# warden run inside it (wrapper $WN, with its own state directory), wired to
+# the server namespace NS over 198.19.$N.0/24 (.1 in HN, .2 in NS), where a
+# listener on .2:8003 answers "from <the peer's address>". Everything warden
+# makes there (the shared NAT table, links) goes when teardown deletes HN.
+nat_host_setup() {
+  HN="wtnh$$x$BATS_TEST_NUMBER"
+  local a="wtn$(printf %x $$)h$BATS_TEST_NUMBER" b="wtn$(printf %x $$)s$BATS_TEST_NUMBER"
+  ip netns add "$HN"
+  ip -n "$HN" link set lo up
+  ip link add "$a" netns "$HN" type veth peer name "$b" netns "$NS"
+  ip -n "$HN" addr add "198.19.$N.1/24" dev "$a"
+  ip -n "$HN" link set "$a" up
+  ip -n "$NS" addr add "198.19.$N.2/24" dev "$b"
+  ip -n "$NS" link set "$b" up
+  mkfifo "$T/nat_ready"
+  ip netns exec "$NS" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8003)); s.listen(16)
+open(sys.argv[2], "w").write("ready\n")
+while True:
+    c, peer = s.accept(); c.sendall(("from " + peer[0] + "\n").encode()); c.close()
+' "198.19.$N.2" "$T/nat_ready" &
+  NAT_SERVER_PID=$!
+  wait_ready "$T/nat_ready"
+  mkdir "$T/netstate"
+  WN="$T/warden-in-hn"
+  # nsenter, not ip netns exec: that one mounts a /sys of its own, without
+  # the cgroup hierarchies warden needs.
+  printf '#!/bin/sh\nexec nsenter --net=/run/netns/%s env WARDEN_NET_DIR=%s %s "$@"\n' "$HN" "$T/netstate" "$W" >"$WN"
+  chmod +x "$WN"
+}
+
+@test "net: jobs share one NAT table; a killed warden leaves nothing in it, gc removes it once unused" {
+  command -v nft >/dev/null || skip "needs nft on the host"
+  command -v nsenter >/dev/null || skip "needs nsenter (util-linux)"
+  nat_host_setup
+  # The job reaches the server through the shared table, masqueraded as HN.
+  for i in 1 2; do
+    run "$WN" run --net veth --allow "198.19.$N.2:8003/tcp" --job-id "$ID" -- /bin/bash -c \
+      "exec 3<>/dev/tcp/198.19.$N.2/8003 && head -c 40 <&3"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"from 198.19.$N.1"* ]]
+  done
+  # The table outlives the jobs (nothing per job is made or deleted in it);
+  # their leases are gone.
+  run ip netns exec "$HN" nft list table ip warden_nat
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'ip saddr @pools oifname != "wd*" masquerade'* ]]
+  [ -z "$(ls "$T/netstate/leases")" ]
+  # A live job's lease keeps it through gc.
+  W="$WN" run_bg --net veth --allow "198.19.$N.2:8003/tcp" --job-id "$ID" -- /bin/sh -c 'echo ready; exec /bin/sleep 60'
+  [ "$FIRST_LINE" = ready ]
+  run "$WN" gc
+  echo "$output"
+  [ "$status" -eq 0 ]
+  ip netns exec "$HN" nft list table ip warden_nat >/dev/null
+  # Killed mid-job: the lease stays until gc, which then finds no job using
+  # the table and removes it.
+  kill -9 "$RUN_PID"
+  wait "$RUN_PID" 2>/dev/null || true
+  RUN_PID=
+  [ -n "$(ls "$T/netstate/leases")" ]
+  run "$WN" gc
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"lease "* ]]
+  [[ "$output" == *"nft table ip warden_nat"* ]]
+  [ -z "$(ls "$T/netstate/leases")" ]
+  [ -z "$(ip netns exec "$HN" nft list tables)" ]
+  # And the next job creates it again.
+  run "$WN" run --net veth --allow "198.19.$N.2:8003/tcp" --job-id "$ID" -- /bin/bash -c \
+    "exec 3<>/dev/tcp/198.19.$N.2/8003 && head -c 40 <&3"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"from 198.19.$N.1"* ]]
 }

@@ -6,6 +6,7 @@
 
 #include "base/file.h"
 #include "net/lease.h"
+#include "net/nat.h"
 #include "net/net.h"
 #include "net/netlink.h"
 #include "net/netns.h"
@@ -35,14 +36,19 @@ Status Gc(std::vector<std::string>* removed) {
   if (removed == nullptr) removed = &local;
   WARDEN_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::Open());
   WARDEN_ASSIGN_OR_RETURN(uint64_t netns_id, CurrentNetnsId());
-  std::vector<std::string> reclaimed;
+  std::vector<std::string> reclaimed, nat_removed;
+  // The shared NAT table is looked at under the lease lock: a job writes
+  // its lease under that lock before it uses the table, so the table is
+  // never removed under a job that is starting.
   WARDEN_ASSIGN_OR_RETURN(
       std::vector<Lease> live,
       ReclaimDeadLeases(
-          netns_id,
-          [&sock](const Lease& l) { return CleanupLease(sock, l); },
-          &reclaimed));
+          netns_id, [&sock](const Lease& l) { return CleanupLease(sock, l); }, &reclaimed,
+          [&](const std::vector<Lease>& leases) {
+            return NatGc(leases, netns_id, &nat_removed).Wrap("gc");
+          }));
   removed->insert(removed->end(), reclaimed.begin(), reclaimed.end());
+  removed->insert(removed->end(), nat_removed.begin(), nat_removed.end());
 
   Status result;
   WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> links, nl::ListLinkNames(sock));
@@ -100,10 +106,10 @@ base::DoctorChecks DoctorChecks() {
     in.host_end = 0x0a000001;
     in.dns = {0x0a000001};
     WARDEN_RETURN_IF_ERROR(NftInstall(SandboxTable(in), "whitelist probe"));
-    return NftInstall(HostNatTable("warden_probe", "probe", "lo", 0x0a000002), "nat probe");
+    return NatEnsure(Cidr{0x0a000000, 16});
   });
   nft.ok = st.ok();
-  nft.detail = st.ok() ? "nf_tables over netlink (libnftnl): inet filter with conntrack and reject, ip nat masquerade"
+  nft.detail = st.ok() ? "nf_tables over netlink (libnftnl): inet filter with conntrack and reject, ip nat masquerade of an address-range set"
                        : st.ToString();
   nft.fix = root ? "enable nf_tables, nf_conntrack, nf_reject and nft_masq in the kernel"
                  : "run warden as root";

@@ -95,6 +95,8 @@ Result<Lease> ParseLease(uint32_t slot, const std::string& text) {
       have_netns = true;
     } else if (key == "nat") {
       lease.nat = v != 0;
+    } else if (key == "shared_nat") {
+      lease.shared_nat = v != 0;
     }
   }
   if (!have_pid || !have_start || !have_netns) {
@@ -106,7 +108,8 @@ Result<Lease> ParseLease(uint32_t slot, const std::string& text) {
 std::string FormatLease(const Lease& l) {
   return "pid=" + std::to_string(l.owner.pid) + "\nstart=" + std::to_string(l.owner.start_time) +
          "\nnetns=" + std::to_string(l.netns_id) + "\nnat=" + (l.nat ? "1" : "0") +
-         "\njob=" + SanitizeLabel(l.job_id) + "\n";
+         "\nshared_nat=" + (l.shared_nat ? "1" : "0") + "\njob=" + SanitizeLabel(l.job_id) +
+         "\n";
 }
 
 Status WriteLease(const Lease& l) {
@@ -320,7 +323,7 @@ Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::strin
   lease.slot = slot;
   lease.owner = SelfOwner();
   lease.netns_id = netns_id;
-  lease.nat = host.nat;
+  lease.shared_nat = host.nat;
   lease.job_id = SanitizeLabel(job_id);
   WARDEN_RETURN_IF_ERROR(WriteLease(lease));
   return lease;
@@ -336,10 +339,12 @@ Status RemoveLease(uint32_t slot) {
 }
 
 Result<std::vector<Lease>> ReclaimDeadLeases(uint64_t netns_id, const CleanupFn& cleanup,
-                                             std::vector<std::string>* reclaimed) {
+                                             std::vector<std::string>* reclaimed,
+                                             const UnderLockFn& under_lock) {
   WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
   std::vector<Lease> live;
   WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, nullptr, &live));
+  if (under_lock) WARDEN_RETURN_IF_ERROR(under_lock(live));
   return live;
 }
 

@@ -61,7 +61,12 @@ struct Lease {
   uint32_t slot = 0;
   Owner owner;
   uint64_t netns_id = 0;  // inode of the netns holding the links and tables
-  bool nat = false;       // a host NAT table was (or will be) created
+  // The job's traffic leaves the host through the shared NAT table (nat.h),
+  // which gc keeps while this lease lives.
+  bool shared_nat = false;
+  // A NAT table of its own, NatTable(): what wardens made before the shared
+  // table. Read from leases such a warden left behind, never written.
+  bool nat = false;
   std::string job_id;
 
   // Names derived from owner and slot (at most 15 bytes for links).
@@ -80,13 +85,15 @@ bool ParseNatTable(const std::string& name, pid_t* pid, uint32_t* slot);
 using CleanupFn = std::function<Status(const Lease&)>;
 
 // The usual CleanupFn: deletes the lease's link (the host end of a veth;
-// the peer goes with it) and its NAT table, in the netns of `sock`.
+// the peer goes with it) and an old-style NAT table, in the netns of
+// `sock`, which must be the calling thread's. (The shared NAT table holds
+// nothing per job: NatGc decides about it.)
 Status CleanupLease(const nl::Socket& sock, const Lease& lease);
 
 // What the caller learns about the host while it holds the lease lock.
 struct HostSlots {
   std::vector<uint32_t> busy;  // slots held by no lease but still on a link
-  bool nat = false;            // the job's traffic leaves the host
+  bool nat = false;            // the job's traffic leaves the host (shared_nat)
 };
 using HostScanFn = std::function<Result<HostSlots>()>;
 
@@ -102,8 +109,12 @@ Status RemoveLease(uint32_t slot);
 
 // Cleans up and removes every dead owner's lease (as AcquireLease does on
 // its way) and returns the live ones, for Gc's scan of links and tables.
+// `under_lock`, when given, is called with the live leases before the lock
+// is dropped: no lease can be taken while it runs.
+using UnderLockFn = std::function<Status(const std::vector<Lease>& live)>;
 Result<std::vector<Lease>> ReclaimDeadLeases(uint64_t netns_id, const CleanupFn& cleanup,
-                                             std::vector<std::string>* reclaimed);
+                                             std::vector<std::string>* reclaimed,
+                                             const UnderLockFn& under_lock = nullptr);
 
 }  // namespace warden::net
 

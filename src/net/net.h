@@ -17,9 +17,11 @@
 //   - a veth pair: host end "wd<pid:6 hex><slot:5 hex>0" (its ifalias says
 //     "warden job=<id> owner=<pid>"), sandbox end "eth0" created directly in
 //     the job's netns by AttachToChild;
-//   - when an allowed destination lies beyond the host, an nft table
-//     "ip warden_<pid>_<slot>" on the host with the masquerade rule, and
-//     net.ipv4.ip_forward=1 (left on: other jobs may rely on it).
+//   - when an allowed destination lies beyond the host, a share of the
+//     host's NAT table "ip warden_nat", which masquerades the pool (created
+//     on first need, left for the next job, removed by `warden gc` once no
+//     lease uses it: see nat.h), and net.ipv4.ip_forward=1 (left on: other
+//     jobs may rely on it).
 // The whitelist itself lives in the job's netns (table "inet warden"), so it
 // disappears with the netns.
 //
@@ -70,10 +72,10 @@ Result<std::vector<AllowRule>> ParseAllow(const std::vector<std::string>& dests)
 struct VethTimings {
   uint64_t prepare_lease_us = 0;    // lock, reclaim, host address dump, write lease
   uint64_t prepare_netlink_us = 0;  // netlink socket and netns handles
-  uint64_t prepare_nft_us = 0;      // host NAT table (0 when not needed)
+  uint64_t prepare_nft_us = 0;      // host NAT table ensured (0 when not needed)
   uint64_t attach_netlink_us = 0;   // veth create, addresses, links up, route
   uint64_t attach_nft_us = 0;       // whitelist inside the job's netns
-  uint64_t release_us = 0;          // link delete, NAT table delete, lease removal
+  uint64_t release_us = 0;          // link delete, lease removal
 };
 
 // The host's word on net.ipv4.ip_forward: WARDEN_NO_IP_FORWARD=1 forbids
@@ -121,8 +123,8 @@ class VethSession {
   int prefix_len() const { return 30; }
   const VethTimings& timings() const { return timings_; }
 
-  // Removes the veth pair (if the end of the job's netns has not already),
-  // the host NAT table and the lease. Idempotent; after an error a second
+  // Removes the veth pair (if the end of the job's netns has not already)
+  // and the lease (the shared NAT table stays for the next job). Idempotent; after an error a second
   // call retries what is left.
   Status Release();
 
@@ -145,8 +147,9 @@ std::string ResolvConf(const NetworkSpec& spec);
 std::string HostsFile(const NetworkSpec& spec, const std::string& host_address);
 
 // Removes what dead owners left behind in the caller's netns and state
-// directory: wd* links, leases, warden_<pid>_* nft tables. Appends one line
-// per removed thing to *removed ("link wd...", "lease 12", "nft table ...").
+// directory: wd* links, leases, the shared NAT table once no lease uses it,
+// warden_<pid>_* nft tables of older wardens. Appends one line per removed
+// thing to *removed ("link wd...", "lease 12", "nft table ...").
 Status Gc(std::vector<std::string>* removed);
 
 // veth support, nftables support, forwarding, address pool, state directory.

@@ -6,6 +6,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
@@ -36,6 +37,7 @@ constexpr size_t kMaxBatchBytes = 4 << 20;
 using TablePtr = base::CPtr<nftnl_table, nftnl_table_free>;
 using ChainPtr = base::CPtr<nftnl_chain, nftnl_chain_free>;
 using RulePtr = base::CPtr<nftnl_rule, nftnl_rule_free>;
+using SetPtr = base::CPtr<nftnl_set, nftnl_set_free>;
 using SocketPtr = base::CPtr<mnl_socket, mnl_socket_close>;
 
 uint16_t FamilyValue(NftFamily f) { return f == NftFamily::kIp ? NFPROTO_IPV4 : NFPROTO_INET; }
@@ -193,6 +195,13 @@ class Exprs {
     }
   }
   void Masquerade() { New("masq"); }
+  // reg1 in the named set of the rule's table.
+  void Lookup(const std::string& set) {
+    if (nftnl_expr* e = New("lookup")) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+      nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set.c_str());
+    }
+  }
 
  private:
   nftnl_expr* New(const char* name) {
@@ -210,12 +219,14 @@ class Exprs {
 };
 
 // An interface name as the kernel holds it in a register: IFNAMSIZ bytes,
-// zero-padded.
+// zero-padded. "PREFIX*" compares the prefix's bytes only (as nft does).
 void IfnameMatch(Exprs* x, uint32_t key, const std::string& name, bool negate) {
   char buf[IFNAMSIZ] = {};
-  std::memcpy(buf, name.data(), std::min(name.size(), sizeof buf - 1));
+  const bool prefix = !name.empty() && name.back() == '*';
+  const size_t n = std::min(name.size() - (prefix ? 1 : 0), sizeof buf - 1);
+  std::memcpy(buf, name.data(), n);
   x->Meta(key);
-  x->Cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, buf, sizeof buf);
+  x->Cmp(negate ? NFT_CMP_NEQ : NFT_CMP_EQ, buf, prefix ? static_cast<uint32_t>(n) : sizeof buf);
 }
 
 // ip saddr/daddr within `c`; /0 matches every IPv4 packet and needs no load.
@@ -234,7 +245,8 @@ void AddressMatch(Exprs* x, uint32_t offset, const Cidr& c) {
 // model's alternatives are expanded by the caller).
 void Encode(Exprs* x, NftFamily family, const NftRule& r, const Cidr* saddr, const Cidr* daddr,
             uint8_t l4proto) {
-  if (family == NftFamily::kInet && (saddr != nullptr || daddr != nullptr)) {
+  if (family == NftFamily::kInet &&
+      (saddr != nullptr || daddr != nullptr || !r.saddr_set.empty())) {
     uint8_t ipv4 = NFPROTO_IPV4;
     x->Meta(NFT_META_NFPROTO);
     x->Cmp(NFT_CMP_EQ, &ipv4, 1);
@@ -248,6 +260,10 @@ void Encode(Exprs* x, NftFamily family, const NftRule& r, const Cidr* saddr, con
     x->Cmp(NFT_CMP_NEQ, &zero, 4);
   }
   if (saddr != nullptr) AddressMatch(x, 12, *saddr);
+  if (!r.saddr_set.empty()) {
+    x->Payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+    x->Lookup(r.saddr_set);
+  }
   if (daddr != nullptr) AddressMatch(x, 16, *daddr);
   if (!r.oifname.empty()) IfnameMatch(x, NFT_META_OIFNAME, r.oifname, r.oifname_negate);
   if (l4proto != 0) {
@@ -352,6 +368,78 @@ Status AddRules(Batch* b, const NftTable& table, const NftChain& chain) {
   return Status::Ok();
 }
 
+// nft's ipv4_addr data type (TYPE_IPADDR), which `nft list` shows by name.
+constexpr uint32_t kIpv4AddrType = 7;
+
+Status AddSet(Batch* b, const NftTable& table, const NftSet& set, uint32_t id) {
+  SetPtr s(nftnl_set_alloc());
+  if (!s) return NoMemory("set " + set.name);
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.name.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.name.c_str());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, FamilyValue(table.family));
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kIpv4AddrType);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 4);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
+  // The kernel wants an id for every new set, unique in the transaction.
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+  nlmsghdr* nlh =
+      b->Header(NFT_MSG_NEWSET, FamilyValue(table.family), NLM_F_CREATE, "set " + set.name);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  b->Commit(nlh);
+  return Status::Ok();
+}
+
+// Deletes every rule of a chain (nft's `flush chain`).
+Status FlushChain(Batch* b, const NftTable& table, const NftChain& chain) {
+  RulePtr rule(nftnl_rule_alloc());
+  if (!rule) return NoMemory("flush chain " + chain.name);
+  nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, FamilyValue(table.family));
+  nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, table.name.c_str());
+  nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain.name.c_str());
+  nlmsghdr* nlh =
+      b->Header(NFT_MSG_DELRULE, FamilyValue(table.family), 0, "flush chain " + chain.name);
+  nftnl_rule_nlmsg_build_payload(nlh, rule.get());
+  b->Commit(nlh);
+  return Status::Ok();
+}
+
+// Adds CIDRs to an interval set, one message for all. An interval is two
+// elements, as nft sends it: its first address, and the address after its
+// last one flagged as the end (none when the range reaches 255.255.255.255).
+// Without NLM_F_EXCL, an interval already there is no error and changes
+// nothing: the message only adds, and nf_tables deletes nothing, so the
+// transaction waits for no RCU grace period.
+Status AddIntervals(Batch* b, NftFamily family, const std::string& table, const std::string& set,
+                    const std::vector<Cidr>& cidrs) {
+  const std::string desc = "add to set " + table + " " + set;
+  if (cidrs.size() > 64) {
+    return Status::Error(Code::kResourceExhausted, desc + ": more than 64 intervals at once");
+  }
+  SetPtr s(nftnl_set_alloc());
+  if (!s) return NoMemory(desc);
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, FamilyValue(family));
+  auto add = [&](uint32_t address, bool end) -> bool {
+    nftnl_set_elem* e = nftnl_set_elem_alloc();
+    if (e == nullptr) return false;
+    nftnl_set_elem_add(s.get(), e);  // the set owns it from here
+    uint32_t key = htonl(address);
+    nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &key, sizeof key);
+    if (end) nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+    return true;
+  };
+  for (const Cidr& c : cidrs) {
+    const uint64_t after = uint64_t{c.address} + (uint64_t{1} << (32 - c.prefix_len));
+    if (!add(c.address, false)) return NoMemory(desc);
+    if (after <= 0xffffffffu && !add(static_cast<uint32_t>(after), true)) return NoMemory(desc);
+  }
+  nlmsghdr* nlh = b->Header(NFT_MSG_NEWSETELEM, FamilyValue(family), NLM_F_CREATE, desc);
+  nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+  b->Commit(nlh);
+  return Status::Ok();
+}
+
 int CollectTableName(const nlmsghdr* nlh, void* data) {
   auto* names = static_cast<std::vector<std::string>*>(data);
   TablePtr t(nftnl_table_alloc());
@@ -364,12 +452,42 @@ int CollectTableName(const nlmsghdr* nlh, void* data) {
 
 }  // namespace
 
+namespace {
+
+Status BuildInstall(Batch* b, const NftTable& table) {
+  WARDEN_RETURN_IF_ERROR(AddTable(b, table.family, table.name, table.comment));
+  // Every set and chain exists before any rule looks one up or jumps to one.
+  for (size_t i = 0; i < table.sets.size(); ++i) {
+    WARDEN_RETURN_IF_ERROR(AddSet(b, table, table.sets[i], static_cast<uint32_t>(i + 1)));
+  }
+  for (const NftChain& c : table.chains) WARDEN_RETURN_IF_ERROR(AddChain(b, table, c));
+  if (table.flush_chains) {
+    for (const NftChain& c : table.chains) WARDEN_RETURN_IF_ERROR(FlushChain(b, table, c));
+  }
+  for (const NftChain& c : table.chains) WARDEN_RETURN_IF_ERROR(AddRules(b, table, c));
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status NftInstall(const NftTable& table, const std::string& what) {
   Batch b(what);
-  WARDEN_RETURN_IF_ERROR(AddTable(&b, table.family, table.name, table.comment));
-  // Every chain exists before any rule jumps to one.
-  for (const NftChain& c : table.chains) WARDEN_RETURN_IF_ERROR(AddChain(&b, table, c));
-  for (const NftChain& c : table.chains) WARDEN_RETURN_IF_ERROR(AddRules(&b, table, c));
+  WARDEN_RETURN_IF_ERROR(BuildInstall(&b, table));
+  return b.Send();
+}
+
+Status NftInstallWithIntervals(const NftTable& table, const std::string& set,
+                               const std::vector<Cidr>& cidrs, const std::string& what) {
+  Batch b(what);
+  WARDEN_RETURN_IF_ERROR(BuildInstall(&b, table));
+  WARDEN_RETURN_IF_ERROR(AddIntervals(&b, table.family, table.name, set, cidrs));
+  return b.Send();
+}
+
+Status NftAddIntervals(NftFamily family, const std::string& table, const std::string& set,
+                       const std::vector<Cidr>& cidrs, const std::string& what) {
+  Batch b(what);
+  WARDEN_RETURN_IF_ERROR(AddIntervals(&b, family, table, set, cidrs));
   return b.Send();
 }
 

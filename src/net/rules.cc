@@ -63,6 +63,7 @@ std::string NftRuleText(const NftRule& r) {
   if (!r.iifname.empty()) parts.push_back("iifname \"" + r.iifname + "\"");
   if (r.ct_established) parts.push_back("ct state established,related");
   if (!r.saddr.empty()) parts.push_back("ip saddr " + CidrList(r.saddr));
+  if (!r.saddr_set.empty()) parts.push_back("ip saddr @" + r.saddr_set);
   if (!r.daddr.empty()) parts.push_back("ip daddr " + CidrList(r.daddr));
   if (!r.oifname.empty()) {
     parts.push_back(std::string("oifname ") + (r.oifname_negate ? "!= " : "") + "\"" + r.oifname +
@@ -123,6 +124,9 @@ const char* NftFamilyName(NftFamily family) {
 std::string NftText(const NftTable& t) {
   std::string o = "table " + std::string(NftFamilyName(t.family)) + " " + t.name + " {\n";
   if (!t.comment.empty()) o += "  comment \"" + t.comment + "\"\n";
+  for (const NftSet& s : t.sets) {
+    o += "  set " + s.name + " {\n    type ipv4_addr\n    flags interval\n  }\n";
+  }
   for (const NftChain& c : t.chains) {
     o += "  chain " + c.name + " {\n";
     if (c.hook != NftChain::Hook::kNone) {
@@ -214,25 +218,25 @@ NftTable SandboxTable(const SandboxRulesInput& in) {
 
 std::string SandboxRuleset(const SandboxRulesInput& in) { return NftText(SandboxTable(in)); }
 
-NftTable HostNatTable(const std::string& table, const std::string& comment,
-                      const std::string& host_ifname, uint32_t sandbox_address) {
+NftTable SharedNatTable() {
   NftTable t;
   t.family = NftFamily::kIp;
-  t.name = table;
-  t.comment = SanitizeLabel(comment);
+  t.name = kNatTable;
+  t.comment = "warden-masquerade-for-veth-jobs-removed-by-warden-gc";
+  t.sets = {NftSet{kNatPoolSet}};
+  t.flush_chains = true;
   NftRule masq;
-  masq.saddr = {Cidr{sandbox_address, 32}};
-  masq.oifname = host_ifname;
+  masq.saddr_set = kNatPoolSet;
+  // Traffic between a job and the host or another job's veth is never
+  // rewritten: only what leaves through the host's other interfaces.
+  masq.oifname = "wd*";
   masq.oifname_negate = true;
   masq.verdict = Verdict::kMasquerade;
   t.chains = {NftChain{"postrouting", NftChain::Hook::kPostrouting, false, {masq}}};
   return t;
 }
 
-std::string HostNatRuleset(const std::string& table, const std::string& comment,
-                           const std::string& host_ifname, uint32_t sandbox_address) {
-  return NftText(HostNatTable(table, comment, host_ifname, sandbox_address));
-}
+std::string SharedNatRuleset() { return NftText(SharedNatTable()); }
 
 std::string SanitizeLabel(const std::string& s) {
   std::string out;

@@ -35,10 +35,11 @@ struct NftRule {
   enum class L4 { kAny, kTcp, kUdp, kTcpUdp };
   enum class Verdict { kAccept, kJump, kRejectTcpReset, kRejectAdminProhibited, kMasquerade };
   std::string iifname;          // "" = any
-  std::string oifname;          // "" = any
+  std::string oifname;          // "" = any; a trailing '*' matches a prefix ("wd*")
   bool oifname_negate = false;  // oifname != ...
   bool ct_established = false;  // ct state established,related
   std::vector<Cidr> saddr;      // any of them; empty = any
+  std::string saddr_set;        // "ip saddr @NAME": a set of the same table; "" = none
   std::vector<Cidr> daddr;      // any of them; empty = any
   L4 l4 = L4::kAny;
   uint16_t dport = 0;           // 0 = any; needs l4 != kAny
@@ -69,11 +70,23 @@ struct NftHookSpec {
 // Not for Hook::kNone.
 const NftHookSpec& NftHookOf(NftChain::Hook hook);
 
+// A named set of IPv4 address ranges (an interval set). Its elements are
+// data, added apart from the table (nft.h).
+struct NftSet {
+  std::string name;
+};
+
 struct NftTable {
   NftFamily family = NftFamily::kInet;
   std::string name;
   std::string comment;  // SanitizeLabel'ed
+  std::vector<NftSet> sets;
   std::vector<NftChain> chains;
+  // Shared tables live on while processes come and go, and several may
+  // install one at once: each install flushes the chains' rules and adds
+  // them again in the same transaction, so the table ends with one copy of
+  // them whoever installs it, and existing set elements are kept.
+  bool flush_chains = false;
 };
 
 // "ip" or "inet".
@@ -99,11 +112,18 @@ const std::vector<Cidr>& NeverDestinations();
 NftTable SandboxTable(const SandboxRulesInput& in);
 std::string SandboxRuleset(const SandboxRulesInput& in);  // NftText of it
 
-// Host table masquerading the sandbox's traffic that leaves the host.
-NftTable HostNatTable(const std::string& table, const std::string& comment,
-                      const std::string& host_ifname, uint32_t sandbox_address);
-std::string HostNatRuleset(const std::string& table, const std::string& comment,
-                           const std::string& host_ifname, uint32_t sandbox_address);
+// The host's NAT table, one for every veth job (and every warden process)
+// in a netns: it masquerades packets from the address pools in its set
+// kNatPoolSet that leave through an interface other than a warden veth
+// ("wd*"). It is created on first need, and removed by `warden gc` once no
+// job uses it (nat.h). Only masquerading happens here: each job's egress
+// whitelist lives in its own netns (SandboxTable) and refuses everything
+// beyond the host that the job's allow list does not name, so masquerading
+// the whole pool gives no job a destination it was not allowed.
+inline constexpr const char* kNatTable = "warden_nat";
+inline constexpr const char* kNatPoolSet = "pools";
+NftTable SharedNatTable();
+std::string SharedNatRuleset();  // NftText of it
 
 // Keeps [A-Za-z0-9._-], at most 64 bytes: text safe inside nft quotes,
 // link aliases and lease files.

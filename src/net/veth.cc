@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "net/lease.h"
+#include "net/nat.h"
 #include "net/net.h"
 #include "net/netlink.h"
 #include "net/netns.h"
@@ -55,7 +56,7 @@ struct VethSession::Impl {
   std::string alias;  // "warden job=<id> owner=<pid>": link ifalias, table comment
   bool lease_held = false;
   bool link_created = false;
-  bool nat_created = false;
+
   bool attached = false;
   base::UniqueFd job_pidfd;  // the job's init, to know when its netns dies
 
@@ -179,7 +180,7 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
   // pair itself is made in AttachToChild, with the sandbox end created
   // directly in the job's netns: moving a link between namespaces costs the
   // kernel an RCU grace period (~20 ms), creating it there does not.
-  if (lease.nat) {
+  if (lease.shared_nat) {
     start = Clock::now();
     Result<std::string> fwd = base::ReadFile(kIpForward, 64);
     if (!fwd.ok() || fwd->empty() || (*fwd)[0] != '1') {
@@ -208,11 +209,10 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
         WLOG_WARN(job_id, note);
       }
     }
-    s.nat_created = true;  // before the attempt: a half-made table is removed too
-    WARDEN_RETURN_IF_ERROR(
-        NftInstall(HostNatTable(lease.NatTable(), s.alias, lease.HostIfname(),
-                                s.pool.SandboxEnd(lease.slot)),
-                   "create nft table ip " + lease.NatTable()));
+    // The host's shared NAT table (nat.h): nothing is made or deleted per
+    // job, which would cost an RCU grace period, and Release has nothing to
+    // undo; the lease, written first, keeps gc from removing the table.
+    WARDEN_RETURN_IF_ERROR(NatEnsure(s.pool.cidr));
     t.prepare_nft_us = ElapsedUs(start);
   }
   session->timings_ = t;
@@ -281,19 +281,9 @@ Status VethSession::Release() {
       result = std::move(st).Wrap("delete veth " + s.lease.HostIfname());
     }
   }
-  if (s.nat_created) {
-    std::string table = s.lease.NatTable();
-    Status st = s.InHostNetns(
-        [&] { return NftDeleteTable(NftFamily::kIp, table, "delete nft table ip " + table); });
-    if (st.ok()) {
-      s.nat_created = false;
-    } else if (result.ok()) {
-      result = std::move(st);
-    }
-  }
   // The lease goes last, and only when everything it names is gone: until
   // then Gc (after this process ends) can still find the leftovers.
-  if (s.lease_held && !s.link_created && !s.nat_created) {
+  if (s.lease_held && !s.link_created) {
     Status st = RemoveLease(s.lease.slot);
     if (st.ok()) {
       s.lease_held = false;

@@ -297,6 +297,16 @@ inline std::string NftTables() {
   return out;
 }
 
+// NftTables() without the shared NAT table, which outlives jobs by design
+// (net/nat.h): what is left is what one job made.
+inline std::string NftTablesOfJobs() {
+  std::string all = NftTables();
+  const std::string shared = "table ip warden_nat\n";
+  size_t at = all.find(shared);
+  if (at != std::string::npos) all.erase(at, shared.size());
+  return all;
+}
+
 }  // namespace warden::net::testing
 
 #endif  // WARDEN_TESTS_NET_NET_TEST_UTIL_H_

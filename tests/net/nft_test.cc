@@ -34,9 +34,9 @@ TEST_CASE("nft: the whitelist and the NAT table install, list and delete", "[net
     if (!allow.ok()) return allow.take_status();
     in.allow = *allow;
     WARDEN_RETURN_IF_ERROR(NftInstall(SandboxTable(in), "whitelist"));
-    WARDEN_RETURN_IF_ERROR(
-        NftInstall(HostNatTable("warden_1_0", "warden job=x owner=1", "wd000001000000", 0x0ad50002),
-                   "nat"));
+    NftTable nat = SharedNatTable();
+    nat.name = "warden_1_0";
+    WARDEN_RETURN_IF_ERROR(NftInstall(nat, "nat"));
     if (!HasTable(NftFamily::kInet, kSandboxTable) || !HasTable(NftFamily::kIp, "warden_1_0")) {
       return Status::Error(Code::kInternal, "installed tables are not listed");
     }
@@ -84,12 +84,11 @@ TEST_CASE("nft: a rejected table leaves nothing and names the bad rule", "[net][
 }
 
 TEST_CASE("nft: rules render as nft syntax", "[net]") {
-  NftTable t = HostNatTable("warden_7_3", "job=a b", "wd000007000030", 0x0ad5000e);
-  std::string text = NftText(t);
-  CHECK_THAT(text, Catch::Contains("table ip warden_7_3 {"));
-  CHECK_THAT(text, Catch::Contains("comment \"job=a_b\""));
+  std::string text = SharedNatRuleset();
+  CHECK_THAT(text, Catch::Contains("table ip warden_nat {"));
+  CHECK_THAT(text, Catch::Contains("set pools {\n    type ipv4_addr\n    flags interval\n  }"));
   CHECK_THAT(text, Catch::Contains("type nat hook postrouting priority srcnat; policy accept;"));
-  CHECK_THAT(text, Catch::Contains("ip saddr 10.213.0.14 oifname != \"wd000007000030\" masquerade"));
+  CHECK_THAT(text, Catch::Contains("ip saddr @pools oifname != \"wd*\" masquerade"));
   NftRule r;
   r.daddr = {Cidr{0xc0000200, 24}, Cidr{0xc6336401, 32}};
   r.l4 = NftRule::L4::kTcpUdp;

@@ -105,7 +105,7 @@ TEST_CASE("net: veth whitelist allows exactly the listed destinations", "[net][r
   REQUIRE_OK((*session)->Release());
   CHECK(testing::WardenLinks().empty());
   CHECK(testing::ListDir(env.state_dir() + "/leases").empty());
-  CHECK(testing::NftTables().find("warden_") == std::string::npos);
+  CHECK(testing::NftTablesOfJobs().find("warden_") == std::string::npos);
 }
 
 }  // namespace warden::net
@@ -118,7 +118,7 @@ std::string Leftovers(const std::string& state_dir) {
   std::string out;
   for (const std::string& l : testing::WardenLinks()) out += "link " + l + "\n";
   for (const std::string& f : testing::ListDir(state_dir + "/leases")) out += "lease " + f + "\n";
-  std::string tables = testing::NftTables();
+  std::string tables = testing::NftTablesOfJobs();
   if (tables.find("warden") != std::string::npos) out += tables;
   return out;
 }
@@ -252,7 +252,7 @@ TEST_CASE("net: a session released before attach or on error leaves nothing", "[
     auto s = VethSession::Prepare(VethSpec({"192.0.2.1:80"}), "never-attached");
     REQUIRE_OK(s.status());
     CHECK(testing::ListDir(env.state_dir() + "/leases").size() == 1);
-    CHECK(testing::NftTables().find("warden_") != std::string::npos);
+    CHECK(testing::NftTables().find("table ip warden_nat") != std::string::npos);
   }
   CHECK(Leftovers(env.state_dir()).empty());
   {
@@ -366,7 +366,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   REQUIRE(second > 0);
   CHECK(testing::WardenLinks().size() == 2);
   CHECK(testing::ListDir(env.state_dir() + "/leases").size() == 2);
-  CHECK(testing::NftTables().find("warden_" + std::to_string(first)) != std::string::npos);
+  CHECK(testing::NftTables().find("table ip warden_nat") != std::string::npos);
 
   // A leftover without a lease (as if the lease file were lost) goes too.
   char orphan[16];
@@ -383,6 +383,9 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   CHECK_THAT(all, Catch::Contains("job killed-1"));
   CHECK_THAT(all, Catch::Contains("job killed-2"));
   CHECK_THAT(all, Catch::Contains(std::string("link ") + orphan));
+  // No lease uses the shared NAT table any more: gc removed it too.
+  CHECK_THAT(all, Catch::Contains("nft table ip warden_nat"));
+  CHECK(testing::NftTables().empty());
   CHECK(Leftovers(env.state_dir()).empty());
   removed.clear();
   REQUIRE_OK(Gc(&removed));
@@ -398,7 +401,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
     // Slot 0 was the dead owner's; it is free again and reused.
     CHECK((*s)->host_address() == "10.213.0.1");
     CHECK(testing::WardenLinks().empty());
-    CHECK(testing::NftTables().find("warden_" + std::to_string(third)) == std::string::npos);
+    CHECK(testing::NftTablesOfJobs().empty());
   }
   CHECK(Leftovers(env.state_dir()).empty());
 }
