@@ -318,7 +318,8 @@ Result<JobResult> RunJob(const JobRequest& req) {
   plan.gid = policy.gid;
   // Each concurrent job gets a uid/gid of its own (user/uid_lease.h) where
   // the policy keeps the default 65534 and no user namespace maps ids;
-  // the lease is released when RunJob returns, after the job has ended.
+  // the lease is released once init reports that the job's last process is
+  // gone, or when RunJob returns.
   std::optional<user::UidLease> uid_lease;
   if (!policy.user_namespace && policy.uid == 65534 && policy.gid == 65534) {
     Result<std::optional<user::UidRange>> range = user::UidRangeFromEnv();
@@ -530,15 +531,24 @@ Result<JobResult> RunJob(const JobRequest& req) {
     return setup_error(st.Wrap("prepare sandbox"));
   }
 
-  // The cgroups' figures, then the cgroups themselves. When init is not in
-  // them they are empty as soon as it reports, and go while it is still
-  // exiting (tearing down the namespaces) instead of after.
+  // The cgroups' figures, then the cgroups themselves. Once init has
+  // reported the job's end, every other process of the sandbox is gone (init
+  // killed and reaped them all), so the figures are final and the job's uid
+  // is free: both are taken then, while init is still exiting (tearing down
+  // the namespaces), instead of after. The cgroups go once init has exited,
+  // as it is in them.
   std::optional<Result<cgroup::Accounting>> acct;
   auto finish_cgroup = [&] {
-    if (acct) return;
-    acct = job_cgroup->ReadAccounting();
+    if (!acct) acct = job_cgroup->ReadAccounting();
     if (Status rm = job_cgroup->Remove(); !rm.ok()) WLOG_WARN(res.job_id, rm.ToString());
     base::TracePhase("cgroup removed");
+  };
+  sopts.on_finished = [&] {
+    acct = job_cgroup->ReadAccounting();
+    if (uid_lease) {
+      if (Status rel = uid_lease->Release(); !rel.ok()) WLOG_WARN(res.job_id, rel.ToString());
+    }
+    base::TracePhase("cgroup figures read, uid released");
   };
   sopts.on_timeout = [&] { WLOG_INFO(res.job_id, "wall time limit reached: stopping the job"); };
   Result<launch::Outcome> oc = launch::Supervise(sb.get(), sopts, start_ns);
