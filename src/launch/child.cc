@@ -398,6 +398,7 @@ void ScrubArgsAndEnv(const Plan& plan) {
     if (r < 0) Die(plan, Fail(Step::kJoinCgroup, Err(r), "write(\"0\")", j.path));
     sys::Close(j.fd);
   }
+  base::TracePhase("C joined cgroups");
   // 2. Wait for the parent's first go: the uid maps are written. EOF means
   //    warden died.
   WaitForParent(plan);
