@@ -246,7 +246,7 @@ while True:
   run ip netns exec "$HN" nft list table ip warden_nat
   echo "$output"
   [ "$status" -eq 0 ]
-  [[ "$output" == *'ip saddr @pools oifname != "wd*" masquerade'* ]]
+  [[ "$output" == *'iifname "wd*" ip saddr @pools oifname != "wd*" masquerade'* ]]
   [ -z "$(ls "$T/netstate/leases")" ]
   # A live job's lease keeps it through gc.
   W="$WN" run_bg --net veth --allow "198.19.$N.2:8003/tcp" --job-id "$ID" -- /bin/sh -c 'echo ready; exec /bin/sleep 60'

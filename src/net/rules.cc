@@ -226,9 +226,12 @@ NftTable SharedNatTable() {
   t.sets = {NftSet{kNatPoolSet}};
   t.flush_chains = true;
   NftRule masq;
+  // Only what came in through a warden veth, from a pool, and leaves
+  // through another of the host's interfaces is rewritten: the host's own
+  // traffic is never touched (not even from a range that was once a pool),
+  // and neither is traffic between jobs.
+  masq.iifname = "wd*";
   masq.saddr_set = kNatPoolSet;
-  // Traffic between a job and the host or another job's veth is never
-  // rewritten: only what leaves through the host's other interfaces.
   masq.oifname = "wd*";
   masq.oifname_negate = true;
   masq.verdict = Verdict::kMasquerade;

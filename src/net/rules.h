@@ -34,7 +34,7 @@ enum class NftFamily { kIp, kInet };
 struct NftRule {
   enum class L4 { kAny, kTcp, kUdp, kTcpUdp };
   enum class Verdict { kAccept, kJump, kRejectTcpReset, kRejectAdminProhibited, kMasquerade };
-  std::string iifname;          // "" = any
+  std::string iifname;          // "" = any; a trailing '*' matches a prefix
   std::string oifname;          // "" = any; a trailing '*' matches a prefix ("wd*")
   bool oifname_negate = false;  // oifname != ...
   bool ct_established = false;  // ct state established,related
@@ -113,9 +113,9 @@ NftTable SandboxTable(const SandboxRulesInput& in);
 std::string SandboxRuleset(const SandboxRulesInput& in);  // NftText of it
 
 // The host's NAT table, one for every veth job (and every warden process)
-// in a netns: it masquerades packets from the address pools in its set
-// kNatPoolSet that leave through an interface other than a warden veth
-// ("wd*"). It is created on first need, and removed by `warden gc` once no
+// in a netns: it masquerades packets that come in through a warden veth
+// ("wd*") from the address pools in its set kNatPoolSet, and leave through
+// another interface. It is created on first need, and removed by `warden gc` once no
 // job uses it (nat.h). Only masquerading happens here: each job's egress
 // whitelist lives in its own netns (SandboxTable) and refuses everything
 // beyond the host that the job's allow list does not name, so masquerading

@@ -88,7 +88,7 @@ TEST_CASE("nft: rules render as nft syntax", "[net]") {
   CHECK_THAT(text, Catch::Contains("table ip warden_nat {"));
   CHECK_THAT(text, Catch::Contains("set pools {\n    type ipv4_addr\n    flags interval\n  }"));
   CHECK_THAT(text, Catch::Contains("type nat hook postrouting priority srcnat; policy accept;"));
-  CHECK_THAT(text, Catch::Contains("ip saddr @pools oifname != \"wd*\" masquerade"));
+  CHECK_THAT(text, Catch::Contains("iifname \"wd*\" ip saddr @pools oifname != \"wd*\" masquerade"));
   NftRule r;
   r.daddr = {Cidr{0xc0000200, 24}, Cidr{0xc6336401, 32}};
   r.l4 = NftRule::L4::kTcpUdp;
