@@ -134,7 +134,8 @@ TEST_CASE("net: concurrent creators of the NAT table leave one rule and the pool
   CHECK(Count(listed, "\" masquerade") == 1);
   CHECK(Count(listed, "10.213.0.0/16") == 1);
   CHECK(Count(listed, "10.214.0.0/24") == 1);
-  CHECK_THAT(listed, Catch::Contains("iifname \"wd*\" ip saddr @pools oifname != \"wd*\" masquerade"));
+  CHECK_THAT(listed,
+             Catch::Contains("iifname \"wd*\" ip saddr @pools oifname != \"wd*\" masquerade"));
 }
 
 TEST_CASE("net: gc removes the NAT table only after a killed owner's lease is gone",
