@@ -208,3 +208,54 @@ TOML
   [[ "$output" != *RAN* ]]
   [ ! -e "$T/rootws/x" ]
 }
+
+@test "binds: a job cannot leave set-uid or set-gid files of the owner in an owned bind" {
+  make_ws "$T"
+  # Every way the job could set the bits: chmod, fchmod, fchmodat, and
+  # creating the file with them (open, openat, mknod). Each must fail; the
+  # plain chmod of the same file (no set-id bits) must work.
+  run "$W" run --bind-owned "$T/ws" /work -- /usr/bin/python3 -c '
+import os
+out = []
+def tr(name, f):
+    try:
+        f(); out.append(name + "=ok")
+    except OSError as e:
+        out.append(name + "=" + os.strerror(e.errno))
+open("/work/a", "w").close()
+tr("chmod-suid", lambda: os.chmod("/work/a", 0o4755))
+tr("chmod-sgid", lambda: os.chmod("/work/a", 0o2755))
+fd = os.open("/work/a", os.O_RDONLY)
+tr("fchmod-suid", lambda: os.fchmod(fd, 0o4755))
+dfd = os.open("/work", os.O_RDONLY)
+tr("fchmodat-suid", lambda: os.chmod("a", 0o4755, dir_fd=dfd))
+tr("open-suid", lambda: os.close(os.open("/work/b", os.O_CREAT | os.O_WRONLY, 0o4755)))
+tr("openat-sgid", lambda: os.close(os.open("c", os.O_CREAT | os.O_WRONLY, 0o2755, dir_fd=dfd)))
+tr("mknod-suid", lambda: os.mknod("/work/d", 0o104755))
+tr("chmod-plain", lambda: os.chmod("/work/a", 0o755))
+print(" ".join(out))'
+  [ "$status" -eq 0 ]
+  for c in chmod-suid chmod-sgid fchmod-suid fchmodat-suid open-suid openat-sgid mknod-suid; do
+    [[ "$output" == *"$c=Operation not permitted"* ]] || { echo "$c: $output"; false; }
+  done
+  [[ "$output" == *"chmod-plain=ok"* ]]
+  # Nothing on the host carries a set-id bit.
+  [ -z "$(find "$T/ws" -perm /6000)" ]
+}
+
+@test "binds: an owned bind with io_uring allowed is refused" {
+  make_ws "$T"
+  cat >"$T/uring.toml" <<TOML
+extends = "default"
+[seccomp]
+allow = ["io_uring_setup"]
+[[filesystem.mount]]
+source = "$T/ws"
+destination = "/work"
+owned = true
+TOML
+  run "$W" run --policy "$T/uring.toml" -- /bin/sh -c 'echo RAN'
+  [ "$status" -eq 125 ]
+  [[ "$output" == *io_uring_setup* ]]
+  [[ "$output" != *RAN* ]]
+}

@@ -21,6 +21,7 @@
 #include "policy/builtin_policies.h"
 #include "policy/layer.h"
 #include "policy/loader.h"
+#include "policy/owned_bind.h"
 #include "policy/parse_util.h"
 #include "policy/syscall_groups.h"
 #include "warden/policy.h"
@@ -601,6 +602,13 @@ Status Finish(State& st, Policy* out) {
     if (r.action == SeccompAction::kAllow && other_rule_syscalls.count(r.syscall)) {
       return ErrLoc(st.rules[i].loc, "\"" + r.syscall +
                                          "\" has both allow rules and deny rules; use one kind per syscall");
+    }
+  }
+  // Last, on the final seccomp spec: an owned bind keeps set-uid and
+  // set-gid bits out of its owner's files (policy/owned_bind.h).
+  if (HasOwnedBind(p, {})) {
+    if (Status owned = AddOwnedBindRules(&p.seccomp); !owned.ok()) {
+      return Status::Error(Code::kInvalidArgument, p.source_path + ": " + owned.message());
     }
   }
   *out = std::move(p);

@@ -20,6 +20,7 @@
 #include "base/hash.h"
 #include "policy/layer.h"  // kMaxEnvValueBytes, kMaxNetworkAllow
 #include "policy/oci_seccomp.h"
+#include "policy/owned_bind.h"
 #include "policy/parse_util.h"
 
 namespace warden::policy {
@@ -549,6 +550,11 @@ Status FinishRunRequest(const RunOptions& options, JobRequest* request) {
   if (options.tmp_size_bytes) p.tmp_size_bytes = *options.tmp_size_bytes;
   if (options.hostname) p.hostname = *options.hostname;
   if (options.seccomp) p.seccomp = *options.seccomp;
+  // Last, on the final seccomp spec (a --seccomp-profile included): an
+  // owned bind keeps set-uid and set-gid bits out of its owner's files.
+  if (HasOwnedBind(p, request->extra_mounts)) {
+    WARDEN_RETURN_IF_ERROR(AddOwnedBindRules(&p.seccomp));
+  }
   request->policy.hash = EffectivePolicy(*request).hash;
   return Status::Ok();
 }
