@@ -230,6 +230,9 @@ install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/include/warden $(DESTDIR)$(PREFIX)/share/warden/policies
 	install -m 0644 include/warden/*.h $(DESTDIR)$(PREFIX)/include/warden/
 	install -m 0644 policies/*.toml $(DESTDIR)$(PREFIX)/share/warden/policies/
+	install -D -m 0644 docs/warden.1 $(DESTDIR)$(PREFIX)/share/man/man1/warden.1
+	install -D -m 0644 scripts/warden-completion.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/warden
 
 clean:
 	rm -rf build
