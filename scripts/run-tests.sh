@@ -11,6 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export WARDEN_BIN="$root/$build/warden"
 export WARDEN_POLICY_DIR="$root/policies"
+# Docker's and Podman's seccomp profiles, unpacked by scripts/setup.sh.
+if [ -z "${WARDEN_TEST_OCI_PROFILE_ROOT:-}" ] && [ -e "$root/build/test-data/oci/.done" ]; then
+  export WARDEN_TEST_OCI_PROFILE_ROOT="$root/build/test-data/oci"
+fi
 log=$(mktemp /tmp/warden-tests.XXXXXX)
 # Compiled seccomp programs and loaded policies are cached here, not in
 # /var/cache/warden, and removed with the run.

@@ -30,6 +30,30 @@ if [ $fuzz -eq 1 ]; then
   packages+=(clang libclang-rt-14-dev)
 fi
 
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# Test data, not installed: the seccomp profiles that Docker and Podman ship
+# (about 1 MB each), unpacked from their Debian packages without their
+# dependencies, for the tests of OCI profile import. Without them those
+# tests say SKIPPED.
+oci_profiles() {
+  local dest="$root/build/test-data/oci" tmp d
+  [ -e "$dest/.done" ] && return 0
+  [ "$(id -u)" -eq 0 ] || return 0
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && apt-get download -qq golang-github-docker-docker-dev \
+          golang-github-containers-common-dev >/dev/null 2>&1); then
+    rm -rf "$tmp"
+    echo "setup: could not download Docker's and Podman's seccomp profiles; their tests will be skipped" >&2
+    return 0
+  fi
+  mkdir -p "$dest"
+  for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$dest"; done
+  touch "$dest/.done"
+  rm -rf "$tmp"
+  [ $quiet -eq 1 ] || echo "setup: unpacked Docker's and Podman's seccomp profiles into $dest"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -39,6 +63,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   [ $quiet -eq 1 ] || echo "setup: all ${#packages[@]} packages are installed"
+  oci_profiles
   exit 0
 fi
 
@@ -65,3 +90,4 @@ if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/warden
 fi
 rm -f /tmp/warden-setup.log
 echo "setup: installed ${#missing[@]} package(s)"
+oci_profiles
