@@ -26,6 +26,18 @@ docker_profile() {
   true
 }
 
+# podman_profile: the path of Podman's profile (containers-common), or nothing.
+podman_profile() {
+  local p
+  for p in /usr/share/containers/seccomp.json \
+           /usr/share/gocode/src/github.com/containers/common/pkg/seccomp/seccomp.json; do
+    for f in "${WARDEN_TEST_OCI_PROFILE_ROOT:-}$p" "$p"; do
+      [ -r "$f" ] && { echo "$f"; return; }
+    done
+  done
+  true
+}
+
 @test "policy: --help of the command and of each subcommand prints usage and exits 0" {
   run "$W" policy --help
   [ "$status" -eq 0 ]
@@ -148,4 +160,38 @@ docker_profile() {
   [[ "$output" == *"unshare EPERM"* ]]
   [[ "$output" == *"bpf EPERM"* ]]
   [[ "$output" == *"mount EPERM"* ]]
+}
+
+@test "import-oci: Podman's profile denies with its ENOSYS default, and --seccomp-profile takes it as it is" {
+  profile=$(podman_profile)
+  [ -n "$profile" ] || skip "SKIPPED: Podman's profile not installed (golang-github-containers-common-dev)"
+  "$W" policy import-oci "$profile" -o "$T/podman.toml" 2>/dev/null
+  # defaultErrnoRet 38 is the deny action's errno, not a rule per syscall.
+  [ "$(seccomp_section "$T/podman.toml" | head -3)" = "$(printf '[seccomp]\naction = "errno"\nerrno = 38')" ]
+  "$W" policy check "$T/podman.toml" > "$T/check.out"
+  diff <(seccomp_section "$T/podman.toml") <(seccomp_section "$T/check.out")
+  run "$W" run --policy "$T/podman.toml" -- /bin/true
+  [ "$status" -eq 0 ]
+  run "$W" run --policy "$T/podman.toml" -- /usr/bin/python3 - < "$PROGS/syscalls.py"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # Unlisted: ENOSYS; its EPERM entries for a job without capabilities:
+  # EPERM (setns too, which its list of allowed calls also names).
+  [[ "$output" == *"getpid OK"* ]]
+  [[ "$output" == *"add_key ENOSYS"* ]]
+  [[ "$output" == *"io_uring_setup ENOSYS"* ]]
+  [[ "$output" == *"kexec_load EPERM"* ]]
+  [[ "$output" == *"bpf EPERM"* ]]
+  [[ "$output" == *"setns EPERM"* ]]
+  # personality: the listed values only; any other falls through to ENOSYS.
+  run "$W" run --seccomp-profile "$profile" -- /usr/bin/python3 -c '
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+for v in (0xffffffff, 0x0400000):
+    r = libc.personality(ctypes.c_ulong(v))
+    print(hex(v), "OK" if r != -1 else errno.errorcode[ctypes.get_errno()])'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"0xffffffff OK"* ]]
+  [[ "$output" == *"0x400000 ENOSYS"* ]]
 }

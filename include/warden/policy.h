@@ -69,8 +69,13 @@ struct SeccompSpec {
   // Names removed again from the expanded deny list.
   std::vector<std::string> allow;
   std::vector<SyscallRule> rules;
-  // What a denied syscall gets: kErrno (EPERM), kKill or kLog.
+  // What a denied syscall gets: kErrno (with deny_errno), kKill or kLog.
+  // The deny list, the calls of a syscall with "allow" rules that none of
+  // them matches, and rules without an action of their own get it.
   SeccompAction deny_action = SeccompAction::kErrno;
+  // The errno of a kErrno deny action, 1..4095; 1 (EPERM) unless
+  // deny_action is kErrno, as the loader keeps it.
+  int deny_errno = 1;  // EPERM
   // Syscall numbers unknown to warden's table get ENOSYS.
   int unknown_errno = 38;  // ENOSYS
 

@@ -23,13 +23,13 @@ constexpr size_t kMaxEntryBytes = 4 * kMaxPolicyBytes;
 constexpr size_t kMaxEntries = 256;
 // Part of every key: changes whenever the entry layout or its meaning
 // changes in a way warden's version does not capture.
-constexpr char kKeyTag[] = "warden policy cache 3";
+constexpr char kKeyTag[] = "warden policy cache 4";
 
 static_assert(kDigestBytes == std::tuple_size_v<base::Sha256Digest>);
 
 // A field added to Policy must be added to its Fields() below and this size
 // updated; the round-trip test checks every field.
-static_assert(sizeof(Policy) == 1016, "struct Policy changed: update policy/cache.cc and this size");
+static_assert(sizeof(Policy) == 1024, "struct Policy changed: update policy/cache.cc and this size");
 
 // The last value of each enum the entry holds (the reader refuses larger).
 template <typename E>
@@ -76,7 +76,7 @@ void Fields(F& f, T& c) {
 }
 template <typename F, Is<SeccompSpec> T>
 void Fields(F& f, T& s) {
-  f(s.deny), f(s.allow), f(s.rules), f(s.deny_action), f(s.unknown_errno);
+  f(s.deny), f(s.allow), f(s.rules), f(s.deny_action), f(s.deny_errno), f(s.unknown_errno);
 }
 template <typename F, Is<NetworkSpec> T>
 void Fields(F& f, T& n) {

@@ -84,6 +84,8 @@ class Layer {
   Result<std::vector<std::string>> StringList(const toml::node& n, const std::string& what,
                                               size_t max_items, size_t max_bytes) const;
   Result<uint64_t> ArgValue(const toml::node& n, const std::string& what) const;
+  // An errno: a name ("ENOSYS") or 1..4095.
+  Result<int> Errno(const toml::node& n, const std::string& what) const;
 
   Status Extends(const toml::node& n, int depth);
   Status Match(const toml::node& n);

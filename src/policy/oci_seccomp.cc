@@ -494,18 +494,30 @@ class Translator {
     }
     auto at = [](const Entry* e) { return "syscalls[" + std::to_string(e->index) + "]"; };
     if (!uncond.empty()) {
-      const Verdict v = uncond[0]->verdict;
+      // An allow entry and a deny entry without conditions (Podman lists
+      // setns among the allowed calls and denies it with EPERM to
+      // containers without CAP_SYS_ADMIN) take the deny: the translation
+      // is never weaker than the profile. Two different denials are
+      // refused; neither is the profile's meaning.
+      const Entry* chosen = uncond[0];
       for (const Entry* e : uncond) {
-        if (e->verdict != v) {
+        if (e->verdict.action != SeccompAction::kAllow) {
+          chosen = e;
+          break;
+        }
+      }
+      const Verdict v = chosen->verdict;
+      for (const Entry* e : uncond) {
+        if (e->verdict != v && e->verdict.action != SeccompAction::kAllow) {
           return Fail(at(e), Quoted(name) + " gets " + VerdictName(e->verdict) + " here but " + VerdictName(v) +
-                                 " in " + at(uncond[0]) + ", both without conditions");
+                                 " in " + at(chosen) + ", both without conditions");
         }
       }
       for (const std::vector<const Entry*>* list : {&allows, &denies}) {
         for (const Entry* e : *list) {
           if (e->verdict != v) {
             return Fail(at(e), Quoted(name) + " gets " + VerdictName(e->verdict) + " under conditions here but " +
-                                   VerdictName(v) + " without conditions in " + at(uncond[0]) +
+                                   VerdictName(v) + " without conditions in " + at(chosen) +
                                    "; runtimes differ on which wins");
           }
         }
@@ -536,7 +548,7 @@ class Translator {
       if (default_ != deny_) {
         return Fail(at(allows[0]), Quoted(name) + " is allowed only under conditions; other calls would get " +
                                        VerdictName(default_) + " from defaultAction, but warden denies them with " +
-                                       VerdictName(deny_) + " (the errno of the policy's deny action is EPERM)");
+                                       VerdictName(deny_) + ", the policy's deny action");
       }
       for (const Entry* e : allows) {
         for (const ArgCondition& c : e->args) {
@@ -563,14 +575,12 @@ class Translator {
   }
 
   Result<SeccompSpec> Build() {
-    // The verdict warden's deny list and allow-rule fallthrough give:
-    // the default's when it is one (EPERM, kill, log), else EPERM.
-    deny_ = Verdict{};
-    if (default_.action == SeccompAction::kKill || default_.action == SeccompAction::kLog ||
-        (default_.action == SeccompAction::kErrno && default_.errno_value == 1)) {
-      deny_ = default_;
-    }
+    // The verdict warden's deny list and allow-rule fallthrough give: the
+    // default's whenever it denies (an errno, with its value, kill or log),
+    // else EPERM for the deny entries of an allowing profile.
+    deny_ = default_.action == SeccompAction::kAllow ? Verdict{} : default_;
     out_.deny_action = deny_.action;
+    out_.deny_errno = deny_.errno_value;
     // Every x86_64 syscall libseccomp can name, in number order; numbers it
     // cannot name get ENOSYS from the compiled filter in any case.
     for (int nr = 0; nr <= 1023; ++nr) {

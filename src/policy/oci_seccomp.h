@@ -11,6 +11,8 @@
 //   - i386 and x32 calls kill the process (warden's filters are
 //     x86_64-only), even when the profile's architectures list them;
 //   - SCMP_ACT_KILL and SCMP_ACT_KILL_THREAD kill the whole process;
+//   - a syscall that one entry allows and another denies, both without
+//     conditions, gets the deny;
 //   - syscall numbers that libseccomp cannot name get ENOSYS, whatever the
 //     defaultAction, as on a kernel without them.
 //

@@ -115,6 +115,18 @@ Result<int64_t> Layer::Int(const toml::node& n, const std::string& what, int64_t
   return v;
 }
 
+Result<int> Layer::Errno(const toml::node& n, const std::string& what) const {
+  if (const toml::value<std::string>* s = n.as_string()) {
+    for (int e = 1; e < 4096; ++e) {
+      const char* name = strerrorname_np(e);
+      if (name && s->get() == name) return e;
+    }
+    return Err(n, what + " \"" + s->get().substr(0, 32) + "\" is not an errno name like \"EPERM\" or \"ENOSYS\"");
+  }
+  WARDEN_ASSIGN_OR_RETURN(int64_t e, Int(n, what, 1, 4095));
+  return static_cast<int>(e);
+}
+
 Result<uint64_t> Layer::Size(const toml::node& n, const std::string& what,
                              bool unlimited_ok) const {
   const std::string allowed = std::string("a size in bytes (integer) or a string like \"64M\" or \"1G\"") +
@@ -585,10 +597,16 @@ Status Finish(State& st, Policy* out) {
   p.seccomp.deny.assign(expanded.deny.begin(), expanded.deny.end());
   p.seccomp.allow.assign(expanded.allow.begin(), expanded.allow.end());
 
+  // The final action decides: a layer's errno means nothing under "kill"
+  // or "log" set by a later one.
+  if (p.seccomp.deny_action != SeccompAction::kErrno) p.seccomp.deny_errno = 1;
   std::set<std::string> other_rule_syscalls;
   for (size_t i = 0; i < p.seccomp.rules.size(); ++i) {
     SyscallRule& r = p.seccomp.rules[i];
-    if (!st.rules[i].action_explicit) r.action = p.seccomp.deny_action;
+    if (!st.rules[i].action_explicit) {
+      r.action = p.seccomp.deny_action;
+      r.errno_value = p.seccomp.deny_errno;
+    }
     if (r.action != SeccompAction::kErrno) r.errno_value = 1;
     if (r.action == SeccompAction::kAllow) continue;
     if (expanded.deny.count(r.syscall)) {

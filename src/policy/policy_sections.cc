@@ -104,14 +104,23 @@ Status Layer::Cgroup(const toml::node& n) {
 
 Status Layer::Seccomp(const toml::node& n) {
   WARDEN_ASSIGN_OR_RETURN(const toml::table* t, Table(n, "[seccomp]"));
-  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[seccomp]", {"deny", "allow", "action", "rule"}));
+  WARDEN_RETURN_IF_ERROR(CheckKeys(*t, "[seccomp]", {"deny", "allow", "action", "errno", "rule"}));
   if (const toml::node* v = t->get("action")) {
     WARDEN_ASSIGN_OR_RETURN(std::string a, String(*v, "seccomp.action", 16));
     std::optional<SeccompAction> action = ParseSeccompAction(a);
     if (!action || *action == SeccompAction::kAllow) {
-      return Err(*v, "seccomp.action \"" + a + "\" must be \"errno\" (EPERM), \"kill\" or \"log\"");
+      return Err(*v, "seccomp.action \"" + a + "\" must be \"errno\" (seccomp.errno, default EPERM), \"kill\" or \"log\"");
     }
     st_.p.seccomp.deny_action = *action;
+  }
+  // Read after this layer's action: the action in effect so far must be
+  // "errno". A later layer that sets another action drops it (Finish).
+  if (const toml::node* v = t->get("errno")) {
+    if (st_.p.seccomp.deny_action != SeccompAction::kErrno) {
+      return Err(*v, "seccomp.errno needs seccomp.action = \"errno\" (the action in effect is \"" +
+                         std::string(SeccompActionName(st_.p.seccomp.deny_action)) + "\")");
+    }
+    WARDEN_ASSIGN_OR_RETURN(st_.p.seccomp.deny_errno, Errno(*v, "seccomp.errno"));
   }
   for (const char* key : {"deny", "allow"}) {
     const toml::node* v = t->get(key);
@@ -168,18 +177,7 @@ Status Layer::Rule(const toml::node& n) {
     if (rule.action != SeccompAction::kErrno || !meta.action_explicit) {
       return Err(*v, "errno needs action = \"errno\" in the same rule");
     }
-    if (const toml::value<std::string>* s = v->as_string()) {
-      int found = 0;
-      for (int e = 1; e < 4096 && !found; ++e) {
-        const char* name = strerrorname_np(e);
-        if (name && s->get() == name) found = e;
-      }
-      if (!found) return Err(*v, "errno \"" + s->get().substr(0, 32) + "\" is not an errno name like \"EPERM\" or \"ENOSYS\"");
-      rule.errno_value = found;
-    } else {
-      WARDEN_ASSIGN_OR_RETURN(int64_t e, Int(*v, "errno", 1, 4095));
-      rule.errno_value = static_cast<int>(e);
-    }
+    WARDEN_ASSIGN_OR_RETURN(rule.errno_value, Errno(*v, "errno"));
   }
   if (const toml::node* v = t->get("args")) {
     const toml::array* a = v->as_array();

@@ -144,6 +144,11 @@ std::string PolicyToToml(const Policy& p) {
   Limit(&o, "io", c.io_max, s);
   o += "\n[seccomp]\n";
   o += std::string("action = \"") + SeccompActionName(p.seccomp.deny_action) + "\"\n";
+  // Only when not EPERM, so that the text (and the hash) of every policy
+  // that does not set it stays as it was.
+  if (p.seccomp.deny_action == SeccompAction::kErrno && p.seccomp.deny_errno != 1) {
+    o += "errno = " + std::to_string(p.seccomp.deny_errno) + "\n";
+  }
   o += "deny = [\n";
   for (const std::string& d : p.seccomp.deny) o += "  " + TomlQuote(d) + ",\n";
   o += "]\n";

@@ -97,7 +97,9 @@ std::string CanonicalSpec(const SeccompSpec& spec, const Names& deny) {
   std::string s = "warden-seccomp " + std::to_string(kCompilerVersion) + "\n";
   s.reserve(s.size() + 96 + 24 * deny.size() + 64 * spec.rules.size());
   s += "libseccomp " + LibseccompVersion() + "\narch x86_64\n";
-  s += "action " + std::to_string(KernelAction(spec.deny_action, 1)) + "\n";
+  // The deny action as the kernel gets it, errno included: the same text
+  // as before deny_errno existed for every spec that leaves it at EPERM.
+  s += "action " + std::to_string(KernelAction(spec.deny_action, spec.deny_errno)) + "\n";
   s += "unknown " + std::to_string(spec.unknown_errno) + "\n";
   for (const std::string& d : deny) s.append("deny ").append(d).push_back('\n');
   for (const SyscallRule& r : spec.rules) {
@@ -306,7 +308,7 @@ Result<std::vector<sock_filter>> RulePrefix(const SeccompSpec& spec, const std::
       if (!st.ok()) return st.Wrap("rule for \"" + name + "\"");
     }
     if (has_allow.count(name)) {
-      b.Return(KernelAction(spec.deny_action, 1));
+      b.Return(KernelAction(spec.deny_action, spec.deny_errno));
     } else {
       // libseccomp's program starts by loading the arch again, so the
       // accumulator the rules clobbered does not matter there.
@@ -376,7 +378,7 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
     if (r.action == SeccompAction::kAllow) allow_rule_syscalls.insert(r.syscall);
   }
 
-  const uint32_t deny_action = ScmpAction(spec.deny_action, 1);
+  const uint32_t deny_action = ScmpAction(spec.deny_action, spec.deny_errno);
   for (const std::string& name : deny) {
     if (allow_rule_syscalls.count(name)) continue;
     int rc = seccomp_rule_add(ctx.get(), deny_action, policy::SyscallNumber(name), 0);
@@ -456,6 +458,10 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   }
   if (spec.unknown_errno < 1 || spec.unknown_errno > 4095) {
     return Status::Error(Code::kInvalidArgument, "unknown_errno out of range 1..4095");
+  }
+  if (spec.deny_action == SeccompAction::kErrno && (spec.deny_errno < 1 || spec.deny_errno > 4095)) {
+    return Status::Error(Code::kInvalidArgument,
+                         "deny errno " + std::to_string(spec.deny_errno) + " out of range 1..4095");
   }
   std::optional<std::set<std::string>> deny;
   Result<std::string> key = FilterHash(spec, &deny);

@@ -6,9 +6,11 @@
 // Semantics of a compiled filter (x86_64 only):
 //   - foreign architectures (i386, and x32 syscall numbers with bit
 //     0x40000000 set) kill the process;
-//   - syscalls in spec.deny get spec.deny_action: EPERM, KILL_PROCESS or LOG;
+//   - syscalls in spec.deny get spec.deny_action: ERRNO(spec.deny_errno)
+//     (EPERM unless set), KILL_PROCESS or LOG;
 //   - spec.rules apply their action when all their argument conditions hold;
-//     a syscall with "allow" rules is denied unless one of them matches;
+//     a syscall with "allow" rules gets spec.deny_action (as the deny list)
+//     unless one of them matches;
 //     when several rules match, the strictest action wins (kill, errno,
 //     log, allow); a syscall denied outright, or with a rule that has no
 //     conditions, keeps that verdict whatever its conditional rules say;

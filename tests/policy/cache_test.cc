@@ -92,6 +92,7 @@ Policy EveryField() {
   kill.action = SeccompAction::kKill;
   p.seccomp.rules = {r, kill};
   p.seccomp.deny_action = SeccompAction::kKill;
+  p.seccomp.deny_errno = 38;
   p.seccomp.unknown_errno = 4095;
   p.network.mode = NetworkSpec::Mode::kVeth;
   p.network.allow = {"192.0.2.1:443/tcp", "host:9000"};

@@ -1,5 +1,6 @@
 #include "warden/policy.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -134,7 +135,7 @@ TEST_CASE("policy: errors carry file:line:col and say what is allowed", "[policy
       {"[env.set]\nPATH = \"/bin\"\n", "t.toml:3:1: ", "env.path"},
       {"[seccomp]\ndeny = [\"@nonsense\"]\n", "t.toml:3:9: ", "groups are: @clock"},
       {"[seccomp]\ndeny = [\"notasyscall\"]\n", "t.toml:3:9: ", "unknown syscall"},
-      {"[seccomp]\naction = \"explode\"\n", "t.toml:3:10: ", "\"errno\" (EPERM), \"kill\" or \"log\""},
+      {"[seccomp]\naction = \"explode\"\n", "t.toml:3:10: ", "\"errno\" (seccomp.errno, default EPERM), \"kill\" or \"log\""},
       {"[[seccomp.rule]]\nsyscall = \"socket\"\nargs = [{ index = 7, op = \"eq\", value = 1 }]\n",
        "t.toml:4:19: ", "between 0 and 5"},
       {"[[seccomp.rule]]\nsyscall = \"socket\"\nargs = [{ index = 0, op = \"like\", value = 1 }]\n",
@@ -212,6 +213,85 @@ TEST_CASE("policy: non-ASCII is refused outside strings and comments, kept insid
   INFO(good.status().ToString());
   REQUIRE(good.ok());
   CHECK(good->env.at("B") == "\xc4\x86");
+}
+
+TEST_CASE("policy: seccomp.errno is the errno of the deny action", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  Result<Policy> p = LoadPolicyString("extends = \"default\"\n[seccomp]\nerrno = \"ENOSYS\"\n", "t.toml");
+  INFO(p.status().ToString());
+  REQUIRE(p.ok());
+  CHECK(p->seccomp.deny_action == SeccompAction::kErrno);
+  CHECK(p->seccomp.deny_errno == ENOSYS);
+  // Rules without an action of their own take it with the action;
+  // explicit ones keep theirs.
+  bool saw_clone = false;
+  for (const SyscallRule& r : p->seccomp.rules) {
+    INFO(r.syscall);
+    if (r.syscall == "clone") {
+      saw_clone = true;
+      CHECK(r.errno_value == ENOSYS);
+    }
+    if (r.action == SeccompAction::kAllow) CHECK(r.errno_value == 1);
+  }
+  CHECK(saw_clone);
+  // Written only when not EPERM; the text loads back to the same policy.
+  const std::string text = PolicyToToml(p.value());
+  CHECK(text.find("[seccomp]\naction = \"errno\"\nerrno = 38\n") != std::string::npos);
+  Result<Policy> again = LoadPolicyString(text, "again.toml");
+  INFO(again.status().ToString());
+  REQUIRE(again.ok());
+  CHECK(again->seccomp == p->seccomp);
+  CHECK(again->hash == p->hash);
+
+  Result<Policy> n = LoadPolicyString("extends = \"none\"\n[seccomp]\naction = \"errno\"\nerrno = 4095\n", "t.toml");
+  REQUIRE(n.ok());
+  CHECK(n->seccomp.deny_errno == 4095);
+
+  CHECK(ErrorOf("[seccomp]\naction = \"kill\"\nerrno = \"ENOSYS\"\n")
+            .find("t.toml:4:9: seccomp.errno needs seccomp.action = \"errno\" (the action in effect is \"kill\")") !=
+        std::string::npos);
+  CHECK(ErrorOf("[seccomp]\nerrno = \"EBOGUS\"\n").find("seccomp.errno \"EBOGUS\" is not an errno name") !=
+        std::string::npos);
+  CHECK(ErrorOf("[seccomp]\nerrno = 0\n").find("seccomp.errno must be between 1 and 4095") != std::string::npos);
+  CHECK(ErrorOf("[seccomp]\nerrno = 4096\n").find("seccomp.errno must be between 1 and 4095") != std::string::npos);
+  CHECK(ErrorOf("[seccomp]\nerrno = true\n").find("seccomp.errno must be an integer") != std::string::npos);
+}
+
+TEST_CASE("policy: a later layer's seccomp.action drops an earlier layer's errno", "[policy]") {
+  testing::TempDir dir;
+  WriteText(dir.Join("base.toml"), "extends = \"none\"\n[seccomp]\nerrno = \"ENOSYS\"\n");
+  PolicyDirEnv env(dir.path());
+  Result<Policy> kill = LoadPolicyString("extends = \"base\"\n[seccomp]\naction = \"kill\"\n", "t.toml");
+  INFO(kill.status().ToString());
+  REQUIRE(kill.ok());
+  CHECK(kill->seccomp.deny_action == SeccompAction::kKill);
+  CHECK(kill->seccomp.deny_errno == 1);
+  CHECK(PolicyToToml(kill.value()).find("\nerrno = ") == std::string::npos);
+  Result<Policy> kept = LoadPolicyString("extends = \"base\"\n[seccomp]\naction = \"errno\"\n", "t.toml");
+  REQUIRE(kept.ok());
+  CHECK(kept->seccomp.deny_errno == ENOSYS);
+}
+
+TEST_CASE("policy: the shipped policies' text and hash do not depend on seccomp.errno's default", "[policy]") {
+  PolicyDirEnv env(RepoPolicies());
+  for (const char* name : {"default", "python", "node", "shell"}) {
+    INFO(name);
+    Result<Policy> p = ResolvePolicy(name);
+    REQUIRE(p.ok());
+    CHECK(p->seccomp.deny_errno == EPERM);
+    const std::string text = PolicyToToml(p.value());
+    const size_t section = text.find("\n[seccomp]\n");
+    REQUIRE(section != std::string::npos);
+    CHECK(text.substr(section, text.find("\ndeny = [", section) - section) == "\n[seccomp]\naction = \"errno\"");
+    // errno = "EPERM" written out is the same policy, with the same hash.
+    Policy q = p.value();
+    q.name = "eperm";
+    Result<Policy> eperm = LoadPolicyString("extends = \"" + std::string(name) + "\"\n[seccomp]\nerrno = \"EPERM\"\n",
+                                            "eperm.toml");
+    REQUIRE(eperm.ok());
+    CHECK(eperm->seccomp == p->seccomp);
+    CHECK(PolicyToToml(eperm.value()) == PolicyToToml(q));
+  }
 }
 
 TEST_CASE("policy: errors in an extended policy point into that file", "[policy]") {

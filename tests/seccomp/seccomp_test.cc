@@ -202,6 +202,47 @@ TEST_CASE("seccomp: kill and log actions", "[seccomp]") {
   CHECK(kill.hash != log.hash);
 }
 
+TEST_CASE("seccomp: the deny action's errno reaches the deny list and the allow-rule fallthrough", "[seccomp]") {
+  const SeccompSpec eperm = LoadShipped("default").seccomp;
+  REQUIRE(eperm.deny_errno == EPERM);
+  SeccompSpec spec = eperm;
+  spec.deny_errno = EACCES;
+  const BpfProgram p = CompileNoCache(spec);
+  constexpr uint32_t kEacces = SECCOMP_RET_ERRNO | EACCES;
+  CHECK(Verdict(p, __NR_mount) == kEacces);
+  CHECK(Verdict(p, __NR_io_uring_setup) == kEacces);
+  // personality has "allow" rules: a value none of them allows falls through.
+  CHECK(Verdict(p, __NR_personality, {ADDR_NO_RANDOMIZE}) == kEacces);
+  CHECK(Verdict(p, __NR_personality, {0xffffffff}) == SECCOMP_RET_ALLOW);
+  // Rules with an errno of their own, and unnamed numbers, keep theirs.
+  CHECK(Verdict(p, __NR_clone3) == kEnosys);
+  CHECK(Verdict(p, 1000) == kEnosys);
+  CHECK(Verdict(p, __NR_getpid) == SECCOMP_RET_ALLOW);
+  testing::TempDir dir;
+  std::string target = dir.path();
+  CHECK(ErrnoUnder(p, [&] { return mount("none", target.c_str(), "tmpfs", 0, nullptr); }) == EACCES);
+  CHECK(ErrnoUnder(p, [] { return personality(ADDR_NO_RANDOMIZE); }) == EACCES);
+  CHECK(ErrnoUnder(p, [] { return syscall(SYS_clone3, nullptr, 0); }) == ENOSYS);
+
+  // The filter's hash covers the errno; EPERM keeps the hash it always had.
+  const BpfProgram plain = CompileNoCache(eperm);
+  CHECK(p.hash != plain.hash);
+  CHECK(SpecHash(spec) == p.hash);
+  // Under kill or log the errno changes nothing, hash included.
+  SeccompSpec kill = eperm, kill38 = eperm;
+  kill.deny_action = kill38.deny_action = SeccompAction::kKill;
+  kill38.deny_errno = ENOSYS;
+  CHECK(SpecHash(kill) == SpecHash(kill38));
+  CHECK(CompileNoCache(kill).insns.size() == CompileNoCache(kill38).insns.size());
+
+  CompileOptions no_cache;
+  no_cache.use_cache = false;
+  spec.deny_errno = 0;
+  CHECK_FALSE(Compile(spec, no_cache).ok());
+  spec.deny_errno = 4096;
+  CHECK_FALSE(Compile(spec, no_cache).ok());
+}
+
 TEST_CASE("seccomp: the default filter enforces in a real process", "[seccomp]") {
   BpfProgram p = CompileNoCache(LoadShipped("default").seccomp);
   testing::TempDir dir;
