@@ -105,26 +105,31 @@ bool IsHexKey(std::string_view s) {
          });
 }
 
-std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t min_bytes,
-                                                size_t max_bytes, std::string_view what) {
-  const PathParts parts = SplitPath(path);
-  Result<UniqueFd> dir = OpenCacheDir(parts.dir, false);
-  if (!dir.ok()) {
+UniqueFd OpenTrustedCacheDir(const std::string& dir, std::string_view what) {
+  Result<UniqueFd> fd = OpenCacheDir(dir, false);
+  if (!fd.ok()) {
     // A directory refused as untrusted (no errno: a symlink, another
     // owner, open to others) is worth a warning; one this user cannot
     // open (a non-root user and root's cache) is an ordinary miss.
-    const std::string msg = std::string(what) + " cache: " + dir.status().ToString();
-    if (dir.status().err() == 0) {
+    const std::string msg = std::string(what) + " cache: " + fd.status().ToString();
+    if (fd.status().err() == 0) {
       WLOG_WARN("", msg);
-    } else if (dir.status().err() != ENOENT) {
+    } else if (fd.status().err() != ENOENT) {
       WLOG_DEBUG("", msg);
     }
-    return std::nullopt;
+    return UniqueFd();
   }
+  return std::move(fd.value());
+}
+
+std::optional<std::string> ReadTrustedCacheFileAt(int dir_fd, const std::string& dir,
+                                                  const std::string& name, size_t min_bytes,
+                                                  size_t max_bytes, std::string_view what) {
+  if (dir_fd < 0) return std::nullopt;
+  const std::string path = dir + "/" + name;
   // O_NONBLOCK: a FIFO in the cache must not block the open.
   UniqueFd fd(RetryEintr([&] {
-    return ::openat(dir->get(), parts.name.c_str(),
-                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    return ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   }));
   if (!fd) {
     if (errno != ENOENT) {
@@ -152,6 +157,13 @@ std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t 
     done += static_cast<size_t>(n);
   }
   return data;
+}
+
+std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t min_bytes,
+                                                size_t max_bytes, std::string_view what) {
+  const PathParts parts = SplitPath(path);
+  UniqueFd dir = OpenTrustedCacheDir(parts.dir, what);
+  return ReadTrustedCacheFileAt(dir.get(), parts.dir, parts.name, min_bytes, max_bytes, what);
 }
 
 Status WriteCacheFile(const std::string& dir, const std::string& name, std::string_view data,

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/fd.h"
 #include "warden/status.h"
 
 namespace warden::base {
@@ -28,6 +29,15 @@ std::string CacheDir(std::string_view kind);
 // cache in the warnings logged for files that exist but are refused.
 std::optional<std::string> ReadTrustedCacheFile(const std::string& path, size_t min_bytes,
                                                 size_t max_bytes, std::string_view what);
+
+// ReadTrustedCacheFile in two steps, for several files of one directory:
+// the directory opened once (an invalid fd when it is missing or
+// untrusted, with the same warnings), then each file read through it
+// (nullopt for an invalid `dir_fd`; `dir` names it in warnings).
+UniqueFd OpenTrustedCacheDir(const std::string& dir, std::string_view what);
+std::optional<std::string> ReadTrustedCacheFileAt(int dir_fd, const std::string& dir,
+                                                  const std::string& name, size_t min_bytes,
+                                                  size_t max_bytes, std::string_view what);
 
 // Stores `data` as <dir>/<name> (mode 0600), creating `dir` and its parent
 // (the cache root) with mode 0700 if needed; no symlink in `dir` is followed. A directory of this user's

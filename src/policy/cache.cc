@@ -23,7 +23,7 @@ constexpr size_t kMaxEntryBytes = 4 * kMaxPolicyBytes;
 constexpr size_t kMaxEntries = 256;
 // Part of every key: changes whenever the entry layout or its meaning
 // changes in a way warden's version does not capture.
-constexpr char kKeyTag[] = "warden policy cache 4";
+constexpr char kKeyTag[] = "warden policy cache 5";
 
 static_assert(kDigestBytes == std::tuple_size_v<base::Sha256Digest>);
 
@@ -265,10 +265,6 @@ class Reader {
   bool ok_ = true;
 };
 
-std::string EntryPath(const std::string& dir, const std::string& key) {
-  return dir + "/" + key + ".pol";
-}
-
 }  // namespace
 
 std::string EncodeEntry(const CacheEntry& entry) {
@@ -290,23 +286,53 @@ std::string PolicyCacheDir() { return base::CacheDir("policy"); }
 
 std::string PolicyCacheKey(const std::string& path, const std::string& name,
                            const std::string& policy_dir, std::string_view text) {
+  return PolicyCacheKey(path, name, policy_dir, base::Sha256(text));
+}
+
+std::string PolicyCacheKey(const std::string& path, const std::string& name,
+                           const std::string& policy_dir, const base::Sha256Digest& text_sha256) {
   std::string in;
-  in.reserve(sizeof kKeyTag + path.size() + name.size() + policy_dir.size() + text.size() + 16);
+  in.reserve(sizeof kKeyTag + path.size() + name.size() + policy_dir.size() + 96);
   for (std::string_view part : {std::string_view(kKeyTag), std::string_view(WARDEN_VERSION),
                                 std::string_view(path), std::string_view(name),
                                 std::string_view(policy_dir)}) {
     in.append(part);
     in.push_back('\0');
   }
-  in.append(text);
+  in.append(base::HexOf(text_sha256.data(), text_sha256.size()));
   return base::Sha256Hex(in);
 }
 
-std::optional<Policy> ReadCachedPolicy(const std::string& dir, const std::string& key) {
+CacheReader::CacheReader(std::string dir) : dir_(std::move(dir)) {}
+
+const std::optional<CacheReader::Snapshot>& CacheReader::File(const std::string& path) {
+  auto it = files_.find(path);
+  if (it != files_.end()) return it->second;
+  std::optional<Snapshot> snap;
+  if (Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes); text.ok()) {
+    const base::Sha256Digest digest = base::Sha256(text.value());
+    snap = Snapshot{std::move(text.value()), digest};
+  }
+  return files_.emplace(path, std::move(snap)).first->second;
+}
+
+base::Sha256Digest CacheReader::Digest(const std::string& path, std::string_view text) {
+  auto it = files_.find(path);
+  if (it != files_.end() && it->second && it->second->text == text) return it->second->sha256;
+  const base::Sha256Digest digest = base::Sha256(text);
+  files_.insert_or_assign(path, Snapshot{std::string(text), digest});
+  return digest;
+}
+
+std::optional<Policy> CacheReader::Read(const std::string& key) {
   if (!base::IsHexKey(key)) return std::nullopt;
-  const std::string path = EntryPath(dir, key);
-  std::optional<std::string> file =
-      base::ReadTrustedCacheFile(path, kHeaderBytes, kMaxEntryBytes, "policy");
+  if (!dir_opened_) {
+    dir_fd_ = base::OpenTrustedCacheDir(dir_, "policy");
+    dir_opened_ = true;
+  }
+  const std::string name = key + ".pol";
+  std::optional<std::string> file = base::ReadTrustedCacheFileAt(
+      dir_fd_.get(), dir_, name, kHeaderBytes, kMaxEntryBytes, "policy");
   if (!file) return std::nullopt;
   std::string_view body(file->data() + kHeaderBytes, file->size() - kHeaderBytes);
   CacheEntry entry;
@@ -314,16 +340,20 @@ std::optional<Policy> ReadCachedPolicy(const std::string& dir, const std::string
             std::memcmp(file->data() + sizeof kMagic, base::Sha256(body).data(), kDigestBytes) == 0 &&
             DecodeEntry(body, &entry) && entry.key == key;
   if (!ok) {
-    WLOG_WARN("", "policy cache: ignoring corrupt " + path + "; rebuilding it");
+    WLOG_WARN("", "policy cache: ignoring corrupt " + dir_ + "/" + name + "; rebuilding it");
     return std::nullopt;
   }
   for (const Dependency& d : entry.deps) {
-    Result<std::string> text = base::ReadFile(d.path, kMaxPolicyBytes);
-    if (!text.ok() || base::Sha256(text.value()) != d.sha256) {
+    const std::optional<Snapshot>& f = File(d.path);
+    if (!f || f->sha256 != d.sha256) {
       return std::nullopt;  // an extended policy changed: load again
     }
   }
   return std::move(entry.policy);
+}
+
+std::optional<Policy> ReadCachedPolicy(const std::string& dir, const std::string& key) {
+  return CacheReader(dir).Read(key);
 }
 
 Status WriteCachedPolicy(const std::string& dir, const std::string& key, const Policy& policy,

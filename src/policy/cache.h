@@ -22,11 +22,13 @@
 #ifndef WARDEN_POLICY_CACHE_H_
 #define WARDEN_POLICY_CACHE_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/hash.h"
 #include "warden/policy.h"
 
@@ -55,11 +57,49 @@ bool DecodeEntry(std::string_view body, CacheEntry* out);
 // $WARDEN_CACHE_DIR/policy, else /var/cache/warden/policy.
 std::string PolicyCacheDir();
 
+// The key holds the SHA-256 of the text, not the text, so that a text
+// already hashed (a dependency of another entry) is not hashed again.
 std::string PolicyCacheKey(const std::string& path, const std::string& name,
                            const std::string& policy_dir, std::string_view text);
+std::string PolicyCacheKey(const std::string& path, const std::string& name,
+                           const std::string& policy_dir, const base::Sha256Digest& text_sha256);
 
-// The cached policy for `key`, or nullopt on a miss, a bad entry, or a
-// dependency whose content changed.
+// Reads the entries of one cache directory for loads made together
+// (choosing a policy by program name loads every shipped policy): the
+// directory is opened once, and each dependency file is read and hashed
+// once, so the entries read are checked against one snapshot of each file.
+// Every check of ReadCachedPolicy is kept. Not for long-lived use: a
+// dependency edited after its first read is not seen by this reader.
+class CacheReader {
+ public:
+  explicit CacheReader(std::string dir);
+
+  // The cached policy for `key`, or nullopt on a miss, a bad entry, or a
+  // dependency whose content changed.
+  std::optional<Policy> Read(const std::string& key);
+
+  // SHA-256 of `text`, the content of `path`: remembered from an earlier
+  // read of the same bytes, else computed (and remembered).
+  base::Sha256Digest Digest(const std::string& path, std::string_view text);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Snapshot {
+    std::string text;
+    base::Sha256Digest sha256;
+  };
+  // The content of `path` as first read by this reader; nullopt when it
+  // could not be read.
+  const std::optional<Snapshot>& File(const std::string& path);
+
+  std::string dir_;
+  bool dir_opened_ = false;
+  base::UniqueFd dir_fd_;
+  std::map<std::string, std::optional<Snapshot>> files_;
+};
+
+// CacheReader(dir).Read(key).
 std::optional<Policy> ReadCachedPolicy(const std::string& dir, const std::string& key);
 
 Status WriteCachedPolicy(const std::string& dir, const std::string& key, const Policy& policy,

@@ -14,6 +14,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "policy/builtin_policies.h"
+#include "policy/cache.h"
 #include "policy/loader.h"
 #include "policy/shebang.h"
 #include "warden/policy.h"
@@ -118,16 +119,19 @@ namespace {
 
 // A policy from its text, read from `path` (a file, or a built-in policy's
 // BuiltinPolicyPath), with PolicyDirectory() already looked up (it is part
-// of the cache key: `extends` names resolve there).
+// of the cache key: `extends` names resolve there). `cache` reads the
+// policy cache; loads made together share one.
 Result<Policy> LoadPolicyText(const std::string& path, const std::string& name,
-                              const std::string& text, bool builtin, const std::string& policy_dir) {
+                              const std::string& text, bool builtin, const std::string& policy_dir,
+                              policy::CacheReader& cache) {
   // A policy that loaded before, from the same files, comes from the cache.
   // Built-in policies are not cached: their text is in the binary, and an
   // entry could not tell whether it still matched.
-  const std::string cache_dir = policy::PolicyCacheDir();
-  const std::string key = policy::PolicyCacheKey(path, name, policy_dir, text);
+  const std::string& cache_dir = cache.dir();
+  std::string key;
   if (!builtin) {
-    if (std::optional<Policy> cached = policy::ReadCachedPolicy(cache_dir, key)) {
+    key = policy::PolicyCacheKey(path, name, policy_dir, cache.Digest(path, text));
+    if (std::optional<Policy> cached = cache.Read(key)) {
       return *std::move(cached);
     }
   }
@@ -152,8 +156,12 @@ Result<Policy> LoadPolicyFileIn(const std::string& path, const std::string& poli
     if (text.status().code() == Code::kResourceExhausted) return policy::PolicyTooLarge(path);
     return text.take_status().Wrap("load policy");
   }
-  return LoadPolicyText(path, Stem(path), text.value(), false, policy_dir);
+  policy::CacheReader cache(policy::PolicyCacheDir());
+  return LoadPolicyText(path, Stem(path), text.value(), false, policy_dir, cache);
 }
+
+// ResolvePolicy, reading the policy cache through `cache`.
+Result<Policy> ResolvePolicyWith(const std::string& name_or_file, policy::CacheReader& cache);
 
 }  // namespace
 
@@ -162,6 +170,13 @@ Result<Policy> LoadPolicyFile(const std::string& path) {
 }
 
 Result<Policy> ResolvePolicy(const std::string& name_or_file) {
+  policy::CacheReader cache(policy::PolicyCacheDir());
+  return ResolvePolicyWith(name_or_file, cache);
+}
+
+namespace {
+
+Result<Policy> ResolvePolicyWith(const std::string& name_or_file, policy::CacheReader& cache) {
   if (name_or_file.find('/') != std::string::npos || name_or_file.ends_with(".toml")) {
     return LoadPolicyFile(name_or_file);
   }
@@ -179,8 +194,10 @@ Result<Policy> ResolvePolicy(const std::string& name_or_file) {
                              " or built in (shipped policies: " + (known.empty() ? "none" : known) +
                              "; pass a path to use a file, or set WARDEN_POLICY_DIR)");
   }
-  return LoadPolicyText(text->path, name_or_file, text->text, text->builtin, dir);
+  return LoadPolicyText(text->path, name_or_file, text->text, text->builtin, dir, cache);
 }
+
+}  // namespace
 
 namespace policy {
 
@@ -218,10 +235,14 @@ Result<ShippedPolicyText> ReadShippedPolicy(const std::string& dir, const std::s
 }  // namespace policy
 
 Result<Policy> PolicyForProgram(const std::string& program_path) {
+  // Every shipped policy is loaded (its [match] tables may be inherited
+  // through `extends`), most from the cache: one reader opens the cache
+  // directory once, and reads and hashes the policies they extend once.
+  policy::CacheReader cache(policy::PolicyCacheDir());
   std::vector<Policy> shipped;
   for (const std::string& name : ShippedPolicyNames()) {
     if (name == "default") continue;
-    WARDEN_ASSIGN_OR_RETURN(Policy p, ResolvePolicy(name));
+    WARDEN_ASSIGN_OR_RETURN(Policy p, ResolvePolicyWith(name, cache));
     shipped.push_back(std::move(p));
   }
   std::string base = Basename(program_path);
@@ -241,7 +262,7 @@ Result<Policy> PolicyForProgram(const std::string& program_path) {
       }
     }
   }
-  return ResolvePolicy("default");
+  return ResolvePolicyWith("default", cache);
 }
 
 }  // namespace warden

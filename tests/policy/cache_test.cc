@@ -244,6 +244,54 @@ TEST_CASE("policy cache: a load is cached, and any change to a file of the chain
   for (const std::string& f : EntryFiles(cache_dir)) CHECK(f.ends_with(".pol"));
 }
 
+TEST_CASE("policy cache: one reader opens the cache directory once and reads each extended "
+          "file once",
+          "[policy]") {
+  testing::TempDir dir;
+  testing::TempDir cache;
+  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  const std::string cache_dir = cache.Join("policy");
+  const std::string base_text = "extends = \"none\"\n[identity]\nhostname = \"one\"\n";
+  const std::string a_text = "extends = \"base\"\n[identity]\nuid = 1000\n";
+  const std::string b_text = "extends = \"base\"\n[identity]\nuid = 1001\n";
+  WriteText(dir.Join("base.toml"), base_text);
+  WriteText(dir.Join("a.toml"), a_text);
+  WriteText(dir.Join("b.toml"), b_text);
+  REQUIRE(ResolvePolicy("a").ok());
+  REQUIRE(ResolvePolicy("b").ok());
+  const std::string key_a = policy::PolicyCacheKey(dir.Join("a.toml"), "a", dir.path(), a_text);
+  const std::string key_b = policy::PolicyCacheKey(dir.Join("b.toml"), "b", dir.path(), b_text);
+  CHECK(key_a == policy::PolicyCacheKey(dir.Join("a.toml"), "a", dir.path(), base::Sha256(a_text)));
+
+  policy::CacheReader reader(cache_dir);
+  std::optional<Policy> a = reader.Read(key_a);
+  REQUIRE(a.has_value());
+  CHECK(a->uid == 1000);
+  CHECK(a->hostname == "one");
+
+  // The directory was opened once: moved away, it is still read through
+  // the reader's fd (a new reader misses).
+  REQUIRE(::rename(cache_dir.c_str(), (cache_dir + ".moved").c_str()) == 0);
+  CHECK_FALSE(policy::ReadCachedPolicy(cache_dir, key_b).has_value());
+  // base.toml was read once: b is checked against the same snapshot, even
+  // though the file changed since.
+  WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nhostname = \"two\"\n");
+  std::optional<Policy> b = reader.Read(key_b);
+  REQUIRE(b.has_value());
+  CHECK(b->uid == 1001);
+  CHECK(b->hostname == "one");
+  // The snapshot's digest serves the same bytes only.
+  CHECK(reader.Digest(dir.Join("base.toml"), base_text) == base::Sha256(base_text));
+  CHECK(reader.Digest(dir.Join("base.toml"), "other") == base::Sha256("other"));
+  // A new reader sees the change: the entry's dependency no longer matches.
+  CHECK_FALSE(policy::ReadCachedPolicy(cache_dir + ".moved", key_b).has_value());
+  REQUIRE(::rename((cache_dir + ".moved").c_str(), cache_dir.c_str()) == 0);
+  Result<Policy> rebased = ResolvePolicy("b");
+  REQUIRE(rebased.ok());
+  CHECK(rebased->hostname == "two");
+}
+
 TEST_CASE("policy cache: corrupt, untrusted and unwritable caches only cost a parse",
           "[policy]") {
   testing::TempDir cache;
