@@ -65,23 +65,37 @@ int OpenInRoot(int root_fd, const char* target) {
 struct OwnTmpfs {
   dev_t devs[launch::kMaxMountSteps + 1];
   size_t n = 0;
+  // st_dev of the new root's fd, read once (root_dev_ok) for every mount
+  // point created below it.
+  dev_t root_dev = 0;
+  bool root_dev_ok = false;
+  // The host view's root starts empty: a mount point is most often missing,
+  // so creating walks the path first instead of probing it first.
+  bool walk_first = false;
   void Add(int fd) {
     struct stat st;
     if (n < sizeof devs / sizeof devs[0] && sys::Fstat(fd, &st) == 0) devs[n++] = st.st_dev;
   }
-  bool Has(int fd) const {
+  // Reads the root's st_dev; adds it when the root is one of our tmpfs.
+  void SetRoot(int fd, bool own_root) {
     struct stat st;
-    if (sys::Fstat(fd, &st) != 0) return false;
+    if (sys::Fstat(fd, &st) != 0) return;
+    root_dev = st.st_dev;
+    root_dev_ok = true;
+    if (own_root && n < sizeof devs / sizeof devs[0]) devs[n++] = st.st_dev;
+  }
+  bool HasDev(dev_t dev) const {
     for (size_t i = 0; i < n; ++i) {
-      if (devs[i] == st.st_dev) return true;
+      if (devs[i] == dev) return true;
     }
     return false;
   }
 };
 
 // Opens one component `name` below the directory `dir`, never through a
-// symlink or "..": a symlink (even as the last component) is ELOOP.
-int OpenComponent(int dir, const char* name) {
+// symlink or "..": a symlink (even as the last component) is ELOOP. *dev:
+// the st_dev of what it opened (from the same fstat that checks it).
+int OpenComponent(int dir, const char* name, dev_t* dev) {
   long fd = Openat2(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC,
                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) return static_cast<int>(fd);
@@ -90,6 +104,7 @@ int OpenComponent(int dir, const char* name) {
     sys::Close(static_cast<int>(fd));
     return r < 0 ? static_cast<int>(r) : -ELOOP;
   }
+  *dev = st.st_dev;
   return static_cast<int>(fd);
 }
 
@@ -103,11 +118,15 @@ int CreateInRoot(int root_fd, const char* target, bool directory, const OwnTmpfs
                  const char** call) {
   char buf[4096];
   launch::CopyStr(buf, sizeof buf, target);
-  int cur = static_cast<int>(sys::FcntlInt(root_fd, F_DUPFD_CLOEXEC, 0));
-  if (cur < 0) {
-    *call = "fcntl(F_DUPFD)";
-    return cur;
-  }
+  // cur is root_fd (borrowed) until the first component is open; every fd
+  // after it is ours. cur_dev_ok: cur_dev is known (the root's fstat may
+  // have failed: then nothing is created in it).
+  int cur = root_fd;
+  dev_t cur_dev = own.root_dev;
+  bool cur_dev_ok = own.root_dev_ok;
+  auto release = [root_fd](int fd) {
+    if (fd != root_fd) sys::Close(fd);
+  };
   char* p = buf;
   while (*p == '/') ++p;
   while (*p) {
@@ -117,11 +136,12 @@ int CreateInRoot(int root_fd, const char* target, bool directory, const OwnTmpfs
     while (*p == '/') ++p;
     const bool last = *p == '\0';
     *call = "openat2(RESOLVE_NO_SYMLINKS)";
-    int next = OpenComponent(cur, name);
+    dev_t next_dev = 0;
+    int next = OpenComponent(cur, name, &next_dev);
     if (next == -ENOENT) {
-      if (!own.Has(cur)) {
+      if (!cur_dev_ok || !own.HasDev(cur_dev)) {
         *call = "mkdirat(not warden's tmpfs)";
-        sys::Close(cur);
+        release(cur);
         return -EROFS;
       }
       long r;
@@ -134,15 +154,21 @@ int CreateInRoot(int root_fd, const char* target, bool directory, const OwnTmpfs
         if (r >= 0) sys::Close(static_cast<int>(r));
       }
       if (r < 0 && r != -EEXIST) {
-        sys::Close(cur);
+        release(cur);
         return static_cast<int>(r);
       }
       *call = "openat2(RESOLVE_NO_SYMLINKS)";
-      next = OpenComponent(cur, name);
+      next = OpenComponent(cur, name, &next_dev);
     }
-    sys::Close(cur);
+    release(cur);
     if (next < 0) return next;
     cur = next;
+    cur_dev = next_dev;
+    cur_dev_ok = true;
+  }
+  if (cur == root_fd) {
+    *call = "fcntl(F_DUPFD)";
+    return static_cast<int>(sys::FcntlInt(root_fd, F_DUPFD_CLOEXEC, 0));
   }
   return cur;
 }
@@ -152,9 +178,27 @@ int CreateInRoot(int root_fd, const char* target, bool directory, const OwnTmpfs
 int ResolveTarget(int root_fd, const char* target, bool create, bool directory, Resolved* out,
                   const char** call, const OwnTmpfs* own = nullptr) {
   *call = "openat2";
-  out->fd = OpenInRoot(root_fd, target);
-  if (out->fd == -ENOENT && create && own != nullptr) {
+  if (create && own != nullptr && own->walk_first) {
+    // The walk opens what exists and creates what is missing; a path it
+    // may not walk (a symlink on the way) is what the probe below would
+    // have found, or nothing: the walk's error stands.
     out->fd = CreateInRoot(root_fd, target, directory, *own, call);
+    if (out->fd < 0) {
+      const char* walk_call = *call;
+      const int walk_err = out->fd;
+      out->fd = OpenInRoot(root_fd, target);
+      if (out->fd < 0) {
+        out->fd = walk_err;
+        *call = walk_call;
+      } else {
+        *call = "openat2";
+      }
+    }
+  } else {
+    out->fd = OpenInRoot(root_fd, target);
+    if (out->fd == -ENOENT && create && own != nullptr) {
+      out->fd = CreateInRoot(root_fd, target, directory, *own, call);
+    }
   }
   if (out->fd < 0) {
     int err = -out->fd;
@@ -335,7 +379,12 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
       if ((err = ResolveTarget(root_fd, s.target, true, dir, &t, &call, own))) break;
       if (s.source_fd >= 0) {
         // The detached copy the parent made of the source it checked: moved
-        // into place, never looked up by path again.
+        // into place, never looked up by path again. With mount_setattr its
+        // flags are set while it is still detached, so it is never attached
+        // without them and need not be looked up again once moved.
+        if (!plan.legacy_mount_api) {
+          if ((err = SetMountFlags(source_fd, "", s.flags, s.recursive, false, &call))) break;
+        }
         call = "move_mount";
         if (long r = sys::Raw(SYS_move_mount, source_fd, sys::L(""), t.fd, sys::L(""),
                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
@@ -343,6 +392,7 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
           err = Err(r);
           break;
         }
+        if (!plan.legacy_mount_api) break;
       } else {
         launch::FdPath(src, sizeof src, source_fd);
         unsigned long bind = MS_BIND | (s.recursive ? MS_REC : 0);
@@ -556,7 +606,8 @@ ChildError ChildBuildRoot(const launch::Plan& plan) {
   if (root < 0) return Fail(Step::kRootBind, Err(root), "open(O_PATH)", plan.staging_dir);
   const int root_fd = static_cast<int>(root);
   OwnTmpfs own;
-  if (plan.empty_root) own.Add(root_fd);
+  own.SetRoot(root_fd, plan.empty_root);
+  own.walk_first = plan.empty_root;
   // The whole image is read-only, nosuid and nodev before anything is
   // mounted on top of it; the writable mounts that follow keep their own
   // flags. (Done before, not after, pivot_root for that reason.)
