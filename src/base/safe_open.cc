@@ -106,13 +106,12 @@ PathParts SplitPath(const std::string& path) {
   return p;
 }
 
-Result<UniqueFd> OpenDirNoFollow(const std::string& path, bool create, mode_t mode) {
-  if (path.empty()) return Status::Error(Code::kInvalidArgument, "empty directory path");
-  const bool absolute = path[0] == '/';
-  UniqueFd fd(RetryEintr(
-      [&] { return ::open(absolute ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
-  if (!fd) return Status::FromErrno(errno, std::string("open(\"") + (absolute ? "/" : ".") + "\")");
-  std::string upto = absolute ? "" : ".";
+namespace {
+
+// Walks `path` from the directory `fd` (owned), one component at a time,
+// as OpenDirNoFollow describes; `upto` is how `fd` is named in errors.
+Result<UniqueFd> WalkDirNoFollow(UniqueFd fd, std::string upto, const std::string& path,
+                                 const std::string& shown, bool create, mode_t mode) {
   size_t pos = 0;
   while (pos < path.size()) {
     size_t end = path.find('/', pos);
@@ -133,13 +132,34 @@ Result<UniqueFd> OpenDirNoFollow(const std::string& path, bool create, mode_t mo
     fd.reset(next);
   }
   struct statfs fs;
-  if (::fstatfs(fd.get(), &fs) != 0) return Status::FromErrno(errno, "fstatfs(\"" + path + "\")");
+  if (::fstatfs(fd.get(), &fs) != 0) return Status::FromErrno(errno, "fstatfs(\"" + shown + "\")");
   if (IsPseudoFs(fs)) {
     return Status::Error(Code::kInvalidArgument,
-                         "\"" + path + "\" is on a kernel pseudo file system (proc, sysfs, "
+                         "\"" + shown + "\" is on a kernel pseudo file system (proc, sysfs, "
                          "cgroup...): choose a directory on a real file system");
   }
   return fd;
+}
+
+}  // namespace
+
+Result<UniqueFd> OpenDirNoFollow(const std::string& path, bool create, mode_t mode) {
+  if (path.empty()) return Status::Error(Code::kInvalidArgument, "empty directory path");
+  const bool absolute = path[0] == '/';
+  UniqueFd fd(RetryEintr(
+      [&] { return ::open(absolute ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
+  if (!fd) return Status::FromErrno(errno, std::string("open(\"") + (absolute ? "/" : ".") + "\")");
+  return WalkDirNoFollow(std::move(fd), absolute ? "" : ".", path, path, create, mode);
+}
+
+Result<UniqueFd> OpenDirNoFollowAt(int dir_fd, const std::string& dir_name,
+                                   const std::string& path, bool create, mode_t mode) {
+  if (path.empty() || path[0] == '/') {
+    return Status::Error(Code::kInvalidArgument, "not a relative directory path: \"" + path + "\"");
+  }
+  UniqueFd fd(RetryEintr([&] { return ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0); }));
+  if (!fd) return Status::FromErrno(errno, "fcntl(\"" + dir_name + "\", F_DUPFD_CLOEXEC)");
+  return WalkDirNoFollow(std::move(fd), dir_name, path, dir_name + "/" + path, create, mode);
 }
 
 Status CheckReplaceableFile(int dir_fd, const std::string& name, const std::string& shown) {

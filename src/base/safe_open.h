@@ -28,6 +28,11 @@ namespace warden::base {
 // kernel pseudo file system (proc, sysfs, cgroup, ...) is refused.
 Result<UniqueFd> OpenDirNoFollow(const std::string& path, bool create = false,
                                  mode_t mode = 0755);
+// The same, for `path` relative to the open directory `dir_fd` (named
+// `dir_name` in errors), which is not walked again.
+Result<UniqueFd> OpenDirNoFollowAt(int dir_fd, const std::string& dir_name,
+                                   const std::string& path, bool create = false,
+                                   mode_t mode = 0755);
 
 // The directory and last component of `path` ("a/b/c" -> "a/b", "c";
 // "c" -> ".", "c"). The name is empty for paths ending in '/', "." or "..".

@@ -50,8 +50,8 @@ struct State {
   base::UniqueFd lock;
 };
 
-Result<base::UniqueFd> OpenPrivateDir(const std::string& path, bool create) {
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, base::OpenDirNoFollow(path, create, 0700));
+// Checks that the directory `fd` (at `path`) is private to us.
+Result<base::UniqueFd> CheckPrivateDir(base::UniqueFd fd, const std::string& path) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(\"" + path + "\")");
   if (st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
@@ -60,6 +60,11 @@ Result<base::UniqueFd> OpenPrivateDir(const std::string& path, bool create) {
                                 "there cannot be trusted (remove it, or set WARDEN_UID_DIR)");
   }
   return fd;
+}
+
+Result<base::UniqueFd> OpenPrivateDir(const std::string& path, bool create) {
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, base::OpenDirNoFollow(path, create, 0700));
+  return CheckPrivateDir(std::move(fd), path);
 }
 
 Result<State> TakeState(bool create) {
@@ -73,7 +78,10 @@ Result<State> TakeState(bool create) {
   if (base::RetryEintr([&] { return ::flock(s.lock.get(), LOCK_EX); }) != 0) {
     return Status::FromErrno(errno, "flock(\"" + dir + "/lock\", LOCK_EX)");
   }
-  WARDEN_ASSIGN_OR_RETURN(s.leases, OpenPrivateDir(dir + "/leases", true));
+  // leases/ below the directory already open: the path is walked once.
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd leases,
+                          base::OpenDirNoFollowAt(top.get(), dir, "leases", true, 0700));
+  WARDEN_ASSIGN_OR_RETURN(s.leases, CheckPrivateDir(std::move(leases), dir + "/leases"));
   return s;
 }
 

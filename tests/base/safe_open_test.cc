@@ -52,6 +52,33 @@ TEST_CASE("safe_open: OpenDirNoFollow creates missing components and refuses /pr
   CHECK(proc.status().message().find("pseudo file system") != std::string::npos);
 }
 
+TEST_CASE("safe_open: OpenDirNoFollowAt walks below an open directory, never through a symlink",
+          "[base]") {
+  TempDir dir;
+  REQUIRE(::mkdir(dir.Join("victim").c_str(), 0755) == 0);
+  REQUIRE(::symlink(dir.Join("victim").c_str(), dir.Join("out").c_str()) == 0);
+  Result<UniqueFd> top = OpenDirNoFollow(dir.path());
+  REQUIRE(top.ok());
+  Result<UniqueFd> made = OpenDirNoFollowAt(top->get(), dir.path(), "a/b", true, 0700);
+  REQUIRE(made.ok());
+  struct stat st;
+  REQUIRE(::stat(dir.Join("a/b").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  Result<UniqueFd> link = OpenDirNoFollowAt(top->get(), dir.path(), "out/sub", true);
+  REQUIRE_FALSE(link.ok());
+  CHECK(link.status().message().find("is a symlink") != std::string::npos);
+  CHECK(::access(dir.Join("victim/sub").c_str(), F_OK) != 0);
+  CHECK_FALSE(OpenDirNoFollowAt(top->get(), dir.path(), "/etc").ok());
+  // The directory it started from stays open.
+  CHECK(::fcntl(top->get(), F_GETFD) >= 0);
+  // Where it ends matters, not where it starts: /proc is refused.
+  Result<UniqueFd> root = OpenDirNoFollow("/");
+  REQUIRE(root.ok());
+  Result<UniqueFd> proc = OpenDirNoFollowAt(root->get(), "", "proc/sys");
+  REQUIRE_FALSE(proc.ok());
+  CHECK(proc.status().message().find("pseudo file system") != std::string::npos);
+}
+
 TEST_CASE("safe_open: CheckReplaceableFile accepts only absent or regular targets",
           "[base]") {
   TempDir dir;

@@ -157,6 +157,24 @@ TEST_CASE("uid lease: a state directory others could write, or a symlink, is ref
   }
 }
 
+TEST_CASE("uid lease: a symlink planted as leases/ is refused, and nothing is written through it",
+          "[user]") {
+  WARDEN_REQUIRE_ROOT();
+  TempDir dir;
+  TempDir elsewhere;
+  const UidRange range{3000000, 3000010};
+  REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
+  REQUIRE(::symlink(elsewhere.path().c_str(), dir.Join("leases").c_str()) == 0);
+  ScopedEnv env("WARDEN_UID_DIR", dir.path());
+  Result<UidLease> l = UidLease::Acquire(range, "x");
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.status().message().find("symlink") != std::string::npos);
+  std::vector<std::string> removed;
+  CHECK_FALSE(Gc(&removed).ok());
+  CHECK(::rmdir(elsewhere.path().c_str()) == 0);  // still empty
+  REQUIRE(::mkdir(elsewhere.path().c_str(), 0700) == 0);
+}
+
 TEST_CASE("uid lease: lease files parse only as written", "[user]") {
   LeaseText l;
   REQUIRE(ParseLeaseText("pid=12\nstart=34\njob=j-1\n", &l));
