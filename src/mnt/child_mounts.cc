@@ -451,14 +451,17 @@ ChildError DoStep(const launch::Plan& plan, int root_fd, const MountStep& s, int
         break;
       }
       *slash = '\0';
-      int parent = OpenInRoot(root_fd, buf[0] ? buf : "/");
+      // A link at the top is made in the root fd itself: one component,
+      // nothing to resolve.
+      const bool top = buf[0] == '\0';
+      int parent = top ? root_fd : OpenInRoot(root_fd, buf);
       if (parent < 0) {
         err = -parent;
         break;
       }
       call = "symlinkat";
       if (long r = sys::Symlinkat(s.data, parent, slash + 1); r < 0 && r != -EEXIST) err = Err(r);
-      sys::Close(parent);
+      if (!top) sys::Close(parent);
       break;
     }
     case MountStep::Kind::kRemount:
