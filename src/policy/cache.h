@@ -5,7 +5,7 @@
 // An entry is <dir>/<key>.pol. The key is the SHA-256 of everything the
 // loader's result depends on apart from the policies it extends: the cache
 // format, warden's version, the file's path and name, the directory that
-// `extends` names resolve in, and the file's content. The extended files
+// `extends` names resolve in, and the SHA-256 of the file's content. The extended files
 // are recorded in the entry with the SHA-256 of their content and read
 // again on every hit, so editing any file of the chain is a miss. Only
 // policies that load without error are cached.
