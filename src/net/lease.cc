@@ -240,6 +240,11 @@ std::string PoolOverlap(const Pool& pool, const std::vector<nl::Ipv4Address>& ad
   for (const nl::Ipv4Address& a : addrs) {
     pid_t pid = 0;
     uint32_t slot = 0;
+    // No name: the link was deleted between the address dump and the link
+    // dump (a finished job's veth going with its namespace), and its
+    // address with it. Such an address is no overlap; taking it for one
+    // failed the next job for a pair that was already gone.
+    if (a.ifname.empty()) continue;
     if (pool.cidr.Contains(a.address) && !ParseIfname(a.ifname, &pid, &slot)) {
       return pool.cidr.ToString() + " overlaps " + nl::FormatIpv4(a.address) + " on " + a.ifname;
     }

@@ -170,6 +170,19 @@ TEST_CASE("net: address pool parsing", "[net]") {
   CHECK_THAT(ParsePool("x/16").status().message(), Catch::Contains("WARDEN_NET_POOL"));
 }
 
+TEST_CASE("net: the pool overlaps a foreign address, not warden's links or a link already gone", "[net]") {
+  auto p = ParsePool("10.213.0.0/16");
+  REQUIRE(p.ok());
+  nl::Ipv4Address foreign{0x0ad50001, 24, "eth9"};
+  nl::Ipv4Address outside{0x0ad60001, 24, "eth9"};
+  nl::Ipv4Address ours{0x0ad50005, 30, "wd0012340000a0"};
+  // A finished job's veth deleted between the address and link dumps:
+  // its address comes without a name, and the pair is already gone.
+  nl::Ipv4Address gone{0x0ad50001, 30, ""};
+  CHECK_THAT(PoolOverlap(*p, {outside, foreign}), Catch::Contains("overlaps 10.213.0.1 on eth9"));
+  CHECK(PoolOverlap(*p, {outside, ours, gone}).empty());
+}
+
 TEST_CASE("net: resolv.conf and hosts", "[net]") {
   NetworkSpec spec;
   CHECK(ResolvConf(spec).empty());
