@@ -29,6 +29,12 @@ constexpr uint32_t kServerHost = 0xc0000201;  // 192.0.2.1 on the fake host
 constexpr uint32_t kServerA = 0xc0000202;     // 192.0.2.2: resolver, allowed port 8001
 constexpr uint32_t kServerB = 0xc0000203;     // 192.0.2.3: not allowed
 
+// How long a check that must succeed may wait: TCP's first SYN retransmit
+// comes after 1 s, so a SYN lost while a fresh link comes up (or to a busy
+// host) made a 1 s check fail for the wrong reason. A check that succeeds
+// returns as soon as it does; those that must fail keep the short default.
+constexpr int kReachMs = 5000;
+
 // Connects `server` to the calling thread's netns with 192.0.2.0/24.
 Status WireServer(const NetnsProcess& server) {
   WARDEN_ASSIGN_OR_RETURN(nl::Socket host, nl::Socket::Open());
@@ -83,18 +89,18 @@ TEST_CASE("net: veth whitelist allows exactly the listed destinations", "[net][r
   const std::string host_end = (*session)->host_address();
 
   // The sanity check first: the server is reachable at all from the host.
-  CHECK(testing::TcpConnects(here->get(), "192.0.2.2", 8002));
+  CHECK(testing::TcpConnects(here->get(), "192.0.2.2", 8002, kReachMs));
 
-  CHECK(testing::TcpConnects(ns, "192.0.2.2", 8001));
+  CHECK(testing::TcpConnects(ns, "192.0.2.2", 8001, kReachMs));
   CHECK_FALSE(testing::TcpConnects(ns, "192.0.2.2", 8002));
   CHECK_FALSE(testing::TcpConnects(ns, "192.0.2.3", 8001));
-  CHECK(testing::UdpRoundTrip(ns, udp_dns->get(), "192.0.2.2", 53));
+  CHECK(testing::UdpRoundTrip(ns, udp_dns->get(), "192.0.2.2", 53, kReachMs));
   CHECK_FALSE(testing::UdpRoundTrip(ns, udp_other->get(), "192.0.2.2", 5353, 300));
   CHECK_FALSE(testing::Pings(ns, "192.0.2.2"));
   CHECK_FALSE(testing::Pings(ns, "192.0.2.3"));
 
   // The host: only the whitelisted port of the veth's host end.
-  CHECK(testing::TcpConnects(ns, host_end, 9000));
+  CHECK(testing::TcpConnects(ns, host_end, 9000, kReachMs));
   CHECK_FALSE(testing::TcpConnects(ns, host_end, 9001));
   CHECK_FALSE(testing::TcpConnects(ns, "192.0.2.1", 9000));
   CHECK_FALSE(testing::TcpConnects(ns, "192.0.2.1", 9001));
