@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "warden/policy.h"
@@ -35,10 +36,44 @@ struct JobRequest {
   bool die_with_parent = true;
 };
 
+// How a job ended. Exactly one status describes each JobResult. Where more
+// than one could apply, the first of these wins: kSetupError, kTimeout, kOom,
+// then how the job's process ended (kSeccompViolation, kSignaled, kNonzero,
+// kOk). exit_code follows the exit contract whichever status wins.
+enum class JobStatus {
+  kOk,                // the job exited with code 0
+  kNonzero,           // the job exited with another code, in job_exit; this
+                      // includes 126 and 127, when the program could not be
+                      // executed or found (error says which)
+  kSignaled,          // a signal killed the job, in signal
+  kTimeout,           // warden killed the job at its wall time limit
+  kOom,               // the job's cgroup hit its memory limit and the kernel
+                      // killed a process of the job
+  kSeccompViolation,  // the seccomp policy killed the job with SIGSYS;
+                      // seccomp_syscall names the call when it is known
+  kSetupError,        // the job never ran: warden could not build its
+                      // sandbox; error says why and what to do
+};
+
+// The status's name as the --result JSON writes it: "ok", "nonzero",
+// "signaled", "timeout", "oom", "seccomp-violation" or "setup-error". These
+// names are part of the JSON format and never change. The returned string is
+// static; the caller must not free it. A value that is none of the
+// enumerators (a cast from a bad integer) is named "unknown", which
+// ParseJobStatus refuses. Safe to call from any thread.
+const char* JobStatusName(JobStatus status);
+
+// The reverse of JobStatusName, for programs that read a --result document:
+// the exact name (case-sensitive, no surrounding spaces) gives its status;
+// anything else is an error with Code::kInvalidArgument that lists the
+// names. Safe to call from any thread.
+Result<JobStatus> ParseJobStatus(std::string_view name);
+
 struct JobResult {
-  // ok, nonzero, signaled, timeout, oom, seccomp-violation or setup-error.
-  std::string status;
-  int exit_code = 0;            // warden's exit code by the exit contract
+  // A result that no launch has filled in does not claim success: it says
+  // setup-error and 125 until RunJob sets what happened.
+  JobStatus status = JobStatus::kSetupError;
+  int exit_code = 125;          // warden's exit code by the exit contract
   std::optional<int> job_exit;  // the job's own exit code, when it exited
   std::optional<int> signal;    // the signal that killed the job
   std::string error;            // setup-error/exec failure: what to do
@@ -58,11 +93,11 @@ struct JobResult {
 };
 
 // Runs the job. A setup failure is not an error here: it is a JobResult
-// with status "setup-error" and exit_code 125. An error Status means warden
+// with status JobStatus::kSetupError and exit_code 125. An error Status means warden
 // could not even try (bad request).
 Result<JobResult> RunJob(const JobRequest& request);
 
-// The --result JSON document.
+// The --result JSON document. Its "status" member is JobStatusName(status).
 std::string JobResultToJson(const JobResult& result);
 
 const char* Version();

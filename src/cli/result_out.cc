@@ -137,7 +137,7 @@ ResultArgs ScanResultArgs(int argc, char** argv) {
 JobResult SetupErrorResult(const std::string& error, const std::string& job_id,
                            const std::string& policy_name, const std::string& policy_hash) {
   JobResult r;
-  r.status = "setup-error";
+  r.status = JobStatus::kSetupError;
   r.exit_code = 125;
   r.error = error;
   r.job_id = job_id;

@@ -48,7 +48,7 @@ struct ResultArgs {
 ResultArgs ScanResultArgs(int argc, char** argv);
 
 // The outcome of a run that warden refused before starting anything:
-// status "setup-error", exit code 125, `error`.
+// status JobStatus::kSetupError, exit code 125, `error`.
 JobResult SetupErrorResult(const std::string& error, const std::string& job_id,
                            const std::string& policy_name, const std::string& policy_hash);
 

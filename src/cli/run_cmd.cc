@@ -254,12 +254,12 @@ int RunCommand(int argc, char** argv) {
   const JobResult& res = r.value();
   if (!res.error.empty() && (res.exit_code == 125 || res.exit_code == 126 || res.exit_code == 127)) {
     std::fprintf(stderr, "warden: %s\n", res.error.c_str());
-  } else if (res.status == "timeout") {
+  } else if (res.status == JobStatus::kTimeout) {
     std::fprintf(stderr, "warden: job %s timed out (%s)\n", res.job_id.c_str(), res.error.c_str());
-  } else if (res.status == "seccomp-violation") {
+  } else if (res.status == JobStatus::kSeccompViolation) {
     std::fprintf(stderr, "warden: job killed by the seccomp policy%s%s\n",
                  res.seccomp_syscall.empty() ? "" : " for calling ", res.seccomp_syscall.c_str());
-  } else if (res.status == "oom") {
+  } else if (res.status == JobStatus::kOom) {
     std::fprintf(stderr, "warden: the job ran out of memory (cgroup limit)\n");
   }
   if (!WriteOrSay(out, res)) return kUsageExit;

@@ -298,7 +298,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   res.policy_name = policy.name;
   res.policy_hash = policy.hash;
   auto setup_error = [&](const Status& st) -> Result<JobResult> {
-    res.status = "setup-error";
+    res.status = JobStatus::kSetupError;
     res.exit_code = 125;
     res.error = st.ToString();
     return res;
@@ -586,7 +586,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
 
   if (o.setup_failed) return setup_error(SetupFailure(o));
   if (o.timed_out) {
-    res.status = "timeout";
+    res.status = JobStatus::kTimeout;
     res.exit_code = 124;
     res.error = "wall time limit of " + std::to_string(wall_ms) + " ms reached";
     return res;
@@ -595,7 +595,7 @@ Result<JobResult> RunJob(const JobRequest& req) {
   if (WIFEXITED(ws)) {
     res.job_exit = WEXITSTATUS(ws);
     res.exit_code = *res.job_exit;
-    res.status = res.exit_code == 0 ? "ok" : "nonzero";
+    res.status = res.exit_code == 0 ? JobStatus::kOk : JobStatus::kNonzero;
     if (o.exec_failed) {
       res.error = "cannot execute \"" + o.detail + "\": " + std::strerror(o.err);
       if (o.err == ENOENT && o.detail.find('/') == std::string::npos) {
@@ -605,16 +605,16 @@ Result<JobResult> RunJob(const JobRequest& req) {
   } else if (WIFSIGNALED(ws)) {
     res.signal = WTERMSIG(ws);
     res.exit_code = 128 + *res.signal;
-    res.status = "signaled";
+    res.status = JobStatus::kSignaled;
     if (*res.signal == SIGSYS) {
-      res.status = "seccomp-violation";
+      res.status = JobStatus::kSeccompViolation;
       if (o.seccomp_syscall >= 0) {
         std::string name = seccomp::SyscallName(o.seccomp_syscall);
         res.seccomp_syscall = name.empty() ? std::to_string(o.seccomp_syscall) : name;
       }
     }
   }
-  if (oom) res.status = "oom";
+  if (oom) res.status = JobStatus::kOom;
   return res;
 }
 

@@ -6,7 +6,7 @@ namespace warden {
 
 std::string JobResultToJson(const JobResult& r) {
   nlohmann::ordered_json j;
-  j["status"] = r.status;
+  j["status"] = JobStatusName(r.status);
   j["exit_code"] = r.exit_code;
   j["job_exit_code"] = r.job_exit ? nlohmann::ordered_json(*r.job_exit) : nullptr;
   j["signal"] = r.signal ? nlohmann::ordered_json(*r.signal) : nullptr;

@@ -39,7 +39,7 @@ TEST_CASE("launch: a v1 cgroup the child cannot join fails the launch, naming it
   Result<JobResult> r = RunJob(req);
   REQUIRE(r.ok());
   INFO(r->error);
-  CHECK(r->status == "setup-error");
+  CHECK(r->status == JobStatus::kSetupError);
   CHECK(r->exit_code == 125);
   CHECK(r->error.find("step 'join the job's cgroups': write(\"0\")") != std::string::npos);
   CHECK(r->error.find("/tasks") != std::string::npos);
@@ -66,7 +66,7 @@ TEST_CASE("launch: a job that joined its v1 cgroups itself is held by the memory
     Result<JobResult> r = RunJob(req);
     REQUIRE(r.ok());
     INFO(r->error);
-    CHECK(r->status == "oom");
+    CHECK(r->status == JobStatus::kOom);
     REQUIRE(r->cgroup.count("memory_peak_bytes") == 1);
     CHECK(r->cgroup.at("memory_peak_bytes") >= (30ull << 20));
   }

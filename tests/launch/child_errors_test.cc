@@ -75,7 +75,7 @@ TEST_CASE("launch: each child step's failure names the step, the call and the pa
     Result<JobResult> r = RunJob(req);
     REQUIRE(r.ok());
     INFO(r->error);
-    CHECK(r->status == "setup-error");
+    CHECK(r->status == JobStatus::kSetupError);
     CHECK(r->exit_code == 125);
     CHECK(r->error.find(std::string("step '") + e.step + "': " + e.call) != std::string::npos);
     CHECK(r->error.find(e.path) != std::string::npos);

@@ -66,7 +66,7 @@ TEST_CASE("launch: many jobs in one process leave no mapping, fd or child behind
   for (int i = 0; i < 20; ++i) {
     Result<JobResult> r = RunJob(req);
     REQUIRE(r.ok());
-    CHECK(r->status == "nonzero");
+    CHECK(r->status == JobStatus::kNonzero);
     CHECK(r->exit_code == 3);
   }
   CHECK(CountFds() == fds);
@@ -84,7 +84,7 @@ TEST_CASE("launch: many jobs in one process leave no mapping, fd or child behind
   req.argv = {"/bin/true"};
   Result<JobResult> no_cwd = RunJob(req);
   REQUIRE(no_cwd.ok());
-  CHECK(no_cwd->status == "setup-error");
+  CHECK(no_cwd->status == JobStatus::kSetupError);
   CHECK(no_cwd->exit_code == 125);
   CHECK(no_cwd->error.find("No such file or directory") != std::string::npos);
   CHECK(CountFds() == fds);

@@ -77,7 +77,7 @@ TEST_CASE("launch: each launcher call's failure fails the launch with 125 and na
         Result<JobResult> r = RunJob(req);
         REQUIRE(r.ok());
         INFO(r->error);
-        CHECK(r->status == "setup-error");
+        CHECK(r->status == JobStatus::kSetupError);
         CHECK(r->exit_code == 125);
         CHECK(!r->job_exit.has_value());
         CHECK(r->error.find(std::string(e.message) + (err == EIO ? "EIO" : "EMFILE")) !=
