@@ -2,7 +2,7 @@
 #ifndef WARDEN_CAPS_CHILD_CAPS_H_
 #define WARDEN_CAPS_CHILD_CAPS_H_
 
-#include "launch/child_util.h"
+#include "proto/child_util.h"
 
 namespace warden::caps {
 

@@ -5,7 +5,7 @@
 #define WARDEN_LAUNCH_CGROUP_JOIN_H_
 
 #include "cgroup/cgroup.h"
-#include "launch/plan.h"
+#include "proto/plan.h"
 #include "warden/status.h"
 
 namespace warden::launch {

@@ -32,8 +32,8 @@
 #include "base/raw_syscall.h"
 #include "base/trace.h"
 #include "caps/child_caps.h"
-#include "launch/child_util.h"
 #include "mnt/child_mounts.h"
+#include "proto/child_util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

@@ -5,7 +5,7 @@
 
 #include <signal.h>
 
-#include "launch/plan.h"
+#include "proto/plan.h"
 
 namespace warden::launch {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "launch/plan.h"
-#include "launch/report.h"
+#include "proto/plan.h"
+#include "proto/report.h"
 #include "warden/status.h"
 
 namespace warden::launch {

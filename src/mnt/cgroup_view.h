@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "launch/plan.h"
 #include "mnt/mountinfo.h"
+#include "proto/plan.h"
 #include "warden/status.h"
 
 namespace warden::mnt {

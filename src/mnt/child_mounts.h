@@ -3,8 +3,8 @@
 #ifndef WARDEN_MNT_CHILD_MOUNTS_H_
 #define WARDEN_MNT_CHILD_MOUNTS_H_
 
-#include "launch/child_util.h"
-#include "launch/plan.h"
+#include "proto/child_util.h"
+#include "proto/plan.h"
 
 namespace warden::mnt {
 

@@ -19,7 +19,7 @@
 #include "mnt/idmap.h"
 #include "mnt/mount_points.h"
 #include "mnt/mountinfo.h"
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 
 namespace warden::mnt {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "launch/plan.h"
+#include "proto/plan.h"
 #include "warden/policy.h"
 #include "warden/status.h"
 

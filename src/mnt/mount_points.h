@@ -19,7 +19,7 @@
 #include <map>
 #include <string>
 
-#include "launch/plan.h"
+#include "proto/plan.h"
 #include "warden/status.h"
 
 namespace warden::mnt {

@@ -4,7 +4,7 @@
 
 #include "base/log.h"
 #include "net/net.h"
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 
 namespace warden::net {
 namespace {

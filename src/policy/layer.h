@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "policy/cache.h"
-#include "policy/parse_util.h"  // kMaxDurationMs, kMaxSizeBytes
+#include "policy_data/parse_util.h"  // kMaxDurationMs, kMaxSizeBytes
 #include "warden/policy.h"
 
 namespace warden::policy {

@@ -18,7 +18,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
-#include "policy/syscall_groups.h"
+#include "policy_data/syscall_groups.h"
 
 namespace warden::policy {
 namespace {

@@ -22,8 +22,8 @@
 #include "policy/layer.h"
 #include "policy/loader.h"
 #include "policy/owned_bind.h"
-#include "policy/parse_util.h"
-#include "policy/syscall_groups.h"
+#include "policy_data/parse_util.h"
+#include "policy_data/syscall_groups.h"
 #include "warden/policy.h"
 
 namespace warden {

@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "policy/layer.h"
-#include "policy/parse_util.h"
-#include "policy/syscall_groups.h"
+#include "policy_data/parse_util.h"
+#include "policy_data/syscall_groups.h"
 
 namespace warden::policy {
 

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstdio>
 
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 #include "warden/policy.h"
 
 namespace warden {

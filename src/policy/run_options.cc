@@ -21,7 +21,7 @@
 #include "policy/layer.h"  // kMaxEnvValueBytes, kMaxNetworkAllow
 #include "policy/oci_seccomp.h"
 #include "policy/owned_bind.h"
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 
 namespace warden::policy {
 namespace {

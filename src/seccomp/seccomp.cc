@@ -22,7 +22,7 @@
 #include "base/file.h"
 #include "base/hash.h"
 #include "base/log.h"
-#include "policy/syscall_groups.h"
+#include "policy_data/syscall_groups.h"
 #include "seccomp/bpf_builder.h"
 #include "seccomp/cache.h"
 

@@ -1,6 +1,6 @@
 // Fuzz target for what `warden run`'s per-job flags read from outside: the
 // --env-file format (policy::ParseEnvFile) and the small grammars of --uid,
-// identity.allow_uids, --cpus, --pids and --hostname (src/policy/parse_util).
+// identity.allow_uids, --cpus, --pids and --hostname (src/policy_data/parse_util).
 // Every input goes through each of them.
 //
 // Checks, beyond "no crash, no sanitizer report":
@@ -24,8 +24,8 @@
 #include <string_view>
 
 #include "policy/layer.h"  // kMaxEnvValueBytes
-#include "policy/parse_util.h"
 #include "policy/run_options.h"
+#include "policy_data/parse_util.h"
 
 namespace {
 

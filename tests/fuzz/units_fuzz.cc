@@ -1,5 +1,5 @@
 // Fuzz target for the small grammars that the policy loader and `warden run`
-// share (src/policy/parse_util): durations, sizes, allow entries, mount
+// share (src/policy_data/parse_util): durations, sizes, allow entries, mount
 // paths. Every input goes through each of them.
 //
 // Checks, beyond "no crash, no sanitizer report":
@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "base/fault.h"
-#include "launch/report.h"
+#include "proto/report.h"
 #include "test_util.h"
 #include "warden/job.h"
 

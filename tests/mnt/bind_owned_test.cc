@@ -7,9 +7,9 @@
 #include <string>
 
 #include "base/file.h"
-#include "launch/plan.h"
 #include "mnt/idmap.h"
 #include "mnt/mount_plan.h"
+#include "proto/plan.h"
 #include "test_util.h"
 
 namespace warden {

@@ -14,10 +14,10 @@
 #include "test_util.h"
 
 #include "base/file.h"
-#include "launch/plan.h"
 #include "mnt/cgroup_view.h"
 #include "mnt/child_mounts.h"
 #include "mnt/mountinfo.h"
+#include "proto/plan.h"
 
 namespace warden {
 namespace {

@@ -12,8 +12,8 @@
 #include <cerrno>
 #include <string>
 
-#include "launch/plan.h"
 #include "mnt/child_mounts.h"
+#include "proto/plan.h"
 #include "test_util.h"
 
 namespace warden {

@@ -9,8 +9,8 @@
 
 #include "test_util.h"
 
-#include "launch/plan.h"
 #include "mnt/mount_plan.h"
+#include "proto/plan.h"
 #include "test_util.h"
 
 namespace warden {

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <string>
 
-#include "launch/plan.h"
 #include "mnt/mount_plan.h"
 #include "mnt/mount_points.h"
+#include "proto/plan.h"
 #include "test_util.h"
 
 namespace warden {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "policy/syscall_groups.h"
+#include "policy_data/syscall_groups.h"
 #include "test_util.h"
 
 namespace warden {

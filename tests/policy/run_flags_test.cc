@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "policy/layer.h"
-#include "policy/parse_util.h"
 #include "policy/run_options.h"
+#include "policy_data/parse_util.h"
 #include "test_util.h"
 
 namespace warden::policy {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "policy/layer.h"  // kMaxEnvValueBytes
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 #include "test_util.h"
 
 namespace warden::policy {

@@ -27,7 +27,7 @@
 #include <fstream>
 #include <functional>
 
-#include "policy/syscall_groups.h"
+#include "policy_data/syscall_groups.h"
 #include "seccomp/cache.h"
 #include "test_util.h"
 #include "warden/policy.h"

@@ -1,4 +1,4 @@
-#include "policy/syscall_groups.h"
+#include "policy_data/syscall_groups.h"
 
 #include <seccomp.h>
 

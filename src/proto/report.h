@@ -1,7 +1,7 @@
 // Messages the sandbox sends to the parent over the report pipe. Each is one
 // fixed-size write (well under PIPE_BUF, so it is atomic).
-#ifndef WARDEN_LAUNCH_REPORT_H_
-#define WARDEN_LAUNCH_REPORT_H_
+#ifndef WARDEN_PROTO_REPORT_H_
+#define WARDEN_PROTO_REPORT_H_
 
 #include <sys/resource.h>
 
@@ -94,4 +94,4 @@ static_assert(sizeof(Report) < 512, "Report must be written atomically to a pipe
 
 }  // namespace warden::launch
 
-#endif  // WARDEN_LAUNCH_REPORT_H_
+#endif  // WARDEN_PROTO_REPORT_H_

@@ -1,12 +1,12 @@
 // Helpers for code that runs between clone and exec: no allocation, no
 // locks, no stdio. Every function here is async-signal-safe.
-#ifndef WARDEN_LAUNCH_CHILD_UTIL_H_
-#define WARDEN_LAUNCH_CHILD_UTIL_H_
+#ifndef WARDEN_PROTO_CHILD_UTIL_H_
+#define WARDEN_PROTO_CHILD_UTIL_H_
 
 #include <cstddef>
 
-#include "launch/plan.h"
-#include "launch/report.h"
+#include "proto/plan.h"
+#include "proto/report.h"
 
 namespace warden::launch {
 
@@ -49,4 +49,4 @@ void SendError(int fd, Report::Kind kind, const ChildError& e);
 
 }  // namespace warden::launch
 
-#endif  // WARDEN_LAUNCH_CHILD_UTIL_H_
+#endif  // WARDEN_PROTO_CHILD_UTIL_H_

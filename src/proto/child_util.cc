@@ -1,4 +1,4 @@
-#include "launch/child_util.h"
+#include "proto/child_util.h"
 
 #include <cerrno>
 

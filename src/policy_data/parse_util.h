@@ -4,8 +4,8 @@
 // the loader call the same function and get the same bounds. Each returns a
 // reason (or an error Status without location) on bad input, so the caller
 // can attach the TOML location or the option name.
-#ifndef WARDEN_POLICY_PARSE_UTIL_H_
-#define WARDEN_POLICY_PARSE_UTIL_H_
+#ifndef WARDEN_POLICY_DATA_PARSE_UTIL_H_
+#define WARDEN_POLICY_DATA_PARSE_UTIL_H_
 
 #include <cstdint>
 #include <optional>
@@ -134,4 +134,4 @@ std::string TomlQuote(std::string_view s);
 
 }  // namespace warden::policy
 
-#endif  // WARDEN_POLICY_PARSE_UTIL_H_
+#endif  // WARDEN_POLICY_DATA_PARSE_UTIL_H_

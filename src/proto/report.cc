@@ -1,4 +1,4 @@
-#include "launch/report.h"
+#include "proto/report.h"
 
 #include <cstring>
 

@@ -5,8 +5,8 @@
 // runs on a copy-on-write copy of the parent's memory, so the Plan must stay
 // alive and unchanged until Sandbox::Clone returns, and no longer (the
 // contract launcher.h states).
-#ifndef WARDEN_LAUNCH_PLAN_H_
-#define WARDEN_LAUNCH_PLAN_H_
+#ifndef WARDEN_PROTO_PLAN_H_
+#define WARDEN_PROTO_PLAN_H_
 
 #include <linux/filter.h>
 #include <sys/resource.h>
@@ -171,4 +171,4 @@ struct Plan {
 
 }  // namespace warden::launch
 
-#endif  // WARDEN_LAUNCH_PLAN_H_
+#endif  // WARDEN_PROTO_PLAN_H_

@@ -1,4 +1,4 @@
-#include "policy/parse_util.h"
+#include "policy_data/parse_util.h"
 
 #include <arpa/inet.h>
 

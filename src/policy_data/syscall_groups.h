@@ -4,8 +4,8 @@
 //
 // The tables hold only names that exist on x86_64 (a unit test resolves every
 // one with libseccomp), so an expanded list never names a foreign syscall.
-#ifndef WARDEN_POLICY_SYSCALL_GROUPS_H_
-#define WARDEN_POLICY_SYSCALL_GROUPS_H_
+#ifndef WARDEN_POLICY_DATA_SYSCALL_GROUPS_H_
+#define WARDEN_POLICY_DATA_SYSCALL_GROUPS_H_
 
 #include <set>
 #include <span>
@@ -50,4 +50,4 @@ Result<ExpandedSyscalls> ExpandDenyAllow(const std::vector<std::string>& deny,
 
 }  // namespace warden::policy
 
-#endif  // WARDEN_POLICY_SYSCALL_GROUPS_H_
+#endif  // WARDEN_POLICY_DATA_SYSCALL_GROUPS_H_
