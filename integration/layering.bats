@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# The module order of src/layers.txt (docs/modules.md): every module includes
+# only itself and modules below it. scripts/check-layers.sh enforces it; these
+# tests run it on this tree, and on copies of it with a bad include planted,
+# to show that each kind of upward include fails the check. No warden binary
+# and no privilege needed.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+  check=$root/scripts/check-layers.sh
+}
+
+# A copy of the sources the check reads, in the test's own temp dir.
+copy_tree() {
+  copy=$BATS_TEST_TMPDIR/tree
+  mkdir -p "$copy"
+  cp -r "$root/src" "$root/include" "$copy/"
+}
+
+@test "layering: every include of src/ and include/warden/ goes down the module order" {
+  run "$check"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"go down the order"* ]]
+}
+
+@test "layering: a kernel concern that includes launch/ fails the check" {
+  copy_tree
+  printf '#include "launch/launcher.h"\n' >>"$copy/src/mnt/mount_plan.h"
+  run "$check" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/mnt/mount_plan.h:"*"mnt (layer "*") includes launch/launcher.h"*"a module above it"* ]]
+}
+
+@test "layering: a module that includes a sibling on its own layer fails the check" {
+  copy_tree
+  printf '#include "policy/loader.h"\n' >>"$copy/src/seccomp/seccomp.cc"
+  run "$check" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/seccomp/seccomp.cc:"*"seccomp includes policy/loader.h, a sibling"* ]]
+}
+
+@test "layering: the child protocol leaf may not reach back into launch/" {
+  copy_tree
+  printf '#include <launch/child.h>\n' >>"$copy/src/proto/child_util.h"
+  run "$check" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/proto/child_util.h:"*"proto (layer "*") includes launch/child.h"* ]]
+}
+
+@test "layering: the public headers include no internal module" {
+  copy_tree
+  printf '#include "base/fd.h"\n' >>"$copy/include/warden/job.h"
+  run "$check" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"include/warden/job.h:"*"warden (layer 1) includes base/fd.h"* ]]
+}
+
+@test "layering: a module not placed in src/layers.txt fails the check" {
+  copy_tree
+  mkdir "$copy/src/agent"
+  printf '#include "base/fd.h"\n' >"$copy/src/agent/agent.cc"
+  run "$check" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/agent/ is not placed in src/layers.txt"* ]]
+}
+
+@test "layering: an include that names no module fails the check" {
+  copy_tree
+  printf '#include "plan.h"\n' >>"$copy/src/mnt/mount_plan.h"
+  run "$check" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/mnt/mount_plan.h:"*"names no module"* ]]
+}
