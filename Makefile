@@ -99,6 +99,18 @@ obj = $(patsubst %.cc,$(BUILD)/obj/%.o,$(1))
 POLICY_TOMLS := $(sort $(wildcard policies/*.toml))
 BUILTIN_CC   := $(if $(filter policy,$(MODULES)),$(BUILD)/gen/policy/builtin_policies_data.cc)
 LIB_OBJS  := $(call obj,$(LIB_SRCS)) $(PROTO_CC:.cc=.o) $(BUILTIN_CC:.cc=.o)
+# src/net/mnl.cc stands in for libmnl in the static build/warden (Debian
+# ships libmnl shared only) and is linked as an object into warden's own
+# binaries, never put in libwarden.a. In the archive its mnl_* functions
+# would be global definitions, and a static archive cannot hide a symbol from
+# the final link: an embedder's program would take them in place of the real
+# libmnl that its other libraries (libnftnl, conntrack, ...) were built
+# against. libwarden.a calls libmnl by name instead, and warden.pc's
+# Requires.private brings in Debian's libmnl.so. (Localising the symbols in
+# a relocatable object, ld -r, would not do: libnftnl.a, linked after
+# libwarden.a, needs them global.)
+MNL_OBJ   := $(filter $(BUILD)/obj/src/net/mnl.o,$(LIB_OBJS))
+ARCHIVE_OBJS := $(filter-out $(MNL_OBJ),$(LIB_OBJS))
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard integration/bench/*_bench.cc)
@@ -111,21 +123,21 @@ $(TEST_OBJS): CPPFLAGS_ALL += -Itests
 # Catch2's own std::regex use trips -Wmaybe-uninitialized at -O1 (asan builds).
 $(BUILD)/obj/tests/main.o: WARN += -Wno-maybe-uninitialized
 
-.PHONY: all unit test demo asan bench benchbins fuzz fuzzbins install clean setup help
+.PHONY: all unit test demo asan bench benchbins fuzz fuzzbins install clean setup help FORCE
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/warden $(BUILD)/libwarden.a
 unit: $(BUILD)/unit_tests
 
-$(BUILD)/libwarden.a: $(LIB_OBJS)
+$(BUILD)/libwarden.a: $(ARCHIVE_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
-	$(CXX) $(WARDEN_LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libwarden.a $(WARDEN_LDLIBS)
+$(BUILD)/warden: $(CLI_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a
+	$(CXX) $(WARDEN_LDFLAGS) -o $@ $(CLI_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a $(WARDEN_LDLIBS)
 
-$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libwarden.a
-	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(BUILD)/libwarden.a $(LDLIBS_ALL)
+$(BUILD)/unit_tests: $(TEST_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a $(LDLIBS_ALL)
 
 $(BUILD)/obj/%.o: %.cc | $(PROTO_H)
 	@mkdir -p $(@D)
@@ -165,9 +177,9 @@ $(BUILD)/gen/policy/builtin_policies_data.o: $(BUILD)/gen/policy/builtin_policie
 
 benchbins: $(BENCH_BINS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(BUILD)/libwarden.a
+$(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(MNL_OBJ) $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libwarden.a $(LDLIBS_ALL)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(MNL_OBJ) $(BUILD)/libwarden.a $(LDLIBS_ALL)
 
 # Fuzz targets: every tests/fuzz/*_fuzz.cc. `make test` links them with the
 # gcc driver tests/fuzz/fuzz_main.cc (corpus replay and a short blind batch,
@@ -176,11 +188,11 @@ $(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(BUILD)/libwarden.a
 fuzzbins: $(FUZZ_BINS)
 
 ifeq ($(LIBFUZZER),)
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(BUILD)/libwarden.a
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(MNL_OBJ) $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 else
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/libwarden.a
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(MNL_OBJ) $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 endif
@@ -224,9 +236,25 @@ bench:
 	$(MAKE) --no-print-directory all benchbins
 	integration/bench/run.sh $(BUILD)
 
-install: all
+# warden.pc for embedders, from PREFIX and VERSION. It is rewritten only when
+# its text changes, so that `make install PREFIX=...` gets its own prefix.
+$(BUILD)/warden.pc: warden.pc.in FORCE
+	@mkdir -p $(@D)
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+# The installed copies carry no debug information: -g makes up about 95% of
+# libwarden.a (130 MB of it, toml++'s, nlohmann's and protobuf's templates
+# included) and of build/warden. The copies in $(BUILD) keep it.
+STRIP ?= strip
+install: all $(BUILD)/warden.pc
 	install -D -m 0755 $(BUILD)/warden $(DESTDIR)$(PREFIX)/bin/warden
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/bin/warden
 	install -D -m 0644 $(BUILD)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libwarden.a
+	install -D -m 0644 $(BUILD)/warden.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/warden.pc
 	mkdir -p $(DESTDIR)$(PREFIX)/include/warden $(DESTDIR)$(PREFIX)/share/warden/policies
 	install -m 0644 include/warden/*.h $(DESTDIR)$(PREFIX)/include/warden/
 	install -m 0644 policies/*.toml $(DESTDIR)$(PREFIX)/share/warden/policies/
