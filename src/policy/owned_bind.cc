@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include "policy_data/syscall_groups.h"
+
 namespace warden::policy {
 namespace {
 
@@ -16,7 +18,7 @@ struct ModeArg {
   unsigned index;
 };
 constexpr ModeArg kModeArgs[] = {
-    {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"open", 2},
+    {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
     {"openat", 3}, {"creat", 1}, {"mknod", 1},  {"mknodat", 2},
 };
 
@@ -24,17 +26,30 @@ bool Has(const SeccompSpec& spec, const SyscallRule& rule) {
   return std::find(spec.rules.begin(), spec.rules.end(), rule) != spec.rules.end();
 }
 
-bool Denied(const SeccompSpec& spec, const std::string& name) {
-  const bool listed = std::find(spec.deny.begin(), spec.deny.end(), name) != spec.deny.end();
-  const bool allowed = std::find(spec.allow.begin(), spec.allow.end(), name) != spec.allow.end();
-  if (listed && !allowed) return true;
+// A verdict that stops the call: an errno or a kill. "log" lets it run.
+bool Stops(SeccompAction a) { return a == SeccompAction::kErrno || a == SeccompAction::kKill; }
+
+bool Listed(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Whether every call of `name` is stopped whatever its arguments: in the
+// deny list (and not allowed again) under a deny action that stops calls,
+// or an unconditional rule that stops it.
+bool DeniedOutright(const SeccompSpec& spec, const std::string& name) {
+  if (Listed(spec.deny, name) && !Listed(spec.allow, name) && Stops(spec.deny_action)) return true;
   for (const SyscallRule& r : spec.rules) {
-    if (r.syscall == name && r.args.empty() && r.action != SeccompAction::kAllow &&
-        r.action != SeccompAction::kLog) {
-      return true;
-    }
+    if (r.syscall == name && r.args.empty() && Stops(r.action)) return true;
   }
   return false;
+}
+
+SyscallRule Unconditional(const char* name, int errno_value) {
+  SyscallRule r;
+  r.syscall = name;
+  r.action = SeccompAction::kErrno;
+  r.errno_value = errno_value;
+  return r;
 }
 
 }  // namespace
@@ -46,13 +61,24 @@ bool HasOwnedBind(const Policy& policy, const std::vector<MountSpec>& extra) {
 }
 
 Status AddOwnedBindRules(SeccompSpec* spec) {
-  if (!Denied(*spec, "io_uring_setup")) {
-    return Status::Error(Code::kInvalidArgument,
-                         "an owned bind (--bind-owned, owned = true) needs io_uring_setup denied: "
-                         "files opened through io_uring would escape the rules that keep set-uid "
-                         "bits out of the owner's files; remove io_uring_setup from seccomp.allow");
+  // Files opened through io_uring would escape the rules below. A policy
+  // that names io_uring_setup in seccomp.allow asked for it: refused, so
+  // that the choice is the user's. Otherwise (a deny action of "log", an
+  // OCI profile that allows it) it is stopped here.
+  if (!DeniedOutright(*spec, "io_uring_setup")) {
+    if (Listed(spec->allow, "io_uring_setup")) {
+      return Status::Error(Code::kInvalidArgument,
+                           "an owned bind (--bind-owned, owned = true) needs io_uring_setup denied: "
+                           "files opened through io_uring would escape the rules that keep set-uid "
+                           "bits out of the owner's files; remove io_uring_setup from seccomp.allow");
+    }
+    const SyscallRule uring = Unconditional("io_uring_setup", EPERM);
+    if (!Has(*spec, uring)) spec->rules.push_back(uring);
   }
   for (const ModeArg& m : kModeArgs) {
+    // A call this libseccomp cannot name (fchmodat2 before 2.5.5) falls in
+    // the filter's unnamed numbers, which get ENOSYS already.
+    if (SyscallNumber(m.syscall) < 0) continue;
     for (uint64_t bit : {uint64_t{S_ISUID}, uint64_t{S_ISGID}}) {
       SyscallRule r;
       r.syscall = m.syscall;
@@ -67,11 +93,8 @@ Status AddOwnedBindRules(SeccompSpec* spec) {
       if (!Has(*spec, r)) spec->rules.push_back(r);
     }
   }
-  SyscallRule openat2;
-  openat2.syscall = "openat2";
-  openat2.action = SeccompAction::kErrno;
-  openat2.errno_value = ENOSYS;
-  if (!Denied(*spec, "openat2") && !Has(*spec, openat2)) spec->rules.push_back(openat2);
+  const SyscallRule openat2 = Unconditional("openat2", ENOSYS);
+  if (!DeniedOutright(*spec, "openat2") && !Has(*spec, openat2)) spec->rules.push_back(openat2);
   return Status::Ok();
 }
 

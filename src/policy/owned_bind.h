@@ -6,13 +6,13 @@
 // set-gid bit the job sets there would give any host user who runs that file
 // the owner's uid or gid. So when a job has an owned bind, its seccomp
 // filter refuses (EPERM) every way of setting S_ISUID or S_ISGID: chmod,
-// fchmod and fchmodat with such a mode, and open, openat, creat, mknod and
-// mknodat creating a file with one. openat2, whose mode is in a struct that
-// seccomp cannot read, gets ENOSYS (callers fall back to openat). fchmodat2
-// (Linux 6.6) is unknown to libseccomp here and gets the filter's ENOSYS
-// for unknown numbers already. io_uring, the other way to open files, is
-// denied by the default policy; an owned bind with io_uring allowed is
-// refused.
+// fchmod, fchmodat and fchmodat2 with such a mode, and open, openat, creat,
+// mknod and mknodat creating a file with one (fchmodat2, Linux 6.6, where
+// libseccomp can name it; where it cannot, its number gets the filter's
+// ENOSYS for unnamed calls). openat2, whose mode is in a struct that seccomp
+// cannot read, gets ENOSYS (callers fall back to openat). io_uring, the other
+// way to open files, is stopped (EPERM) whatever the deny action; an owned
+// bind in a policy that lists io_uring_setup in seccomp.allow is refused.
 #ifndef WARDEN_POLICY_OWNED_BIND_H_
 #define WARDEN_POLICY_OWNED_BIND_H_
 
@@ -27,8 +27,8 @@ namespace warden::policy {
 bool HasOwnedBind(const Policy& policy, const std::vector<MountSpec>& extra);
 
 // Adds the rules above to `spec`, once (a second call changes nothing).
-// Fails when the spec leaves io_uring_setup allowed: an io_uring open
-// would not pass through these rules.
+// Fails when the spec allows io_uring_setup by name (seccomp.allow): an
+// io_uring open would not pass through these rules.
 Status AddOwnedBindRules(SeccompSpec* spec);
 
 }  // namespace warden::policy

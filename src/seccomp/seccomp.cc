@@ -32,8 +32,9 @@ namespace {
 // Bumped whenever the meaning of the generated code changes, so cached
 // programs from an older warden are not reused.
 // 2: unnamed numbers as ranges in a prefix; 3: every conditional rule in the
-// prefix, 32-bit readings of arguments.
-constexpr int kCompilerVersion = 3;
+// prefix, 32-bit readings of arguments; 4: under a deny action of "log",
+// conditional rules still apply and unconditional stopping rules win.
+constexpr int kCompilerVersion = 4;
 constexpr int kMaxKnownSyscall = 1023;
 constexpr size_t kMaxAllowRulesPerSyscall = 32;
 
@@ -245,6 +246,9 @@ Status EmitRule(BpfBuilder& b, const SyscallRule& r, uint32_t action) {
   return Status::Ok();
 }
 
+// A verdict that stops the call (an errno or a kill); "log" lets it run.
+bool Stops(SeccompAction a) { return a == SeccompAction::kErrno || a == SeccompAction::kKill; }
+
 // Which rule of one syscall is tried first: the strictest action, so that
 // two matching rules never give the weaker verdict.
 int Strictness(SeccompAction a) {
@@ -271,12 +275,18 @@ Result<std::vector<sock_filter>> RulePrefix(const SeccompSpec& spec, const std::
   std::set<std::string> has_allow, unconditional;
   for (const SyscallRule& r : spec.rules) {
     if (r.action == SeccompAction::kAllow) has_allow.insert(r.syscall);
-    if (r.action != SeccompAction::kAllow && r.args.empty()) unconditional.insert(r.syscall);
+    if (Stops(r.action) && r.args.empty()) unconditional.insert(r.syscall);
   }
+  // A deny list under "log" lets its calls run: their conditional rules
+  // must still be checked first.
+  const bool deny_stops = Stops(spec.deny_action);
   std::vector<std::string> order;
   for (const SyscallRule& r : spec.rules) {
     if (r.args.empty()) continue;
-    if (!has_allow.count(r.syscall) && (unconditional.count(r.syscall) || deny.count(r.syscall))) continue;
+    if (!has_allow.count(r.syscall) &&
+        (unconditional.count(r.syscall) || (deny_stops && deny.count(r.syscall)))) {
+      continue;
+    }
     if (std::find(order.begin(), order.end(), r.syscall) == order.end()) order.push_back(r.syscall);
   }
   if (order.empty()) return std::vector<sock_filter>{};
@@ -373,14 +383,18 @@ Result<BpfProgram> CompileUncached(const SeccompSpec& spec, const std::set<std::
     WLOG_DEBUG("", "seccomp: libseccomp has no binary-tree optimization; using a linear filter");
   }
 
-  std::set<std::string> allow_rule_syscalls;
+  std::set<std::string> allow_rule_syscalls, stop_rule_syscalls;
   for (const SyscallRule& r : spec.rules) {
     if (r.action == SeccompAction::kAllow) allow_rule_syscalls.insert(r.syscall);
+    if (Stops(r.action) && r.args.empty()) stop_rule_syscalls.insert(r.syscall);
   }
 
   const uint32_t deny_action = ScmpAction(spec.deny_action, spec.deny_errno);
   for (const std::string& name : deny) {
     if (allow_rule_syscalls.count(name)) continue;
+    // An unconditional rule that stops the call wins over a deny list that
+    // only logs it (the loader refuses such a rule under errno or kill).
+    if (!Stops(spec.deny_action) && stop_rule_syscalls.count(name)) continue;
     int rc = seccomp_rule_add(ctx.get(), deny_action, policy::SyscallNumber(name), 0);
     if (rc != 0) return Status::FromErrno(-rc, "seccomp_rule_add(\"" + name + "\")");
   }
