@@ -191,7 +191,11 @@ teardown() { common_teardown; }
   [ "$status" -eq 0 ]
   [ -z "$output" ]
   ln -s "$T/in.txt" "$T/link"
-  for bad in "$T" /dev/kmsg "$T/link"; do
+  # A directory of the path swapped for a symlink (a job that shares the
+  # directory can do it): root must not follow it to a file elsewhere.
+  mkdir "$T/secret" && echo root-only > "$T/secret/in.txt" && chmod 700 "$T/secret"
+  ln -s "$T/secret" "$T/shared"
+  for bad in "$T" /dev/kmsg "$T/link" "$T/shared/in.txt"; do
     run "$W" run --stdin "$bad" -- /bin/sh -c "touch $T/ran"
     [ "$status" -eq 125 ]
     [[ "$output" == *"--stdin"* ]]

@@ -116,51 +116,56 @@ bool StatelessDevice(dev_t rdev) {
 //   (/dev/null, zero, full, random, urandom). A terminal would hand the job
 //   a terminal to inject input into, a disk or /dev/mem what root may read;
 // - no directory, socket or block device.
-// A symlink as the last component is refused (a job may plant one in a
-// shared directory); magic links (/proc/PID/fd/N) are never followed.
+// A symlink anywhere in the path is refused (a job may plant one in a
+// shared directory), and what is checked is what is opened: the name is
+// first opened O_PATH below its directory's fd, its type checked on that
+// fd (nothing is opened for real that is refused), then reopened through
+// the fd.
 Result<base::UniqueFd> OpenStdin(const std::string& path) {
   const std::string what = "--stdin " + path;
-  // A FIFO is opened blocking, as the shell's `< fifo` is: the open waits
-  // for a writer, and the job then reads what it sends (a non-blocking open
-  // would let the job see an end of file before the writer came). Anything
-  // else is opened non-blocking, so that a FIFO swapped in after this
-  // lstat cannot hang warden; it then gets the FIFO with the flag cleared.
-  struct stat pre;
-  const bool known = ::lstat(path.c_str(), &pre) == 0;
-  const bool fifo = known && S_ISFIFO(pre.st_mode);
-  // Devices are refused before they are opened: opening some does
-  // something (a tape rewinds, a modem line hangs up).
-  if (known && (S_ISBLK(pre.st_mode) || (S_ISCHR(pre.st_mode) && !StatelessDevice(pre.st_rdev)))) {
+  const base::PathParts parts = base::SplitPath(path);
+  if (parts.name.empty()) {
+    return Status::Error(Code::kInvalidArgument, what + ": name a file, not a directory");
+  }
+  Result<base::UniqueFd> dir = base::OpenDirNoFollow(parts.dir);
+  if (!dir.ok()) return Status(dir.status()).Wrap(what);
+  base::UniqueFd handle(::openat(dir->get(), parts.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!handle) return Status::FromErrno(errno, what + ": open");
+  struct stat st;
+  if (::fstat(handle.get(), &st) != 0) return Status::FromErrno(errno, what + ": fstat");
+  if (S_ISLNK(st.st_mode)) {
+    return Status::Error(Code::kInvalidArgument, what + ": is a symlink; name the file it points to");
+  }
+  const bool ok_type = S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+                       (S_ISCHR(st.st_mode) && StatelessDevice(st.st_rdev));
+  if (!ok_type) {
+    // Devices are refused before they are opened: opening some does
+    // something (a tape rewinds, a modem line hangs up).
+    const char* kind = S_ISDIR(st.st_mode)   ? "a directory"
+                       : S_ISCHR(st.st_mode) ? "a device"
+                       : S_ISBLK(st.st_mode) ? "a device"
+                                             : "not a regular file";
     return Status::Error(Code::kInvalidArgument,
-                         what + ": is a device; give a regular file, a FIFO or /dev/null");
+                         what + ": is " + kind + "; give a regular file, a FIFO or /dev/null");
   }
-  struct open_how how;
-  std::memset(&how, 0, sizeof how);
-  how.flags = O_RDONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC | (fifo ? 0 : O_NONBLOCK);
-  how.resolve = RESOLVE_NO_MAGICLINKS;
-  base::UniqueFd fd(static_cast<int>(
-      base::RetryEintr([&] { return ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how); })));
-  if (!fd) {
-    if (errno == ELOOP) {
-      return Status::Error(Code::kInvalidArgument,
-                           what + ": is a symlink; name the file it points to");
-    }
-    return Status::FromErrno(errno, what + ": openat2");
-  }
-  if (::faccessat(AT_FDCWD, path.c_str(), R_OK, 0) != 0) {  // the real uid's right
+  // The calling user's right to read it, on the fd (faccessat2 with
+  // AT_EMPTY_PATH checks the real uid, as access(2) does).
+  if (::syscall(SYS_faccessat2, handle.get(), "", R_OK, AT_EMPTY_PATH) != 0) {
     return Status::FromErrno(errno, what + ": access(R_OK) for the calling user");
   }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, what + ": fstat");
-  if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) {
-    if (::fcntl(fd.get(), F_SETFL, 0) != 0) return Status::FromErrno(errno, what + ": fcntl");
-    return fd;
+  // A FIFO is opened blocking, as the shell's `< fifo` is: the open waits
+  // for a writer, and the job then reads what it sends.
+  const std::string self = "/proc/self/fd/" + std::to_string(handle.get());
+  base::UniqueFd fd(::open(self.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC |
+                                              (S_ISFIFO(st.st_mode) ? 0 : O_NONBLOCK)));
+  if (!fd) return Status::FromErrno(errno, what + ": open");
+  struct stat again;
+  if (::fstat(fd.get(), &again) != 0) return Status::FromErrno(errno, what + ": fstat");
+  if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+    return Status::Error(Code::kInvalidArgument, what + ": changed while it was opened; try again");
   }
-  if (S_ISCHR(st.st_mode) && StatelessDevice(st.st_rdev)) return fd;
-  const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) ? "a character device"
-                     : S_ISBLK(st.st_mode) ? "a block device" : "not a regular file";
-  return Status::Error(Code::kInvalidArgument,
-                       what + ": is " + kind + "; give a regular file, a FIFO or /dev/null");
+  if (::fcntl(fd.get(), F_SETFL, 0) != 0) return Status::FromErrno(errno, what + ": fcntl");
+  return fd;
 }
 
 // Writes the result to its targets; false (after saying so) when one
