@@ -255,9 +255,12 @@ install: all $(BUILD)/warden.pc
 	install -D -m 0644 $(BUILD)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libwarden.a
 	install -D -m 0644 $(BUILD)/warden.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/warden.pc
-	mkdir -p $(DESTDIR)$(PREFIX)/include/warden $(DESTDIR)$(PREFIX)/share/warden/policies
+	mkdir -p $(DESTDIR)$(PREFIX)/include/warden $(DESTDIR)$(PREFIX)/share/doc/warden/policies
 	install -m 0644 include/warden/*.h $(DESTDIR)$(PREFIX)/include/warden/
-	install -m 0644 policies/*.toml $(DESTDIR)$(PREFIX)/share/warden/policies/
+	# The shipped policies are built into the binary; a copy in the policy
+	# directory would override them, stale, after the next upgrade. They go
+	# with the documentation, to read and to copy from.
+	install -m 0644 policies/*.toml policies/README.md $(DESTDIR)$(PREFIX)/share/doc/warden/policies/
 	install -D -m 0644 docs/warden.1 $(DESTDIR)$(PREFIX)/share/man/man1/warden.1
 	install -D -m 0644 scripts/warden-completion.bash \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/warden

@@ -65,7 +65,10 @@ build_prog() {
   [ -x "$p/bin/warden" ]
   [ -f "$p/lib/libwarden.a" ]
   [ -f "$p/include/warden/job.h" ]
-  [ -f "$p/share/warden/policies/default.toml" ]
+  # The policies go with the documentation: in the policy directory they
+  # would override the built-in ones, stale after an upgrade.
+  [ -f "$p/share/doc/warden/policies/default.toml" ]
+  [ ! -e "$p/share/warden/policies/default.toml" ]
   [ -f "$p/lib/pkgconfig/warden.pc" ]
   grep -qx 'prefix=/usr/local' "$p/lib/pkgconfig/warden.pc"
   grep -qx "Version: $VERSION" "$p/lib/pkgconfig/warden.pc"
