@@ -221,6 +221,22 @@ std::string PolicyDirectory();
 // expanded (what `warden policy check` prints).
 std::string PolicyToToml(const Policy& policy);
 
+// Validates NAME|FILE (resolved as ResolvePolicy does) as `warden policy
+// check` does: loads it and compiles its seccomp filter, writing nothing
+// (no filter cache). OK when it would run; otherwise kInvalidArgument whose
+// message reads "FILE:LINE:COL: what is wrong" for a parse, validation or
+// filter error, or the error of the failing call (a missing file, an
+// unknown NAME). Reads WARDEN_POLICY_DIR for a NAME. Safe to call from any
+// thread, provided no thread changes the environment meanwhile.
+Status ValidatePolicy(const std::string& name_or_file);
+
+// The hex SHA-256 of the effective policy (PolicyToToml), the value a loaded
+// Policy carries in `hash` and `warden policy check` prints after
+// "sha256:". Two policies that would run alike have the same hash; `hash`,
+// `name` and `source_path` themselves do not enter it. Pure function: safe
+// from any thread.
+std::string PolicyHash(const Policy& policy);
+
 }  // namespace warden
 
 #endif  // WARDEN_POLICY_H_

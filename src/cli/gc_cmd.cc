@@ -1,10 +1,10 @@
 // warden gc: removes what crashed warden processes left behind.
 #include <cstdio>
+#include <string>
+#include <vector>
 
-#include "cgroup/cgroup.h"
 #include "cli/commands.h"
-#include "net/net.h"
-#include "user/uid_lease.h"
+#include "warden/gc.h"
 
 namespace warden::cli {
 
@@ -24,23 +24,12 @@ void GcUsage(FILE* out) {
 
 int GcCommand(int argc, char** argv) {
   if (int rc = NoArgumentsOrHelp("gc", argc, argv, &GcUsage); rc >= 0) return rc;
-  std::vector<std::string> removed;
-  int rc = 0;
-  if (Status st = cgroup::Gc(&removed); !st.ok()) {
-    std::fprintf(stderr, "warden gc: cgroups: %s\n", st.ToString().c_str());
-    rc = 1;
-  }
-  if (Status st = net::Gc(&removed); !st.ok()) {
-    std::fprintf(stderr, "warden gc: network: %s\n", st.ToString().c_str());
-    rc = 1;
-  }
-  if (Status st = user::Gc(&removed); !st.ok()) {
-    std::fprintf(stderr, "warden gc: uid leases: %s\n", st.ToString().c_str());
-    rc = 1;
-  }
+  const GcReport report = Gc();
+  for (const std::string& e : report.errors) std::fprintf(stderr, "warden gc: %s\n", e.c_str());
+  const std::vector<std::string>& removed = report.removed;
   for (const std::string& r : removed) std::printf("removed %s\n", r.c_str());
   std::printf("warden gc: removed %zu leftover%s\n", removed.size(), removed.size() == 1 ? "" : "s");
-  return rc;
+  return report.errors.empty() ? 0 : 1;
 }
 
 }  // namespace warden::cli

@@ -120,7 +120,7 @@ int Check(const std::vector<std::string>& args) {
   }
   std::printf("# policy: %s\n", policy->name.c_str());
   if (!policy->source_path.empty()) std::printf("# source: %s\n", policy->source_path.c_str());
-  std::printf("# hash: sha256:%s\n", policy->hash.c_str());
+  std::printf("# hash: sha256:%s\n", PolicyHash(policy.value()).c_str());
   std::printf("# seccomp: %zu BPF instructions, filter hash sha256:%s\n", bpf->insns.size(),
               bpf->hash.c_str());
   std::printf("\n%s", PolicyToToml(policy.value()).c_str());
