@@ -84,7 +84,10 @@ _warden() {
     help)
       [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "run policy doctor gc version" -- "$cur"))
       ;;
-    doctor|gc|version)
+    doctor)
+      COMPREPLY=($(compgen -W "--json --help" -- "$cur"))
+      ;;
+    gc|version)
       COMPREPLY=($(compgen -W "--help" -- "$cur"))
       ;;
   esac
