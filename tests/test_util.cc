@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,6 +28,22 @@ std::string RepoPolicies() {
   }
   FAIL("policies/ not found: run the unit tests from the repository root (scripts/run-tests.sh)");
   return "";
+}
+
+Policy RepoDefaultPolicy() {
+  ScopedEnv dir("WARDEN_POLICY_DIR", RepoPolicies());
+  Result<Policy> p = ResolvePolicy("default");
+  REQUIRE(p.ok());
+  return p.value();
+}
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  REQUIRE(d != nullptr);
+  while (::readdir(d)) ++n;
+  ::closedir(d);
+  return n;
 }
 
 void WriteText(const std::string& path, const std::string& text) {

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "warden/policy.h"
+
 namespace warden::testing {
 
 // Prints "SKIPPED: <test>: <reason>" on stdout. scripts/run-tests.sh counts
@@ -35,6 +37,14 @@ class TempDir {
 // the repository root, as scripts/run-tests.sh does, or a build folder
 // below it); fails the test when there is none.
 std::string RepoPolicies();
+
+// The repository's default policy (policies/default.toml, loaded as
+// `warden run` would); fails the test when it does not load.
+Policy RepoDefaultPolicy();
+
+// How many fds this process has open (entries of /proc/self/fd): tests
+// compare it before and after to find leaks.
+int CountOpenFds();
 
 // Writes `text` to `path`, replacing it.
 void WriteText(const std::string& path, const std::string& text);

@@ -12,13 +12,6 @@
 namespace warden {
 namespace {
 
-Policy DefaultPolicy() {
-  testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
-  Result<Policy> p = ResolvePolicy("default");
-  REQUIRE(p.ok());
-  return p.value();
-}
-
 bool HostHasV1Memory() {
   Result<cgroup::HostLayout> h = cgroup::DiscoverHost("");
   return h.ok() && h->placement[cgroup::kMemory].backend == cgroup::Backend::kV1;
@@ -32,7 +25,7 @@ TEST_CASE("launch: a v1 cgroup the child cannot join fails the launch, naming it
   testing::TempDir cache;
   testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
   JobRequest req;
-  req.policy = DefaultPolicy();
+  req.policy = testing::RepoDefaultPolicy();
   req.argv = {"/bin/true"};
   testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP",
                            "join the job's cgroups:" + std::to_string(EACCES));
@@ -56,7 +49,7 @@ TEST_CASE("launch: a job that joined its v1 cgroups itself is held by the memory
   for (bool userns : {false, true}) {
     INFO("user namespace: " << userns);
     JobRequest req;
-    req.policy = DefaultPolicy();
+    req.policy = testing::RepoDefaultPolicy();
     req.policy.user_namespace = userns;
     req.policy.cgroup.memory_max_bytes.value = 32ull << 20;
     req.output_dir = out.path();

@@ -12,13 +12,6 @@
 namespace warden {
 namespace {
 
-Policy DefaultPolicy() {
-  testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
-  Result<Policy> p = ResolvePolicy("default");
-  REQUIRE(p.ok());
-  return p.value();
-}
-
 struct Expect {
   const char* step;  // as StepName gives it
   const char* call;  // the call the message must name
@@ -64,7 +57,7 @@ TEST_CASE("launch: each child step's failure names the step, the call and the pa
   testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
   testing::TempDir out;
   JobRequest req;
-  req.policy = DefaultPolicy();
+  req.policy = testing::RepoDefaultPolicy();
   req.argv = {"/bin/true"};
   // The job's stdio goes through pipes, so "set up stdio" has work to do.
   req.output_dir = out.path();
@@ -90,7 +83,7 @@ TEST_CASE("launch: an EPERM from setgroups does not tell root that warden needs 
   testing::TempDir cache;
   testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
   JobRequest req;
-  req.policy = DefaultPolicy();
+  req.policy = testing::RepoDefaultPolicy();
   req.argv = {"/bin/true"};
   testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP", "setgroups:" + std::to_string(EPERM));
   Result<JobResult> r = RunJob(req);
@@ -109,7 +102,7 @@ TEST_CASE("launch: a job that cannot be traced runs, with a warning in its resul
   testing::TempDir cache;
   testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
   JobRequest req;
-  req.policy = DefaultPolicy();
+  req.policy = testing::RepoDefaultPolicy();
   req.policy.seccomp.deny_action = SeccompAction::kKill;  // traced for attribution
   req.argv = {"/bin/sh", "-c", "exit 4"};
   testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP", "trace job");

@@ -16,15 +16,6 @@
 namespace warden {
 namespace {
 
-int CountFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  REQUIRE(d != nullptr);
-  while (readdir(d)) ++n;
-  closedir(d);
-  return n;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -73,7 +64,7 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
     REQUIRE(warm->exit_code == 0);
     req.argv = {"/bin/sleep", "1000"};
   }
-  const int fds = CountFds();
+  const int fds = testing::CountOpenFds();
   // Up to and including PlaceChild: SuperviseJob would wait for the sleep.
   for (size_t stop = 0; stop <= 10; ++stop) {
     INFO("abandoned after " << stop << " phases"
@@ -96,7 +87,7 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
     if (child > 0) CHECK(::kill(child, 0) == -1);
     CHECK(waitpid(-1, nullptr, WNOHANG) == -1);  // no child left, not even a zombie
     CHECK(errno == ECHILD);
-    CHECK(CountFds() == fds);
+    CHECK(testing::CountOpenFds() == fds);
   }
 
   // All of them, in order, are RunJob.

@@ -15,15 +15,6 @@
 namespace warden {
 namespace {
 
-int CountFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  REQUIRE(d != nullptr);
-  while (readdir(d)) ++n;
-  closedir(d);
-  return n;
-}
-
 Policy TestPolicy() {
   testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
   Result<Policy> p = ResolvePolicy("default");
@@ -62,14 +53,14 @@ TEST_CASE("launch: many jobs in one process leave no mapping, fd or child behind
   REQUIRE(first.ok());
   INFO(first->error);
   REQUIRE(first->exit_code == 3);
-  const int fds = CountFds();
+  const int fds = testing::CountOpenFds();
   for (int i = 0; i < 20; ++i) {
     Result<JobResult> r = RunJob(req);
     REQUIRE(r.ok());
     CHECK(r->status == JobStatus::kNonzero);
     CHECK(r->exit_code == 3);
   }
-  CHECK(CountFds() == fds);
+  CHECK(testing::CountOpenFds() == fds);
   CHECK(waitpid(-1, nullptr, WNOHANG) == -1);  // no child left, not even a zombie
   CHECK(errno == ECHILD);
 
@@ -87,7 +78,7 @@ TEST_CASE("launch: many jobs in one process leave no mapping, fd or child behind
   CHECK(no_cwd->status == JobStatus::kSetupError);
   CHECK(no_cwd->exit_code == 125);
   CHECK(no_cwd->error.find("No such file or directory") != std::string::npos);
-  CHECK(CountFds() == fds);
+  CHECK(testing::CountOpenFds() == fds);
 }
 
 }  // namespace

@@ -16,22 +16,6 @@
 namespace warden {
 namespace {
 
-Policy DefaultPolicy() {
-  testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
-  Result<Policy> p = ResolvePolicy("default");
-  REQUIRE(p.ok());
-  return p.value();
-}
-
-int CountFds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  REQUIRE(d != nullptr);
-  while (readdir(d)) ++n;
-  closedir(d);
-  return n;
-}
-
 sigset_t BlockedSignals() {
   sigset_t set;
   REQUIRE(::sigprocmask(SIG_BLOCK, nullptr, &set) == 0);
@@ -65,11 +49,11 @@ TEST_CASE("launch: each launcher call's failure fails the launch with 125 and na
     for (int err : {EIO, EMFILE}) {
       INFO("call " << e.call << ", errno " << err);
       JobRequest req;
-      req.policy = DefaultPolicy();
+      req.policy = testing::RepoDefaultPolicy();
       req.argv = {"/bin/sh", "-c", "exit 3"};
       if (e.output_dir) req.output_dir = out.path();
       req.pty = e.pty;
-      const int fds_before = CountFds();
+      const int fds_before = testing::CountOpenFds();
       const sigset_t blocked_before = BlockedSignals();
       {
         testing::ScopedEnv fault("WARDEN_FAULT_PARENT_CALL",
@@ -87,7 +71,7 @@ TEST_CASE("launch: each launcher call's failure fails the launch with 125 and na
       // fd closed, the signal mask restored.
       CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
       CHECK(errno == ECHILD);
-      CHECK(CountFds() == fds_before);
+      CHECK(testing::CountOpenFds() == fds_before);
       const sigset_t blocked_after = BlockedSignals();
       for (int sig = 1; sig < NSIG; ++sig) {
         CHECK(::sigismember(&blocked_after, sig) == ::sigismember(&blocked_before, sig));
@@ -111,7 +95,7 @@ TEST_CASE("launch: a parent fault that names no call fails the launch, it is not
     INFO(spec);
     testing::ScopedEnv fault("WARDEN_FAULT_PARENT_CALL", spec);
     JobRequest req;
-    req.policy = DefaultPolicy();
+    req.policy = testing::RepoDefaultPolicy();
     req.argv = {"/bin/true"};
     Result<JobResult> r = RunJob(req);
     REQUIRE(r.ok());

@@ -12,6 +12,7 @@
 #include "policy/layer.h"
 #include "policy/run_options.h"
 #include "policy_data/parse_util.h"
+#include "policy/run_args.h"
 #include "test_util.h"
 
 namespace warden::policy {
@@ -26,11 +27,7 @@ struct PolicyDirEnv : testing::ScopedEnv {
 };
 
 Result<RunOptions> Parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "run");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  return ParseRunOptions(static_cast<int>(args.size()), argv.data());
+  return testing::ParseRunArgs(std::move(args));
 }
 
 std::string Refusal(const std::vector<std::string>& args) {

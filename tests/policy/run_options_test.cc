@@ -11,6 +11,7 @@
 
 #include "policy/layer.h"  // kMaxEnvValueBytes
 #include "policy_data/parse_util.h"
+#include "policy/run_args.h"
 #include "test_util.h"
 
 namespace warden::policy {
@@ -22,13 +23,8 @@ struct PolicyDirEnv : testing::ScopedEnv {
   explicit PolicyDirEnv(const std::string& dir) : ScopedEnv("WARDEN_POLICY_DIR", dir) {}
 };
 
-// ParseRunOptions over {"run", args...}.
 Result<RunOptions> Parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "run");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  return ParseRunOptions(static_cast<int>(args.size()), argv.data());
+  return testing::ParseRunArgs(std::move(args));
 }
 
 // The refusal for `args` (must be refused).
