@@ -57,10 +57,15 @@ std::string SetupHint(launch::Step step, int err) {
       if (mount_step) return " (the mount table is full: see /proc/sys/fs/mount-max)";
       return " (a namespace limit is reached: check /proc/sys/user/max_*_namespaces)";
     case ENOENT:
-      if (step == Step::kChdir) return " (the policy's cwd does not exist in the sandbox)";
+      if (step == Step::kChdir) {
+        return " (the working directory (--chdir, filesystem.cwd, or a script's directory) "
+               "does not exist in the sandbox: bind a directory there or choose one that exists)";
+      }
       if (mount_step) {
-        return " (the destination does not exist in the sandbox root: create it there or "
-               "choose a path under /tmp)";
+        // Missing destinations are made by warden; what is missing here is
+        // a path on the host side, or one removed while the sandbox was built.
+        return " (a path this step needs is gone: was a bind source removed or renamed while "
+               "warden started the job?)";
       }
       return "";
     case EROFS:
