@@ -53,10 +53,13 @@ enum class JobStatus {
                       // seccomp_syscall names the call when it is known
   kSetupError,        // the job never ran: warden could not build its
                       // sandbox; error says why and what to do
+  kCancelled,         // Job::Cancel stopped the job (exit code 143, as a
+                      // SIGTERM would give)
 };
 
 // The status's name as the --result JSON writes it: "ok", "nonzero",
-// "signaled", "timeout", "oom", "seccomp-violation" or "setup-error". These
+// "signaled", "timeout", "oom", "seccomp-violation", "setup-error" or
+// "cancelled". These
 // names are part of the JSON format and never change. The returned string is
 // static; the caller must not free it. A value that is none of the
 // enumerators (a cast from a bad integer) is named "unknown", which
@@ -84,6 +87,9 @@ struct JobResult {
   int64_t max_rss_kib = 0;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
+  // StdioSpec::kCapture only: what the job wrote, up to its limit.
+  std::string stdout_data;
+  std::string stderr_data;
   std::vector<std::string> warnings;  // optional limits not applied, etc.
   std::string job_id;
   std::string policy_name;

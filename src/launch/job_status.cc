@@ -19,6 +19,7 @@ const char* JobStatusName(JobStatus status) {
     case JobStatus::kOom: return "oom";
     case JobStatus::kSeccompViolation: return "seccomp-violation";
     case JobStatus::kSetupError: return "setup-error";
+    case JobStatus::kCancelled: return "cancelled";
   }
   return "unknown";
 }
