@@ -68,6 +68,9 @@ struct LauncherOptions {
   // (state_dir/net). Every warden on a host must use the same directory,
   // or their jobs may get the same uid or address.
   std::string state_dir = "/run/warden";
+  // Either lease directory elsewhere (absolute); empty: under state_dir.
+  std::string net_state_dir;
+  std::string uid_state_dir;
   // Compiled seccomp filters and mount templates, per policy hash.
   std::string cache_dir = "/var/cache/warden";
   // Where LoadPolicy looks up policy names; empty: the installed
