@@ -165,6 +165,10 @@ struct JobSpec {
   std::vector<std::string> env_pass;       // --env-pass: from LauncherOptions::environment
   std::optional<uint64_t> wall_time_ms;    // --timeout; 0: none
   StdioSpec in, out, err;                  // default: /dev/null each
+  // --output-dir: stdout and stderr go to DIR/stdout and DIR/stderr (DIR
+  // made when missing, never through a symlink), each cut at the policy's
+  // output limit; replaces `out` and `err`.
+  std::string output_dir;
   // --pty: the job gets a new pseudo-terminal as stdin, stdout, stderr and
   // controlling terminal, relayed to in.fd and out.fd (both kind kFd).
   bool pty = false;
