@@ -229,6 +229,37 @@ TEST_CASE("launcher: file output is created 0600 and cut at its limit", "[launch
   CHECK((st.st_mode & 0777) == 0600);
 }
 
+TEST_CASE("launcher: stdin from a file; output_dir as --output-dir", "[launch][api][root]") {
+  WARDEN_REQUIRE_ROOT();
+  Fixture f;
+  testing::TempDir dir;
+  testing::WriteText(dir.Join("in"), "from a file\n");
+  JobSpec s = f.Spec({"/bin/sh", "-c", "cat; echo err >&2"});
+  s.in = StdioSpec::File(dir.Join("in"));
+  s.output_dir = dir.Join("out");
+  std::unique_ptr<Job> job = f.Start(std::move(s));
+  const JobResult& r = job->Wait();
+  INFO(r.error);
+  CHECK(r.exit_code == 0);
+  Result<std::string> out = base::ReadFile(dir.Join("out/stdout"), 100);
+  Result<std::string> err = base::ReadFile(dir.Join("out/stderr"), 100);
+  REQUIRE(out.ok());
+  REQUIRE(err.ok());
+  CHECK(out.value() == "from a file\n");
+  CHECK(err.value() == "err\n");
+
+  // A symlink is never opened as stdin: the launch fails, saying so.
+  REQUIRE(::symlink(dir.Join("in").c_str(), dir.Join("link").c_str()) == 0);
+  JobSpec l = f.Spec({"/bin/cat"});
+  l.in = StdioSpec::File(dir.Join("link"));
+  std::unique_ptr<Job> refused = f.Start(std::move(l));
+  const JobResult& lr = refused->Wait();
+  CHECK(lr.status == JobStatus::kSetupError);
+  CHECK(lr.exit_code == 125);
+  CHECK(lr.error.find("symlink") != std::string::npos);
+  CHECK(refused->pidfd() == -1);
+}
+
 TEST_CASE("launcher: a job reads a pipe the caller holds, and ends when it is closed",
           "[launch][api][root]") {
   WARDEN_REQUIRE_ROOT();
@@ -279,6 +310,11 @@ TEST_CASE("launcher: Kill forwards SIGTERM, refuses SIGSTOP; Cancel stops a bloc
   CHECK(c.exit_code == 143);
   CHECK(c.error == "cancelled");
   CHECK(cancelled->Cancel().code() == Code::kFailedPrecondition);
+
+  std::unique_ptr<Job> sigkilled = f.Start(s);
+  CHECK(sigkilled->Kill(SIGKILL).ok());
+  const JobResult& sk = sigkilled->Wait();
+  CHECK(sk.exit_code == 128 + SIGKILL);
   ::close(p[0]);
   ::close(p[1]);
 }
