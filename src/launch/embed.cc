@@ -17,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "base/check.h"
 #include "base/fd.h"
 #include "base/host_config.h"
 #include "base/log.h"
@@ -278,13 +279,22 @@ void* SupervisorMain(void* arg) {
 Status StartSupervisor(const std::shared_ptr<Job::State>& st) {
   pthread_attr_t attr;
   if (int e = ::pthread_attr_init(&attr); e != 0) return Status::FromErrno(e, "pthread_attr_init");
-  (void)::pthread_attr_setstacksize(&attr, kSupervisorStackBytes);
+  int e = ::pthread_attr_setstacksize(&attr, kSupervisorStackBytes);
+  if (e != 0) {
+    ::pthread_attr_destroy(&attr);
+    return Status::FromErrno(e, "pthread_attr_setstacksize(256 KiB)");
+  }
+  // The new thread inherits the mask in force at pthread_create.
   sigset_t all, old;
   ::sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  if (e = ::pthread_sigmask(SIG_SETMASK, &all, &old); e != 0) {
+    ::pthread_attr_destroy(&attr);
+    return Status::FromErrno(e, "pthread_sigmask(SIG_SETMASK, all signals)");
+  }
   auto* arg = new std::shared_ptr<Job::State>(st);
-  const int e = ::pthread_create(&st->thread, &attr, &SupervisorMain, arg);
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  e = ::pthread_create(&st->thread, &attr, &SupervisorMain, arg);
+  // Restoring a mask that was in force a moment ago cannot fail.
+  WARDEN_CHECK(::pthread_sigmask(SIG_SETMASK, &old, nullptr) == 0);
   ::pthread_attr_destroy(&attr);
   if (e != 0) {
     delete arg;
@@ -311,8 +321,6 @@ Status Ended() {
 }
 
 }  // namespace
-
-// ---- Job ----
 
 Job::Job(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
@@ -378,8 +386,6 @@ Status Job::Cancel() {
   }
   return Status::Ok();
 }
-
-// ---- Launcher ----
 
 struct Launcher::Impl {
   std::shared_ptr<LauncherCore> core;
