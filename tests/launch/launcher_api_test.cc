@@ -141,6 +141,26 @@ TEST_CASE("launcher: Create refuses relative directories, bad pools, ranges and 
   CHECK(Launcher::Create(o).ok());
 }
 
+TEST_CASE("launcher: Create blocks the forwarded signals only when it forwards them",
+          "[launch][api]") {
+  // On threads of their own, so that this thread's mask stays as it is.
+  auto blocked_after_create = [](bool forward) {
+    bool usr1 = false, winch = false;
+    std::thread([&] {
+      LauncherOptions o;
+      o.forward_signals = forward;
+      REQUIRE(Launcher::Create(o).ok());
+      sigset_t now;
+      REQUIRE(::pthread_sigmask(SIG_SETMASK, nullptr, &now) == 0);
+      usr1 = ::sigismember(&now, SIGUSR1) == 1;
+      winch = ::sigismember(&now, SIGWINCH) == 1;
+    }).join();
+    return usr1 && winch;
+  };
+  CHECK(blocked_after_create(true));
+  CHECK_FALSE(blocked_after_create(false));
+}
+
 TEST_CASE("launcher: Start refuses a request that cannot run, and starts nothing",
           "[launch][api]") {
   Fixture f;
