@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "warden/export.h"
+
 namespace warden {
 
 // One host feature and whether it works.
@@ -37,12 +39,12 @@ struct DoctorReport {
 // run in this environment would get. Namespace probes run in forked
 // children that it reaps before returning. Keeps no state: safe to call
 // from any thread, provided no thread changes the environment meanwhile.
-DoctorReport Doctor();
+WARDEN_EXPORT DoctorReport Doctor();
 
 // The report as one JSON object: {"usable": bool, "checks": [{"section",
 // "name", "ok", "required", "detail", "remedy"}, ...]}. Invalid UTF-8 in a
 // string is replaced, never an error. Pure function: safe from any thread.
-std::string DoctorReportToJson(const DoctorReport& report);
+WARDEN_EXPORT std::string DoctorReportToJson(const DoctorReport& report);
 
 }  // namespace warden
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "warden/export.h"
+
 namespace warden {
 
 struct GcReport {
@@ -25,7 +27,7 @@ struct GcReport {
 // Safe to call from any thread, provided no thread changes the environment
 // meanwhile; concurrent calls (in this process or others) each remove what
 // they find first.
-GcReport Gc();
+WARDEN_EXPORT GcReport Gc();
 
 }  // namespace warden
 
