@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,8 +127,8 @@ int main(int argc, char** argv) {
   const double api_s = ApiSeconds(launcher, jobs);
   const double cli_s = CliSeconds(warden, jobs);
   Check(warden_launcher_free(launcher), "warden_launcher_free");
-  const std::string rm = std::string("rm -rf '") + cache + "'";
-  (void)std::system(rm.c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(cache, ec);
 
   const double api_rate = jobs / api_s;
   const double cli_rate = jobs / cli_s;
