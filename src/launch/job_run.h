@@ -8,7 +8,7 @@
 // Every phase takes the one JobRun the launch shares and returns a Status
 // that already names what failed ("root filesystem: ...", "cgroup: ...");
 // the caller turns a failure into the setup-error result (SetupError). Each
-// phase emits the trace mark (base/trace.h, WARDEN_TRACE_STARTUP) that
+// phase emits the trace mark (base/trace.h, DiagnosticOptions::trace_startup) that
 // names the point it reaches. The phases must run in the order below, each
 // at most once, and the next only after the previous one succeeded.
 #ifndef WARDEN_LAUNCH_JOB_RUN_H_
@@ -20,12 +20,14 @@
 #include <string>
 
 #include "base/fd.h"
+#include "base/host_config.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/host.h"
 #include "launch/job_stdio.h"
 #include "launch/launcher.h"
 #include "net/net.h"
 #include "proto/plan.h"
+#include "proto/report.h"
 #include "user/uid_lease.h"
 #include "warden/job.h"
 #include "warden/status.h"
@@ -40,12 +42,13 @@ namespace warden::launch {
 // destructor when the normal path did not), and those before the uid lease.
 // Not copyable or movable: the supervisor's callbacks point into it.
 struct JobRun {
-  JobRun(const JobRequest& request, std::string job_id);
+  JobRun(const JobRequest& request, std::string job_id, const base::HostConfig& config);
   JobRun(const JobRun&) = delete;
   JobRun& operator=(const JobRun&) = delete;
 
   const JobRequest& req;
   const Policy& policy;
+  const base::HostConfig& config;
   JobResult res;  // job id, policy, warnings; the rest by CollectResult
   Plan plan;      // what the child walks
   // Each concurrent job gets a uid/gid of its own (user/uid_lease.h) where
@@ -114,6 +117,27 @@ Status CollectResult(JobRun& run);
 
 // The result of a launch that failed at `st`: status setup-error, exit 125.
 Result<JobResult> SetupError(JobRun& run, const Status& st);
+
+// The phases above in sequence, with the host's directories, pools and
+// permissions from `config` (which must outlive the call): what RunJob
+// (warden/job.h) does with DefaultHostConfig().
+Result<JobResult> RunJobWith(const JobRequest& request, const base::HostConfig& config);
+
+// A child fault spec (base/fault.h), "<step>[:<errno>]", checked:
+// kInvalidArgument names an unknown step or a bad errno.
+struct ChildFault {
+  Step step = Step::kNone;
+  int err = 0;
+};
+Result<ChildFault> ParseChildFaultSpec(const std::string& spec);
+
+// The HostConfig of the process-wide entry points that take none (RunJob,
+// Doctor, Gc, ResolvePolicy, PolicyForProgram, PolicyDirectory): a default
+// HostConfig until SetDefaultHostConfig. `warden` sets it once from its
+// environment before any command runs; a Launcher passes its own instead.
+// SetDefaultHostConfig is not thread-safe against those calls.
+const base::HostConfig& DefaultHostConfig();
+void SetDefaultHostConfig(base::HostConfig config);
 
 }  // namespace warden::launch
 
