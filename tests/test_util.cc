@@ -1,11 +1,5 @@
 #include "test_util.h"
 
-#include <utility>
-
-#include "base/fault.h"
-#include "launch/job_run.h"
-#include "mnt/mount_plan.h"
-
 #include <dirent.h>
 #include <unistd.h>
 
@@ -14,6 +8,11 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <utility>
+
+#include "base/fault.h"
+#include "launch/job_run.h"
+#include "mnt/mount_plan.h"
 
 namespace warden::testing {
 

@@ -27,10 +27,12 @@
 // The top-level `warden` groups are created on demand and removed when the
 // last job in them is removed.
 //
-// Testing switch: the environment variable WARDEN_CGROUP_DISABLE holds a
-// comma-separated list of controller names (memory, pids, cpu, cpuset, io,
-// and the v1 helpers cpuacct, blkio, freezer) that are then treated as
-// unavailable on this host, so that the fail-closed paths can be forced:
+// Testing switch: HostConfig::cgroup_disable (Options::disabled_controllers,
+// DiscoverHost's second argument) holds a comma-separated list of
+// controller names (memory, pids, cpu, cpuset, io, and the v1 helpers
+// cpuacct, blkio, freezer) that are then treated as unavailable on this
+// host, so that the fail-closed paths can be forced; `warden` takes it from
+// WARDEN_CGROUP_DISABLE:
 //   WARDEN_CGROUP_DISABLE=memory,pids warden run ...
 //
 // Thread safety: distinct JobCgroup objects may be used from different
