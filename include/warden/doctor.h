@@ -33,12 +33,14 @@ struct DoctorReport {
 
 // Probes the host: namespaces, seccomp, cgroup backend per controller,
 // network, event loop. Never fails: a probe that cannot run is a check that
-// is not ok, with the reason in `detail`. Honours the same WARDEN_*
-// environment variables `warden run` does (WARDEN_MOUNT_API,
-// WARDEN_CGROUP_DISABLE, WARDEN_IO, ...), so the report describes what a
-// run in this environment would get. Namespace probes run in forked
-// children that it reaps before returning. Keeps no state: safe to call
-// from any thread, provided no thread changes the environment meanwhile.
+// is not ok, with the reason in `detail`. Reads no environment variable:
+// it uses the process's default host settings (the address pool, the lease
+// and cache directories, the disabled cgroup controllers; `warden` fills
+// them from its WARDEN_* variables) and the diagnostics ConfigureDiagnostics
+// set (the event loop's backend, the mount API), so the report describes
+// what RunJob would get. Namespace probes run in forked children that it
+// reaps before returning. Keeps no state: safe to call from any thread,
+// provided no thread calls ConfigureDiagnostics meanwhile.
 WARDEN_EXPORT DoctorReport Doctor();
 
 // The report as one JSON object: {"usable": bool, "checks": [{"section",

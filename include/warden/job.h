@@ -102,7 +102,10 @@ struct JobResult {
 
 // Runs the job. A setup failure is not an error here: it is a JobResult
 // with status JobStatus::kSetupError and exit_code 125. An error Status means warden
-// could not even try (bad request).
+// could not even try (bad request). Reads no environment variable: the
+// directories, pools and permissions it uses are the process's default host
+// settings (`warden` fills them from its WARDEN_* variables), and env.pass
+// and JobRequest::env_pass copy from the environment recorded there.
 WARDEN_EXPORT Result<JobResult> RunJob(const JobRequest& request);
 
 // The --result JSON document. Its "status" member is JobStatusName(status).

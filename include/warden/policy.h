@@ -214,8 +214,12 @@ WARDEN_EXPORT Result<Policy> ResolvePolicy(const std::string& name_or_file);
 // interpreter; "default" when nothing matches.
 WARDEN_EXPORT Result<Policy> PolicyForProgram(const std::string& program_path);
 
-// Directory of shipped policies: $WARDEN_POLICY_DIR, else the install
-// location, else policies/ next to the binary's source tree.
+// Directory of shipped policies: the one the process's default host
+// settings name (`warden` takes WARDEN_POLICY_DIR), else the install
+// location, else policies/ next to the binary's source tree. LoadPolicyFile,
+// LoadPolicyString, ResolvePolicy and PolicyForProgram resolve `extends`
+// and NAME there, and use the policy cache below the default cache
+// directory; none reads an environment variable.
 WARDEN_EXPORT std::string PolicyDirectory();
 
 // The effective policy as TOML, with every default filled in and groups
@@ -227,8 +231,8 @@ WARDEN_EXPORT std::string PolicyToToml(const Policy& policy);
 // (no filter cache). OK when it would run; otherwise kInvalidArgument whose
 // message reads "FILE:LINE:COL: what is wrong" for a parse, validation or
 // filter error, or the error of the failing call (a missing file, an
-// unknown NAME). Reads WARDEN_POLICY_DIR for a NAME. Safe to call from any
-// thread, provided no thread changes the environment meanwhile.
+// unknown NAME). A NAME is looked up in PolicyDirectory(). Safe to call
+// from any thread.
 WARDEN_EXPORT Status ValidatePolicy(const std::string& name_or_file);
 
 // The hex SHA-256 of the effective policy (PolicyToToml), the value a loaded

@@ -4,6 +4,7 @@
 
 #include "base/trace.h"
 #include "cli/commands.h"
+#include "cli/env_config.h"
 #include "warden/job.h"
 
 namespace {
@@ -82,6 +83,11 @@ int HelpCommand(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The environment is read once, here: the library reads none.
+  if (warden::Status st = warden::cli::ApplyEnvironment(); !st.ok()) {
+    std::fprintf(stderr, "warden: %s\n", st.ToString().c_str());
+    return 125;
+  }
   warden::base::TracePhase("main");
   if (argc < 2) {
     Usage(stderr);
