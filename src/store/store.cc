@@ -13,7 +13,8 @@ Result<std::unique_ptr<Store>> Store::Open(
     io::Loop* loop, io::Env* env, const std::string& root, const wal::WalOptions& wal_options,
     std::function<Status(uint64_t, const wal::Payload&)> on_blob) {
   std::unique_ptr<Store> store(new Store(env, root));
-  WARDEN_RETURN_IF_ERROR(env->CreateDir(root));
+  // Durable before the WAL directory inside it is made durable in it.
+  WARDEN_RETURN_IF_ERROR(env->CreateDirDurable(root));
   std::map<uint64_t, wal::CommitIntent> open_intents;
   wal::ReplayHandler handler;
   handler.on_record = [&](uint64_t seq, const wal::Payload& p) -> Status {

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Wal>> Wal::Open(io::Loop* loop, io::Env* env, const std::
 }
 
 Status Wal::Recover(const ReplayHandler& handler) {
-  WARDEN_RETURN_IF_ERROR(env_->CreateDir(dir_));
+  WARDEN_RETURN_IF_ERROR(env_->CreateDirDurable(dir_));
   WARDEN_ASSIGN_OR_RETURN(auto names, env_->ListDir(dir_));
   std::map<uint64_t, std::string> segment_files;
   std::map<uint64_t, std::string> checkpoints;
