@@ -114,6 +114,22 @@ TEST_CASE("store: multi-file commit interrupted at every step is all or nothing"
   CHECK(finished);  // the sweep reached a commit that no crash interrupted
 }
 
+TEST_CASE("store: the store root made by Open survives a crash", "[store]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  io::FaultEnv env;
+  {
+    auto s = store::Store::Open(loop.get(), &env, dir.Join("st"), warden::testing::SmallOptions());
+    REQUIRE(s.ok());
+    REQUIRE(s.value()->CommitFiles({{"a", "a1"}}).ok());
+  }
+  env.Crash();
+  env.Restart();
+  auto s = store::Store::Open(loop.get(), &env, dir.Join("st"), warden::testing::SmallOptions());
+  REQUIRE(s.ok());
+  CHECK(Read(dir.Join("st/a")) == "a1");
+}
+
 TEST_CASE("store: a crash at every named commit point is all or nothing", "[store][slow]") {
   WARDEN_EACH_BACKEND(loop);
   const char* points[] = {"txn.after_temps", "txn.after_intent", "txn.after_rename",

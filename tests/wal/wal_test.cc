@@ -355,3 +355,22 @@ TEST_CASE("wal: a torn write at power loss is recovered", "[wal]") {
   CHECK(r.blobs == std::vector<std::string>{"pre-0", "pre-1"});
   CHECK(w.value()->recovery().torn_bytes > 0);
 }
+
+TEST_CASE("wal: the WAL directory made by Open survives a crash", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  io::FaultEnv env;
+  Replayed r;
+  {
+    auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+    REQUIRE(w.ok());
+    AppendN(w.value().get(), 2, "acked-");
+  }
+  // mkdir is not durable until its parent is synced: without that fsync the
+  // directory, and every acknowledged record in it, is gone after the crash.
+  env.Crash();
+  env.Restart();
+  auto w = OpenWal(loop.get(), &env, dir.Join("wal"), &r);
+  REQUIRE(w.ok());
+  CHECK(r.blobs == std::vector<std::string>{"acked-0", "acked-1"});
+}
