@@ -232,6 +232,41 @@ Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record
                            &buffer, chunk_bytes);
 }
 
+uint64_t TailWindow(size_t max_batch_bytes, size_t max_record_bytes) {
+  return std::max<uint64_t>(max_batch_bytes, RecordExtent(max_record_bytes));
+}
+
+Result<uint64_t> ZeroNonZero(io::Env* env, io::File& file, uint64_t from, uint64_t to) {
+  constexpr size_t kChunk = 64u << 10;
+  constexpr size_t kBlock = 4096;
+  static const std::string kZeros(kChunk, '\0');
+  std::string buf(kChunk, '\0');
+  uint64_t written = 0;
+  for (uint64_t pos = from; pos < to;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, to - pos));
+    WARDEN_ASSIGN_OR_RETURN(size_t got, env->Read(file, buf.data(), want, pos));
+    if (got == 0) break;  // the file ends here
+    // Coalesce the non-zero blocks of this chunk into runs of writes.
+    for (size_t i = 0; i < got;) {
+      size_t n = std::min(kBlock, got - i);
+      if (FirstNonZero(buf.data() + i, n) == n) {
+        i += n;
+        continue;
+      }
+      size_t run = i;
+      while (run < got && FirstNonZero(buf.data() + run, std::min(kBlock, got - run)) <
+                              std::min(kBlock, got - run)) {
+        run += std::min(kBlock, got - run);
+      }
+      WARDEN_RETURN_IF_ERROR(env->Write(file, kZeros.data(), run - i, pos + i));
+      written += run - i;
+      i = run;
+    }
+    pos += got;
+  }
+  return written;
+}
+
 std::string EncodeCheckpoint(uint64_t seq, const std::string& snapshot) {
   std::string out(24, '\0');
   std::memcpy(out.data(), "WRDNCKP1", 8);

@@ -67,6 +67,17 @@ Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record
                    const RecordFn& on_record, SegmentScan* out,
                    size_t chunk_bytes = kScanChunkBytes);
 
+// Bytes past the end of the synced records that may hold bytes of a batch
+// that was in flight at a crash: one batch is written at a time, starting
+// where the synced records end, and it is at most max_batch_bytes long or one
+// record of at most max_record_bytes (a batch always takes one record).
+uint64_t TailWindow(size_t max_batch_bytes, size_t max_record_bytes);
+
+// Writes zeros over the non-zero parts of [from, to) of file, reading it in
+// bounded chunks; bytes that already read as zeros are not written. Returns
+// the bytes written (0: nothing needed, and nothing needs syncing).
+Result<uint64_t> ZeroNonZero(io::Env* env, io::File& file, uint64_t from, uint64_t to);
+
 // Checkpoint file: "WRDNCKP1", u64 seq, u32 crc32c of seq and data, u32 0,
 // then the snapshot bytes.
 std::string EncodeCheckpoint(uint64_t seq, const std::string& snapshot);

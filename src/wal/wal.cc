@@ -161,23 +161,35 @@ Status Wal::Recover(const ReplayHandler& handler) {
     const std::string path = SegmentPath(segments_.back().id);
     WARDEN_ASSIGN_OR_RETURN(active_, env_->Open(path, io::kOpenWrite));
     active_offset_ = last_scan.end_offset;
-    if (last_scan.bad) {
-      // A torn tail: the last batch was cut short and never acknowledged.
-      // Zero it, so the next batch is not followed by its leftovers.
-      uint64_t len = last_scan.garbage_end - last_scan.bad_offset;
-      WARDEN_RETURN_IF_ERROR(env_->WriteZeros(*active_, last_scan.bad_offset, last_scan.garbage_end));
-      WARDEN_RETURN_IF_ERROR(env_->Sync(*active_, true));
-      recovery_.torn_file = path;
-      recovery_.torn_offset = last_scan.bad_offset;
-      recovery_.torn_bytes = len;
-      WLOG_WARN("", "wal: truncated a torn tail of " + std::to_string(len) + " bytes at \"" + path +
-                        "\" offset " + std::to_string(last_scan.bad_offset) + " (" + last_scan.what +
-                        ")");
-    }
+    WARDEN_RETURN_IF_ERROR(ClearTail(path, last_scan));
   }
   last_acked_seq_ = next_seq_ - 1;
   recovery_.last_seq = last_acked_seq_;
   recovery_.segments = segments_.size();
+  return Status::Ok();
+}
+
+Status Wal::ClearTail(const std::string& path, const SegmentScan& scan) {
+  // The batch in flight at a crash may have left any subset of its pages in
+  // [end, end + window): a lost first page reads as a clean end with stale
+  // records after it, which the next batch would land in front of. Zero
+  // whatever is non-zero there (and any garbage a bad record ran into), and
+  // make it durable before anything new is appended. A crash in between
+  // leaves a state this handles again.
+  const uint64_t end = scan.end_offset;
+  WARDEN_ASSIGN_OR_RETURN(uint64_t size, env_->Size(*active_));
+  uint64_t to = std::min(size, end + TailWindow(options_.max_batch_bytes, options_.max_record_bytes));
+  if (scan.bad) to = std::max(to, scan.garbage_end);
+  WARDEN_ASSIGN_OR_RETURN(uint64_t zeroed, ZeroNonZero(env_, *active_, end, to));
+  if (zeroed == 0 && !scan.bad) return Status::Ok();  // a clean log costs no write
+  if (zeroed > 0) WARDEN_RETURN_IF_ERROR(env_->Sync(*active_, true));
+  recovery_.torn_file = path;
+  recovery_.torn_offset = end;
+  recovery_.torn_bytes = zeroed;
+  WLOG_WARN("", "wal: cut the unacknowledged tail at \"" + path + "\" offset " + std::to_string(end) +
+                    ", zeroing " + std::to_string(zeroed) + " bytes of [" + std::to_string(end) + ", " +
+                    std::to_string(to) + ") (" +
+                    (scan.bad ? scan.what : std::string("stale bytes after a clean end")) + ")");
   return Status::Ok();
 }
 

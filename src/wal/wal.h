@@ -34,6 +34,8 @@
 
 namespace warden::wal {
 
+struct SegmentScan;  // wal/scan.h
+
 struct WalOptions {
   // Size every segment is pre-allocated to. 64 KiB .. 1 GiB.
   uint64_t segment_bytes = 32ull << 20;
@@ -51,8 +53,9 @@ struct RecoveryInfo {
   uint64_t records_replayed = 0;  // records after the snapshot
   uint64_t last_seq = 0;          // highest durable sequence number
   size_t segments = 0;
-  // A torn tail that was cut off: file, offset of the first bad byte, and
-  // bytes zeroed. Empty file when none.
+  // A torn tail that was cut off (a bad last record, or non-zero bytes after
+  // the last good one, left by a batch in flight at a crash): file, offset
+  // where the good records end, and bytes zeroed. Empty file when none.
   std::string torn_file;
   uint64_t torn_offset = 0;
   uint64_t torn_bytes = 0;
@@ -119,6 +122,9 @@ class Wal {
 
   Wal(io::Loop* loop, io::Env* env, std::string dir, const WalOptions& options);
   Status Recover(const ReplayHandler& handler);
+  // Zeroes what a crashed batch may have left after the end of the active
+  // segment's records; see docs/durability.md.
+  Status ClearTail(const std::string& path, const SegmentScan& scan);
   Status CreateSegment(uint64_t id, uint64_t first_seq);
   void ScheduleFlush();
   void StartFlush();
