@@ -65,7 +65,7 @@ Status Repair(io::Env* env, const std::string& dir, const WalOptions& options,
     SegmentScan scan;
     WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env, path, it->first, options.max_record_bytes, nullptr,
                                            &scan, &scan_buffer));
-    bool damaged = !scan.header_ok || scan.bad ||
+    bool damaged = !scan.header_ok || scan.bad || scan.valid_after ||
                    (expected != 0 && scan.header.first_seq != expected);
     if (!damaged) {
       expected = scan.last_seq + 1;

@@ -10,15 +10,32 @@
 namespace warden::wal {
 namespace {
 
+// The sequence number the record's batch starts at; false when the batch
+// index cannot be right in this segment (version 1 has none; a batch never
+// spans segments).
+bool BatchFirst(const RecordHeader& h, const SegmentHeader& segment, uint64_t* first) {
+  if (segment.version < 2 && h.batch_index != 0) return false;
+  if (h.seq < segment.first_seq || h.batch_index > h.seq - segment.first_seq) return false;
+  *first = h.seq - h.batch_index;
+  return true;
+}
+
 // Checks everything beyond the CRC; returns what is wrong, or "".
-std::string CheckRecord(const RecordHeader& h, std::string_view body, uint64_t segment_id,
+std::string CheckRecord(const RecordHeader& h, std::string_view body, const SegmentHeader& segment,
                         uint64_t expected_seq, Payload* payload) {
+  const uint64_t segment_id = segment.segment_id;
+  uint64_t batch_first = 0;
   if (h.segment_id != segment_id) {
     return "record of segment " + std::to_string(h.segment_id) + " in segment " +
            std::to_string(segment_id);
   }
   if (h.seq != expected_seq) {
     return "sequence " + std::to_string(h.seq) + ", expected " + std::to_string(expected_seq);
+  }
+  if (!BatchFirst(h, segment, &batch_first)) {
+    return "batch index " + std::to_string(h.batch_index) + " of sequence " + std::to_string(h.seq) +
+           " in a version " + std::to_string(segment.version) + " segment starting at " +
+           std::to_string(segment.first_seq);
   }
   if (!payload->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return "payload does not parse";
@@ -168,7 +185,7 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
     DecodeStatus ds;
     WARDEN_RETURN_IF_ERROR(DecodeAt(w, off, max_record_bytes, &ds, &h, &body));
     if (ds == DecodeStatus::kEnd) break;
-    std::string what = ds == DecodeStatus::kOk ? CheckRecord(h, body, segment_id, expected, &payload)
+    std::string what = ds == DecodeStatus::kOk ? CheckRecord(h, body, out->header, expected, &payload)
                                                : DecodeStatusName(ds);
     if (!what.empty()) {
       out->bad = true;
@@ -183,24 +200,35 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
     off += RecordExtent(h.length);
   }
   out->end_offset = off;
-  if (!out->bad) return Status::Ok();
-  // Is the bad record the torn end of the log, or damage with records after
-  // it? Any later position holding a record that passes its CRC and names
-  // this segment means the latter.
+  // What lies after the end: a torn tail, a batch torn by a crash, or
+  // damage with acknowledged records after it?
   WARDEN_ASSIGN_OR_RETURN(out->garbage_end, NonZeroEnd(w, off));
   out->garbage_end = std::max(out->garbage_end, off);
-  for (uint64_t pos = off + kRecordAlign; pos + kRecordHeaderBytes <= out->garbage_end;
-       pos += kRecordAlign) {
+  if (out->garbage_end == off) return Status::Ok();  // zeros: a clean end
+  if (!out->bad) out->what = "all-zero record header";
+  const uint64_t next = out->last_seq + 1;
+  for (uint64_t pos = off + kRecordAlign; pos + kRecordHeaderBytes <= out->garbage_end;) {
     RecordHeader h;
     std::string_view body;
     DecodeStatus ds;
     WARDEN_RETURN_IF_ERROR(DecodeAt(w, pos, max_record_bytes, &ds, &h, &body));
-    if (ds == DecodeStatus::kOk && h.segment_id == segment_id) {
-      out->valid_after = true;
-      out->what += "; a valid record (sequence " + std::to_string(h.seq) + ") follows at offset " +
-                   std::to_string(pos);
+    uint64_t batch_first = 0;
+    if (ds != DecodeStatus::kOk || h.segment_id != segment_id ||
+        !BatchFirst(h, out->header, &batch_first)) {
+      pos += kRecordAlign;
+      continue;
+    }
+    if (!out->valid_after || batch_first > next) {
+      out->what += std::string(batch_first > next ? "; a record of a later batch" : "; a valid record") +
+                   " (sequence " + std::to_string(h.seq) + ", batch from " + std::to_string(batch_first) +
+                   ") follows at offset " + std::to_string(pos);
+    }
+    out->valid_after = true;
+    if (batch_first > next) {
+      out->later_batch_after = true;
       break;
     }
+    pos += RecordExtent(h.length);
   }
   return Status::Ok();
 }

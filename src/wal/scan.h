@@ -28,8 +28,14 @@ struct SegmentScan {
   bool bad = false;           // a bad record at bad_offset
   uint64_t bad_offset = 0;
   std::string what;           // what was found there
-  bool valid_after = false;   // a valid record follows the bad one
-  uint64_t garbage_end = 0;   // end of the non-zero bytes after bad_offset
+  // After the end of the good records (a bad record, or an all-zero header
+  // with non-zero bytes after it): a valid record of this segment follows.
+  bool valid_after = false;
+  // One of those starts a batch after the one the end lies in: that batch
+  // was synced (the next is written only after), so the damage is to
+  // acknowledged records. Only valid_after without this is a torn batch.
+  bool later_batch_after = false;
+  uint64_t garbage_end = 0;   // end of the non-zero bytes after end_offset
 };
 
 // Where a segment's bytes come from: fills buf with up to len bytes from
@@ -49,9 +55,11 @@ inline constexpr uint64_t kZeroRunToStop = 8ull << 20;
 // bounded chunks into *buffer (reused across calls; nothing is copied per
 // record). Good records (CRC, segment id, the expected sequence, a payload
 // that parses and matches its type) go to on_record, in order, until the
-// first bad one or the first all-zero record header. After a bad record the
-// rest is searched for a valid record of this segment, which tells damage
-// from a torn tail. The result does not depend on chunk_bytes (tests and the
+// first bad one or the first all-zero record header. The non-zero bytes
+// after that are searched for valid records of this segment: none means a
+// clean end or a torn tail; records of the batch the end lies in (their
+// batch starts at or before last_seq + 1) mean a batch torn by a crash;
+// a record starting a later batch means damage. The result does not depend on chunk_bytes (tests and the
 // fuzz target check that).
 Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
                          size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,

@@ -136,14 +136,24 @@ Status Wal::Recover(const ReplayHandler& handler) {
                                                   ", expected " + std::to_string(expected) +
                                                   RepairHint(dir_));
     }
-    if (scan.bad && (scan.valid_after || !is_last)) {
+    // A roll happens only between batches, after the previous batch's
+    // fdatasync: every segment but the last was synced whole, so anything
+    // after its end is damage. In the last one, records after the end that
+    // all belong to the end's batch are a batch torn by a crash (never
+    // acknowledged, since its fdatasync did not complete); a record of a
+    // later batch means the end's batch had been synced: damage.
+    const bool torn = scan.bad || scan.valid_after;
+    if (scan.later_batch_after || (torn && !is_last)) {
       return Status::Error(Code::kCorruption,
-                           "\"" + path + "\" offset " + std::to_string(scan.bad_offset) + ": " +
-                               scan.what + (scan.valid_after ? "" : "; later segments follow") +
+                           "\"" + path + "\" offset " + std::to_string(scan.end_offset) + ": " +
+                               scan.what + (is_last ? "" : "; later segments follow") +
                                RepairHint(dir_));
     }
     expected = scan.last_seq + 1;
     segments_.push_back(Segment{id, scan.header.first_seq});
+    // New records carry batch indexes, which a version 1 segment cannot
+    // hold: the next batch starts a new segment.
+    roll_requested_ = scan.header.version < kFormatVersion;
     last_scan = scan;
   }
 
@@ -179,7 +189,7 @@ Status Wal::ClearTail(const std::string& path, const SegmentScan& scan) {
   const uint64_t end = scan.end_offset;
   WARDEN_ASSIGN_OR_RETURN(uint64_t size, env_->Size(*active_));
   uint64_t to = std::min(size, end + TailWindow(options_.max_batch_bytes, options_.max_record_bytes));
-  if (scan.bad) to = std::max(to, scan.garbage_end);
+  to = std::max(to, scan.garbage_end);
   WARDEN_ASSIGN_OR_RETURN(uint64_t zeroed, ZeroNonZero(env_, *active_, end, to));
   if (zeroed == 0 && !scan.bad) return Status::Ok();  // a clean log costs no write
   if (zeroed > 0) WARDEN_RETURN_IF_ERROR(env_->Sync(*active_, true));
@@ -189,7 +199,8 @@ Status Wal::ClearTail(const std::string& path, const SegmentScan& scan) {
   WLOG_WARN("", "wal: cut the unacknowledged tail at \"" + path + "\" offset " + std::to_string(end) +
                     ", zeroing " + std::to_string(zeroed) + " bytes of [" + std::to_string(end) + ", " +
                     std::to_string(to) + ") (" +
-                    (scan.bad ? scan.what : std::string("stale bytes after a clean end")) + ")");
+                    (scan.what.empty() ? std::string("stale bytes after a clean end") : scan.what) + ")");
+  recovery_.torn_what = scan.what.empty() ? "stale bytes after a clean end" : scan.what;
   return Status::Ok();
 }
 
@@ -279,7 +290,8 @@ void Wal::StartFlush() {
   WARDEN_CHECK(in_flight_.empty());
   for (size_t i = 0; i < take; ++i) {
     Pending& p = pending_[i];
-    EncodeRecord(p.type, segments_.back().id, next_seq_ + i, p.payload, &batch_);
+    EncodeRecord(p.type, segments_.back().id, next_seq_ + i, p.payload, &batch_,
+                 static_cast<uint32_t>(i));
     in_flight_.push_back(std::move(p));
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(take));

@@ -7,9 +7,11 @@
 // timer and no artificial delay.
 //
 // Open recovers the directory: it replays the newest checkpoint snapshot and
-// every record after it, truncates a torn tail (an incomplete last record),
-// and refuses to open when a bad record is followed by valid ones, naming the
-// file, the offset and what was found. Repair() is the operator's way out of
+// every record after it, cuts off a torn tail (an incomplete last batch, even
+// one with records after its damage: that batch was never acknowledged),
+// and refuses to open when damage is followed by a record of a later batch
+// (acknowledged records were damaged), naming the file, the offset and what
+// was found. Repair() is the operator's way out of
 // that state; it keeps copies of everything it removes.
 //
 // Failure model: any write or fdatasync error puts the log in a failed state.
@@ -59,6 +61,9 @@ struct RecoveryInfo {
   std::string torn_file;
   uint64_t torn_offset = 0;
   uint64_t torn_bytes = 0;
+  // What was found there, e.g. a batch torn by a crash: a bad record with
+  // records of the same batch after it.
+  std::string torn_what;
   size_t stale_temps_removed = 0;
 };
 
