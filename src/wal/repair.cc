@@ -63,8 +63,9 @@ Status Repair(io::Env* env, const std::string& dir, const WalOptions& options,
   for (auto it = segments.begin(); it != segments.end(); ++it) {
     const std::string path = dir + "/" + it->second;
     SegmentScan scan;
-    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env, path, it->first, options.max_record_bytes, nullptr,
-                                           &scan, &scan_buffer));
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env, path, it->first, options.max_record_bytes,
+                                           TailWindow(options.max_batch_bytes, options.max_record_bytes),
+                                           nullptr, &scan, &scan_buffer));
     bool damaged = !scan.header_ok || scan.bad || scan.valid_after ||
                    (expected != 0 && scan.header.first_seq != expected);
     if (!damaged) {

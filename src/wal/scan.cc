@@ -117,18 +117,18 @@ size_t FirstNonZero(const char* p, size_t n) {
 }
 
 // End of the last non-zero byte at or after `from` that comes before the
-// first run of kZeroRunToStop zeros; `from` when there is none.
-Result<uint64_t> NonZeroEnd(Window& w, uint64_t from) {
+// first run of zero_run zeros; `from` when there is none.
+Result<uint64_t> NonZeroEnd(Window& w, uint64_t from, uint64_t zero_run) {
   uint64_t last_end = from;
   uint64_t pos = from;
-  while (pos < w.size() && pos - last_end < kZeroRunToStop) {
+  while (pos < w.size() && pos - last_end < zero_run) {
     const char* p;
     size_t avail;
     WARDEN_RETURN_IF_ERROR(w.At(pos, kScanChunkBytes, &p, &avail));
     if (avail == 0) break;
     size_t n = std::min<size_t>(avail, kScanChunkBytes);
     for (size_t i = FirstNonZero(p, n); i < n; i = i + 1 + FirstNonZero(p + i + 1, n - i - 1)) {
-      if (pos + i - last_end >= kZeroRunToStop) return last_end;
+      if (pos + i - last_end >= zero_run) return last_end;
       last_end = pos + i + 1;
     }
     pos += n;
@@ -156,15 +156,15 @@ Status DecodeAt(Window& w, uint64_t off, size_t max_record_bytes, DecodeStatus* 
 }  // namespace
 
 Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
-                         size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
-                         std::string* buffer, size_t chunk_bytes) {
+                         size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
+                         SegmentScan* out, std::string* buffer, size_t chunk_bytes) {
   *out = SegmentScan();
   Window w(source, size, chunk_bytes, buffer);
   const char* p;
   size_t avail;
   WARDEN_RETURN_IF_ERROR(w.At(0, kSegmentHeaderBytes, &p, &avail));
   if (!DecodeSegmentHeader(p, avail, &out->header)) {
-    WARDEN_ASSIGN_OR_RETURN(uint64_t end, NonZeroEnd(w, 0));
+    WARDEN_ASSIGN_OR_RETURN(uint64_t end, NonZeroEnd(w, 0, zero_run));
     out->all_zero = end == 0;
     return Status::Ok();
   }
@@ -202,7 +202,7 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
   out->end_offset = off;
   // What lies after the end: a torn tail, a batch torn by a crash, or
   // damage with acknowledged records after it?
-  WARDEN_ASSIGN_OR_RETURN(out->garbage_end, NonZeroEnd(w, off));
+  WARDEN_ASSIGN_OR_RETURN(out->garbage_end, NonZeroEnd(w, off, zero_run));
   out->garbage_end = std::max(out->garbage_end, off);
   if (out->garbage_end == off) return Status::Ok();  // zeros: a clean end
   if (!out->bad) out->what = "all-zero record header";
@@ -234,8 +234,8 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
 }
 
 Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_id,
-                       size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
-                       std::string* buffer) {
+                       size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
+                       SegmentScan* out, std::string* buffer) {
   WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenRead));
   WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
   if (size > kMaxSegmentFileBytes) {
@@ -244,11 +244,13 @@ Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_i
   SegmentSource source = [&](uint64_t offset, char* buf, size_t len) {
     return env->Read(*file, buf, len, offset);
   };
-  return ScanSegmentSource(source, size, segment_id, max_record_bytes, on_record, out, buffer);
+  return ScanSegmentSource(source, size, segment_id, max_record_bytes, zero_run, on_record, out,
+                           buffer);
 }
 
 Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record_bytes,
-                   const RecordFn& on_record, SegmentScan* out, size_t chunk_bytes) {
+                   const RecordFn& on_record, SegmentScan* out, size_t chunk_bytes,
+                   uint64_t zero_run) {
   SegmentSource source = [data](uint64_t offset, char* buf, size_t len) -> Result<size_t> {
     if (offset >= data.size()) return size_t{0};
     size_t n = std::min<size_t>(len, data.size() - static_cast<size_t>(offset));
@@ -256,8 +258,8 @@ Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record
     return n;
   };
   std::string buffer;
-  return ScanSegmentSource(source, data.size(), segment_id, max_record_bytes, on_record, out,
-                           &buffer, chunk_bytes);
+  return ScanSegmentSource(source, data.size(), segment_id, max_record_bytes, zero_run, on_record,
+                           out, &buffer, chunk_bytes);
 }
 
 uint64_t TailWindow(size_t max_batch_bytes, size_t max_record_bytes) {

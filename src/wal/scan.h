@@ -46,9 +46,11 @@ using RecordFn = std::function<Status(uint64_t seq, const Payload& payload)>;
 // Bytes read per call when scanning. The scan buffer grows beyond this only
 // for a record (or a damaged length field) longer than that.
 inline constexpr size_t kScanChunkBytes = 1u << 20;
-// Non-zero bytes after a run of this many zeros are not looked at: no batch
-// leaves a hole that large (max_batch_bytes defaults to 4 MiB), and reading
+// Non-zero bytes after a run of `zero_run` zeros are not looked at: reading
 // the zeroed rest of a pre-allocated segment would cost more than the scan.
+// The WAL passes TailWindow(options): no batch, and so no hole a crash tore
+// into one, is longer, whatever max_batch_bytes allows. ScanSegment (bytes
+// in memory, for tests and the fuzz target) defaults to this.
 inline constexpr uint64_t kZeroRunToStop = 8ull << 20;
 
 // Scans `size` bytes of one segment read through `source`, in order and in
@@ -62,18 +64,19 @@ inline constexpr uint64_t kZeroRunToStop = 8ull << 20;
 // a record starting a later batch means damage. The result does not depend on chunk_bytes (tests and the
 // fuzz target check that).
 Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
-                         size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
-                         std::string* buffer, size_t chunk_bytes = kScanChunkBytes);
+                         size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
+                         SegmentScan* out, std::string* buffer,
+                         size_t chunk_bytes = kScanChunkBytes);
 
 // The same over a segment file opened through env (at most 1 GiB).
 Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_id,
-                       size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
-                       std::string* buffer);
+                       size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
+                       SegmentScan* out, std::string* buffer);
 
 // The same over bytes in memory.
 Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record_bytes,
                    const RecordFn& on_record, SegmentScan* out,
-                   size_t chunk_bytes = kScanChunkBytes);
+                   size_t chunk_bytes = kScanChunkBytes, uint64_t zero_run = kZeroRunToStop);
 
 // Bytes past the end of the synced records that may hold bytes of a batch
 // that was in flight at a crash: one batch is written at a time, starting

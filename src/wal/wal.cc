@@ -111,8 +111,9 @@ Status Wal::Recover(const ReplayHandler& handler) {
       ++recovery_.records_replayed;
       return handler.on_record(seq, payload);
     };
-    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env_, path, id, options_.max_record_bytes, on_record,
-                                           &scan, &scan_buffer));
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(
+        env_, path, id, options_.max_record_bytes,
+        TailWindow(options_.max_batch_bytes, options_.max_record_bytes), on_record, &scan, &scan_buffer));
     if (!scan.header_ok) {
       if (is_last && scan.all_zero) {
         // Created but never written: the crash came before its header.

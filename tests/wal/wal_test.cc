@@ -605,3 +605,30 @@ TEST_CASE("wal: random subset crashes keep every acknowledged record, in order, 
   }
   CHECK(opened > 200);
 }
+
+TEST_CASE("wal: the scan looks past a hole as long as a batch allows, beyond 8 MiB", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  wal::WalOptions o;  // 32 MiB segments
+  o.max_record_bytes = 10u << 20;
+  Replayed r;
+  uint64_t end = 0;
+  {
+    auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r, o);
+    REQUIRE(w.ok());
+    REQUIRE(w.value()->AppendAndWait(BlobPayload("first")).ok());
+    end = wal::kSegmentHeaderBytes + wal::RecordExtent(BlobPayload("first").ByteSizeLong());
+    // A 9 MiB record that is almost all zeros, then one more batch.
+    REQUIRE(w.value()->AppendAndWait(BlobPayload(std::string(9u << 20, '\0'))).ok());
+    REQUIRE(w.value()->AppendAndWait(BlobPayload("after the hole")).ok());
+  }
+  // Damage: the big record's header reads as zeros. What follows it is a
+  // run of zeros longer than 8 MiB, then an acknowledged record, which a
+  // scan that stops at 8 MiB of zeros would never see and recovery would
+  // zero as a torn tail.
+  PatchFile(Seg(dir, 1), end, std::string(wal::kRecordHeaderBytes, '\0'));
+  auto w = OpenWal(loop.get(), io::PosixEnv(), dir.Join("wal"), &r, o);
+  REQUIRE_FALSE(w.ok());
+  CHECK(w.status().code() == Code::kCorruption);
+  CHECK(w.status().message().find("offset " + std::to_string(end)) != std::string::npos);
+}
