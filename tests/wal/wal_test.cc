@@ -1,6 +1,9 @@
 #include "wal/wal.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <algorithm>
@@ -8,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "base/fault.h"
 #include "base/file.h"
 #include "io/fault_env.h"
 #include "io/test_backends.h"
@@ -631,4 +635,86 @@ TEST_CASE("wal: the scan looks past a hole as long as a batch allows, beyond 8 M
   REQUIRE_FALSE(w.ok());
   CHECK(w.status().code() == Code::kCorruption);
   CHECK(w.status().message().find("offset " + std::to_string(end)) != std::string::npos);
+}
+
+namespace {
+
+// The real file system, reporting each Write ('W') and Sync ('S') of a
+// segment file to a pipe, unbuffered, so that a parent sees them even after
+// the process is killed.
+class OpLogEnv final : public io::Env {
+ public:
+  explicit OpLogEnv(int fd) : fd_(fd) {}
+  Result<std::unique_ptr<io::File>> Open(const std::string& path, int flags) override {
+    return base()->Open(path, flags);
+  }
+  Result<size_t> Read(io::File& f, void* buf, size_t len, uint64_t off) override {
+    return base()->Read(f, buf, len, off);
+  }
+  Status Write(io::File& f, const void* buf, size_t len, uint64_t off) override {
+    Status st = base()->Write(f, buf, len, off);
+    Note(f, 'W');
+    return st;
+  }
+  Status Sync(io::File& f, bool data_only) override {
+    Status st = base()->Sync(f, data_only);
+    Note(f, 'S');
+    return st;
+  }
+  Status Allocate(io::File& f, uint64_t len) override { return base()->Allocate(f, len); }
+  Status Truncate(io::File& f, uint64_t len) override { return base()->Truncate(f, len); }
+  Result<uint64_t> Size(io::File& f) override { return base()->Size(f); }
+  Status Rename(const std::string& a, const std::string& b) override { return base()->Rename(a, b); }
+  Status Remove(const std::string& p) override { return base()->Remove(p); }
+  Status SyncDir(const std::string& d) override { return base()->SyncDir(d); }
+  Status CreateDir(const std::string& d) override { return base()->CreateDir(d); }
+  Result<std::vector<std::string>> ListDir(const std::string& d) override { return base()->ListDir(d); }
+  bool Exists(const std::string& p) override { return base()->Exists(p); }
+
+ private:
+  static io::Env* base() { return io::PosixEnv(); }
+  void Note(const io::File& f, char op) {
+    if (f.path().size() > 4 && f.path().compare(f.path().size() - 4, 4, ".log") == 0) {
+      if (::write(fd_, &op, 1) != 1) ::_exit(5);
+    }
+  }
+  int fd_;
+};
+
+}  // namespace
+
+TEST_CASE("wal: the wal.after_write crash point comes after the write, before its fdatasync", "[wal]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  int pipefd[2];
+  REQUIRE(::pipe(pipefd) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    ::setenv("WARDEN_FAULT", "wal.after_write:2", 1);
+    warden::base::ReloadFaultConfig();
+    auto l = warden::testing::MakeLoop(backend);
+    if (!l) ::_exit(2);
+    OpLogEnv env(pipefd[1]);
+    Replayed r;
+    auto w = OpenWal(l.get(), &env, dir.Join("wal"), &r);
+    if (!w.ok()) ::_exit(3);
+    for (const char* b : {"first", "second"}) {
+      if (!w.value()->AppendAndWait(BlobPayload(b)).ok()) ::_exit(4);
+    }
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  std::string ops;
+  char c;
+  while (::read(pipefd[0], &c, 1) == 1) ops += c;
+  ::close(pipefd[0]);
+  int wstatus = 0;
+  REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  REQUIRE(WIFSIGNALED(wstatus));
+  CHECK(WTERMSIG(wstatus) == SIGKILL);
+  // The segment header (written, synced), the first batch (written,
+  // synced), then the second batch written and killed before its sync.
+  CHECK(ops == "WSWSW");
 }
