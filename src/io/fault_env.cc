@@ -119,7 +119,7 @@ std::string FaultEnv::Survivor(const std::string& path, const std::string& durab
     if (!page_filter_(path, page)) continue;
     std::string_view bytes = PageOf(current, page);
     uint64_t from = page * kFaultPageBytes;
-    if (out.size() < from + bytes.size()) out.resize(std::max<size_t>(out.size(), from + bytes.size()), '\0');
+    if (out.size() < from + bytes.size()) out.resize(from + bytes.size(), '\0');
     out.replace(from, bytes.size(), bytes);
   }
   return out;

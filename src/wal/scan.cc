@@ -219,9 +219,9 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
       continue;
     }
     if (!out->valid_after || batch_first > next) {
-      out->what += std::string(batch_first > next ? "; a record of a later batch" : "; a valid record") +
-                   " (sequence " + std::to_string(h.seq) + ", batch from " + std::to_string(batch_first) +
-                   ") follows at offset " + std::to_string(pos);
+      const char* kind = batch_first > next ? "; a record of a later batch" : "; a valid record";
+      out->what += kind + std::string(" (sequence ") + std::to_string(h.seq) + ", batch from " +
+                   std::to_string(batch_first) + ") follows at offset " + std::to_string(pos);
     }
     out->valid_after = true;
     if (batch_first > next) {

@@ -61,8 +61,8 @@ inline constexpr uint64_t kZeroRunToStop = 8ull << 20;
 // after that are searched for valid records of this segment: none means a
 // clean end or a torn tail; records of the batch the end lies in (their
 // batch starts at or before last_seq + 1) mean a batch torn by a crash;
-// a record starting a later batch means damage. The result does not depend on chunk_bytes (tests and the
-// fuzz target check that).
+// a record starting a later batch means damage. The result does not depend
+// on chunk_bytes (tests and the fuzz target check that).
 Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
                          size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
                          SegmentScan* out, std::string* buffer,

@@ -111,9 +111,9 @@ Status Wal::Recover(const ReplayHandler& handler) {
       ++recovery_.records_replayed;
       return handler.on_record(seq, payload);
     };
-    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(
-        env_, path, id, options_.max_record_bytes,
-        TailWindow(options_.max_batch_bytes, options_.max_record_bytes), on_record, &scan, &scan_buffer));
+    const uint64_t zero_run = TailWindow(options_.max_batch_bytes, options_.max_record_bytes);
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env_, path, id, options_.max_record_bytes, zero_run,
+                                           on_record, &scan, &scan_buffer));
     if (!scan.header_ok) {
       if (is_last && scan.all_zero) {
         // Created but never written: the crash came before its header.
@@ -197,11 +197,11 @@ Status Wal::ClearTail(const std::string& path, const SegmentScan& scan) {
   recovery_.torn_file = path;
   recovery_.torn_offset = end;
   recovery_.torn_bytes = zeroed;
-  WLOG_WARN("", "wal: cut the unacknowledged tail at \"" + path + "\" offset " + std::to_string(end) +
-                    ", zeroing " + std::to_string(zeroed) + " bytes of [" + std::to_string(end) + ", " +
-                    std::to_string(to) + ") (" +
-                    (scan.what.empty() ? std::string("stale bytes after a clean end") : scan.what) + ")");
   recovery_.torn_what = scan.what.empty() ? "stale bytes after a clean end" : scan.what;
+  WLOG_WARN("", "wal: cut the unacknowledged tail at \"" + path + "\" offset " +
+                    std::to_string(end) + ", zeroing " + std::to_string(zeroed) + " bytes of [" +
+                    std::to_string(end) + ", " + std::to_string(to) + ") (" + recovery_.torn_what +
+                    ")");
   return Status::Ok();
 }
 

@@ -425,7 +425,8 @@ TEST_CASE("wal: a batch whose first page never reached disk leaves no stale reco
     // One batch of 16 records of about 1 KiB, four pages: its write goes
     // through, the crash comes at its fdatasync, and the disk had written
     // back every page of it but the first.
-    const uint64_t batch_start = wal::kSegmentHeaderBytes + 2 * wal::RecordExtent(BlobPayload("pre-0").ByteSizeLong());
+    const uint64_t batch_start =
+        wal::kSegmentHeaderBytes + 2 * wal::RecordExtent(BlobPayload("pre-0").ByteSizeLong());
     const uint64_t first_page = batch_start / io::kFaultPageBytes;
     env.SetCrashPageFilter([&](const std::string& path, uint64_t page) {
       return path != seg || page != first_page;
