@@ -96,10 +96,6 @@ void CrashPoint(const char* name) {
 }
 
 bool CrashPointArmed(const char* name) {
-  if (!g_loaded.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (!g_loaded.load()) LoadLocked();
-  }
   if (!g_armed.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> lock(g_mu);
   return g_config.name == name;

@@ -21,9 +21,10 @@ namespace warden::base {
 // spec selects this hit. Thread-safe.
 void CrashPoint(const char* name);
 
-// True when WARDEN_FAULT names `name`: code may then take a slower path that
-// puts the crash point exactly where its name says (e.g. a write and its
-// fdatasync submitted apart instead of as one chain). Thread-safe.
+// True when the armed crash point (SetCrashPoint) is `name`: code may then
+// take a slower path that puts the crash point exactly where its name says
+// (e.g. a write and its fdatasync submitted apart instead of as one chain).
+// Thread-safe.
 bool CrashPointArmed(const char* name);
 
 // Every crash point compiled into warden, for test rigs that iterate them.

@@ -693,8 +693,7 @@ TEST_CASE("wal: the wal.after_write crash point comes after the write, before it
   REQUIRE(pid >= 0);
   if (pid == 0) {
     ::close(pipefd[0]);
-    ::setenv("WARDEN_FAULT", "wal.after_write:2", 1);
-    warden::base::ReloadFaultConfig();
+    if (!warden::base::SetCrashPoint("wal.after_write:2").ok()) ::_exit(5);
     auto l = warden::testing::MakeLoop(backend);
     if (!l) ::_exit(2);
     OpLogEnv env(pipefd[1]);
