@@ -4,7 +4,8 @@
 // `xargs -P4`, in one run of this program on the same machine.
 //
 // What is measured, for each side: the wall time from the first job's start
-// to the last job's end, for N jobs (200 unless --jobs), 4 at a time, under
+// to the last job's end, summed over 4 rounds of N/4 jobs (N is 400 unless
+// --jobs; the sides alternate which goes first), 4 at a time, under
 // the default policy (policies/default.toml, the same file for both), with
 // the same cache directory (filled by one warm-up job on each side first,
 // not timed). The API side: each of 4 threads starts a job, waits for its
@@ -39,6 +40,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kThreads = 4;
+constexpr int kRounds = 4;
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "embed_bench: %s\n", what.c_str());
@@ -102,9 +104,9 @@ int main(int argc, char** argv) {
   if (argc < 3) Die("usage: embed_bench WARDEN_BINARY POLICY_DIR [--jobs=N]");
   const std::string warden = argv[1];
   const std::string policy_dir = argv[2];
-  int jobs = 200;
+  int jobs = 400;
   if (argc > 3 && std::strncmp(argv[3], "--jobs=", 7) == 0) jobs = std::atoi(argv[3] + 7);
-  if (jobs < kThreads) Die("--jobs must be at least 4");
+  if (jobs < kThreads * kRounds) Die("--jobs must be at least 16 (4 threads, 4 rounds)");
 
   char cache[] = "/tmp/warden-embed-bench.XXXXXX";
   if (::mkdtemp(cache) == nullptr) Die("mkdtemp(/tmp/warden-embed-bench.XXXXXX) failed");
@@ -124,8 +126,26 @@ int main(int argc, char** argv) {
   (void)CliSeconds(warden, 1);
   (void)ApiSeconds(launcher, 1);
 
-  const double api_s = ApiSeconds(launcher, jobs);
-  const double cli_s = CliSeconds(warden, jobs);
+  // The two sides alternate in rounds (API first, then the command line
+  // first, and so on), each round with jobs/kRounds jobs per side, so that a
+  // change in the machine's load during the run falls on both alike.
+  double api_s = 0, cli_s = 0;
+  const int per_round = jobs / kRounds;
+  for (int round = 0; round < kRounds; ++round) {
+    double a = 0, c = 0;
+    if (round % 2 == 0) {
+      a = ApiSeconds(launcher, per_round);
+      c = CliSeconds(warden, per_round);
+    } else {
+      c = CliSeconds(warden, per_round);
+      a = ApiSeconds(launcher, per_round);
+    }
+    std::printf("embed: round %d: %d jobs per side, API %.3f s, command line %.3f s, ratio %.3f\n",
+                round + 1, per_round, a, c, c / a);
+    api_s += a;
+    cli_s += c;
+  }
+  jobs = per_round * kRounds;
   Check(warden_launcher_free(launcher), "warden_launcher_free");
   std::error_code ec;
   std::filesystem::remove_all(cache, ec);
