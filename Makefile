@@ -194,7 +194,18 @@ $(BUILD)/warden: $(CLI_OBJS) $(MNL_OBJ) $(INTERNAL_LIB)
 $(BUILD)/unit_tests: $(TEST_OBJS) $(MNL_OBJ) $(INTERNAL_LIB)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(MNL_OBJ) $(INTERNAL_LIB) $(LDLIBS_ALL)
 
-$(BUILD)/obj/%.o: %.cc | $(PROTO_H)
+# Every object depends on the compiler and the flags it was built with,
+# recorded in $(BUILD)/compile-flags (rewritten only when they change): a
+# change of either (a new option here, OPT=..., CXX=...) rebuilds every
+# object instead of linking objects compiled two ways, which can fail to
+# link or, worse, link and misbehave.
+COMPILE_LINE := $(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(WARN)
+FLAGS_STAMP  := $(BUILD)/compile-flags
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+  $(shell mkdir -p $(BUILD) && { printf '%s\n' '$(subst ','\'',$(COMPILE_LINE))' | cmp -s - $(FLAGS_STAMP) || printf '%s\n' '$(subst ','\'',$(COMPILE_LINE))' > $(FLAGS_STAMP); })
+endif
+
+$(BUILD)/obj/%.o: %.cc $(FLAGS_STAMP) | $(PROTO_H)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(WARN) -c $< -o $@
 
@@ -203,7 +214,7 @@ $(BUILD)/gen/%.pb.cc $(BUILD)/gen/%.pb.h: src/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc --proto_path=src --cpp_out=lite:$(BUILD)/gen $<
 
-$(BUILD)/gen/%.pb.o: $(BUILD)/gen/%.pb.cc
+$(BUILD)/gen/%.pb.o: $(BUILD)/gen/%.pb.cc $(FLAGS_STAMP)
 	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -w -c $< -o $@
 
 # Each policies/NAME.toml becomes a string of \xHH escapes (od is in
