@@ -2,8 +2,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "base/trace.h"
 #include "cli/commands.h"
+#include "warden/diagnostics.h"
 #include "warden/job.h"
 
 namespace {
@@ -82,7 +82,7 @@ int HelpCommand(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  warden::base::TracePhase("main");
+  warden::TraceMark("main");
   if (argc < 2) {
     Usage(stderr);
     return kUsageExit;

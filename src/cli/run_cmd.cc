@@ -17,14 +17,14 @@
 #include "base/fd.h"
 #include "base/file.h"
 #include "base/safe_open.h"
-#include "base/trace.h"
 #include "cli/commands.h"
 #include "cli/result_out.h"
-#include "cli/script.h"
-#include "policy/shebang.h"
 #include "policy/run_options.h"
+#include "warden/diagnostics.h"
 #include "warden/job.h"
 #include "warden/policy.h"
+#include "warden/run_args.h"
+#include "warden/script.h"
 
 namespace warden::cli {
 namespace {
@@ -81,23 +81,6 @@ void RunUsage(FILE* out) {
       "exit: the job's code; 128+N killed by signal N; 124 timeout; 125 warden failed;\n"
       "      126 cannot execute; 127 not found\n");
 }
-
-bool IsRegularFile(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// The first bytes of a file (enough for the ELF magic and a shebang line,
-// which the kernel also cuts at 256 bytes); "" when it cannot be read.
-std::string FileHead(const std::string& p) {
-  char buf[policy::kShebangMaxBytes];
-  base::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return "";
-  ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
-bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
 
 // /dev/null, zero, full, random, urandom: memory devices that hold no state.
 bool StatelessDevice(dev_t rdev) {
@@ -177,12 +160,43 @@ bool WriteOrSay(const ResultOut& out, const JobResult& result) {
   return false;
 }
 
+// The request that RunJob takes, with the per-job options folded into the
+// policy.
+Result<JobRequest> RequestFromSpec(JobSpec spec) {
+  JobRequest req;
+  req.policy = std::move(spec.policy);
+  req.argv = std::move(spec.argv);
+  req.extra_mounts = std::move(spec.extra_mounts);
+  req.env = std::move(spec.env);
+  req.env_pass = std::move(spec.env_pass);
+  req.wall_time_ms = spec.wall_time_ms;
+  req.output_dir = std::move(spec.output_dir);
+  req.pty = spec.pty;
+  req.job_id = std::move(spec.job_id);
+  req.cgroup_parent = std::move(spec.cgroup_parent);
+  req.die_with_parent = spec.die_with_parent;
+  policy::RunOptions options;
+  options.chdir = std::move(spec.cwd);
+  options.uid = spec.uid;
+  options.gid = spec.gid;
+  options.hostname = std::move(spec.hostname);
+  options.memory = spec.memory;
+  options.pids = spec.pids;
+  options.cpus = spec.cpus;
+  options.tmp_size_bytes = spec.tmp_size_bytes;
+  options.net = spec.net;
+  options.allow = std::move(spec.allow);
+  options.seccomp = std::move(spec.seccomp);
+  WARDEN_RETURN_IF_ERROR(policy::FinishRunRequest(options, &req));
+  return req;
+}
+
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
-  // Parsing and checking are policy::ParseRunOptions's, with the loader's
+  // Parsing and checking are ParseRunArguments's, with the policy loader's
   // own rules for each value.
-  Result<policy::RunOptions> parsed = policy::ParseRunOptions(argc, argv);
+  Result<RunArguments> parsed = ParseRunArguments(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) {
     // The error first, on one line; the options are in --help. The result
     // goes where argv asked for it, found without the parser.
@@ -193,57 +207,55 @@ int RunCommand(int argc, char** argv) {
     WriteOrSay(out, SetupErrorResult(parsed.status().message(), "", "", ""));
     return kUsageExit;
   }
-  policy::RunOptions& options = parsed.value();
+  RunArguments& options = parsed.value();
   if (options.help) {
     RunUsage(stdout);
     return 0;
   }
-  JobRequest req = std::move(options.request);
+  JobSpec& spec = options.spec;
   ResultOut out;
   // Every refusal from here on is written to the result's targets too.
   auto fail = [&](const std::string& msg) {
     std::fprintf(stderr, "warden: %s\n", msg.c_str());
-    WriteOrSay(out, SetupErrorResult(msg, req.job_id, req.policy.name, req.policy.hash));
+    WriteOrSay(out, SetupErrorResult(msg, spec.job_id, spec.policy.name, spec.policy.hash));
     return kUsageExit;
   };
-  if (Status st = out.Open(options.result_file, options.result_fd, !req.output_dir.empty());
+  if (Status st = out.Open(options.result_file, options.result_fd, !spec.output_dir.empty());
       !st.ok()) {
     return fail(st.message());
   }
 
-  base::TracePhase("options parsed");
+  TraceMark("options parsed");
   // The policy: named, or chosen by the program's suffix, its "#!" line or
   // its own name (`-- python3 app.py` gets python's).
-  const std::string& program = req.argv[0];
-  // A script is a text file (never an ELF binary) named by path or found
-  // in the current directory; binaries run as they are.
-  const bool regular = IsRegularFile(program);
-  const std::string head = regular ? FileHead(program) : "";
-  const bool is_script = regular && !IsElf(head) &&
-                         (program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0);
+  const std::string program = spec.argv[0];
+  const bool is_script = IsScript(program);
   Result<Policy> pol = options.policy ? ResolvePolicy(*options.policy) : PolicyForProgram(program);
   if (!pol.ok()) return fail(pol.status().ToString());
-  req.policy = std::move(pol.value());
-  base::TracePhase("policy loaded");
+  spec.policy = std::move(pol.value());
+  TraceMark("policy loaded");
 
   // A script runs through its "#!" interpreter (or its policy's), from its
   // own directory.
   if (is_script) {
     std::vector<std::string> warnings;
-    ScriptError error;
-    if (!PrepareScript(head, &req, &warnings, &error)) {
-      std::fprintf(stderr, "warden: %s\n", error.message.c_str());
-      JobResult r = SetupErrorResult(error.message, req.job_id, req.policy.name, req.policy.hash);
-      r.exit_code = error.exit_code;
+    int exit_code = 0;
+    if (Status st = PrepareScript(&spec, &warnings, &exit_code); !st.ok()) {
+      std::fprintf(stderr, "warden: %s\n", st.message().c_str());
+      JobResult r = SetupErrorResult(st.message(), spec.job_id, spec.policy.name, spec.policy.hash);
+      r.exit_code = exit_code;
       WriteOrSay(out, r);
-      return error.exit_code;
+      return exit_code;
     }
     for (const std::string& w : warnings) std::fprintf(stderr, "warden: warning: %s\n", w.c_str());
   }
 
   // Last, after every change to the request: --net and --allow go into the
   // policy, and its hash becomes that of what runs.
-  if (Status st = policy::FinishRunRequest(options, &req); !st.ok()) return fail(st.message());
+  Result<JobRequest> request = RequestFromSpec(spec);
+  if (!request.ok()) return fail(request.status().message());
+  JobRequest& req = request.value();
+  spec.policy.hash = req.policy.hash;  // refusals from here on name what would run
 
   // --stdin: the job's fd 0, which it inherits from warden.
   if (!options.stdin_file.empty()) {
@@ -268,7 +280,7 @@ int RunCommand(int argc, char** argv) {
     std::fprintf(stderr, "warden: the job ran out of memory (cgroup limit)\n");
   }
   if (!WriteOrSay(out, res)) return kUsageExit;
-  base::TracePhase("exit");
+  TraceMark("exit");
   return res.exit_code;
 }
 
