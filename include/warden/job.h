@@ -37,7 +37,8 @@ struct JobRequest {
 };
 
 // How a job ended. Exactly one status describes each JobResult. Where more
-// than one could apply, the first of these wins: kSetupError, kTimeout, kOom,
+// than one could apply, the first of these wins: kSetupError, kCancelled,
+// kTimeout, kOom,
 // then how the job's process ended (kSeccompViolation, kSignaled, kNonzero,
 // kOk). exit_code follows the exit contract whichever status wins.
 enum class JobStatus {

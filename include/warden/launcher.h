@@ -24,13 +24,22 @@
 //
 // Threads. A Launcher and its Jobs may be used from any thread, and from
 // several at once. Each running job has one thread of the library's (its
-// supervisor: 256 KiB of stack, created by Start, gone once the job has
-// ended and its resources are released). The sandbox is cloned by that
-// thread, so the kernel's parent-death signal, which follows the thread that
-// cloned (not the process), fires only when the job's supervision ends or
-// the whole process dies; a calling thread may exit while its jobs run. The
-// cost is one thread creation per job (tens of microseconds) and one thread
-// per running job.
+// supervisor: 256 KiB of stack, every signal blocked, created by Start,
+// gone once the job has ended and its resources are released; the Job's
+// destructor joins it). The sandbox is cloned by that thread, so the
+// kernel's parent-death signal, which follows the thread that cloned (not
+// the process), fires only when the job's supervision ends or the whole
+// process dies; a calling thread may exit while its jobs run. Start blocks
+// while the sandbox is set up (privileges, mount plan, seccomp filter,
+// cgroup, clone and placement: milliseconds, more on a cold cache) and
+// returns once the sandbox runs. The cost is one thread creation per job
+// (tens of microseconds) and one thread per running job. The launch's
+// events are logged on the supervisor thread, to the launcher's sink.
+//
+// File descriptors. The sandbox's first process is cloned with every fd of
+// the process (as fork would) and closes all but the job's stdio once it is
+// placed; until then it holds the caller's fds too. Keep fds O_CLOEXEC as
+// ever: the job itself gets only its stdio.
 //
 // Privileges: root, or CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP,
 // CAP_SYS_CHROOT, CAP_KILL, CAP_NET_ADMIN and CAP_SYS_PTRACE. Without them
@@ -221,18 +230,21 @@ class WARDEN_EXPORT Job {
   std::optional<JobResult> Result() const;
 
   // Sends `sig` to the job: the forwarded signals (SIGTERM, SIGINT, SIGHUP,
-  // SIGQUIT, SIGUSR1, SIGUSR2) reach the job's process, SIGKILL ends every
-  // process of it; other signals are refused (kInvalidArgument). A job that
-  // has ended: kFailedPrecondition.
+  // SIGQUIT, SIGUSR1, SIGUSR2) go to the sandbox's init, which passes them
+  // to the job's process; SIGKILL ends init and with it every process of
+  // the job. Other signals are refused (kInvalidArgument). A job that has
+  // ended: kFailedPrecondition.
   Status Kill(int sig);
   // Stops the job as its wall-time limit would (SIGTERM to every process,
   // the policy's grace, then SIGKILL); its status becomes kCancelled. A job
   // that has ended: kFailedPrecondition. Cancelling twice is not an error.
   Status Cancel();
 
+  // The library's own; opaque to callers.
+  struct State;
+
  private:
   friend class Launcher;
-  struct State;
   explicit Job(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
 };

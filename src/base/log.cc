@@ -20,6 +20,10 @@ void DefaultSink(LogLevel level, const std::string& job_id, const std::string& m
   }
 }
 
+// The calling thread's sink (ScopedThreadLogSink); null: the process's.
+thread_local const LogSink* t_sink = nullptr;
+thread_local LogLevel t_min_level = LogLevel::kWarn;
+
 LogSink& Sink() {
   static LogSink sink = DefaultSink;
   return sink;
@@ -43,8 +47,25 @@ const char* LogLevelName(LogLevel level) {
 namespace base {
 
 void Log(LogLevel level, const std::string& job_id, const std::string& message) {
+  if (t_sink != nullptr) {
+    if (level >= t_min_level) (*t_sink)(level, job_id, message);
+    return;
+  }
   if (level < g_min_level) return;
   Sink()(level, job_id, message);
+}
+
+ScopedThreadLogSink::ScopedThreadLogSink(const LogSink* sink, LogLevel min_level)
+    : saved_sink_(t_sink), saved_level_(t_min_level) {
+  if (sink != nullptr && *sink) {
+    t_sink = sink;
+    t_min_level = min_level;
+  }
+}
+
+ScopedThreadLogSink::~ScopedThreadLogSink() {
+  t_sink = saved_sink_;
+  t_min_level = saved_level_;
 }
 
 void CheckFailed(const char* file, int line, const char* expr) {

@@ -12,6 +12,23 @@ namespace warden::base {
 
 void Log(LogLevel level, const std::string& job_id, const std::string& message);
 
+// Sends the calling thread's events to `sink` (at or above `min_level`)
+// instead of the process-wide sink, for the object's life; a Launcher's
+// job supervisor sets its launcher's for the thread's whole life, as the
+// launch's phases run on it. An empty sink keeps the process-wide one.
+// Scopes nest; the innermost wins.
+class ScopedThreadLogSink {
+ public:
+  ScopedThreadLogSink(const LogSink* sink, LogLevel min_level);
+  ~ScopedThreadLogSink();
+  ScopedThreadLogSink(const ScopedThreadLogSink&) = delete;
+  ScopedThreadLogSink& operator=(const ScopedThreadLogSink&) = delete;
+
+ private:
+  const LogSink* saved_sink_;
+  LogLevel saved_level_;
+};
+
 }  // namespace warden::base
 
 #define WLOG_DEBUG(job, msg) ::warden::base::Log(::warden::LogLevel::kDebug, job, msg)

@@ -363,6 +363,36 @@ void ScrubArgsAndEnv(const Plan& plan) {
   }
 }
 
+// Closes the fds [lo, hi] (close_range, else one by one).
+void CloseRange(unsigned lo, unsigned hi) {
+  if (lo > hi) return;
+  if (sys::Raw(SYS_close_range, lo, hi, 0) == 0) return;
+  for (unsigned fd = lo; fd <= hi && fd < 65536; ++fd) sys::Close(static_cast<int>(fd));
+}
+
+// Every fd above 2 but the report pipe and the job's stdio. A launcher in
+// a program with other threads clones us with every fd of that program's:
+// another job's pipes, a caller's end of this job's stdin pipe. Held here
+// for init's whole life, they would keep a reader from seeing the end of
+// its input (a job's stdin, another supervisor's output pipe).
+void CloseInheritedFds(const Plan& plan) {
+  int keep[4] = {plan.report_write_fd, plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
+  for (int i = 1; i < 4; ++i) {  // insertion sort: no library call here
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
+      const int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  unsigned lo = 3;
+  for (int k : keep) {
+    if (k < 0 || static_cast<unsigned>(k) < lo) continue;
+    if (static_cast<unsigned>(k) > lo) CloseRange(lo, static_cast<unsigned>(k) - 1);
+    lo = static_cast<unsigned>(k) + 1;
+  }
+  CloseRange(lo, ~0U);
+}
+
 }  // namespace
 
 [[noreturn]] void ChildMain(const Plan& plan) {
@@ -436,6 +466,7 @@ void ScrubArgsAndEnv(const Plan& plan) {
   start.plan = &plan;
   WaitForParent(plan);
   sys::Close(plan.release_read_fd);
+  CloseInheritedFds(plan);
   base::TracePhase("C placed");
   if (plan.new_cgroup_ns_after_release) {
     if (long r = Faulted(plan, Step::kCgroupNamespace, sys::Unshare(CLONE_NEWCGROUP)); r < 0) {

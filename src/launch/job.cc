@@ -10,7 +10,7 @@
 #include "warden/job.h"
 
 namespace warden {
-namespace {
+namespace launch {
 
 std::string NewJobId() {
   unsigned char b[6];
@@ -27,18 +27,14 @@ std::string NewJobId() {
   return id;
 }
 
-}  // namespace
-
-const char* Version() { return WARDEN_VERSION; }
-
-Result<JobResult> RunJob(const JobRequest& req) {
+Result<JobResult> RunJobWith(const JobRequest& req, const base::HostConfig& config) {
   if (req.argv.empty()) {
     return Status::Error(Code::kInvalidArgument,
                          "no command given: use warden run [options] -- CMD [ARGS...]");
   }
   // The policy is loaded (and checked) by the caller. Whatever a phase made
   // is undone by `run`'s destructor on every return.
-  launch::JobRun run(req, req.job_id.empty() ? NewJobId() : req.job_id);
+  launch::JobRun run(req, req.job_id.empty() ? NewJobId() : req.job_id, config);
   base::TracePhase("job requested");
   Status st = launch::CheckPrivileges(run);
   if (st.ok()) st = launch::PlanProcess(run);        // argv, env, ids (uid lease)
@@ -56,5 +52,13 @@ Result<JobResult> RunJob(const JobRequest& req) {
   if (st = launch::CollectResult(run); !st.ok()) return launch::SetupError(run, st);
   return std::move(run.res);
 }
+
+}  // namespace launch
+
+const char* Version() { return WARDEN_VERSION; }
+
+// The host settings are the defaults until `warden run` passes its own
+// (base/host_config.h); the phases still read the environment themselves.
+Result<JobResult> RunJob(const JobRequest& req) { return launch::RunJobWith(req, base::HostConfig{}); }
 
 }  // namespace warden

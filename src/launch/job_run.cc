@@ -179,8 +179,8 @@ void CollectLeftoverCgroups(JobRun& run) {
 
 }  // namespace
 
-JobRun::JobRun(const JobRequest& request, std::string job_id)
-    : req(request), policy(request.policy) {
+JobRun::JobRun(const JobRequest& request, std::string job_id, const base::HostConfig& host_config)
+    : req(request), policy(request.policy), config(host_config) {
   res.job_id = std::move(job_id);
   res.policy_name = policy.name;
   res.policy_hash = policy.hash;
@@ -413,6 +413,12 @@ Status CollectResult(JobRun& run) {
   const bool oom = run.acct->ok() && run.acct->value().oom_killed();
 
   if (o.setup_failed) return SetupFailure(o);
+  if (o.cancelled) {
+    res.status = JobStatus::kCancelled;
+    res.exit_code = 143;
+    res.error = "cancelled";
+    return Status::Ok();
+  }
   if (o.timed_out) {
     res.status = JobStatus::kTimeout;
     res.exit_code = 124;

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "base/fd.h"
+#include "base/host_config.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/host.h"
 #include "launch/job_stdio.h"
@@ -40,13 +41,18 @@ namespace warden::launch {
 // destructor when the normal path did not), and those before the uid lease.
 // Not copyable or movable: the supervisor's callbacks point into it.
 struct JobRun {
-  JobRun(const JobRequest& request, std::string job_id);
+  JobRun(const JobRequest& request, std::string job_id, const base::HostConfig& config);
   JobRun(const JobRun&) = delete;
   JobRun& operator=(const JobRun&) = delete;
 
   const JobRequest& req;
   const Policy& policy;
+  const base::HostConfig& config;
   JobResult res;  // job id, policy, warnings; the rest by CollectResult
+  // Where the job's streams come from and go (OpenStdio): the request's as
+  // `warden run` has them (LegacyStdio) unless the launcher replaces them
+  // before OpenStdio. Holds the caller's fds that a Launcher dup'd.
+  StdioPlan stdio = LegacyStdio(req);
   Plan plan;      // what the child walks
   // Each concurrent job gets a uid/gid of its own (user/uid_lease.h) where
   // the policy keeps the default 65534 and no user namespace maps ids;
@@ -60,12 +66,12 @@ struct JobRun {
   std::optional<cgroup::HostLayout> gc_host;
   uint64_t wall_ms = 0;  // the request's --timeout, else the policy's
   SuperviseOptions sopts;
-  base::UniqueFd out_file, err_file;  // --output-dir's stdout and stderr
+  base::UniqueFd out_file, err_file;  // output files, or /dev/null
   Pipe out_pipe, err_pipe;
   // After the files and pipes, so the operator's terminal is restored
   // before they close.
   Pty pty;
-  base::UniqueFd null_stdin;  // the job's stdin when warden's is a terminal
+  base::UniqueFd in_file;     // the job's stdin when warden opened it (file, /dev/null)
   int64_t start_ns = 0;       // CLOCK_MONOTONIC at clone, for wall_ms
   std::unique_ptr<Sandbox> sandbox;
   // The cgroups' figures, read once init reports the job's end.
@@ -114,6 +120,13 @@ Status CollectResult(JobRun& run);
 
 // The result of a launch that failed at `st`: status setup-error, exit 125.
 Result<JobResult> SetupError(JobRun& run, const Status& st);
+
+// A random job id (12 hex digits).
+std::string NewJobId();
+
+// RunJob's body: the phases in order, on the calling thread, which the
+// sandbox's parent-death signal follows.
+Result<JobResult> RunJobWith(const JobRequest& request, const base::HostConfig& config);
 
 }  // namespace warden::launch
 

@@ -219,26 +219,40 @@ void CopyWindowSize(int from, int to) {
   if (::ioctl(from, TIOCGWINSZ, &ws) == 0) (void)::ioctl(to, TIOCSWINSZ, &ws);
 }
 
-// Copies what is readable from `pipe` into `file`, up to `limit` bytes in
-// all; the rest is read and dropped so the job never blocks on a full pipe.
-bool Drain(int pipe, int file, uint64_t limit, uint64_t* written, bool* truncated) {
-  char buf[65536];
+// One output stream of the job as Supervise drains it.
+struct Stream {
+  int pipe = -1;                  // -1: closed, or none
+  int file = -1;                  // where the bytes go: an fd...
+  std::string* capture = nullptr;  // ...or a string
+  uint64_t limit = 0;
+  uint64_t written = 0;
+  bool* truncated = nullptr;
+};
+
+// Copies what is readable from the stream's pipe into its file or string,
+// up to its limit in all; the rest is read and dropped so the job never
+// blocks on a full pipe. false once the pipe is closed.
+bool Drain(Stream* s) {
+  char buf[16384];
   for (;;) {
-    ssize_t n = ::read(pipe, buf, sizeof buf);
+    ssize_t n = ::read(s->pipe, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno == EAGAIN;  // still open
     if (n == 0) return false;           // closed
-    uint64_t room = limit > *written ? limit - *written : 0;
+    uint64_t room = s->limit > s->written ? s->limit - s->written : 0;
     uint64_t take = static_cast<uint64_t>(n) < room ? static_cast<uint64_t>(n) : room;
-    if (take < static_cast<uint64_t>(n)) *truncated = true;
-    if (take > 0) {
-      Status st = base::WriteAll(file, buf, take, "output file");
+    if (take < static_cast<uint64_t>(n)) *s->truncated = true;
+    if (take == 0) continue;
+    if (s->capture != nullptr) {
+      s->capture->append(buf, take);
+    } else if (s->file >= 0) {
+      Status st = base::WriteAll(s->file, buf, take, "output file");
       if (!st.ok()) {
         WLOG_WARN("", st.ToString());
-        *truncated = true;
+        *s->truncated = true;
       }
-      *written += take;
     }
+    s->written += take;
   }
 }
 
@@ -248,7 +262,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
   Outcome out;
   SignalCapture signals;
   const bool relay_window = opts.window_source >= 0 && opts.window_sink >= 0;
-  WARDEN_RETURN_IF_ERROR(signals.Init(relay_window));
+  if (opts.forward_signals) WARDEN_RETURN_IF_ERROR(signals.Init(relay_window));
   // A resize between the pty's creation and here sent its SIGWINCH to
   // nobody: copy the size once now that the next one is captured.
   if (relay_window) CopyWindowSize(opts.window_source, opts.window_sink);
@@ -258,29 +272,35 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
   int64_t hard_kill_at_ns = 0;  // after that: when to kill init itself
   bool init_exited = false;
   bool report_open = true;
-  int out_pipe = opts.stdout_pipe, err_pipe = opts.stderr_pipe;
-  uint64_t out_written = 0, err_written = 0;
+  Stream out_s{opts.stdout_pipe, opts.stdout_file, opts.stdout_capture, opts.stdout_max_bytes, 0,
+                &out.stdout_truncated};
+  Stream err_s{opts.stderr_pipe, opts.stderr_file, opts.stderr_capture, opts.stderr_max_bytes, 0,
+               &out.stderr_truncated};
+  int control_fd = opts.control_fd;
+  bool stopping = false;  // the wall-time limit or a cancellation has begun the stop
   // --pty input relay: one bounded buffer; stdin is read only once it is empty.
   int in_fd = opts.input;
   char in_buf[4096];
   size_t in_len = 0, in_off = 0;
 
-  while (!init_exited || report_open || out_pipe >= 0 || err_pipe >= 0) {
-    struct pollfd pfds[7];
+  while (!init_exited || report_open || out_s.pipe >= 0 || err_s.pipe >= 0) {
+    struct pollfd pfds[8];
     int n = 0;
     int i_pid = -1, i_rep = -1, i_sig = -1, i_out = -1, i_err = -1, i_in = -1, i_sink = -1;
+    int i_ctl = -1;
     if (!init_exited) pfds[i_pid = n++] = {sb->pidfd(), POLLIN, 0};
     if (report_open) pfds[i_rep = n++] = {sb->report_fd(), POLLIN, 0};
     if (signals.fd() >= 0) pfds[i_sig = n++] = {signals.fd(), POLLIN, 0};
-    if (out_pipe >= 0) pfds[i_out = n++] = {out_pipe, POLLIN, 0};
-    if (err_pipe >= 0) pfds[i_err = n++] = {err_pipe, POLLIN, 0};
+    if (out_s.pipe >= 0) pfds[i_out = n++] = {out_s.pipe, POLLIN, 0};
+    if (err_s.pipe >= 0) pfds[i_err = n++] = {err_s.pipe, POLLIN, 0};
+    if (control_fd >= 0 && !init_exited) pfds[i_ctl = n++] = {control_fd, POLLIN, 0};
     if (in_fd >= 0 && in_len == 0) pfds[i_in = n++] = {in_fd, POLLIN, 0};
     if (in_fd >= 0 && in_len > 0) pfds[i_sink = n++] = {opts.input_sink, POLLOUT, 0};
 
     int timeout_ms = -1;
     const int64_t now = base::MonotonicNs();
     int64_t next = 0;
-    if (deadline_ns && !out.timed_out) next = deadline_ns;
+    if (deadline_ns && !stopping) next = deadline_ns;
     if (kill_at_ns) next = kill_at_ns;
     if (hard_kill_at_ns) next = hard_kill_at_ns;
     if (init_exited) next = 0;  // only draining is left
@@ -290,9 +310,24 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     if (r < 0 && errno != EINTR) return Status::FromErrno(errno, "poll(sandbox)");
     const int64_t t = base::MonotonicNs();
 
-    if (deadline_ns && !out.timed_out && t >= deadline_ns && !init_exited) {
-      out.timed_out = true;
-      if (opts.on_timeout) opts.on_timeout();
+    bool cancel = false;
+    if (i_ctl >= 0 && r > 0 && (pfds[i_ctl].revents & POLLIN)) {
+      // Resets an eventfd's counter; what it held does not matter.
+      uint64_t count;
+      if (::read(control_fd, &count, sizeof count) < 0 && errno != EAGAIN) control_fd = -1;
+      cancel = opts.cancel_requested && opts.cancel_requested();
+      if (cancel) control_fd = -1;  // asked once; the stop below takes its course
+    }
+    if (!stopping && !init_exited &&
+        (cancel || (deadline_ns && t >= deadline_ns))) {
+      // A cancellation stops the job as the wall-time limit does.
+      stopping = true;
+      if (cancel) {
+        out.cancelled = true;
+      } else {
+        out.timed_out = true;
+        if (opts.on_timeout) opts.on_timeout();
+      }
       (void)sb->Signal(TerminateAllSignal());
       kill_at_ns = t + static_cast<int64_t>(opts.kill_grace_ms) * 1000000;
     } else if (kill_at_ns && t >= kill_at_ns && !init_exited) {
@@ -317,16 +352,10 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
       }
     }
     if (i_out >= 0 && pfds[i_out].revents) {
-      if (!Drain(out_pipe, opts.stdout_file, opts.output_max_bytes, &out_written,
-                 &out.stdout_truncated)) {
-        out_pipe = -1;
-      }
+      if (!Drain(&out_s)) out_s.pipe = -1;
     }
     if (i_err >= 0 && pfds[i_err].revents) {
-      if (!Drain(err_pipe, opts.stderr_file, opts.output_max_bytes, &err_written,
-                 &out.stderr_truncated)) {
-        err_pipe = -1;
-      }
+      if (!Drain(&err_s)) err_s.pipe = -1;
     }
     if (i_in >= 0 && pfds[i_in].revents) {
       ssize_t got = ::read(in_fd, in_buf, sizeof in_buf);

@@ -23,8 +23,9 @@ class Sandbox {
   // Clones the sandbox's first process. It blocks until Release(). When
   // cgroup_fd >= 0 the process starts inside that cgroup (CLONE_INTO_CGROUP);
   // otherwise the caller must place it (and the plan asks the child for a
-  // cgroup namespace after release). Not thread-safe: warden's launching
-  // thread must be the only thread (PR_SET_PDEATHSIG follows the thread).
+  // cgroup namespace after release). PR_SET_PDEATHSIG follows the thread
+  // that clones: the calling thread must live until the sandbox has ended
+  // (a Launcher clones from each job's own supervisor thread).
   //
   // The child runs on a copy-on-write copy of our memory (never on shared
   // memory): `plan` must stay alive and unchanged until Clone returns, and
@@ -72,6 +73,7 @@ struct Outcome {
   bool finished = false;      // init reported the job's end
   int wait_status = 0;        // the job's wait status when finished
   bool timed_out = false;
+  bool cancelled = false;     // SuperviseOptions::cancel_requested said so
   int seccomp_syscall = -1;
   int64_t user_usec = 0;
   int64_t sys_usec = 0;
@@ -87,12 +89,17 @@ struct Outcome {
 struct SuperviseOptions {
   uint64_t wall_time_ms = 0;   // 0: no limit
   uint64_t kill_grace_ms = 2000;
-  // Pipes to drain into files (-1: none), with a byte limit per stream.
+  // Pipes to drain (-1: none) into a file (-1: none) or a string (null:
+  // none), each with a byte limit of its own; what is above it is read and
+  // dropped, and the outcome says so.
   int stdout_pipe = -1;
   int stdout_file = -1;
+  std::string* stdout_capture = nullptr;
+  uint64_t stdout_max_bytes = 0;
   int stderr_pipe = -1;
   int stderr_file = -1;
-  uint64_t output_max_bytes = 0;
+  std::string* stderr_capture = nullptr;
+  uint64_t stderr_max_bytes = 0;
   // --pty: bytes read from `input` (warden's stdin) are written to
   // `input_sink` (the pty's master, non-blocking), at most one buffer of them
   // pending at a time; -1: no relay. The master's output is the stdout pipe.
@@ -104,6 +111,19 @@ struct SuperviseOptions {
   // -1: no relay.
   int window_source = -1;
   int window_sink = -1;
+  // true: the forwarded signals (and SIGWINCH for the window relay) are
+  // read with a signalfd, blocked in the calling thread meanwhile, and sent
+  // on to the sandbox, as `warden run` needs. false: Supervise reads no
+  // signal and changes no signal mask.
+  bool forward_signals = true;
+  // An eventfd (or any fd) that becomes readable when the caller wants the
+  // supervisor to look at cancel_requested; -1: none. Supervise reads it
+  // (an eventfd's counter is reset) but never closes it.
+  int control_fd = -1;
+  // Asked each time control_fd is readable: true stops the job as the
+  // wall-time limit would (TerminateAllSignal, grace, KillAllSignal), and
+  // the outcome says cancelled instead of timed out. May be empty.
+  std::function<bool()> cancel_requested;
   // Called when the deadline passes, before init is asked to stop everything
   // (e.g. to freeze or kill a cgroup). May be empty.
   std::function<void()> on_timeout;
@@ -114,10 +134,11 @@ struct SuperviseOptions {
   std::function<void()> on_finished;
 };
 
-// Waits for the sandbox to end: forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-// SIGUSR1 and SIGUSR2 that warden receives to the sandbox, relays window
-// size changes (SIGWINCH) under --pty, enforces the
-// wall-time limit (SIGTERM to everything, grace, SIGKILL), drains output,
+// Waits for the sandbox to end: with forward_signals, forwards SIGTERM,
+// SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 that warden receives to the
+// sandbox and relays window size changes (SIGWINCH) under --pty; enforces
+// the wall-time limit (SIGTERM to everything, grace, SIGKILL) and a
+// cancellation (control_fd), drains output,
 // collects init's report and reaps it. `start_ns` is CLOCK_MONOTONIC at
 // launch, for wall_ms.
 Result<Outcome> Supervise(Sandbox* sandbox, const SuperviseOptions& opts, int64_t start_ns);

@@ -16,6 +16,9 @@
 namespace warden {
 namespace {
 
+// The host settings the runs below use: the defaults.
+const base::HostConfig kConfig;
+
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -72,7 +75,8 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
     std::vector<std::string> cgroups;
     pid_t child = -1;
     {
-      launch::JobRun run(req, "phases" + std::to_string(::getpid()) + "x" + std::to_string(stop));
+      launch::JobRun run(req, "phases" + std::to_string(::getpid()) + "x" + std::to_string(stop),
+                          kConfig);
       for (size_t i = 0; i < stop; ++i) {
         Status st = Phases()[i].second(run);
         INFO(Phases()[i].first << ": " << st.ToString());
@@ -92,7 +96,8 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
 
   // All of them, in order, are RunJob.
   req.argv = {"/bin/sh", "-c", "exit 3"};
-  launch::JobRun run(req, "phases" + std::to_string(::getpid()) + "all");
+  launch::JobRun run(req, "phases" + std::to_string(::getpid()) + "all",
+                      kConfig);
   for (const auto& [name, phase] : Phases()) {
     Status st = phase(run);
     INFO(name << ": " << st.ToString());

@@ -22,6 +22,7 @@ const std::pair<JobStatus, const char*> kExpected[] = {
     {JobStatus::kOom, "oom"},
     {JobStatus::kSeccompViolation, "seccomp-violation"},
     {JobStatus::kSetupError, "setup-error"},
+    {JobStatus::kCancelled, "cancelled"},
 };
 
 TEST_CASE("job status: every enumerator has a distinct name, the one the JSON used", "[launch]") {
