@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cli/commands.h"
+#include "cli/env_config.h"
 #include "warden/diagnostics.h"
 #include "warden/job.h"
 
@@ -82,6 +83,11 @@ int HelpCommand(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The environment is read once, here: the library reads none.
+  if (warden::Status st = warden::cli::ApplyEnvironment(); !st.ok()) {
+    std::fprintf(stderr, "warden: %s\n", st.ToString().c_str());
+    return 125;
+  }
   warden::TraceMark("main");
   if (argc < 2) {
     Usage(stderr);

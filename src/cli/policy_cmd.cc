@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/env_config.h"
+#include "warden/launcher.h"
 #include "warden/policy.h"
 
 namespace warden::cli {
@@ -44,7 +46,7 @@ void CheckUsage(FILE* out) {
                "%s (set WARDEN_POLICY_DIR to use another directory);\n"
                "a path containing '/' or ending in .toml is a file.\n"
                "Exit status: 0 valid, 125 invalid (FILE:LINE:COL: message on stderr), 2 usage.\n",
-               PolicyDirectory().c_str());
+               PolicyDirectoryFromEnvironment().c_str());
 }
 
 void ImportUsage(FILE* out) {
@@ -68,6 +70,15 @@ void ImportUsage(FILE* out) {
 }
 
 bool IsHelp(std::string_view a) { return a == "--help" || a == "-h"; }
+
+// NAME|FILE as `warden run --policy` loads it: names from the policy
+// directory of the WARDEN_* environment, the policy cache below its cache
+// directory.
+Result<Policy> LoadNamedPolicy(const std::string& name_or_file) {
+  WARDEN_ASSIGN_OR_RETURN(std::unique_ptr<Launcher> launcher,
+                          LauncherFromEnvironment(/*forward_signals=*/false));
+  return launcher->LoadPolicy(name_or_file);
+}
 
 int UsageError(const std::string& cmd, const std::string& what) {
   std::fprintf(stderr, "warden %s: %s (see warden %s --help)\n", cmd.c_str(), what.c_str(), cmd.c_str());
@@ -95,7 +106,7 @@ int Check(const std::vector<std::string>& args) {
     }
   }
   if (target.empty()) return UsageError("policy check", "missing FILE|NAME");
-  Result<Policy> policy = ResolvePolicy(target);
+  Result<Policy> policy = LoadNamedPolicy(target);
   if (!policy.ok()) {
     const Status& st = policy.status();
     // Parse and validation errors already read "FILE:LINE:COL: what".
@@ -229,7 +240,7 @@ int ImportOci(const std::vector<std::string>& args) {
     std::fprintf(stderr, "warden: %s: %s\n", cmd.c_str(), spec.status().message().c_str());
     return kExitInvalid;
   }
-  Result<Policy> based = ResolvePolicy(base);
+  Result<Policy> based = LoadNamedPolicy(base);
   if (!based.ok()) {
     std::fprintf(stderr, "warden: %s: --extends %s: %s\n", cmd.c_str(), base.c_str(),
                  based.status().message().c_str());

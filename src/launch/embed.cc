@@ -424,6 +424,12 @@ warden::Result<Policy> Launcher::LoadPolicy(const std::string& name_or_file) con
   return ResolvePolicy(name_or_file);
 }
 
+warden::Result<Policy> Launcher::PolicyForProgram(const std::string& program_path) const {
+  // As LoadPolicy: the process-wide lookup until the options' policy
+  // directory is passed down.
+  return warden::PolicyForProgram(program_path);
+}
+
 warden::Result<std::unique_ptr<Job>> Launcher::Start(JobSpec spec) {
   launch::StdioPlan stdio;
   stdio.in = spec.in;
