@@ -1,6 +1,6 @@
 # warden: one non-recursive Makefile.
 #
-#   make            build build/warden and build/libwarden.a
+#   make            build build/warden, build/libwarden.a and build/libwarden.so
 #   make test       install missing packages, build, run unit + integration tests
 #   make demo       install missing packages, build, run examples/hello.py sandboxed
 #   make asan       unit tests under AddressSanitizer and UBSan
@@ -28,6 +28,12 @@ PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 liburing protobuf-lite \
 # build/warden, and the test, bench and fuzz binaries link it dynamically.
 STATIC_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lmd -lnftnl
 SHARED_LIBS := -lisal -lpthread
+# libwarden.so links every library shared, the real libmnl included, and
+# libstdc++ too: its C++ API passes std::string and std::function across,
+# which must be the embedding program's own.
+SO_LIBS := -lseccomp -lcap -lnl-route-3 -lnl-3 -luring -lprotobuf-lite -lmd -lnftnl -lmnl \
+           -lisal -lpthread
+SO_MAJOR := 0
 
 # Goals that install dependencies themselves or need none.
 NODEPS_GOALS := test demo setup clean asan fuzz bench install help
@@ -41,7 +47,12 @@ endif
 PKG_CFLAGS = $(filter-out -DTOML_SHARED_LIB=%,$(shell pkg-config --cflags $(PKGS)))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2
-HARDEN   := -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2
+# Every object is position-independent with hidden visibility, so that one
+# set of objects serves the static PIE build/warden, libwarden.a and
+# libwarden.so: only what include/warden/ marks WARDEN_EXPORT leaves the
+# shared library.
+VISIBILITY := -fvisibility=hidden -fvisibility-inlines-hidden
+HARDEN   := -fPIC $(VISIBILITY) -fstack-protector-strong -D_FORTIFY_SOURCE=2
 OPT      ?= -O2 -g
 SANITIZE ?=
 # LIBFUZZER=1 (make fuzz, with CXX=clang++): a sanitizer build whose code
@@ -56,7 +67,7 @@ ifneq ($(LIBFUZZER),)
 endif
 ifneq ($(SANITIZE),)
   OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZERS) -fno-sanitize-recover=undefined
-  HARDEN := -fPIE
+  HARDEN := -fPIC $(VISIBILITY)
 endif
 CPPFLAGS_ALL = -Iinclude -Isrc -I$(BUILD)/gen -DWARDEN_VERSION=\"$(VERSION)\" $(PKG_CFLAGS)
 CXXFLAGS_ALL = -std=c++20 $(OPT) $(HARDEN) -MMD -MP
@@ -109,8 +120,18 @@ LIB_OBJS  := $(call obj,$(LIB_SRCS)) $(PROTO_CC:.cc=.o) $(BUILTIN_CC:.cc=.o)
 # Requires.private brings in Debian's libmnl.so. (Localising the symbols in
 # a relocatable object, ld -r, would not do: libnftnl.a, linked after
 # libwarden.a, needs them global.)
+# Neither library carries mnl.o: libwarden.a, though one relocatable object
+# now (below), is linked from ARCHIVE_OBJS, which leave it out, and
+# libwarden.so links Debian's libmnl.so.
 MNL_OBJ   := $(filter $(BUILD)/obj/src/net/mnl.o,$(LIB_OBJS))
 ARCHIVE_OBJS := $(filter-out $(MNL_OBJ),$(LIB_OBJS))
+# warden's own binaries (build/warden, the tests, benches and fuzz targets)
+# link the plain objects from this archive: they use internal modules,
+# which the installed libraries hide.
+INTERNAL_LIB := $(BUILD)/libwarden_internal.a
+SO_REAL   := $(BUILD)/libwarden.so.$(VERSION)
+SO_LINKS  := $(BUILD)/libwarden.so.$(SO_MAJOR) $(BUILD)/libwarden.so
+SO_MAP    := src/capi/warden.map
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard integration/bench/*_bench.cc)
@@ -126,18 +147,52 @@ $(BUILD)/obj/tests/main.o: WARN += -Wno-maybe-uninitialized
 .PHONY: all unit test demo asan bench benchbins fuzz fuzzbins install clean setup help FORCE
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/warden $(BUILD)/libwarden.a
+# A sanitizer build makes no libwarden.so: its objects need the sanitizer's
+# run time, which a shared library for other programs must not.
+all: $(BUILD)/warden $(BUILD)/libwarden.a $(if $(SANITIZE),,$(SO_REAL) $(SO_LINKS))
 unit: $(BUILD)/unit_tests
 
-$(BUILD)/libwarden.a: $(ARCHIVE_OBJS)
+$(INTERNAL_LIB): $(ARCHIVE_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/warden: $(CLI_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a
-	$(CXX) $(WARDEN_LDFLAGS) -o $@ $(CLI_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a $(WARDEN_LDLIBS)
+# libwarden.a hides what libwarden.so hides: its objects are linked into
+# one relocatable object whose hidden global symbols (everything not marked
+# WARDEN_EXPORT) are made local, so an embedding program can neither call
+# warden's internals nor clash with their names. The weak ones stay: they
+# are the COMDAT copies of inline functions and templates, which the final
+# link may discard for the program's own copy, and a local symbol in a
+# discarded group would leave the references to it dangling (objcopy's
+# --localize-hidden does that, and the link fails). Hidden, they are still
+# not exported from the program.
+$(BUILD)/libwarden.a: $(ARCHIVE_OBJS)
+	@mkdir -p $(@D)
+	$(LD) -r -o $(BUILD)/libwarden-all.o $^
+	readelf -sW $(BUILD)/libwarden-all.o | \
+	  awk '$$5 == "GLOBAL" && $$6 == "HIDDEN" && $$7 != "UND" { print $$8 }' \
+	  > $(BUILD)/libwarden-all.hidden
+	objcopy --localize-symbols=$(BUILD)/libwarden-all.hidden $(BUILD)/libwarden-all.o
+	rm -f $@ && ar rcs $@ $(BUILD)/libwarden-all.o
+	rm -f $(BUILD)/libwarden-all.o $(BUILD)/libwarden-all.hidden
 
-$(BUILD)/unit_tests: $(TEST_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a
-	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(MNL_OBJ) $(BUILD)/libwarden.a $(LDLIBS_ALL)
+# libwarden.so: the C ABI of warden.h and the C++ API of include/warden/,
+# at version node WARDEN_0 ($(SO_MAP)); everything else is hidden.
+$(SO_REAL): $(ARCHIVE_OBJS) $(SO_MAP)
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,-soname,libwarden.so.$(SO_MAJOR) -Wl,--version-script=$(SO_MAP) \
+	  -Wl,--no-undefined -Wl,-z,relro,-z,now -o $@ $(ARCHIVE_OBJS) $(SO_LIBS)
+
+$(BUILD)/libwarden.so.$(SO_MAJOR): $(SO_REAL)
+	ln -sfn $(notdir $<) $@
+
+$(BUILD)/libwarden.so: $(BUILD)/libwarden.so.$(SO_MAJOR)
+	ln -sfn $(notdir $<) $@
+
+$(BUILD)/warden: $(CLI_OBJS) $(MNL_OBJ) $(INTERNAL_LIB)
+	$(CXX) $(WARDEN_LDFLAGS) -o $@ $(CLI_OBJS) $(MNL_OBJ) $(INTERNAL_LIB) $(WARDEN_LDLIBS)
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(MNL_OBJ) $(INTERNAL_LIB)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(MNL_OBJ) $(INTERNAL_LIB) $(LDLIBS_ALL)
 
 $(BUILD)/obj/%.o: %.cc | $(PROTO_H)
 	@mkdir -p $(@D)
@@ -177,9 +232,9 @@ $(BUILD)/gen/policy/builtin_policies_data.o: $(BUILD)/gen/policy/builtin_policie
 
 benchbins: $(BENCH_BINS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(MNL_OBJ) $(BUILD)/libwarden.a
+$(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(MNL_OBJ) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(MNL_OBJ) $(BUILD)/libwarden.a $(LDLIBS_ALL)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $< $(MNL_OBJ) $(INTERNAL_LIB) $(LDLIBS_ALL)
 
 # Fuzz targets: every tests/fuzz/*_fuzz.cc. `make test` links them with the
 # gcc driver tests/fuzz/fuzz_main.cc (corpus replay and a short blind batch,
@@ -188,11 +243,11 @@ $(BUILD)/bench/%: $(BUILD)/obj/integration/bench/%.o $(MNL_OBJ) $(BUILD)/libward
 fuzzbins: $(FUZZ_BINS)
 
 ifeq ($(LIBFUZZER),)
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(MNL_OBJ) $(BUILD)/libwarden.a
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz_main.o $(MNL_OBJ) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 else
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(MNL_OBJ) $(BUILD)/libwarden.a
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(MNL_OBJ) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 endif
@@ -254,6 +309,10 @@ install: all $(BUILD)/warden.pc
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/bin/warden
 	install -D -m 0644 $(BUILD)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libwarden.a
+	install -m 0755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/$(notdir $(SO_REAL))
+	ln -sfn $(notdir $(SO_REAL)) $(DESTDIR)$(PREFIX)/lib/libwarden.so.$(SO_MAJOR)
+	ln -sfn libwarden.so.$(SO_MAJOR) $(DESTDIR)$(PREFIX)/lib/libwarden.so
 	install -D -m 0644 $(BUILD)/warden.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/warden.pc
 	mkdir -p $(DESTDIR)$(PREFIX)/include/warden $(DESTDIR)$(PREFIX)/share/doc/warden/policies
 	install -m 0644 include/warden/*.h $(DESTDIR)$(PREFIX)/include/warden/

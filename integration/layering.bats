@@ -10,6 +10,7 @@ bats_require_minimum_version 1.5.0
 setup() {
   root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
   check=$root/scripts/check-layers.sh
+  check_env=$root/scripts/check-no-env.sh
 }
 
 # A copy of the sources the check reads, in the test's own temp dir.
@@ -108,4 +109,38 @@ copy_tree() {
   echo "$output"
   [ "$status" -eq 1 ]
   [[ "$output" == *"src/cli/commands.h:"*"<mnt/bind_source.h>: mnt is an internal module"* ]]
+
+@test "layering: the library outside src/cli/ reads no environment variable" {
+  run "$check_env"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"no environment access outside src/cli/"* ]]
+}
+
+@test "layering: a getenv planted in the library fails the check, naming FILE:LINE" {
+  copy_tree
+  printf 'const char* Planted() { return std::getenv("WARDEN_PLANTED"); }\n' >>"$copy/src/net/gc.cc"
+  local line
+  line=$(wc -l <"$copy/src/net/gc.cc")
+  run "$check_env" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/net/gc.cc:$line: the library reads or changes the environment"* ]]
+}
+
+@test "layering: environ and setenv in the library fail the check; src/cli/ and comments do not" {
+  copy_tree
+  printf '// getenv is named in this comment only\n' >>"$copy/src/base/log.cc"
+  printf 'int Planted() { return ::getenv("HOME") != nullptr; }\n' >>"$copy/src/cli/main.cc"
+  run "$check_env" "$copy"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  printf 'extern char** environ;\n' >>"$copy/src/io/env.cc"
+  printf 'void Planted() { ::setenv("A", "b", 1); }\n' >>"$copy/src/base/fault.cc"
+  run "$check_env" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/io/env.cc:"* ]]
+  [[ "$output" == *"src/base/fault.cc:"* ]]
+  [[ "$output" == *"2 use(s)"* ]]
 }

@@ -52,11 +52,14 @@ setup() {
 teardown() { common_teardown; }
 
 # build_prog NAME: compiles $T/NAME.cc with what `pkg-config ARGS warden`
-# says, against the prefix install, into $T/NAME.
+# says, against the prefix install, into $T/NAME. With --static, -lwarden
+# becomes -l:libwarden.a: the linker takes the archive over libwarden.so,
+# which lies beside it, only when told.
 build_prog() {
   local name=$1; shift
   local flags
   flags=$(PKG_CONFIG_PATH=$PREFIX_DIR/lib/pkgconfig pkg-config "$@" --cflags --libs warden)
+  if [ "${1:-}" = --static ]; then flags=${flags/-lwarden/-l:libwarden.a}; fi
   g++ -std=c++20 -Wall -Werror -o "$T/$name" "$T/$name.cc" $flags
 }
 
@@ -64,7 +67,11 @@ build_prog() {
   local p=$STAGE/usr/local
   [ -x "$p/bin/warden" ]
   [ -f "$p/lib/libwarden.a" ]
+  [ -f "$p/lib/libwarden.so.$VERSION" ]
+  [ "$(readlink "$p/lib/libwarden.so.0")" = "libwarden.so.$VERSION" ]
+  [ "$(readlink "$p/lib/libwarden.so")" = libwarden.so.0 ]
   [ -f "$p/include/warden/job.h" ]
+  [ -f "$p/include/warden/warden.h" ]
   # The policies go with the documentation: in the policy directory they
   # would override the built-in ones, stale after an upgrade.
   [ -f "$p/share/doc/warden/policies/default.toml" ]
@@ -96,6 +103,8 @@ build_prog() {
   [ "$output" = 0 ] || { echo "$a has $output .debug_ sections"; return 1; }
   run bash -c "objdump -h '$STAGE/usr/local/bin/warden' | grep -c '\.debug_'"
   [ "$output" = 0 ]
+  run bash -c "objdump -h '$STAGE/usr/local/lib/libwarden.so.$VERSION' | grep -c '\.debug_'"
+  [ "$output" = 0 ]
   # The stripped copy still links: symbols stay, only debug sections go.
   nm -g --defined-only "$a" 2>/dev/null | grep -q 'T _ZN6warden7VersionEv$'
   echo "# libwarden.a: $(stat -c %s "$built") bytes in $BUILD_DIR, $(stat -c %s "$a") installed" >&3
@@ -108,6 +117,9 @@ build_prog() {
 int main() { std::printf("%s\n", warden::Version()); }
 EOF
   build_prog version --static
+  # The archive, not libwarden.so: the program needs no libwarden at run time.
+  run bash -c "readelf -d '$T/version' | grep NEEDED"
+  [[ "$output" != *libwarden* ]] || { echo "linked the .so: $output"; return 1; }
   run "$T/version"
   [ "$status" -eq 0 ]
   [ "$output" = "$VERSION" ]

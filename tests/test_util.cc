@@ -8,6 +8,11 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <utility>
+
+#include "base/fault.h"
+#include "launch/job_run.h"
+#include "mnt/mount_plan.h"
 
 namespace warden::testing {
 
@@ -31,7 +36,7 @@ std::string RepoPolicies() {
 }
 
 Policy RepoDefaultPolicy() {
-  ScopedEnv dir("WARDEN_POLICY_DIR", RepoPolicies());
+  ScopedHostConfig dir(&base::HostConfig::policy_dir, RepoPolicies());
   Result<Policy> p = ResolvePolicy("default");
   REQUIRE(p.ok());
   return p.value();
@@ -64,5 +69,30 @@ TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
+
+ScopedHostConfig::ScopedHostConfig(std::string base::HostConfig::*field,
+                                   const std::string& value)
+    : old_(launch::DefaultHostConfig()) {
+  base::HostConfig changed = old_;
+  changed.*field = value;
+  launch::SetDefaultHostConfig(std::move(changed));
+}
+
+ScopedHostConfig::~ScopedHostConfig() { launch::SetDefaultHostConfig(old_); }
+
+const base::HostConfig& HostConfig() { return launch::DefaultHostConfig(); }
+
+ScopedChildFault::ScopedChildFault(const std::string& spec) { base::SetChildFaultSpec(spec); }
+ScopedChildFault::~ScopedChildFault() { base::SetChildFaultSpec(""); }
+
+ScopedParentFault::ScopedParentFault(const std::string& spec) {
+  Status st = base::SetParentFaultSpec(spec);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+}
+ScopedParentFault::~ScopedParentFault() { (void)base::SetParentFaultSpec(""); }
+
+ScopedLegacyMountApi::ScopedLegacyMountApi() { mnt::ForceLegacyMountApi(true); }
+ScopedLegacyMountApi::~ScopedLegacyMountApi() { mnt::ForceLegacyMountApi(false); }
 
 }  // namespace warden::testing

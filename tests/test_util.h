@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "base/host_config.h"
 #include "warden/policy.h"
 
 namespace warden::testing {
@@ -49,26 +50,49 @@ int CountOpenFds();
 // Writes `text` to `path`, replacing it.
 void WriteText(const std::string& path, const std::string& text);
 
-// Sets an environment variable for the scope's life.
-class ScopedEnv {
+// Changes one field of the process's default HostConfig
+// (launch::DefaultHostConfig, what RunJob, Doctor, Gc and ResolvePolicy
+// use) for the scope's life: ScopedHostConfig cache(&base::HostConfig::
+// cache_dir, dir.path()).
+class ScopedHostConfig {
  public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  ScopedHostConfig(std::string base::HostConfig::*field, const std::string& value);
+  ~ScopedHostConfig();
+  ScopedHostConfig(const ScopedHostConfig&) = delete;
+  ScopedHostConfig& operator=(const ScopedHostConfig&) = delete;
 
  private:
-  std::string name_;
-  std::optional<std::string> old_;
+  base::HostConfig old_;
+};
+
+// The process's default HostConfig (launch::DefaultHostConfig).
+const base::HostConfig& HostConfig();
+
+// The child's (base::SetChildFaultSpec) or the launcher's
+// (base::SetParentFaultSpec, which must accept it) fault spec for the
+// scope's life; none afterwards.
+class ScopedChildFault {
+ public:
+  explicit ScopedChildFault(const std::string& spec);
+  ~ScopedChildFault();
+  ScopedChildFault(const ScopedChildFault&) = delete;
+  ScopedChildFault& operator=(const ScopedChildFault&) = delete;
+};
+class ScopedParentFault {
+ public:
+  explicit ScopedParentFault(const std::string& spec);
+  ~ScopedParentFault();
+  ScopedParentFault(const ScopedParentFault&) = delete;
+  ScopedParentFault& operator=(const ScopedParentFault&) = delete;
+};
+
+// mnt::ForceLegacyMountApi(true) for the scope's life.
+class ScopedLegacyMountApi {
+ public:
+  ScopedLegacyMountApi();
+  ~ScopedLegacyMountApi();
+  ScopedLegacyMountApi(const ScopedLegacyMountApi&) = delete;
+  ScopedLegacyMountApi& operator=(const ScopedLegacyMountApi&) = delete;
 };
 
 }  // namespace warden::testing

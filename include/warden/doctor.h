@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "warden/export.h"
+
 namespace warden {
 
 // One host feature and whether it works.
@@ -31,18 +33,20 @@ struct DoctorReport {
 
 // Probes the host: namespaces, seccomp, cgroup backend per controller,
 // network, event loop. Never fails: a probe that cannot run is a check that
-// is not ok, with the reason in `detail`. Honours the same WARDEN_*
-// environment variables `warden run` does (WARDEN_MOUNT_API,
-// WARDEN_CGROUP_DISABLE, WARDEN_IO, ...), so the report describes what a
-// run in this environment would get. Namespace probes run in forked
-// children that it reaps before returning. Keeps no state: safe to call
-// from any thread, provided no thread changes the environment meanwhile.
-DoctorReport Doctor();
+// is not ok, with the reason in `detail`. Reads no environment variable:
+// it uses the process's default host settings (the address pool, the lease
+// and cache directories, the disabled cgroup controllers; `warden` fills
+// them from its WARDEN_* variables) and the diagnostics ConfigureDiagnostics
+// set (the event loop's backend, the mount API), so the report describes
+// what RunJob would get. Namespace probes run in forked children that it
+// reaps before returning. Keeps no state: safe to call from any thread,
+// provided no thread calls ConfigureDiagnostics meanwhile.
+WARDEN_EXPORT DoctorReport Doctor();
 
 // The report as one JSON object: {"usable": bool, "checks": [{"section",
 // "name", "ok", "required", "detail", "remedy"}, ...]}. Invalid UTF-8 in a
 // string is replaced, never an error. Pure function: safe from any thread.
-std::string DoctorReportToJson(const DoctorReport& report);
+WARDEN_EXPORT std::string DoctorReportToJson(const DoctorReport& report);
 
 }  // namespace warden
 

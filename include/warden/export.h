@@ -5,7 +5,12 @@
 #ifndef WARDEN_EXPORT_H_
 #define WARDEN_EXPORT_H_
 
-#if defined(__GNUC__)
+// In C++ the standard attribute syntax, which may follow another attribute
+// (`class [[nodiscard]] WARDEN_EXPORT Status`); C11, for warden.h, has only
+// GCC's own.
+#if defined(__cplusplus) && defined(__GNUC__)
+#define WARDEN_EXPORT [[gnu::visibility("default")]]
+#elif defined(__GNUC__)
 #define WARDEN_EXPORT __attribute__((visibility("default")))
 #else
 #define WARDEN_EXPORT

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "warden/export.h"
+
 namespace warden {
 
 struct GcReport {
@@ -20,12 +22,12 @@ struct GcReport {
 // Collects the cgroups, network interfaces and tables, and uid leases whose
 // owning warden process is gone. Resources of running jobs are kept, so it
 // is safe while other jobs run, in this process or others. Needs root to
-// remove anything; without it the failures are in `errors`. Reads the
-// lease directories `warden run` uses (WARDEN_NET_DIR, WARDEN_UID_DIR).
-// Safe to call from any thread, provided no thread changes the environment
-// meanwhile; concurrent calls (in this process or others) each remove what
+// remove anything; without it the failures are in `errors`. Reads no
+// environment variable: it looks in the lease directories of the process's
+// default host settings (those RunJob uses; `warden` fills them from
+// WARDEN_NET_DIR and WARDEN_UID_DIR). Safe to call from any thread; concurrent calls (in this process or others) each remove what
 // they find first.
-GcReport Gc();
+WARDEN_EXPORT GcReport Gc();
 
 }  // namespace warden
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "warden/export.h"
 #include "warden/policy.h"
 #include "warden/status.h"
 
@@ -65,13 +66,13 @@ enum class JobStatus {
 // static; the caller must not free it. A value that is none of the
 // enumerators (a cast from a bad integer) is named "unknown", which
 // ParseJobStatus refuses. Safe to call from any thread.
-const char* JobStatusName(JobStatus status);
+WARDEN_EXPORT const char* JobStatusName(JobStatus status);
 
 // The reverse of JobStatusName, for programs that read a --result document:
 // the exact name (case-sensitive, no surrounding spaces) gives its status;
 // anything else is an error with Code::kInvalidArgument that lists the
 // names. Safe to call from any thread.
-Result<JobStatus> ParseJobStatus(std::string_view name);
+WARDEN_EXPORT Result<JobStatus> ParseJobStatus(std::string_view name);
 
 struct JobResult {
   // A result that no launch has filled in does not claim success: it says
@@ -101,13 +102,16 @@ struct JobResult {
 
 // Runs the job. A setup failure is not an error here: it is a JobResult
 // with status JobStatus::kSetupError and exit_code 125. An error Status means warden
-// could not even try (bad request).
-Result<JobResult> RunJob(const JobRequest& request);
+// could not even try (bad request). Reads no environment variable: the
+// directories, pools and permissions it uses are the process's default host
+// settings (`warden` fills them from its WARDEN_* variables), and env.pass
+// and JobRequest::env_pass copy from the environment recorded there.
+WARDEN_EXPORT Result<JobResult> RunJob(const JobRequest& request);
 
 // The --result JSON document. Its "status" member is JobStatusName(status).
-std::string JobResultToJson(const JobResult& result);
+WARDEN_EXPORT std::string JobResultToJson(const JobResult& result);
 
-const char* Version();
+WARDEN_EXPORT const char* Version();
 
 }  // namespace warden
 

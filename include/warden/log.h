@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include "warden/export.h"
+
 namespace warden {
 
 enum class LogLevel { kDebug = 0, kInfo, kWarn, kError };
@@ -16,9 +18,9 @@ enum class LogLevel { kDebug = 0, kInfo, kWarn, kError };
 using LogSink = std::function<void(LogLevel, const std::string& job_id,
                                    const std::string& message)>;
 
-void SetLogSink(LogSink sink);
-void SetMinLogLevel(LogLevel level);
-const char* LogLevelName(LogLevel level);
+WARDEN_EXPORT void SetLogSink(LogSink sink);
+WARDEN_EXPORT void SetMinLogLevel(LogLevel level);
+WARDEN_EXPORT const char* LogLevelName(LogLevel level);
 
 }  // namespace warden
 

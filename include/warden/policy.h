@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "warden/export.h"
 #include "warden/status.h"
 
 namespace warden {
@@ -191,7 +192,7 @@ struct Policy {
 };
 
 // A parse or validation error: "FILE:LINE:COL: what is wrong".
-struct PolicyError {
+struct WARDEN_EXPORT PolicyError {
   std::string file;
   int line = 0;
   int column = 0;
@@ -201,41 +202,45 @@ struct PolicyError {
 
 // Loads and validates a policy file. Errors carry location and a clear
 // message; the returned Status message is PolicyError::ToString().
-Result<Policy> LoadPolicyFile(const std::string& path);
+WARDEN_EXPORT Result<Policy> LoadPolicyFile(const std::string& path);
 // Same, for TOML text held in memory; `name` is used in error locations.
-Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name);
+WARDEN_EXPORT Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name);
 
 // Resolves NAME|FILE as `--policy` does: a path containing '/' or ending in
 // ".toml" is a file; otherwise a shipped policy from the policy directory.
-Result<Policy> ResolvePolicy(const std::string& name_or_file);
+WARDEN_EXPORT Result<Policy> ResolvePolicy(const std::string& name_or_file);
 
 // Picks the shipped policy for a script by suffix, then by shebang
 // interpreter; "default" when nothing matches.
-Result<Policy> PolicyForProgram(const std::string& program_path);
+WARDEN_EXPORT Result<Policy> PolicyForProgram(const std::string& program_path);
 
-// Directory of shipped policies: $WARDEN_POLICY_DIR, else the install
-// location, else policies/ next to the binary's source tree.
-std::string PolicyDirectory();
+// Directory of shipped policies: the one the process's default host
+// settings name (`warden` takes WARDEN_POLICY_DIR), else the install
+// location, else policies/ next to the binary's source tree. LoadPolicyFile,
+// LoadPolicyString, ResolvePolicy and PolicyForProgram resolve `extends`
+// and NAME there, and use the policy cache below the default cache
+// directory; none reads an environment variable.
+WARDEN_EXPORT std::string PolicyDirectory();
 
 // The effective policy as TOML, with every default filled in and groups
 // expanded (what `warden policy check` prints).
-std::string PolicyToToml(const Policy& policy);
+WARDEN_EXPORT std::string PolicyToToml(const Policy& policy);
 
 // Validates NAME|FILE (resolved as ResolvePolicy does) as `warden policy
 // check` does: loads it and compiles its seccomp filter, writing nothing
 // (no filter cache). OK when it would run; otherwise kInvalidArgument whose
 // message reads "FILE:LINE:COL: what is wrong" for a parse, validation or
 // filter error, or the error of the failing call (a missing file, an
-// unknown NAME). Reads WARDEN_POLICY_DIR for a NAME. Safe to call from any
-// thread, provided no thread changes the environment meanwhile.
-Status ValidatePolicy(const std::string& name_or_file);
+// unknown NAME). A NAME is looked up in PolicyDirectory(). Safe to call
+// from any thread.
+WARDEN_EXPORT Status ValidatePolicy(const std::string& name_or_file);
 
 // The hex SHA-256 of the effective policy (PolicyToToml), the value a loaded
 // Policy carries in `hash` and `warden policy check` prints after
 // "sha256:". Two policies that would run alike have the same hash; `hash`,
 // `name` and `source_path` themselves do not enter it. Pure function: safe
 // from any thread.
-std::string PolicyHash(const Policy& policy);
+WARDEN_EXPORT std::string PolicyHash(const Policy& policy);
 
 // The BPF filter that a SeccompSpec compiles to, as `warden policy check`
 // and `import-oci` report it.
@@ -249,7 +254,7 @@ struct SeccompFilterInfo {
 // Errors: kInvalidArgument for a spec that names an unknown syscall or that
 // the filter cannot express (too many rules for one call, too long a
 // program), kInternal when libseccomp fails. Safe to call from any thread.
-Result<SeccompFilterInfo> CompileSeccompFilter(const SeccompSpec& spec);
+WARDEN_EXPORT Result<SeccompFilterInfo> CompileSeccompFilter(const SeccompSpec& spec);
 
 // Reads the OCI runtime-spec (linux.seccomp) or Docker seccomp profile at
 // `path` (a regular file of at most kMaxPolicyBytes; a FIFO or a device is
@@ -260,7 +265,7 @@ Result<SeccompFilterInfo> CompileSeccompFilter(const SeccompSpec& spec);
 // "PATH: JSON.PATH: why" for a profile that is malformed or refused; the
 // read's own error otherwise. Stricter by construction: i386 and x32 calls
 // and KILL_THREAD kill the whole process. Safe to call from any thread.
-Result<SeccompSpec> ImportOciSeccompProfile(const std::string& path);
+WARDEN_EXPORT Result<SeccompSpec> ImportOciSeccompProfile(const std::string& path);
 
 }  // namespace warden
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <variant>
 
+#include "warden/export.h"
+
 namespace warden {
 
 enum class Code {
@@ -27,9 +29,9 @@ enum class Code {
   kInternal,           // a bug: an invariant did not hold
 };
 
-const char* CodeName(Code code);
+WARDEN_EXPORT const char* CodeName(Code code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] WARDEN_EXPORT Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }

@@ -92,11 +92,8 @@ Result<UniqueFd> OpenCacheDir(const std::string& dir, bool create) {
 
 }  // namespace
 
-std::string CacheDir(std::string_view kind) {
-  if (const char* env = std::getenv("WARDEN_CACHE_DIR"); env && *env) {
-    return std::string(env) + "/" + std::string(kind);
-  }
-  return "/var/cache/warden/" + std::string(kind);
+std::string CacheDir(const std::string& cache_root, std::string_view kind) {
+  return cache_root + "/" + std::string(kind);
 }
 
 bool IsHexKey(std::string_view s) {

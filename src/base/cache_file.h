@@ -21,8 +21,8 @@
 
 namespace warden::base {
 
-// $WARDEN_CACHE_DIR/<kind>, else /var/cache/warden/<kind>.
-std::string CacheDir(std::string_view kind);
+// <cache_root>/<kind>; cache_root is HostConfig::cache_dir.
+std::string CacheDir(const std::string& cache_root, std::string_view kind);
 
 // The whole content of `path`, or nullopt when it is missing, untrusted
 // (it or its directory) or outside [min_bytes, max_bytes]. `what` names the

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "base/check.h"
+#include "warden/status.h"
 
 namespace warden::base {
 namespace {
@@ -22,31 +23,51 @@ struct FaultConfig {
 
 std::mutex g_mu;
 FaultConfig g_config;
-std::atomic<bool> g_loaded{false};
 std::atomic<bool> g_armed{false};
 std::atomic<unsigned long> g_hits{0};
 
-void LoadLocked() {
-  g_config = FaultConfig();
-  g_hits.store(0);
-  const char* env = std::getenv("WARDEN_FAULT");
-  if (env != nullptr && *env != '\0' && std::strlen(env) < 256) {
-    std::string spec(env);
-    size_t colon = spec.rfind(':');
-    g_config.name = spec.substr(0, colon);
-    if (colon != std::string::npos) {
-      char* end = nullptr;
-      unsigned long nth = std::strtoul(spec.c_str() + colon + 1, &end, 10);
-      // A malformed count arms nothing rather than crashing at a guess.
-      if (end == nullptr || *end != '\0' || nth == 0) g_config.name.clear();
-      g_config.nth = nth;
-    }
+// Parses "name" or "name:nth" (nth a positive count); false when it is not
+// one of KnownCrashPoints() with a good count.
+bool ParseCrashSpec(const std::string& spec, FaultConfig* out) {
+  if (spec.size() >= 256) return false;
+  size_t colon = spec.rfind(':');
+  out->name = spec.substr(0, colon);
+  out->nth = 1;
+  if (colon != std::string::npos) {
+    const char* digits = spec.c_str() + colon + 1;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long nth = std::strtoul(digits, &end, 10);
+    if (end == digits || *end != '\0' || nth == 0 || errno != 0) return false;
+    out->nth = nth;
   }
-  g_armed.store(!g_config.name.empty());
-  g_loaded.store(true);
+  const auto& known = KnownCrashPoints();
+  return std::find(known.begin(), known.end(), out->name) != known.end();
 }
 
 }  // namespace
+
+Status CheckCrashPoint(const std::string& spec) {
+  FaultConfig config;
+  if (!spec.empty() && !ParseCrashSpec(spec, &config)) {
+    return Status::Error(Code::kInvalidArgument,
+                         "crash point \"" + spec.substr(0, 64) +
+                             "\": expected NAME or NAME:N (N >= 1), NAME one of the crash "
+                             "points in docs/durability.md");
+  }
+  return Status::Ok();
+}
+
+Status SetCrashPoint(const std::string& spec) {
+  WARDEN_RETURN_IF_ERROR(CheckCrashPoint(spec));
+  FaultConfig config;
+  if (!spec.empty()) ParseCrashSpec(spec, &config);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_config = spec.empty() ? FaultConfig() : config;
+  g_hits.store(0);
+  g_armed.store(!g_config.name.empty());
+  return Status::Ok();
+}
 
 const std::vector<std::string>& KnownCrashPoints() {
   static const std::vector<std::string> kPoints = {
@@ -61,10 +82,6 @@ const std::vector<std::string>& KnownCrashPoints() {
 }
 
 void CrashPoint(const char* name) {
-  if (!g_loaded.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (!g_loaded.load()) LoadLocked();
-  }
   if (!g_armed.load(std::memory_order_relaxed)) return;
   const auto& known = KnownCrashPoints();
   WARDEN_CHECK(std::find(known.begin(), known.end(), name) != known.end());
@@ -79,23 +96,27 @@ void CrashPoint(const char* name) {
 }
 
 namespace {
-std::atomic<bool> g_child_faults{false};
+// The fault specs, set before jobs start (fault.h) and read by launches.
+std::mutex g_spec_mu;
+std::string g_child_spec;
+std::string g_parent_spec;
 }  // namespace
 
-void EnableChildFaults() { g_child_faults.store(true); }
+void SetChildFaultSpec(const std::string& spec) {
+  std::lock_guard<std::mutex> lock(g_spec_mu);
+  g_child_spec = spec;
+}
 
-const char* ChildFaultSpec() {
-  if (!g_child_faults.load()) return nullptr;
-  const char* spec = std::getenv("WARDEN_FAULT_CHILD_STEP");
-  return spec != nullptr && *spec != '\0' ? spec : nullptr;
+std::string ChildFaultSpec() {
+  std::lock_guard<std::mutex> lock(g_spec_mu);
+  return g_child_spec;
 }
 
 namespace {
-std::atomic<bool> g_parent_faults{false};
 
 // Splits "<call>[:<errno>]"; false when the errno part is not a positive
 // number.
-bool SplitParentSpec(const char* spec, std::string* call, int* err) {
+bool SplitParentSpec(const std::string& spec, std::string* call, int* err) {
   std::string s(spec);
   *err = EIO;
   if (size_t colon = s.rfind(':'); colon != std::string::npos) {
@@ -109,14 +130,11 @@ bool SplitParentSpec(const char* spec, std::string* call, int* err) {
   return true;
 }
 
-const char* ParentFaultSpec() {
-  if (!g_parent_faults.load()) return nullptr;
-  const char* spec = std::getenv("WARDEN_FAULT_PARENT_CALL");
-  return spec != nullptr && *spec != '\0' ? spec : nullptr;
+std::string ParentFaultSpec() {
+  std::lock_guard<std::mutex> lock(g_spec_mu);
+  return g_parent_spec;
 }
 }  // namespace
-
-void EnableParentFaults() { g_parent_faults.store(true); }
 
 const std::vector<std::string>& KnownParentFaultCalls() {
   static const std::vector<std::string> kCalls = {
@@ -125,36 +143,38 @@ const std::vector<std::string>& KnownParentFaultCalls() {
   return kCalls;
 }
 
-bool ParentFaultSpecValid(std::string* problem) {
-  const char* spec = ParentFaultSpec();
-  if (spec == nullptr) return true;
-  std::string call;
-  int err = 0;
-  const auto& known = KnownParentFaultCalls();
-  if (!SplitParentSpec(spec, &call, &err) ||
-      std::find(known.begin(), known.end(), call) == known.end()) {
-    *problem = std::string("WARDEN_FAULT_PARENT_CALL: no parent call \"") + spec +
-               "\" (or a bad errno)";
-    return false;
+Status CheckParentFaultSpec(const std::string& spec) {
+  if (!spec.empty()) {
+    std::string call;
+    int err = 0;
+    const auto& known = KnownParentFaultCalls();
+    if (!SplitParentSpec(spec, &call, &err) ||
+        std::find(known.begin(), known.end(), call) == known.end()) {
+      return Status::Error(Code::kInvalidArgument, "WARDEN_FAULT_PARENT_CALL: no parent call \"" +
+                                                       spec.substr(0, 64) +
+                                                       "\" (or a bad errno)");
+    }
   }
-  return true;
+  return Status::Ok();
+}
+
+Status SetParentFaultSpec(const std::string& spec) {
+  WARDEN_RETURN_IF_ERROR(CheckParentFaultSpec(spec));
+  std::lock_guard<std::mutex> lock(g_spec_mu);
+  g_parent_spec = spec;
+  return Status::Ok();
 }
 
 int ParentCallErrno(const char* call, int err) {
   const auto& known = KnownParentFaultCalls();
   WARDEN_CHECK(std::find(known.begin(), known.end(), call) != known.end());
   if (err != 0) return err;
-  const char* spec = ParentFaultSpec();
-  if (spec == nullptr) return 0;
+  const std::string spec = ParentFaultSpec();
+  if (spec.empty()) return 0;
   std::string name;
   int injected = 0;
   if (!SplitParentSpec(spec, &name, &injected) || name != call) return 0;
   return injected;
-}
-
-void ReloadFaultConfig() {
-  std::lock_guard<std::mutex> lock(g_mu);
-  LoadLocked();
 }
 
 }  // namespace warden::base

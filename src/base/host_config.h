@@ -20,7 +20,6 @@ struct HostConfig {
   std::string cgroup_disable;  // comma-separated controllers not to use
   bool may_change_sysctls = false;  // ip_forward for network mode "veth"
   bool may_move_self = false;       // cgroup v2: into warden-self-<pid>
-  bool legacy_mount_api = false;    // tests: the path for kernels before 5.12
   // Where env.pass and --env-pass copy variables from.
   std::map<std::string, std::string> environment;
 };

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,13 +12,15 @@
 
 namespace warden::base {
 
-bool TraceEnabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("WARDEN_TRACE_STARTUP");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
-  return enabled;
-}
+namespace {
+
+std::atomic<bool> trace_enabled{false};
+
+}  // namespace
+
+void SetTraceEnabled(bool enabled) { trace_enabled.store(enabled, std::memory_order_relaxed); }
+
+bool TraceEnabled() { return trace_enabled.load(std::memory_order_relaxed); }
 
 // Also called in the sandbox's first process and the job before its exec,
 // which share warden's memory: no stdio, no allocation, raw system calls

@@ -1,5 +1,6 @@
-// Start-up phase timing for benchmarks and diagnosis. With
-// WARDEN_TRACE_STARTUP=1 in the environment, each TracePhase call writes
+// Start-up phase timing for benchmarks and diagnosis. Once enabled
+// (SetTraceEnabled: `warden` does so for WARDEN_TRACE_STARTUP=1, others
+// through warden::ConfigureDiagnostics), each TracePhase call writes
 // "warden: trace: +<ms since the first call> <phase> (<N> faults)" to
 // stderr, N being the calling process's minor page faults so far (on a
 // virtual machine a fault can cost 10-20 us, often more than the work);
@@ -11,7 +12,9 @@ namespace warden::base {
 
 void TracePhase(const char* phase);
 
-// Whether WARDEN_TRACE_STARTUP=1 is set (cached).
+// Turns the marks on or off for the whole process; call before jobs start.
+void SetTraceEnabled(bool enabled);
+// Whether the marks are on.
 bool TraceEnabled();
 
 }  // namespace warden::base

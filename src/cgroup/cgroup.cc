@@ -94,12 +94,22 @@ std::map<std::string, std::string> EnableSubtree(const std::string& dir,
 
 // Moves warden itself (only its own process) into a leaf below its cgroup, so
 // that the cgroup may delegate controllers (no internal processes on v2).
-Status MoveSelfToLeaf(const std::string& own_dir) {
+// Moving the caller's process is a change the embedding program must allow
+// (`may_move`); without it the job fails rather than move it.
+Status MoveSelfToLeaf(const std::string& own_dir, bool may_move) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   Result<std::vector<pid_t>> procs = ReadProcs(own_dir);
   if (!procs.ok()) return procs.take_status();
   if (procs->empty()) return Status::Ok();  // already in a leaf
+  if (!may_move) {
+    return Status::Error(Code::kFailedPrecondition,
+                         own_dir + " holds this process, so jobs cannot nest below it, and "
+                                   "moving the process into " + kSelfPrefix + "<pid> is not "
+                                   "allowed here: set the cgroup parent "
+                                   "(LauncherOptions::cgroup_parent, --cgroup-parent) to a "
+                                   "cgroup without processes");
+  }
   if (procs->size() != 1 || (*procs)[0] != ::getpid()) {
     return Status::Error(Code::kFailedPrecondition,
                          own_dir + " holds processes other than warden; cannot delegate");
@@ -187,7 +197,7 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
   WARDEN_RETURN_IF_ERROR(CheckJobId(opts.job_id));
   std::optional<HostLayout> discovered;
   if (opts.host == nullptr) {
-    WARDEN_ASSIGN_OR_RETURN(discovered, DiscoverHost(opts.parent));
+    WARDEN_ASSIGN_OR_RETURN(discovered, DiscoverHost(opts.parent, opts.disabled_controllers));
   }
   const HostLayout& host = opts.host != nullptr ? *opts.host : *discovered;
   // Without a place to report warnings, the log is the only place.
@@ -299,7 +309,7 @@ Result<std::unique_ptr<JobCgroup>> JobCgroup::Create(const CgroupSpec& spec, con
     std::map<std::string, std::string> failed;
     Status prep;
     if (host.v2_delegate) {
-      prep = MoveSelfToLeaf(p.parent);
+      prep = MoveSelfToLeaf(p.parent, opts.may_move_self);
       if (prep.ok()) failed = EnableSubtree(p.parent, names);
     } else if (!p.top.empty()) {
       failed = EnableSubtree(p.mount, names);

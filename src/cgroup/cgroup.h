@@ -27,10 +27,12 @@
 // The top-level `warden` groups are created on demand and removed when the
 // last job in them is removed.
 //
-// Testing switch: the environment variable WARDEN_CGROUP_DISABLE holds a
-// comma-separated list of controller names (memory, pids, cpu, cpuset, io,
-// and the v1 helpers cpuacct, blkio, freezer) that are then treated as
-// unavailable on this host, so that the fail-closed paths can be forced:
+// Testing switch: HostConfig::cgroup_disable (Options::disabled_controllers,
+// DiscoverHost's second argument) holds a comma-separated list of
+// controller names (memory, pids, cpu, cpuset, io, and the v1 helpers
+// cpuacct, blkio, freezer) that are then treated as unavailable on this
+// host, so that the fail-closed paths can be forced; `warden` takes it from
+// WARDEN_CGROUP_DISABLE:
 //   WARDEN_CGROUP_DISABLE=memory,pids warden run ...
 //
 // Thread safety: distinct JobCgroup objects may be used from different
@@ -50,6 +52,7 @@
 
 #include "base/doctor.h"
 #include "base/fd.h"
+#include "base/host_config.h"
 #include "cgroup/host.h"
 #include "warden/policy.h"
 #include "warden/status.h"
@@ -85,6 +88,14 @@ struct Options {
   // The pid written into the name as the owner; 0 means getpid(). Tests set
   // it to a dead pid to simulate the leftovers of a crashed warden.
   pid_t owner_pid = 0;
+  // Comma-separated controllers not to use (HostConfig::cgroup_disable),
+  // passed to DiscoverHost when `host` is null.
+  std::string disabled_controllers;
+  // On v2, whether warden may move its own process into a leaf
+  // warden-self-<pid> of its cgroup so that jobs can nest below it
+  // (HostConfig::may_move_self). When it may not and the move is needed,
+  // Create fails with kFailedPrecondition.
+  bool may_move_self = true;
   // The host layout from DiscoverHost(parent), for a caller that has it
   // already (it also ran Gc); null = Create discovers it. Not owned; read
   // only during Create.
@@ -200,23 +211,26 @@ struct GcOptions {
   // them, which need not be ours. `warden gc` walks; the collection at each
   // job start looks only where this process puts jobs.
   bool walk = false;
+  // HostConfig::cgroup_disable, for the discovery of the first two forms.
+  std::string disabled_controllers;
 };
 
 // Removes warden cgroups (in both v1 and v2 layouts) whose owner pid is no
 // longer alive, killing any process left in them, then the empty top-level
 // `warden` groups. Appends each removed directory to *removed (may be null).
 // Continues past errors and returns the first one. The first form walks
-// every hierarchy (GcOptions::walk).
-Status Gc(std::vector<std::string>* removed);
+// every hierarchy (GcOptions::walk), with config.cgroup_disable applied.
+Status Gc(const base::HostConfig& config, std::vector<std::string>* removed);
 Status Gc(const GcOptions& opts, std::vector<std::string>* removed);
 // As above, over a layout the caller discovered already. Any parent_override
 // will do: Gc reads only the mounts and warden's own cgroups, which neither
-// --cgroup-parent nor WARDEN_CGROUP_DISABLE change, so it sees every
+// --cgroup-parent nor the disabled controllers change, so it sees every
 // hierarchy even where some controllers are hidden from new jobs.
 Status Gc(const HostLayout& host, const GcOptions& opts, std::vector<std::string>* removed);
 
-// One check per controller: which backend is used, where, and why.
-base::DoctorChecks DoctorChecks();
+// One check per controller: which backend is used, where, and why, with
+// config.cgroup_disable applied.
+base::DoctorChecks DoctorChecks(const base::HostConfig& config);
 
 }  // namespace warden::cgroup
 

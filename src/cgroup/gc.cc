@@ -95,14 +95,15 @@ void Walk(const ScanDir& root, size_t* budget, std::vector<std::string>* jobs) {
 
 }  // namespace
 
-Status Gc(std::vector<std::string>* removed) {
+Status Gc(const base::HostConfig& config, std::vector<std::string>* removed) {
   GcOptions opts;
   opts.walk = true;
+  opts.disabled_controllers = config.cgroup_disable;
   return Gc(opts, removed);
 }
 
 Status Gc(const GcOptions& opts, std::vector<std::string>* removed) {
-  WARDEN_ASSIGN_OR_RETURN(HostLayout h, DiscoverHost(opts.parent));
+  WARDEN_ASSIGN_OR_RETURN(HostLayout h, DiscoverHost(opts.parent, opts.disabled_controllers));
   return Gc(h, opts, removed);
 }
 
@@ -186,12 +187,13 @@ Status Gc(const HostLayout& h, const GcOptions& opts, std::vector<std::string>* 
   return first;
 }
 
-base::DoctorChecks DoctorChecks() {
+base::DoctorChecks DoctorChecks(const base::HostConfig& config) {
   base::DoctorChecks out;
-  Result<HostLayout> h = DiscoverHost("");
+  Result<HostLayout> h = DiscoverHost("", config.cgroup_disable);
   if (!h.ok()) {
     out.push_back({"cgroups", false, false, h.status().ToString(),
-                   "check /proc/self/mountinfo, /proc/self/cgroup and WARDEN_CGROUP_DISABLE"});
+                   "check /proc/self/mountinfo, /proc/self/cgroup and the disabled controllers "
+                   "(WARDEN_CGROUP_DISABLE)"});
     return out;
   }
   bool v2_main = h->placement[kMemory].backend == Backend::kV2;

@@ -107,11 +107,9 @@ Status CheckParent(const std::string& parent) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> ParseDisabled() {
-  const char* env = std::getenv("WARDEN_CGROUP_DISABLE");
+Result<std::vector<std::string>> ParseDisabled(const std::string& value) {
   std::vector<std::string> out;
-  if (env == nullptr || *env == '\0') return out;
-  std::string value(env);
+  if (value.empty()) return out;
   if (value.size() > kMaxDisableEnvBytes) {
     return Status::Error(Code::kInvalidArgument, "WARDEN_CGROUP_DISABLE is too long");
   }
@@ -264,10 +262,11 @@ std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent) {
   return JoinPath(JoinPath(v.mount, v.own), parent);
 }
 
-Result<HostLayout> DiscoverHost(const std::string& parent_override) {
+Result<HostLayout> DiscoverHost(const std::string& parent_override,
+                                const std::string& disabled_controllers) {
   HostLayout h;
   if (!parent_override.empty()) WARDEN_RETURN_IF_ERROR(CheckParent(parent_override));
-  WARDEN_ASSIGN_OR_RETURN(h.disabled, ParseDisabled());
+  WARDEN_ASSIGN_OR_RETURN(h.disabled, ParseDisabled(disabled_controllers));
   WARDEN_ASSIGN_OR_RETURN(std::vector<MountEntry> mounts, ReadCgroupMounts());
   WARDEN_ASSIGN_OR_RETURN(std::string self,
                           base::ReadFile("/proc/self/cgroup", kMaxControlFileBytes));

@@ -60,7 +60,7 @@ struct HostLayout {
   bool v2_delegate = false;              // v2 jobs nest under v2_own
   std::vector<V1Hierarchy> v1;
   std::array<Placement, kNumControllers> placement;
-  std::vector<std::string> disabled;     // WARDEN_CGROUP_DISABLE, validated
+  std::vector<std::string> disabled;     // HostConfig::cgroup_disable, validated
 };
 
 // `rel` ("/a/b", "a/b", "" or "/") below the directory `dir`.
@@ -72,9 +72,13 @@ std::string JoinPath(const std::string& dir, const std::string& rel);
 std::string V1ParentDir(const V1Hierarchy& v, const std::string& parent);
 
 // Reads the host layout and resolves every controller. `parent_override` is
-// Options::parent. Errors only when /proc cannot be read or the override is
-// malformed; missing controllers are reported in placement[].reason.
-Result<HostLayout> DiscoverHost(const std::string& parent_override);
+// Options::parent; `disabled_controllers` the comma-separated controllers
+// not to use (HostConfig::cgroup_disable, WARDEN_CGROUP_DISABLE for `warden
+// run`). Errors only when /proc cannot be read, the override is malformed or
+// a disabled controller is unknown (kInvalidArgument); missing controllers
+// are reported in placement[].reason.
+Result<HostLayout> DiscoverHost(const std::string& parent_override,
+                                const std::string& disabled_controllers = "");
 
 // Parses "warden-<pid>-<job>" and "warden-self-<pid>"; returns the pid.
 std::optional<pid_t> OwnerOfName(const std::string& name);

@@ -113,9 +113,8 @@ DiagnosticOptions DiagnosticsFromEnvironment(const std::map<std::string, std::st
 Status ApplyEnvironment() {
   const std::map<std::string, std::string> env = ProcessEnvironment();
   WARDEN_ASSIGN_OR_RETURN(LauncherOptions options, LauncherOptionsFromEnvironment(env));
-  // The diagnostics (DiagnosticsFromEnvironment) go to
-  // warden::ConfigureDiagnostics once the library implements it; it reads
-  // those variables itself until then.
+  WARDEN_RETURN_IF_ERROR(ConfigureDiagnostics(DiagnosticsFromEnvironment(env))
+                             .Wrap("the WARDEN_* environment"));
   Saved() = std::move(options);
   return Status::Ok();
 }

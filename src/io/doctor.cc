@@ -4,7 +4,7 @@
 
 namespace warden::io {
 
-base::DoctorChecks DoctorChecks() {
+base::DoctorChecks DoctorChecks(const base::HostConfig&) {
   base::DoctorChecks checks;
   BackendChoice choice = ChooseBackend();
   base::DoctorCheck c;

@@ -4,10 +4,11 @@
 #define WARDEN_IO_DOCTOR_H_
 
 #include "base/doctor.h"
+#include "base/host_config.h"
 
 namespace warden::io {
 
-base::DoctorChecks DoctorChecks();
+base::DoctorChecks DoctorChecks(const base::HostConfig& config);
 
 }  // namespace warden::io
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -75,10 +76,17 @@ int ReadIoUringDisabled() {
 
 }  // namespace
 
+namespace {
+
+std::atomic<bool> force_plain{false};
+
+}  // namespace
+
+void ForcePlainBackend(bool force) { force_plain.store(force); }
+
 BackendChoice ChooseBackend() {
   BackendChoice choice;
-  const char* env = std::getenv("WARDEN_IO");
-  if (env != nullptr && std::strcmp(env, "plain") == 0) {
+  if (force_plain.load()) {
     choice.reason = "WARDEN_IO=plain forces plain syscalls";
     return choice;
   }
@@ -117,9 +125,7 @@ BackendChoice ChooseBackend() {
     return choice;
   }
   choice.backend = Backend::kUring;
-  choice.reason = env != nullptr && *env != '\0'
-                      ? std::string("io_uring available (WARDEN_IO=") + env + ")"
-                      : "io_uring available";
+  choice.reason = "io_uring available";
   return choice;
 }
 

@@ -51,6 +51,9 @@ struct BackendChoice {
   std::string reason;
 };
 BackendChoice ChooseBackend();
+// Process-wide (DiagnosticOptions::io_backend = "plain"): true makes every
+// new loop, and ChooseBackend, use plain syscalls. Set before loops start.
+void ForcePlainBackend(bool force);
 
 using Callback = std::function<void()>;
 using IoCallback = std::function<void(Result<size_t>)>;

@@ -30,7 +30,7 @@ int TryUnshare(int flags) {
 
 }  // namespace
 
-base::DoctorChecks DoctorChecks() {
+base::DoctorChecks DoctorChecks(const base::HostConfig&) {
   base::DoctorChecks out;
   {
     Status st = caps::CheckLaunchPrivileges();

@@ -23,9 +23,11 @@
 #include "base/log.h"
 #include "cgroup/host.h"
 #include "launch/child.h"
+#include "launch/host_ops.h"
 #include "launch/job_run.h"
 #include "launch/job_stdio.h"
 #include "net/lease.h"
+#include "policy/policy_dir.h"
 #include "policy/run_options.h"
 #include "user/uid_lease.h"
 #include "warden/launcher.h"
@@ -419,15 +421,11 @@ Launcher::~Launcher() {
 const LauncherOptions& Launcher::options() const { return impl_->core->options; }
 
 warden::Result<Policy> Launcher::LoadPolicy(const std::string& name_or_file) const {
-  // The policy directory of the options is passed down with the host
-  // settings (base::HostConfig); until then the process-wide lookup applies.
-  return ResolvePolicy(name_or_file);
+  return policy::ResolvePolicyIn(name_or_file, impl_->core->config);
 }
 
 warden::Result<Policy> Launcher::PolicyForProgram(const std::string& program_path) const {
-  // As LoadPolicy: the process-wide lookup until the options' policy
-  // directory is passed down.
-  return warden::PolicyForProgram(program_path);
+  return policy::PolicyForProgramIn(program_path, impl_->core->config);
 }
 
 warden::Result<std::unique_ptr<Job>> Launcher::Start(JobSpec spec) {
@@ -471,9 +469,7 @@ warden::Result<std::unique_ptr<Job>> Launcher::Start(JobSpec spec) {
   return std::unique_ptr<Job>(new Job(std::move(st)));
 }
 
-// The process-wide probes and collection for now; they take this
-// launcher's host settings once those are passed down (DoctorWith/GcWith).
-DoctorReport Launcher::Doctor() const { return warden::Doctor(); }
-GcReport Launcher::Gc() const { return warden::Gc(); }
+DoctorReport Launcher::Doctor() const { return launch::DoctorWith(impl_->core->config); }
+GcReport Launcher::Gc() const { return launch::GcWith(impl_->core->config); }
 
 }  // namespace warden

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 #include <sys/random.h>
 
 #include "base/clock.h"
@@ -11,6 +12,14 @@
 
 namespace warden {
 namespace launch {
+namespace {
+
+base::HostConfig& DefaultSlot() {
+  static base::HostConfig config;
+  return config;
+}
+
+}  // namespace
 
 std::string NewJobId() {
   unsigned char b[6];
@@ -27,6 +36,10 @@ std::string NewJobId() {
   return id;
 }
 
+const base::HostConfig& DefaultHostConfig() { return DefaultSlot(); }
+
+void SetDefaultHostConfig(base::HostConfig config) { DefaultSlot() = std::move(config); }
+
 Result<JobResult> RunJobWith(const JobRequest& req, const base::HostConfig& config) {
   if (req.argv.empty()) {
     return Status::Error(Code::kInvalidArgument,
@@ -34,22 +47,22 @@ Result<JobResult> RunJobWith(const JobRequest& req, const base::HostConfig& conf
   }
   // The policy is loaded (and checked) by the caller. Whatever a phase made
   // is undone by `run`'s destructor on every return.
-  launch::JobRun run(req, req.job_id.empty() ? NewJobId() : req.job_id, config);
+  JobRun run(req, req.job_id.empty() ? NewJobId() : req.job_id, config);
   base::TracePhase("job requested");
-  Status st = launch::CheckPrivileges(run);
-  if (st.ok()) st = launch::PlanProcess(run);        // argv, env, ids (uid lease)
-  if (st.ok()) st = launch::PlanRootFilesystem(run);  // the child's mount steps
-  if (st.ok()) st = launch::CompileSeccomp(run);      // or from the cache
-  if (st.ok()) st = launch::PlanRlimits(run);
-  if (st.ok()) st = launch::PrepareNetwork(run);      // veth lease, resolv.conf, hosts
-  if (st.ok()) st = launch::CreateCgroup(run);        // with its limits, before clone
-  if (st.ok()) st = launch::OpenStdio(run);           // everything else the child needs
-  if (st.ok()) st = launch::CloneSandbox(run);        // clone3; the child waits
-  if (st.ok()) st = launch::PlaceChild(run);          // id maps, cgroup, veth; release
-  if (st.ok()) st = launch::SuperviseJob(run);        // until init reports and exits
-  if (!st.ok()) return launch::SetupError(run, st);
-  launch::Teardown(run);                              // cgroup removed, network released
-  if (st = launch::CollectResult(run); !st.ok()) return launch::SetupError(run, st);
+  Status st = CheckPrivileges(run);
+  if (st.ok()) st = PlanProcess(run);        // argv, env, ids (uid lease)
+  if (st.ok()) st = PlanRootFilesystem(run);  // the child's mount steps
+  if (st.ok()) st = CompileSeccomp(run);      // or from the cache
+  if (st.ok()) st = PlanRlimits(run);
+  if (st.ok()) st = PrepareNetwork(run);      // veth lease, resolv.conf, hosts
+  if (st.ok()) st = CreateCgroup(run);        // with its limits, before clone
+  if (st.ok()) st = OpenStdio(run);           // everything else the child needs
+  if (st.ok()) st = CloneSandbox(run);        // clone3; the child waits
+  if (st.ok()) st = PlaceChild(run);          // id maps, cgroup, veth; release
+  if (st.ok()) st = SuperviseJob(run);        // until init reports and exits
+  if (!st.ok()) return SetupError(run, st);
+  Teardown(run);                              // cgroup removed, network released
+  if (st = CollectResult(run); !st.ok()) return SetupError(run, st);
   return std::move(run.res);
 }
 
@@ -57,8 +70,8 @@ Result<JobResult> RunJobWith(const JobRequest& req, const base::HostConfig& conf
 
 const char* Version() { return WARDEN_VERSION; }
 
-// The host settings are the defaults until `warden run` passes its own
-// (base/host_config.h); the phases still read the environment themselves.
-Result<JobResult> RunJob(const JobRequest& req) { return launch::RunJobWith(req, base::HostConfig{}); }
+Result<JobResult> RunJob(const JobRequest& req) {
+  return launch::RunJobWith(req, launch::DefaultHostConfig());
+}
 
 }  // namespace warden

@@ -21,6 +21,7 @@
 #include "launch/cgroup_join.h"
 #include "mnt/cgroup_view.h"
 #include "mnt/mount_plan.h"
+#include "seccomp/cache.h"
 #include "seccomp/seccomp.h"
 
 namespace warden::launch {
@@ -88,24 +89,11 @@ std::string SetupHint(launch::Step step, int err) {
 // the parent's: nothing unless this process enabled faults, which only
 // tests do.
 Status ArmChildFault(Plan* plan) {
-  if (std::string problem; !base::ParentFaultSpecValid(&problem)) {
-    return Status::Error(Code::kInvalidArgument, problem);
-  }
-  const char* spec = base::ChildFaultSpec();
-  if (spec == nullptr) return Status::Ok();
-  std::string s(spec);
-  int err = EIO;
-  if (size_t colon = s.rfind(':'); colon != std::string::npos) {
-    err = std::atoi(s.c_str() + colon + 1);
-    s.resize(colon);
-  }
-  const launch::Step step = launch::StepByName(s.c_str());
-  if (step == launch::Step::kNone || err <= 0) {
-    return Status::Error(Code::kInvalidArgument, "WARDEN_FAULT_CHILD_STEP: no child step \"" +
-                                                     s + "\" (or a bad errno)");
-  }
-  plan->fault_step = static_cast<int>(step);
-  plan->fault_errno = err;
+  const std::string spec = base::ChildFaultSpec();
+  if (spec.empty()) return Status::Ok();
+  WARDEN_ASSIGN_OR_RETURN(ChildFault fault, ParseChildFaultSpec(spec));
+  plan->fault_step = static_cast<int>(fault.step);
+  plan->fault_errno = fault.err;
   return Status::Ok();
 }
 
@@ -128,14 +116,14 @@ void AddRlimit(Plan* plan, int resource, uint64_t value, const char* name,
   plan->rlimits.push_back(r);
 }
 
-// PATH, the policy's variables, passed-through ones, then --env.
-// PATH, the policy's variables, passed-through ones, then --env.
-void BuildEnv(const JobRequest& req, Plan* plan) {
+// PATH, the policy's variables, passed-through ones (from `from`, the
+// caller's HostConfig::environment), then --env.
+void BuildEnv(const JobRequest& req, const std::map<std::string, std::string>& from, Plan* plan) {
   std::map<std::string, std::string> env;
   env["PATH"] = req.policy.path;
   for (const auto& [k, v] : req.policy.env) env[k] = v;
   auto pass = [&](const std::string& name) {
-    if (const char* v = ::getenv(name.c_str())) env[name] = v;
+    if (auto it = from.find(name); it != from.end()) env[name] = it->second;
   };
   for (const std::string& n : req.policy.env_pass) pass(n);
   for (const std::string& n : req.env_pass) pass(n);
@@ -179,8 +167,23 @@ void CollectLeftoverCgroups(JobRun& run) {
 
 }  // namespace
 
-JobRun::JobRun(const JobRequest& request, std::string job_id, const base::HostConfig& host_config)
-    : req(request), policy(request.policy), config(host_config) {
+Result<ChildFault> ParseChildFaultSpec(const std::string& spec) {
+  std::string s = spec;
+  int err = EIO;
+  if (size_t colon = s.rfind(':'); colon != std::string::npos) {
+    err = std::atoi(s.c_str() + colon + 1);
+    s.resize(colon);
+  }
+  const Step step = StepByName(s.c_str());
+  if (step == Step::kNone || err <= 0 || err > 4095) {
+    return Status::Error(Code::kInvalidArgument, "WARDEN_FAULT_CHILD_STEP: no child step \"" +
+                                                     s.substr(0, 64) + "\" (or a bad errno)");
+  }
+  return ChildFault{step, err};
+}
+
+JobRun::JobRun(const JobRequest& request, std::string job_id, const base::HostConfig& host)
+    : req(request), policy(request.policy), config(host) {
   res.job_id = std::move(job_id);
   res.policy_name = policy.name;
   res.policy_hash = policy.hash;
@@ -194,16 +197,16 @@ Status PlanProcess(JobRun& run) {
   for (const std::string& a : run.req.argv) plan.argv_vec.push_back(plan.Keep(a));
   plan.argv_vec.push_back(nullptr);
   plan.argv = plan.argv_vec.data();
-  BuildEnv(run.req, &plan);
+  BuildEnv(run.req, run.config.environment, &plan);
   plan.cwd = plan.Keep(policy.cwd);
   plan.hostname = plan.Keep(policy.hostname);
   plan.uid = policy.uid;
   plan.gid = policy.gid;
   if (!policy.user_namespace && policy.uid == 65534 && policy.gid == 65534) {
-    Result<std::optional<user::UidRange>> range = user::UidRangeFromEnv();
+    Result<std::optional<user::UidRange>> range = user::UidRangeFromConfig(run.config);
     if (!range.ok()) return range.status();
     if (range->has_value()) {
-      Result<user::UidLease> lease = user::UidLease::Acquire(**range, run.res.job_id);
+      Result<user::UidLease> lease = user::UidLease::Acquire(run.config.uid_state_dir, **range, run.res.job_id);
       if (!lease.ok()) return Status(lease.status()).Wrap("uid lease");
       run.uid_lease.emplace(std::move(lease.value()));
       plan.uid = plan.gid = run.uid_lease->id();
@@ -218,7 +221,8 @@ Status PlanProcess(JobRun& run) {
 }
 
 Status PlanRootFilesystem(JobRun& run) {
-  if (Status st = mnt::BuildMountPlan(run.policy, run.req.extra_mounts, &run.plan); !st.ok()) {
+  if (Status st = mnt::BuildMountPlan(run.policy, run.req.extra_mounts, &run.plan,
+                                         run.config.cache_dir); !st.ok()) {
     return st.Wrap("root filesystem");
   }
   base::TracePhase("mount plan built");
@@ -226,7 +230,9 @@ Status PlanRootFilesystem(JobRun& run) {
 }
 
 Status CompileSeccomp(JobRun& run) {
-  Result<seccomp::BpfProgram> bpf = seccomp::Compile(run.policy.seccomp);
+  seccomp::CompileOptions copts;
+  copts.cache_dir = seccomp::CacheDirFor(run.config);
+  Result<seccomp::BpfProgram> bpf = seccomp::Compile(run.policy.seccomp, copts);
   if (!bpf.ok()) return Status(bpf.status()).Wrap("seccomp");
   run.plan.bpf = bpf->insns;
   run.plan.trace_seccomp_kills = run.policy.seccomp.deny_action == SeccompAction::kKill;
@@ -257,7 +263,7 @@ Status PrepareNetwork(JobRun& run) {
   const NetworkSpec& spec = run.policy.network;
   if (spec.mode == NetworkSpec::Mode::kVeth) {
     Result<std::unique_ptr<net::VethSession>> v =
-        net::VethSession::Prepare(spec, run.res.job_id, &run.res.warnings);
+        net::VethSession::Prepare(spec, run.res.job_id, run.config, &run.res.warnings);
     if (!v.ok()) return Status(v.status()).Wrap("network");
     run.veth = std::move(v.value());
   }
@@ -284,11 +290,14 @@ Status CreateCgroup(JobRun& run) {
   // One look at the host's cgroup layout serves both the job's cgroup and
   // the collection of leftovers (PlaceChild). When it fails there is
   // nothing to collect, and Create looks again to report why.
-  Result<cgroup::HostLayout> host = cgroup::DiscoverHost(run.req.cgroup_parent);
+  Result<cgroup::HostLayout> host =
+      cgroup::DiscoverHost(run.req.cgroup_parent, run.config.cgroup_disable);
   if (host.ok()) run.gc_host = host.value();
   cgroup::Options copts;
   copts.job_id = run.res.job_id;
   copts.parent = run.req.cgroup_parent;
+  copts.disabled_controllers = run.config.cgroup_disable;
+  copts.may_move_self = run.config.may_move_self;
   copts.host = host.ok() ? &host.value() : nullptr;
   const size_t known = run.res.warnings.size();
   Result<std::unique_ptr<cgroup::JobCgroup>> cg =

@@ -8,7 +8,7 @@
 // Every phase takes the one JobRun the launch shares and returns a Status
 // that already names what failed ("root filesystem: ...", "cgroup: ...");
 // the caller turns a failure into the setup-error result (SetupError). Each
-// phase emits the trace mark (base/trace.h, WARDEN_TRACE_STARTUP) that
+// phase emits the trace mark (base/trace.h, DiagnosticOptions::trace_startup) that
 // names the point it reaches. The phases must run in the order below, each
 // at most once, and the next only after the previous one succeeded.
 #ifndef WARDEN_LAUNCH_JOB_RUN_H_
@@ -27,6 +27,7 @@
 #include "launch/launcher.h"
 #include "net/net.h"
 #include "proto/plan.h"
+#include "proto/report.h"
 #include "user/uid_lease.h"
 #include "warden/job.h"
 #include "warden/status.h"
@@ -124,9 +125,26 @@ Result<JobResult> SetupError(JobRun& run, const Status& st);
 // A random job id (12 hex digits).
 std::string NewJobId();
 
-// RunJob's body: the phases in order, on the calling thread, which the
-// sandbox's parent-death signal follows.
+// The phases above in sequence, with the host's directories, pools and
+// permissions from `config` (which must outlive the call): what RunJob
+// (warden/job.h) does with DefaultHostConfig().
 Result<JobResult> RunJobWith(const JobRequest& request, const base::HostConfig& config);
+
+// A child fault spec (base/fault.h), "<step>[:<errno>]", checked:
+// kInvalidArgument names an unknown step or a bad errno.
+struct ChildFault {
+  Step step = Step::kNone;
+  int err = 0;
+};
+Result<ChildFault> ParseChildFaultSpec(const std::string& spec);
+
+// The HostConfig of the process-wide entry points that take none (RunJob,
+// Doctor, Gc, ResolvePolicy, PolicyForProgram, PolicyDirectory): a default
+// HostConfig until SetDefaultHostConfig. `warden` sets it once from its
+// environment before any command runs; a Launcher passes its own instead.
+// SetDefaultHostConfig is not thread-safe against those calls.
+const base::HostConfig& DefaultHostConfig();
+void SetDefaultHostConfig(base::HostConfig config);
 
 }  // namespace warden::launch
 

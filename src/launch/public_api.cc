@@ -1,5 +1,6 @@
-// The public Doctor, Gc, ValidatePolicy and PolicyHash (include/warden/):
-// each gathers what the subsystems below launch provide, so the CLI and
+// The public Doctor, Gc, policy loading and resolution, ValidatePolicy and
+// PolicyHash (include/warden/): each gathers what the subsystems below
+// launch provide, with the process's default HostConfig, so the CLI and
 // library callers see one answer.
 #include <string>
 #include <vector>
@@ -11,7 +12,10 @@
 #include "cgroup/cgroup.h"
 #include "io/doctor.h"
 #include "launch/doctor.h"
+#include "launch/host_ops.h"
+#include "launch/job_run.h"
 #include "net/net.h"
+#include "policy/policy_dir.h"
 #include "seccomp/seccomp.h"
 #include "user/uid_lease.h"
 #include "warden/doctor.h"
@@ -20,10 +24,12 @@
 
 namespace warden {
 
-DoctorReport Doctor() {
+namespace launch {
+
+DoctorReport DoctorWith(const base::HostConfig& config) {
   const struct {
     const char* section;
-    base::DoctorChecks (*fn)();
+    base::DoctorChecks (*fn)(const base::HostConfig&);
   } kSections[] = {
       {"sandbox", &launch::DoctorChecks}, {"seccomp", &seccomp::DoctorChecks},
       {"cgroups", &cgroup::DoctorChecks}, {"network", &net::DoctorChecks},
@@ -32,7 +38,7 @@ DoctorReport Doctor() {
   DoctorReport report;
   report.usable = true;
   for (const auto& s : kSections) {
-    for (base::DoctorCheck& c : s.fn()) {
+    for (base::DoctorCheck& c : s.fn(config)) {
       if (!c.ok && c.required_for_run) report.usable = false;
       report.checks.push_back(DoctorCheck{.section = s.section,
                                           .name = std::move(c.feature),
@@ -44,6 +50,26 @@ DoctorReport Doctor() {
   }
   return report;
 }
+
+GcReport GcWith(const base::HostConfig& config) {
+  GcReport report;
+  if (Status st = cgroup::Gc(config, &report.removed); !st.ok()) {
+    report.errors.push_back("cgroups: " + st.ToString());
+  }
+  if (Status st = net::Gc(config, &report.removed); !st.ok()) {
+    report.errors.push_back("network: " + st.ToString());
+  }
+  if (Status st = user::Gc(config.uid_state_dir, &report.removed); !st.ok()) {
+    report.errors.push_back("uid leases: " + st.ToString());
+  }
+  return report;
+}
+
+}  // namespace launch
+
+DoctorReport Doctor() { return launch::DoctorWith(launch::DefaultHostConfig()); }
+
+GcReport Gc() { return launch::GcWith(launch::DefaultHostConfig()); }
 
 std::string DoctorReportToJson(const DoctorReport& report) {
   nlohmann::ordered_json j;
@@ -65,18 +91,24 @@ std::string DoctorReportToJson(const DoctorReport& report) {
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-GcReport Gc() {
-  GcReport report;
-  if (Status st = cgroup::Gc(&report.removed); !st.ok()) {
-    report.errors.push_back("cgroups: " + st.ToString());
-  }
-  if (Status st = net::Gc(&report.removed); !st.ok()) {
-    report.errors.push_back("network: " + st.ToString());
-  }
-  if (Status st = user::Gc(&report.removed); !st.ok()) {
-    report.errors.push_back("uid leases: " + st.ToString());
-  }
-  return report;
+Result<Policy> LoadPolicyFile(const std::string& path) {
+  return policy::LoadPolicyFileIn(path, launch::DefaultHostConfig());
+}
+
+Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name) {
+  return policy::LoadPolicyStringIn(toml, name, launch::DefaultHostConfig());
+}
+
+Result<Policy> ResolvePolicy(const std::string& name_or_file) {
+  return policy::ResolvePolicyIn(name_or_file, launch::DefaultHostConfig());
+}
+
+Result<Policy> PolicyForProgram(const std::string& program_path) {
+  return policy::PolicyForProgramIn(program_path, launch::DefaultHostConfig());
+}
+
+std::string PolicyDirectory() {
+  return policy::PolicyDirectoryFor(launch::DefaultHostConfig().policy_dir);
 }
 
 Status ValidatePolicy(const std::string& name_or_file) {

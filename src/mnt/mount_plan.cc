@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -98,10 +99,16 @@ Result<std::vector<MountInfoEntry>> ReadMountInfo() {
 
 }  // namespace
 
+namespace {
+
+std::atomic<bool> force_legacy_mount_api{false};
+
+}  // namespace
+
+void ForceLegacyMountApi(bool force) { force_legacy_mount_api.store(force); }
+
 bool HaveMountSetattr() {
-  if (const char* force = std::getenv("WARDEN_MOUNT_API"); force && std::strcmp(force, "legacy") == 0) {
-    return false;
-  }
+  if (force_legacy_mount_api.load()) return false;
   // An invalid call tells ENOSYS (missing) from EINVAL/EBADF (present).
   long r = ::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0);
   return !(r < 0 && errno == ENOSYS);
@@ -111,9 +118,12 @@ namespace {
 
 // warden's own caches and state: never visible to a job, whatever the view
 // or the binds (the policy cache holds other jobs' [env.set] values).
-std::vector<std::string> StateDirs() {
+// `cache_dir` is the caller's HostConfig::cache_dir.
+std::vector<std::string> StateDirs(const std::string& cache_dir) {
   std::vector<std::string> dirs = {"/var/cache/warden", "/var/lib/warden"};
-  if (const char* env = std::getenv("WARDEN_CACHE_DIR"); env && *env == '/') dirs.push_back(env);
+  if (!cache_dir.empty() && cache_dir[0] == '/' && cache_dir != "/var/cache/warden") {
+    dirs.push_back(cache_dir);
+  }
   return dirs;
 }
 
@@ -130,8 +140,9 @@ std::string Inside(const std::string& dest, const std::string& below) {
 
 class Planner {
  public:
-  Planner(const Policy& policy, launch::Plan* plan) : policy_(policy), plan_(plan) {
-    for (const std::string& d : StateDirs()) {
+  Planner(const Policy& policy, const std::string& cache_dir, launch::Plan* plan)
+      : policy_(policy), plan_(plan) {
+    for (const std::string& d : StateDirs(cache_dir)) {
       char real[PATH_MAX];
       if (::realpath(d.c_str(), real) != nullptr) state_real_.emplace_back(real);
     }
@@ -267,9 +278,9 @@ class Planner {
 }  // namespace
 
 Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
-                      launch::Plan* plan) {
+                      launch::Plan* plan, const std::string& cache_dir) {
   plan->legacy_mount_api = !HaveMountSetattr();
-  Planner planner(policy, plan);
+  Planner planner(policy, cache_dir, plan);
   base::UniqueFd rootfs_fd;
   if (!policy.rootfs.empty()) {
     // An explicit rootfs (`rootfs = "/"` is the opt-in whole-host view):
@@ -335,7 +346,7 @@ Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
   Add(plan, Kind::kTmpfs, "/tmp", MS_NOSUID | MS_NODEV, SizeData(policy.tmp_size_bytes, "1777"));
 
   for (const std::string& m : policy.mask) Add(plan, Kind::kMaskPath, m, 0, "", devnull);
-  for (const std::string& d : StateDirs()) Add(plan, Kind::kMaskPath, d, 0, "", devnull);
+  for (const std::string& d : StateDirs(cache_dir)) Add(plan, Kind::kMaskPath, d, 0, "", devnull);
 
   auto add_mount = [&](const MountSpec& m) -> Status {
     if (m.kind == MountSpec::Kind::kTmpfs) {

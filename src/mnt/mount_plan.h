@@ -3,6 +3,7 @@
 #ifndef WARDEN_MNT_MOUNT_PLAN_H_
 #define WARDEN_MNT_MOUNT_PLAN_H_
 
+#include <string>
 #include <vector>
 
 #include "proto/plan.h"
@@ -14,12 +15,20 @@ namespace warden::mnt {
 // Fills plan->rootfs and plan->mounts. `extra` are the --bind/--ro-bind
 // mounts of the command line, applied after the policy's. Sources are
 // resolved here, so a missing source is reported before anything starts; the
-// child opens them in its own mount namespace.
+// child opens them in its own mount namespace. warden's own state and
+// caches (/var/cache/warden, /var/lib/warden and `cache_dir`, the caller's
+// HostConfig::cache_dir) are masked in every job.
 Status BuildMountPlan(const Policy& policy, const std::vector<MountSpec>& extra,
-                      launch::Plan* plan);
+                      launch::Plan* plan, const std::string& cache_dir);
 
-// True when mount_setattr(2) is usable; false forces the legacy remount walk.
+// True when mount_setattr(2) is usable and not forced off; false means the
+// legacy remount walk.
 bool HaveMountSetattr();
+
+// Process-wide (DiagnosticOptions::legacy_mount_api): true makes every job
+// take the path of kernels before 5.12, for tests of that path. Set before
+// jobs start.
+void ForceLegacyMountApi(bool force);
 
 }  // namespace warden::mnt
 

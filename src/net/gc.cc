@@ -31,7 +31,7 @@ bool Abandoned(const std::vector<Lease>& live, pid_t pid, uint32_t slot) {
 
 }  // namespace
 
-Status Gc(std::vector<std::string>* removed) {
+Status Gc(const base::HostConfig& config, std::vector<std::string>* removed) {
   std::vector<std::string> local;
   if (removed == nullptr) removed = &local;
   WARDEN_ASSIGN_OR_RETURN(nl::Socket sock, nl::Socket::Open());
@@ -43,7 +43,7 @@ Status Gc(std::vector<std::string>* removed) {
   WARDEN_ASSIGN_OR_RETURN(
       std::vector<Lease> live,
       ReclaimDeadLeases(
-          netns_id, [&sock](const Lease& l) { return CleanupLease(sock, l); }, &reclaimed,
+          config.net_state_dir, netns_id, [&sock](const Lease& l) { return CleanupLease(sock, l); }, &reclaimed,
           [&](const std::vector<Lease>& leases) {
             return NatGc(leases, netns_id, &nat_removed).Wrap("gc");
           }));
@@ -80,7 +80,7 @@ Status Gc(std::vector<std::string>* removed) {
   return result;
 }
 
-base::DoctorChecks DoctorChecks() {
+base::DoctorChecks DoctorChecks(const base::HostConfig& config) {
   base::DoctorChecks checks;
   const bool root = ::geteuid() == 0;
 
@@ -132,14 +132,14 @@ base::DoctorChecks DoctorChecks() {
 
   base::DoctorCheck pool;
   pool.feature = "network: address pool";
-  Result<Pool> p = PoolFromEnv();
+  Result<Pool> p = PoolFromConfig(config);
   if (!p.ok()) {
     pool.detail = p.status().ToString();
-    pool.fix = "set WARDEN_NET_POOL to A.B.C.D/N with N in 12..28";
+    pool.fix = "set the address pool (WARDEN_NET_POOL) to A.B.C.D/N with N in 12..28";
   } else {
     pool.ok = true;
     pool.detail = p->cidr.ToString() + " (" + std::to_string(p->slots()) +
-                  " concurrent veth jobs), state in " + StateDir();
+                  " concurrent veth jobs), state in " + config.net_state_dir;
     Result<nl::Socket> s = nl::Socket::Open();
     Result<std::vector<nl::Ipv4Address>> addrs =
         s.ok() ? nl::ListIpv4Addresses(*s) : Result<std::vector<nl::Ipv4Address>>(s.status());
@@ -147,7 +147,7 @@ base::DoctorChecks DoctorChecks() {
     if (!overlap.empty()) {
       pool.ok = false;
       pool.detail = overlap;
-      pool.fix = "set WARDEN_NET_POOL to an unused range";
+      pool.fix = "set the address pool (WARDEN_NET_POOL) to an unused range";
     }
   }
   checks.push_back(pool);

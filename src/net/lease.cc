@@ -35,12 +35,14 @@ Result<uint64_t> ParseU64(const std::string& s) {
   return v;
 }
 
-std::string LeasesDir() { return StateDir() + "/leases"; }
-std::string LeasePath(uint32_t slot) { return LeasesDir() + "/" + std::to_string(slot); }
+std::string LeasesDir(const std::string& state_dir) { return state_dir + "/leases"; }
+std::string LeasePath(const std::string& state_dir, uint32_t slot) {
+  return LeasesDir(state_dir) + "/" + std::to_string(slot);
+}
 
-Status EnsureDirs() {
-  WARDEN_RETURN_IF_ERROR(base::MakeDirs(StateDir(), 0755));
-  return base::MkdirIfMissing(LeasesDir(), 0700);
+Status EnsureDirs(const std::string& state_dir) {
+  WARDEN_RETURN_IF_ERROR(base::MakeDirs(state_dir, 0755));
+  return base::MkdirIfMissing(LeasesDir(state_dir), 0700);
 }
 
 // flock() on <dir>/lock for the life of the object. flock locks belong to
@@ -48,9 +50,9 @@ Status EnsureDirs() {
 // as well as other processes.
 class StateLock {
  public:
-  static Result<StateLock> Take() {
-    WARDEN_RETURN_IF_ERROR(EnsureDirs());
-    std::string path = StateDir() + "/lock";
+  static Result<StateLock> Take(const std::string& state_dir) {
+    WARDEN_RETURN_IF_ERROR(EnsureDirs(state_dir));
+    std::string path = state_dir + "/lock";
     base::UniqueFd fd(base::RetryEintr(
         [&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); }));
     if (!fd) return Status::FromErrno(errno, "open(\"" + path + "\")");
@@ -112,9 +114,9 @@ std::string FormatLease(const Lease& l) {
          "\n";
 }
 
-Status WriteLease(const Lease& l) {
-  std::string tmp = LeasesDir() + "/.tmp." + std::to_string(l.slot);
-  std::string path = LeasePath(l.slot);
+Status WriteLease(const std::string& state_dir, const Lease& l) {
+  std::string tmp = LeasesDir(state_dir) + "/.tmp." + std::to_string(l.slot);
+  std::string path = LeasePath(state_dir, l.slot);
   base::UniqueFd fd(base::RetryEintr([&] {
     return ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   }));
@@ -159,9 +161,10 @@ namespace {
 
 // One pass over leases/ under the lock: cleans up dead owners' leases, and
 // reports the slots still in use and the live leases.
-Status Scan(uint64_t netns_id, const CleanupFn& cleanup, std::vector<std::string>* reclaimed,
-            std::set<uint32_t>* used, std::vector<Lease>* live) {
-  std::string dir = LeasesDir();
+Status Scan(const std::string& state_dir, uint64_t netns_id, const CleanupFn& cleanup,
+            std::vector<std::string>* reclaimed, std::set<uint32_t>* used,
+            std::vector<Lease>* live) {
+  std::string dir = LeasesDir(state_dir);
   base::UniqueDir d(::opendir(dir.c_str()));
   if (!d) return Status::FromErrno(errno, "opendir(\"" + dir + "\")");
   WARDEN_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadLeaseNames(d.get(), dir));
@@ -231,9 +234,8 @@ Result<Pool> ParsePool(const std::string& text) {
   return pool;
 }
 
-Result<Pool> PoolFromEnv() {
-  const char* env = std::getenv("WARDEN_NET_POOL");
-  return ParsePool(env && *env ? env : kDefaultPool);
+Result<Pool> PoolFromConfig(const base::HostConfig& config) {
+  return ParsePool(config.net_pool.empty() ? kDefaultPool : config.net_pool);
 }
 
 std::string PoolOverlap(const Pool& pool, const std::vector<nl::Ipv4Address>& addrs) {
@@ -250,12 +252,6 @@ std::string PoolOverlap(const Pool& pool, const std::vector<nl::Ipv4Address>& ad
     }
   }
   return "";
-}
-
-std::string StateDir() {
-  const char* env = std::getenv("WARDEN_NET_DIR");
-  if (env && env[0] == '/' && std::string(env).size() < 256) return env;
-  return "/run/warden/net";
 }
 
 std::string Lease::HostIfname() const {
@@ -308,12 +304,13 @@ Status CleanupLease(const nl::Socket& sock, const Lease& lease) {
   return Status::Ok();
 }
 
-Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::string& job_id,
-                           const CleanupFn& cleanup, const HostScanFn& scan_host,
-                           std::vector<std::string>* reclaimed) {
-  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
+Result<Lease> AcquireLease(const std::string& state_dir, const Pool& pool, uint64_t netns_id,
+                           const std::string& job_id, const CleanupFn& cleanup,
+                           const HostScanFn& scan_host, std::vector<std::string>* reclaimed) {
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take(state_dir));
   std::set<uint32_t> used;
-  WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, &used, nullptr).Wrap("scan leases"));
+  WARDEN_RETURN_IF_ERROR(
+      Scan(state_dir, netns_id, cleanup, reclaimed, &used, nullptr).Wrap("scan leases"));
   WARDEN_ASSIGN_OR_RETURN(HostSlots host, scan_host());
   used.insert(host.busy.begin(), host.busy.end());
   uint32_t slot = 0;
@@ -322,7 +319,7 @@ Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::strin
     return Status::Error(Code::kResourceExhausted,
                          "address pool " + pool.cidr.ToString() + " is full (" +
                              std::to_string(pool.slots()) +
-                             " jobs); set WARDEN_NET_POOL to a larger range");
+                             " jobs); configure a larger pool (WARDEN_NET_POOL for warden run)");
   }
   Lease lease;
   lease.slot = slot;
@@ -330,25 +327,26 @@ Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::strin
   lease.netns_id = netns_id;
   lease.shared_nat = host.nat;
   lease.job_id = SanitizeLabel(job_id);
-  WARDEN_RETURN_IF_ERROR(WriteLease(lease));
+  WARDEN_RETURN_IF_ERROR(WriteLease(state_dir, lease));
   return lease;
 }
 
-Status RemoveLease(uint32_t slot) {
-  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
-  std::string path = LeasePath(slot);
+Status RemoveLease(const std::string& state_dir, uint32_t slot) {
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take(state_dir));
+  std::string path = LeasePath(state_dir, slot);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return Status::FromErrno(errno, "unlink(\"" + path + "\")");
   }
   return Status::Ok();
 }
 
-Result<std::vector<Lease>> ReclaimDeadLeases(uint64_t netns_id, const CleanupFn& cleanup,
+Result<std::vector<Lease>> ReclaimDeadLeases(const std::string& state_dir, uint64_t netns_id,
+                                             const CleanupFn& cleanup,
                                              std::vector<std::string>* reclaimed,
                                              const UnderLockFn& under_lock) {
-  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take());
+  WARDEN_ASSIGN_OR_RETURN(StateLock lock, StateLock::Take(state_dir));
   std::vector<Lease> live;
-  WARDEN_RETURN_IF_ERROR(Scan(netns_id, cleanup, reclaimed, nullptr, &live));
+  WARDEN_RETURN_IF_ERROR(Scan(state_dir, netns_id, cleanup, reclaimed, nullptr, &live));
   if (under_lock) WARDEN_RETURN_IF_ERROR(under_lock(live));
   return live;
 }

@@ -1,6 +1,7 @@
 // Address leases: which /30 of the pool belongs to which warden process.
 //
-// State lives in $WARDEN_NET_DIR (default /run/warden/net): a `lock` file
+// State lives in a directory the caller names (HostConfig::net_state_dir,
+// default /run/warden/net): a `lock` file
 // taken with flock() around every change, and one file per lease in
 // `leases/<slot>` (key=value lines). Leases are written before the things
 // they name are created and removed after those are gone, so a crash at any
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/host_config.h"
 #include "base/owner.h"
 #include "net/netlink.h"
 #include "net/rules.h"
@@ -47,15 +49,13 @@ struct Pool {
 inline constexpr const char* kDefaultPool = "10.213.0.0/16";
 // Parses "A.B.C.D/N" with N in 12..28; kInvalidArgument names the value.
 Result<Pool> ParsePool(const std::string& text);
-// $WARDEN_NET_POOL or kDefaultPool.
-Result<Pool> PoolFromEnv();
+// config.net_pool, or kDefaultPool when it is empty.
+Result<Pool> PoolFromConfig(const base::HostConfig& config);
 // The pool must be warden's alone: another interface in it would make the
 // sandbox's routes (and the host block list) wrong. Describes the first of
 // `addrs` in the pool that is not on a warden link, as "POOL overlaps ADDR on
 // IFNAME"; "" when there is none.
 std::string PoolOverlap(const Pool& pool, const std::vector<nl::Ipv4Address>& addrs);
-// $WARDEN_NET_DIR or /run/warden/net.
-std::string StateDir();
 
 struct Lease {
   uint32_t slot = 0;
@@ -97,22 +97,25 @@ struct HostSlots {
 };
 using HostScanFn = std::function<Result<HostSlots>()>;
 
+// Every function below works on the leases in `state_dir`.
+
 // Takes the lowest free slot for the calling process. Under the lock, dead
 // owners' leases are cleaned up and freed first (their descriptions are
 // appended to *reclaimed when it is not null), then `scan_host` says which
 // slots are still busy and whether the lease needs NAT.
-Result<Lease> AcquireLease(const Pool& pool, uint64_t netns_id, const std::string& job_id,
-                           const CleanupFn& cleanup, const HostScanFn& scan_host,
-                           std::vector<std::string>* reclaimed);
+Result<Lease> AcquireLease(const std::string& state_dir, const Pool& pool, uint64_t netns_id,
+                           const std::string& job_id, const CleanupFn& cleanup,
+                           const HostScanFn& scan_host, std::vector<std::string>* reclaimed);
 // Removes a lease file (missing is fine).
-Status RemoveLease(uint32_t slot);
+Status RemoveLease(const std::string& state_dir, uint32_t slot);
 
 // Cleans up and removes every dead owner's lease (as AcquireLease does on
 // its way) and returns the live ones, for Gc's scan of links and tables.
 // `under_lock`, when given, is called with the live leases before the lock
 // is dropped: no lease can be taken while it runs.
 using UnderLockFn = std::function<Status(const std::vector<Lease>& live)>;
-Result<std::vector<Lease>> ReclaimDeadLeases(uint64_t netns_id, const CleanupFn& cleanup,
+Result<std::vector<Lease>> ReclaimDeadLeases(const std::string& state_dir, uint64_t netns_id,
+                                             const CleanupFn& cleanup,
                                              std::vector<std::string>* reclaimed,
                                              const UnderLockFn& under_lock = nullptr);
 

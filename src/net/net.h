@@ -4,7 +4,7 @@
 // `lo` up (loopback) or leaves it down (none). In veth mode the launcher calls
 // this library from the PARENT, in this order:
 //
-//   auto s = VethSession::Prepare(policy.network, job_id);   // before clone
+//   auto s = VethSession::Prepare(policy.network, job_id, config);  // before clone
 //   ... clone3(CLONE_NEWNET ...), child blocks on the release pipe ...
 //   s->AttachToChild(child_pid);  // child still blocked, all caps, new netns
 //   ... release the child, wait for the job ...
@@ -12,7 +12,8 @@
 //
 // What a session owns, all named after the owner pid so that `warden gc` can
 // find it after a crash (DESIGN.md invariant 4):
-//   - a lease file under $WARDEN_NET_DIR (default /run/warden/net/leases),
+//   - a lease file under HostConfig::net_state_dir (default
+//     /run/warden/net; the file in leases/),
 //     written under a lock before anything else is created;
 //   - a veth pair: host end "wd<pid:6 hex><slot:5 hex>0" (its ifalias says
 //     "warden job=<id> owner=<pid>"), sandbox end "eth0" created directly in
@@ -25,7 +26,7 @@
 // The whitelist itself lives in the job's netns (table "inet warden"), so it
 // disappears with the netns.
 //
-// Addresses: the pool is $WARDEN_NET_POOL (default 10.213.0.0/16, prefix
+// Addresses: the pool is HostConfig::net_pool (default 10.213.0.0/16, prefix
 // between /12 and /28); each job gets a /30 out of it: .1 host end, .2 sandbox.
 //
 // Thread safety: VethSession is not thread-safe; distinct sessions may be used
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "base/doctor.h"
+#include "base/host_config.h"
 #include "warden/policy.h"
 #include "warden/status.h"
 
@@ -78,15 +80,6 @@ struct VethTimings {
   uint64_t release_us = 0;          // link delete, lease removal
 };
 
-// The host's word on net.ipv4.ip_forward: WARDEN_NO_IP_FORWARD=1 forbids
-// warden to turn it on (a veth job that needs it then fails closed); unset,
-// "" or "0" allows it. Set it in the environment of the service or runner
-// that starts warden.
-inline constexpr const char* kNoIpForwardEnv = "WARDEN_NO_IP_FORWARD";
-// True when forwarding may not be turned on; kInvalidArgument for a value
-// other than "", "0" or "1".
-Result<bool> IpForwardRefused();
-
 class VethSession {
  public:
   // Validates the spec, allocates a lease and the addresses in the caller's
@@ -95,15 +88,17 @@ class VethSession {
   // links and tables) are reclaimed on the way. The veth pair is made by
   // AttachToChild: creating the sandbox end inside the job's netns is ~20 ms
   // cheaper than creating it here and moving it.
-  // Turning on the host's net.ipv4.ip_forward is a change to the whole
-  // host: it appends a warning to *warnings (logged when warnings is null),
-  // and fails with kFailedPrecondition when WARDEN_NO_IP_FORWARD=1.
-  // Errors: kInvalidArgument (bad allow/dns entry, bad WARDEN_NET_POOL or
-  // WARDEN_NO_IP_FORWARD), kResourceExhausted (pool full), kPermissionDenied
+  // The pool and the lease directory come from `config`. Turning on the
+  // host's net.ipv4.ip_forward is a change to the whole host: it appends a
+  // warning to *warnings (logged when warnings is null), and fails with
+  // kFailedPrecondition when config.may_change_sysctls is false.
+  // Errors: kInvalidArgument (bad allow/dns entry, bad pool),
+  // kResourceExhausted (pool full), kPermissionDenied
   // (not root), kFailedPrecondition (forwarding refused), others from
   // netlink/nftables. On error nothing is left behind.
   static Result<std::unique_ptr<VethSession>> Prepare(const NetworkSpec& spec,
                                                       const std::string& job_id,
+                                                      const base::HostConfig& config,
                                                       std::vector<std::string>* warnings = nullptr);
   ~VethSession();  // Release(), errors logged.
   VethSession(const VethSession&) = delete;
@@ -146,14 +141,15 @@ std::string ResolvConf(const NetworkSpec& spec);
 // skipped (the policy loader rejects them earlier).
 std::string HostsFile(const NetworkSpec& spec, const std::string& host_address);
 
-// Removes what dead owners left behind in the caller's netns and state
-// directory: wd* links, leases, the shared NAT table once no lease uses it,
+// Removes what dead owners left behind in the caller's netns and in
+// config.net_state_dir: wd* links, leases, the shared NAT table once no lease uses it,
 // warden_<pid>_* nft tables of older wardens. Appends one line per removed
 // thing to *removed ("link wd...", "lease 12", "nft table ...").
-Status Gc(std::vector<std::string>* removed);
+Status Gc(const base::HostConfig& config, std::vector<std::string>* removed);
 
-// veth support, nftables support, forwarding, address pool, state directory.
-base::DoctorChecks DoctorChecks();
+// veth support, nftables support, forwarding, address pool (config.net_pool),
+// state directory (config.net_state_dir).
+base::DoctorChecks DoctorChecks(const base::HostConfig& config);
 
 }  // namespace warden::net
 

@@ -47,6 +47,7 @@ bool Exited(int pidfd) {
 
 struct VethSession::Impl {
   std::string job_id;
+  std::string state_dir;  // the lease's directory, for Release
   Pool pool;
   Lease lease;
   nl::Socket sock;            // bound to the host netns for its whole life
@@ -75,21 +76,14 @@ VethSession::~VethSession() {
   if (!st.ok()) WLOG_ERROR(impl_->job_id, "network release: " + st.ToString());
 }
 
-Result<bool> IpForwardRefused() {
-  const char* v = std::getenv(kNoIpForwardEnv);
-  if (v == nullptr || std::string(v).empty() || std::string(v) == "0") return false;
-  if (std::string(v) == "1") return true;
-  return Status::Error(Code::kInvalidArgument,
-                       std::string(kNoIpForwardEnv) + " must be 0 or 1, not \"" +
-                           std::string(v).substr(0, 32) + "\"");
-}
-
 Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spec,
                                                           const std::string& job_id,
+                                                          const base::HostConfig& config,
                                                           std::vector<std::string>* warnings) {
   using Clock = std::chrono::steady_clock;
   auto impl = std::make_unique<Impl>();
   impl->job_id = job_id;
+  impl->state_dir = config.net_state_dir;
   WARDEN_ASSIGN_OR_RETURN(impl->rules.allow, ParseAllow(spec.allow));
   if (spec.dns.size() > kMaxDnsServers) {
     return Status::Error(Code::kInvalidArgument,
@@ -101,7 +95,7 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     if (!a.ok()) return a.take_status().Wrap("dns server");
     impl->rules.dns.push_back(*a);
   }
-  WARDEN_ASSIGN_OR_RETURN(impl->pool, PoolFromEnv());
+  WARDEN_ASSIGN_OR_RETURN(impl->pool, PoolFromConfig(config));
   impl->rules.pool = impl->pool.cidr;
 
   VethTimings t;
@@ -159,7 +153,7 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     return out;
   };
   WARDEN_ASSIGN_OR_RETURN(
-      impl->lease, AcquireLease(pool, impl->host_netns_id, job_id,
+      impl->lease, AcquireLease(impl->state_dir, pool, impl->host_netns_id, job_id,
                                 [&sock](const Lease& l) { return CleanupLease(sock, l); },
                                 scan_host, nullptr));
   impl->lease_held = true;
@@ -186,23 +180,22 @@ Result<std::unique_ptr<VethSession>> VethSession::Prepare(const NetworkSpec& spe
     if (!fwd.ok() || fwd->empty() || (*fwd)[0] != '1') {
       // A change to the whole host, which outlives the job: the host may
       // forbid it, and otherwise it is reported where the operator looks.
-      WARDEN_ASSIGN_OR_RETURN(bool refused, IpForwardRefused());
-      if (refused) {
+      if (!config.may_change_sysctls) {
         return Status::Error(
             Code::kFailedPrecondition,
-            std::string("this job's allow list reaches beyond the host, which needs "
-                        "net.ipv4.ip_forward=1, and ") + kNoIpForwardEnv +
-                "=1 forbids warden to turn it on: enable forwarding on the host yourself "
-                "(sysctl -w net.ipv4.ip_forward=1), unset " + kNoIpForwardEnv +
-                ", or allow only host:PORT destinations");
+            "this job's allow list reaches beyond the host, which needs "
+            "net.ipv4.ip_forward=1, and warden may not change host sysctls here "
+            "(WARDEN_NO_IP_FORWARD=1, or a Launcher without may_change_sysctls): enable "
+            "forwarding on the host yourself (sysctl -w net.ipv4.ip_forward=1), allow warden "
+            "to change it (unset WARDEN_NO_IP_FORWARD), or allow only host:PORT destinations");
       }
       WARDEN_RETURN_IF_ERROR(base::WriteFileString(kIpForward, "1")
                                  .Wrap("enable net.ipv4.ip_forward for destinations beyond the host (or "
                                        "allow only host:PORT destinations, which need no forwarding)"));
       const std::string note =
           std::string("warden turned on net.ipv4.ip_forward on this host (it was off) for "
-                      "destinations beyond the host; it stays on after the job. Set ") +
-          kNoIpForwardEnv + "=1 to make such jobs fail instead";
+                      "destinations beyond the host; it stays on after the job. Set "
+                      "WARDEN_NO_IP_FORWARD=1 to make such jobs fail instead");
       if (warnings != nullptr) {
         warnings->push_back(note);
       } else {
@@ -284,7 +277,7 @@ Status VethSession::Release() {
   // The lease goes last, and only when everything it names is gone: until
   // then Gc (after this process ends) can still find the leftovers.
   if (s.lease_held && !s.link_created) {
-    Status st = RemoveLease(s.lease.slot);
+    Status st = RemoveLease(s.state_dir, s.lease.slot);
     if (st.ok()) {
       s.lease_held = false;
     } else if (result.ok()) {

@@ -282,7 +282,9 @@ bool DecodeEntry(std::string_view body, CacheEntry* out) {
   return true;
 }
 
-std::string PolicyCacheDir() { return base::CacheDir("policy"); }
+std::string PolicyCacheDir(const base::HostConfig& config) {
+  return base::CacheDir(config.cache_dir, "policy");
+}
 
 std::string PolicyCacheKey(const std::string& path, const std::string& name,
                            const std::string& policy_dir, std::string_view text) {

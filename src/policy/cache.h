@@ -30,6 +30,7 @@
 
 #include "base/fd.h"
 #include "base/hash.h"
+#include "base/host_config.h"
 #include "warden/policy.h"
 
 namespace warden::policy {
@@ -54,8 +55,8 @@ std::string EncodeEntry(const CacheEntry& entry);
 // out-of-range values).
 bool DecodeEntry(std::string_view body, CacheEntry* out);
 
-// $WARDEN_CACHE_DIR/policy, else /var/cache/warden/policy.
-std::string PolicyCacheDir();
+// <config.cache_dir>/policy.
+std::string PolicyCacheDir(const base::HostConfig& config);
 
 // The key holds the SHA-256 of the text, not the text, so that a text
 // already hashed (a dependency of another entry) is not hashed again.

@@ -49,6 +49,7 @@ struct State {
   std::vector<RuleMeta> rules;
   Loc uid_loc, gid_loc, allow_uids_loc, allow_gids_loc;
   std::vector<Dependency> deps;  // extended files, in the order read
+  std::string policy_dir;        // where `extends` looks first
 };
 
 // A PolicyError status for `loc`.

@@ -24,11 +24,13 @@ Status PolicyTooLarge(const std::string& file);
 // "FILE:LINE:COL: TOML syntax: ..." status.
 Result<toml::table> ParseToml(const std::string& text, const std::string& file);
 
-// Parses, applies `extends` layers, validates and hashes. `file` is used in
-// error locations, `name` becomes Policy::name. `deps`, when given, receives
-// the extended files that were read.
+// Parses, applies `extends` layers (shipped policies of `policy_dir`, else
+// built in), validates and hashes. `file` is used in error locations,
+// `name` becomes Policy::name. `deps`, when given, receives the extended
+// files that were read.
 Result<Policy> LoadFromText(const std::string& text, const std::string& file,
-                            const std::string& name, std::vector<Dependency>* deps = nullptr);
+                            const std::string& name, const std::string& policy_dir,
+                            std::vector<Dependency>* deps = nullptr);
 
 }  // namespace warden::policy
 

@@ -16,6 +16,7 @@
 #include "policy/builtin_policies.h"
 #include "policy/cache.h"
 #include "policy/loader.h"
+#include "policy/policy_dir.h"
 #include "policy/shebang.h"
 #include "warden/policy.h"
 
@@ -45,12 +46,11 @@ std::string Stem(const std::string& path) {
   return base;
 }
 
-// Shipped policy names: those in PolicyDirectory() and the built-in ones,
-// sorted, bounded.
-std::vector<std::string> ShippedPolicyNames() {
+// Shipped policy names: those in `dir` and the built-in ones, sorted,
+// bounded.
+std::vector<std::string> ShippedPolicyNames(const std::string& dir) {
   std::vector<std::string> names;
   for (const policy::BuiltinPolicy& b : policy::BuiltinPolicies()) names.push_back(b.name);
-  std::string dir = PolicyDirectory();
   base::UniqueDir d(::opendir(dir.c_str()));
   while (d && names.size() < kMaxShippedPolicies) {
     struct dirent* e = ::readdir(d.get());
@@ -90,8 +90,10 @@ std::string ShebangInterpreter(const std::string& program_path) {
 
 }  // namespace
 
-std::string PolicyDirectory() {
-  if (const char* env = std::getenv("WARDEN_POLICY_DIR"); env && *env) return env;
+namespace policy {
+
+std::string PolicyDirectoryFor(const std::string& configured) {
+  if (!configured.empty()) return configured;
   static const char kInstalled[] = "/usr/local/share/warden/policies";
   if (IsDir(kInstalled)) return kInstalled;
   // In a source tree the binary is build/warden (or a test binary one level
@@ -111,14 +113,17 @@ std::string PolicyDirectory() {
   return kInstalled;
 }
 
-Result<Policy> LoadPolicyString(const std::string& toml, const std::string& name) {
-  return policy::LoadFromText(toml, name, Stem(name));
+Result<Policy> LoadPolicyStringIn(const std::string& toml, const std::string& name,
+                                  const base::HostConfig& config) {
+  return LoadFromText(toml, name, Stem(name), PolicyDirectoryFor(config.policy_dir));
 }
+
+}  // namespace policy
 
 namespace {
 
 // A policy from its text, read from `path` (a file, or a built-in policy's
-// BuiltinPolicyPath), with PolicyDirectory() already looked up (it is part
+// BuiltinPolicyPath), with the policy directory `policy_dir` (it is part
 // of the cache key: `extends` names resolve there). `cache` reads the
 // policy cache; loads made together share one.
 Result<Policy> LoadPolicyText(const std::string& path, const std::string& name,
@@ -136,7 +141,7 @@ Result<Policy> LoadPolicyText(const std::string& path, const std::string& name,
     }
   }
   std::vector<policy::Dependency> deps;
-  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text, path, name, &deps));
+  WARDEN_ASSIGN_OR_RETURN(Policy p, policy::LoadFromText(text, path, name, policy_dir, &deps));
   if (!builtin) p.source_path = path;
   const bool on_disk = !builtin && std::none_of(deps.begin(), deps.end(), [](const auto& d) {
     return d.path.starts_with(policy::kBuiltinPathPrefix);
@@ -150,37 +155,23 @@ Result<Policy> LoadPolicyText(const std::string& path, const std::string& name,
   return p;
 }
 
-Result<Policy> LoadPolicyFileIn(const std::string& path, const std::string& policy_dir) {
+Result<Policy> LoadPolicyFileWith(const std::string& path, const std::string& policy_dir,
+                                  policy::CacheReader& cache) {
   Result<std::string> text = base::ReadFile(path, kMaxPolicyBytes);
   if (!text.ok()) {
     if (text.status().code() == Code::kResourceExhausted) return policy::PolicyTooLarge(path);
     return text.take_status().Wrap("load policy");
   }
-  policy::CacheReader cache(policy::PolicyCacheDir());
   return LoadPolicyText(path, Stem(path), text.value(), false, policy_dir, cache);
 }
 
-// ResolvePolicy, reading the policy cache through `cache`.
-Result<Policy> ResolvePolicyWith(const std::string& name_or_file, policy::CacheReader& cache);
-
-}  // namespace
-
-Result<Policy> LoadPolicyFile(const std::string& path) {
-  return LoadPolicyFileIn(path, PolicyDirectory());
-}
-
-Result<Policy> ResolvePolicy(const std::string& name_or_file) {
-  policy::CacheReader cache(policy::PolicyCacheDir());
-  return ResolvePolicyWith(name_or_file, cache);
-}
-
-namespace {
-
-Result<Policy> ResolvePolicyWith(const std::string& name_or_file, policy::CacheReader& cache) {
+// ResolvePolicy with the shipped policies in `dir`, reading the policy
+// cache through `cache`.
+Result<Policy> ResolvePolicyWith(const std::string& name_or_file, const std::string& dir,
+                                 policy::CacheReader& cache) {
   if (name_or_file.find('/') != std::string::npos || name_or_file.ends_with(".toml")) {
-    return LoadPolicyFile(name_or_file);
+    return LoadPolicyFileWith(name_or_file, dir, cache);
   }
-  std::string dir = PolicyDirectory();
   Result<policy::ShippedPolicyText> text =
       policy::IsValidPolicyName(name_or_file)
           ? policy::ReadShippedPolicy(dir, name_or_file)
@@ -188,7 +179,7 @@ Result<Policy> ResolvePolicyWith(const std::string& name_or_file, policy::CacheR
   if (!text.ok()) {
     if (text.status().code() != Code::kNotFound) return text.take_status().Wrap("load policy");
     std::string known;
-    for (const std::string& n : ShippedPolicyNames()) known += (known.empty() ? "" : ", ") + n;
+    for (const std::string& n : ShippedPolicyNames(dir)) known += (known.empty() ? "" : ", ") + n;
     return Status::Error(Code::kNotFound,
                          "policy \"" + name_or_file.substr(0, 64) + "\" not found in " + dir +
                              " or built in (shipped policies: " + (known.empty() ? "none" : known) +
@@ -198,6 +189,20 @@ Result<Policy> ResolvePolicyWith(const std::string& name_or_file, policy::CacheR
 }
 
 }  // namespace
+
+namespace policy {
+
+Result<Policy> LoadPolicyFileIn(const std::string& path, const base::HostConfig& config) {
+  CacheReader cache(PolicyCacheDir(config));
+  return LoadPolicyFileWith(path, PolicyDirectoryFor(config.policy_dir), cache);
+}
+
+Result<Policy> ResolvePolicyIn(const std::string& name_or_file, const base::HostConfig& config) {
+  CacheReader cache(PolicyCacheDir(config));
+  return ResolvePolicyWith(name_or_file, PolicyDirectoryFor(config.policy_dir), cache);
+}
+
+}  // namespace policy
 
 namespace policy {
 
@@ -234,15 +239,19 @@ Result<ShippedPolicyText> ReadShippedPolicy(const std::string& dir, const std::s
 
 }  // namespace policy
 
-Result<Policy> PolicyForProgram(const std::string& program_path) {
+namespace policy {
+
+Result<Policy> PolicyForProgramIn(const std::string& program_path,
+                                  const base::HostConfig& config) {
   // Every shipped policy is loaded (its [match] tables may be inherited
   // through `extends`), most from the cache: one reader opens the cache
   // directory once, and reads and hashes the policies they extend once.
-  policy::CacheReader cache(policy::PolicyCacheDir());
+  CacheReader cache(PolicyCacheDir(config));
+  const std::string dir = PolicyDirectoryFor(config.policy_dir);
   std::vector<Policy> shipped;
-  for (const std::string& name : ShippedPolicyNames()) {
+  for (const std::string& name : ShippedPolicyNames(dir)) {
     if (name == "default") continue;
-    WARDEN_ASSIGN_OR_RETURN(Policy p, ResolvePolicyWith(name, cache));
+    WARDEN_ASSIGN_OR_RETURN(Policy p, ResolvePolicyWith(name, dir, cache));
     shipped.push_back(std::move(p));
   }
   std::string base = Basename(program_path);
@@ -262,7 +271,9 @@ Result<Policy> PolicyForProgram(const std::string& program_path) {
       }
     }
   }
-  return ResolvePolicyWith("default", cache);
+  return ResolvePolicyWith("default", dir, cache);
 }
+
+}  // namespace policy
 
 }  // namespace warden

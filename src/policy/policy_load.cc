@@ -253,10 +253,11 @@ Status Layer::Extends(const toml::node& n, int depth) {
                       " levels (is there a cycle?)");
   }
   // The policy directory's file, else the built-in policy of that name.
-  Result<ShippedPolicyText> shipped = ReadShippedPolicy(PolicyDirectory(), name);
+  Result<ShippedPolicyText> shipped = ReadShippedPolicy(st_.policy_dir, name);
   if (!shipped.ok()) {
     return Err(n, "extends = \"" + name + "\": " + shipped.status().ToString() +
-                      " (set WARDEN_POLICY_DIR to the directory of shipped policies)");
+                      " (set the policy directory, WARDEN_POLICY_DIR for warden, to the "
+                      "directory of shipped policies)");
   }
   const std::string& path = shipped->path;
   st_.deps.push_back({path, base::Sha256(shipped->text)});
@@ -726,9 +727,11 @@ Result<toml::table> ParseToml(const std::string& text, const std::string& file) 
 }
 
 Result<Policy> LoadFromText(const std::string& text, const std::string& file,
-                            const std::string& name, std::vector<Dependency>* deps) {
+                            const std::string& name, const std::string& policy_dir,
+                            std::vector<Dependency>* deps) {
   WARDEN_ASSIGN_OR_RETURN(toml::table root, ParseToml(text, file));
   State st;
+  st.policy_dir = policy_dir;
   st.p.mask = {"/root", "/home", "/var/lib/warden", "/run", "/var/run", "/var/tmp"};
   st.uid_loc = st.gid_loc = st.allow_uids_loc = st.allow_gids_loc = Loc{file, 1, 1};
   Layer layer(&st, file);

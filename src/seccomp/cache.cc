@@ -24,7 +24,9 @@ static_assert(kDigestBytes == std::tuple_size_v<base::Sha256Digest>);
 
 }  // namespace
 
-std::string DefaultCacheDir() { return base::CacheDir("seccomp"); }
+std::string CacheDirFor(const base::HostConfig& config) {
+  return base::CacheDir(config.cache_dir, "seccomp");
+}
 
 std::string CachePath(const std::string& dir, const std::string& hash) {
   return dir + "/" + hash + ".bpf";

@@ -18,12 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "base/host_config.h"
 #include "warden/status.h"
 
 namespace warden::seccomp {
 
-// $WARDEN_CACHE_DIR/seccomp, else /var/cache/warden/seccomp.
-std::string DefaultCacheDir();
+// <config.cache_dir>/seccomp.
+std::string CacheDirFor(const base::HostConfig& config);
 
 // The cached program for `hash`, or nullopt on a miss or a bad file. Files
 // not owned by the effective uid, or writable by group or others, are not

@@ -483,8 +483,8 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   const std::string hash = std::move(key).value();
 
   std::string dir;
-  if (options.use_cache) {
-    dir = options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir;
+  if (options.use_cache && !options.cache_dir.empty()) {
+    dir = options.cache_dir;
     if (std::optional<std::vector<sock_filter>> cached = ReadCache(dir, hash)) {
       return BpfProgram{std::move(*cached), hash, true};
     }
@@ -498,11 +498,11 @@ Result<BpfProgram> Compile(const SeccompSpec& spec, const CompileOptions& option
   Result<BpfProgram> compiled = CompileUncached(spec, *deny);
   if (!compiled.ok()) return compiled.take_status().Wrap("compile seccomp filter");
   compiled->hash = hash;
-  if (options.use_cache) {
+  if (!dir.empty()) {
     Status st = WriteCache(dir, hash, compiled->insns);
     if (!st.ok()) {
       WLOG_WARN("", "seccomp cache not written (continuing): " + st.ToString() +
-                        " (set WARDEN_CACHE_DIR to a writable directory)");
+                        " (set the cache directory, WARDEN_CACHE_DIR for warden, to a writable one)");
     }
   }
   return compiled;
@@ -526,7 +526,7 @@ int InstallFilter(const struct sock_filter* insns, size_t count) {
   return 0;
 }
 
-base::DoctorChecks DoctorChecks() {
+base::DoctorChecks DoctorChecks(const base::HostConfig&) {
   base::DoctorChecks checks;
   int mode = ::prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
   const int mode_errno = mode < 0 ? errno : 0;

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/doctor.h"
+#include "base/host_config.h"
 #include "warden/policy.h"
 #include "warden/status.h"
 
@@ -44,8 +45,8 @@ struct BpfProgram {
 };
 
 struct CompileOptions {
-  // Where <hash>.bpf files live. Empty: $WARDEN_CACHE_DIR/seccomp when that
-  // is set, else /var/cache/warden/seccomp.
+  // Where <hash>.bpf files live (CacheDirFor(HostConfig), seccomp/cache.h).
+  // Empty: no cache, as with use_cache = false.
   std::string cache_dir;
   // false: compile every time and touch no files.
   bool use_cache = true;
@@ -72,7 +73,7 @@ std::string SyscallName(int nr);
 int InstallFilter(const struct sock_filter* insns, size_t count);
 
 // Seccomp filter support, SECCOMP_RET_KILL_PROCESS, libseccomp version.
-base::DoctorChecks DoctorChecks();
+base::DoctorChecks DoctorChecks(const base::HostConfig& config);
 
 }  // namespace warden::seccomp
 

@@ -67,8 +67,7 @@ Result<base::UniqueFd> OpenPrivateDir(const std::string& path, bool create) {
   return CheckPrivateDir(std::move(fd), path);
 }
 
-Result<State> TakeState(bool create) {
-  const std::string dir = UidStateDir();
+Result<State> TakeState(const std::string& dir, bool create) {
   WARDEN_ASSIGN_OR_RETURN(base::UniqueFd top, OpenPrivateDir(dir, create));
   State s;
   s.lock.reset(base::RetryEintr([&] {
@@ -106,13 +105,14 @@ bool ReadLease(int dir_fd, const std::string& name, LeaseText* out) {
 // One pass over leases/ under the lock: removes dead owners' leases (and
 // temp files cut short, since every write happens under the lock) and
 // returns the ids held by live owners.
-Result<std::set<uint32_t>> Scan(int leases_fd, std::vector<std::string>* reclaimed) {
+Result<std::set<uint32_t>> Scan(const std::string& dir, int leases_fd,
+                                std::vector<std::string>* reclaimed) {
   int dup = ::openat(leases_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dup < 0) return Status::FromErrno(errno, "open(\"" + UidStateDir() + "/leases\")");
+  if (dup < 0) return Status::FromErrno(errno, "open(\"" + dir + "/leases\")");
   base::UniqueDir d(::fdopendir(dup));
   if (!d) {
     ::close(dup);
-    return Status::FromErrno(errno, "fdopendir(\"" + UidStateDir() + "/leases\")");
+    return Status::FromErrno(errno, "fdopendir(\"" + dir + "/leases\")");
   }
   std::vector<std::string> names;
   errno = 0;
@@ -120,12 +120,12 @@ Result<std::set<uint32_t>> Scan(int leases_fd, std::vector<std::string>* reclaim
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     if (names.size() >= kMaxLeaseFiles) {
-      return Status::Error(Code::kResourceExhausted, UidStateDir() + "/leases: too many files");
+      return Status::Error(Code::kResourceExhausted, dir + "/leases: too many files");
     }
     names.push_back(std::move(name));
     errno = 0;
   }
-  if (errno != 0) return Status::FromErrno(errno, "readdir(\"" + UidStateDir() + "/leases\")");
+  if (errno != 0) return Status::FromErrno(errno, "readdir(\"" + dir + "/leases\")");
   std::set<uint32_t> used;
   for (const std::string& name : names) {
     if (name[0] == '.') {
@@ -141,7 +141,7 @@ Result<std::set<uint32_t>> Scan(int leases_fd, std::vector<std::string>* reclaim
       continue;
     }
     if (::unlinkat(leases_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-      return Status::FromErrno(errno, "unlink(\"" + UidStateDir() + "/leases/" + name + "\")");
+      return Status::FromErrno(errno, "unlink(\"" + dir + "/leases/" + name + "\")");
     }
     if (reclaimed) {
       std::string what = "uid lease " + name;
@@ -224,24 +224,18 @@ Result<UidRange> ParseUidRange(const std::string& text) {
   return UidRange{static_cast<uint32_t>(lo), static_cast<uint32_t>(hi)};
 }
 
-Result<std::optional<UidRange>> UidRangeFromEnv() {
-  const char* env = std::getenv("WARDEN_UID_RANGE");
-  if (env == nullptr || *env == '\0') return std::optional<UidRange>(kDefaultUidRange);
-  if (std::string(env) == "none") return std::optional<UidRange>();
-  WARDEN_ASSIGN_OR_RETURN(UidRange r, ParseUidRange(env));
+Result<std::optional<UidRange>> UidRangeFromConfig(const base::HostConfig& config) {
+  if (config.uid_range.empty()) return std::optional<UidRange>(kDefaultUidRange);
+  if (config.uid_range == "none") return std::optional<UidRange>();
+  WARDEN_ASSIGN_OR_RETURN(UidRange r, ParseUidRange(config.uid_range));
   return std::optional<UidRange>(r);
 }
 
-std::string UidStateDir() {
-  const char* env = std::getenv("WARDEN_UID_DIR");
-  if (env && env[0] == '/' && std::string(env).size() < 256) return env;
-  return "/run/warden/uid";
-}
-
-Result<UidLease> UidLease::Acquire(const UidRange& range, const std::string& job_id,
+Result<UidLease> UidLease::Acquire(const std::string& dir, const UidRange& range,
+                                   const std::string& job_id,
                                    std::vector<std::string>* reclaimed) {
-  WARDEN_ASSIGN_OR_RETURN(State s, TakeState(true));
-  WARDEN_ASSIGN_OR_RETURN(std::set<uint32_t> used, Scan(s.leases.get(), reclaimed));
+  WARDEN_ASSIGN_OR_RETURN(State s, TakeState(dir, true));
+  WARDEN_ASSIGN_OR_RETURN(std::set<uint32_t> used, Scan(dir, s.leases.get(), reclaimed));
   // A random start spreads jobs over the range, so an id is seldom reused
   // right after a job that may have left files on a shared bind.
   uint32_t start = 0;
@@ -256,23 +250,24 @@ Result<UidLease> UidLease::Acquire(const UidRange& range, const std::string& job
     // No fsync: a lease means something only while its owner lives, and a
     // crash of the host ends every owner.
     WARDEN_RETURN_IF_ERROR(base::ReplaceFileAt(s.leases.get(), name, text, 0600,
-                                               UidStateDir() + "/leases/" + name,
+                                               dir + "/leases/" + name,
                                                /*durable=*/false));
-    return UidLease(id);
+    return UidLease(dir, id);
   }
   return Status::Error(Code::kResourceExhausted,
                        "every uid of " + std::to_string(range.lo) + "-" +
                            std::to_string(range.hi) +
-                           " is leased to a running job; set WARDEN_UID_RANGE to a larger range");
+                           " is leased to a running job; configure a larger uid range (WARDEN_UID_RANGE for "
+                           "warden run)");
 }
 
 Status UidLease::Release() {
   if (!held_) return Status::Ok();
   held_ = false;
-  WARDEN_ASSIGN_OR_RETURN(State s, TakeState(false));
+  WARDEN_ASSIGN_OR_RETURN(State s, TakeState(dir_, false));
   const std::string name = std::to_string(id_);
   if (::unlinkat(s.leases.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
-    return Status::FromErrno(errno, "unlink(\"" + UidStateDir() + "/leases/" + name + "\")");
+    return Status::FromErrno(errno, "unlink(\"" + dir_ + "/leases/" + name + "\")");
   }
   return Status::Ok();
 }
@@ -284,13 +279,13 @@ UidLease::~UidLease() {
   }
 }
 
-Status Gc(std::vector<std::string>* removed) {
-  Result<State> s = TakeState(false);
+Status Gc(const std::string& dir, std::vector<std::string>* removed) {
+  Result<State> s = TakeState(dir, false);
   if (!s.ok()) {
     if (s.status().err() == ENOENT) return Status::Ok();
     return s.take_status();
   }
-  return Scan(s->leases.get(), removed).status();
+  return Scan(dir, s->leases.get(), removed).status();
 }
 
 }  // namespace warden::user

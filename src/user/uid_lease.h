@@ -6,8 +6,9 @@
 // shared one budget, and files a job left on a shared bind were open to
 // every other job. A job now gets uid = gid = one id from the range.
 //
-// Leases work as the network's (net/lease.h): state lives in
-// $WARDEN_UID_DIR (default /run/warden/uid, a 0700 directory reached
+// Leases work as the network's (net/lease.h): state lives in the directory
+// the caller names (HostConfig::uid_state_dir, default /run/warden/uid, a
+// 0700 directory reached
 // without following symlinks), a `lock` file taken with flock() around
 // every change, and one file per lease, `leases/<uid>`, naming the owner by
 // pid and process start time. A lease whose owner is gone (a warden killed
@@ -20,8 +21,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/host_config.h"
 #include "warden/status.h"
 
 namespace warden::user {
@@ -43,23 +46,24 @@ inline constexpr UidRange kDefaultUidRange{2000000, 2065535};
 // names the value and WARDEN_UID_RANGE.
 Result<UidRange> ParseUidRange(const std::string& text);
 
-// $WARDEN_UID_RANGE: nullopt when it is "none" (every job keeps the
-// policy's uid), else the parsed range, or kDefaultUidRange when unset.
-Result<std::optional<UidRange>> UidRangeFromEnv();
-
-// $WARDEN_UID_DIR, or /run/warden/uid.
-std::string UidStateDir();
+// config.uid_range: nullopt when it is "none" (every job keeps the
+// policy's uid), else the parsed range, or kDefaultUidRange when empty.
+Result<std::optional<UidRange>> UidRangeFromConfig(const base::HostConfig& config);
 
 // A uid leased to this process; released (its file removed) when the
 // object goes. Move-only.
 class UidLease {
  public:
-  // Takes a free id of `range` for the calling process, on the way
-  // collecting leases of dead owners (described in *reclaimed when not
-  // null). kResourceExhausted when every id is held by a live owner.
-  static Result<UidLease> Acquire(const UidRange& range, const std::string& job_id,
+  // Takes a free id of `range` for the calling process, with its lease in
+  // the state directory `dir`, on the way collecting leases of dead owners
+  // (described in *reclaimed when not null). kResourceExhausted when every
+  // id is held by a live owner.
+  static Result<UidLease> Acquire(const std::string& dir, const UidRange& range,
+                                  const std::string& job_id,
                                   std::vector<std::string>* reclaimed = nullptr);
-  UidLease(UidLease&& o) noexcept : id_(o.id_), held_(o.held_) { o.held_ = false; }
+  UidLease(UidLease&& o) noexcept : dir_(o.dir_), id_(o.id_), held_(o.held_) {
+    o.held_ = false;
+  }
   UidLease& operator=(UidLease&&) = delete;
   UidLease(const UidLease&) = delete;
   ~UidLease();
@@ -69,7 +73,8 @@ class UidLease {
   Status Release();
 
  private:
-  explicit UidLease(uint32_t id) : id_(id), held_(true) {}
+  UidLease(std::string dir, uint32_t id) : dir_(std::move(dir)), id_(id), held_(true) {}
+  std::string dir_;
   uint32_t id_ = 0;
   bool held_ = false;
 };
@@ -89,8 +94,9 @@ bool ParseLeaseText(const std::string& text, LeaseText* out);
 std::string FormatLeaseText(const LeaseText& lease);
 
 // Removes every lease whose owner is gone (for `warden gc`); appends a
-// description of each to *removed. A missing state directory is no error.
-Status Gc(std::vector<std::string>* removed);
+// description of each to *removed. A missing state directory `dir` is no
+// error.
+Status Gc(const std::string& dir, std::vector<std::string>* removed);
 
 }  // namespace warden::user
 

@@ -253,11 +253,11 @@ TEST_CASE("cgroup: gc removes the cgroups of a dead owner and keeps live ones",
 TEST_CASE("cgroup: an unavailable controller fails closed, or warns when optional",
           "[cgroup][root]") {
   WARDEN_REQUIRE_ROOT();
-  ScopedEnv env("WARDEN_CGROUP_DISABLE", "memory,pids");
   CgroupSpec spec;
   spec.memory_max_bytes.value = 64ull << 20;
   Options opts;
   opts.job_id = TestId("closed");
+  opts.disabled_controllers = "memory,pids";
   std::vector<std::string> warnings;
   Result<std::unique_ptr<JobCgroup>> cg = JobCgroup::Create(spec, opts, &warnings);
   REQUIRE_FALSE(cg.ok());
@@ -290,8 +290,7 @@ TEST_CASE("cgroup: an unavailable controller fails closed, or warns when optiona
 }
 
 TEST_CASE("cgroup: unknown names in WARDEN_CGROUP_DISABLE are an error", "[cgroup]") {
-  ScopedEnv env("WARDEN_CGROUP_DISABLE", "memory,bogus");
-  CHECK(DiscoverHost("").status().code() == Code::kInvalidArgument);
+  CHECK(DiscoverHost("", "memory,bogus").status().code() == Code::kInvalidArgument);
 }
 
 TEST_CASE("cgroup: a missing --cgroup-parent is reported, not created", "[cgroup][root]") {
@@ -423,7 +422,7 @@ TEST_CASE("cgroup: v2 jobs start in their cgroup and are limited there", "[cgrou
 
 
 TEST_CASE("cgroup: doctor names a backend for every controller", "[cgroup]") {
-  base::DoctorChecks checks = DoctorChecks();
+  base::DoctorChecks checks = DoctorChecks(::warden::testing::HostConfig());
   REQUIRE(checks.size() >= 5);
   for (const base::DoctorCheck& c : checks) {
     INFO(c.feature << ": " << c.detail);

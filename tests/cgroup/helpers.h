@@ -69,28 +69,6 @@ inline bool HostHas(Controller c) {
   return h.ok() && h->placement[c].backend != Backend::kNone;
 }
 
-// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    const char* old = std::getenv(name);
-    if (old != nullptr) old_ = old;
-    had_ = old != nullptr;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (had_) {
-      ::setenv(name_.c_str(), old_.c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_, old_;
-  bool had_ = false;
-};
-
 // A forked child that waits for Release() before running `work`; killed and
 // reaped when the guard goes out of scope.
 class Child {
@@ -180,10 +158,13 @@ inline void SmallJob() {
   ::nanosleep(&ts, nullptr);
 }
 
+// `disabled`: Options::disabled_controllers.
 inline std::unique_ptr<JobCgroup> MustCreate(const CgroupSpec& spec, const std::string& tag,
-                                             std::vector<std::string>* warnings = nullptr) {
+                                             std::vector<std::string>* warnings = nullptr,
+                                             const std::string& disabled = "") {
   Options opts;
   opts.job_id = TestId(tag);
+  opts.disabled_controllers = disabled;
   Result<std::unique_ptr<JobCgroup>> cg = JobCgroup::Create(spec, opts, warnings);
   INFO(cg.status().ToString());
   REQUIRE(cg.ok());

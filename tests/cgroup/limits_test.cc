@@ -162,15 +162,14 @@ TEST_CASE("cgroup: without a freezer a fork bomb is still killed", "[cgroup][roo
   WARDEN_REQUIRE_ROOT();
   if (!HostHas(kPids)) WARDEN_SKIP("needs the pids controller");
   {
-    ScopedEnv env("WARDEN_CGROUP_DISABLE", "freezer");
-    Result<HostLayout> h = DiscoverHost("");
+    Result<HostLayout> h = DiscoverHost("", "freezer");
     REQUIRE(h.ok());
     if (h->placement[kMemory].backend == Backend::kV2) {
       WARDEN_SKIP("cgroup v2 kills through cgroup.kill; the v1 freezer fallback does not apply");
     }
     CgroupSpec spec;
     spec.pids_max.value = 16;
-    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "nofreezer");
+    std::unique_ptr<JobCgroup> cg = MustCreate(spec, "nofreezer", nullptr, "freezer");
     for (const std::string& p : cg->Paths()) CHECK(p.find("/freezer/") == std::string::npos);
     Child child(ForkBomb);
     REQUIRE(cg->Attach(child.pid()).ok());

@@ -298,13 +298,12 @@ TEST_CASE("io: signalfd delivers signals through the loop", "[io]") {
   CHECK(got == SIGUSR1);
 }
 
-TEST_CASE("io: WARDEN_IO=plain forces the plain backend; doctor says why", "[io]") {
-  const char* prev = std::getenv("WARDEN_IO");
-  std::string saved = prev ? prev : "";
-  ::setenv("WARDEN_IO", "plain", 1);
+TEST_CASE("io: a forced plain backend (WARDEN_IO=plain) is used; doctor says why", "[io]") {
+  const bool was_plain = io::ChooseBackend().reason.find("WARDEN_IO=plain") != std::string::npos;
+  io::ForcePlainBackend(true);
   auto loop = io::Loop::Create();
-  auto checks = io::DoctorChecks();
-  if (prev) ::setenv("WARDEN_IO", saved.c_str(), 1); else ::unsetenv("WARDEN_IO");
+  auto checks = io::DoctorChecks(::warden::testing::HostConfig());
+  io::ForcePlainBackend(was_plain);
   REQUIRE(loop.ok());
   CHECK(loop.value()->backend() == io::Backend::kPlain);
   CHECK(loop.value()->backend_reason().find("WARDEN_IO=plain") != std::string::npos);
@@ -316,7 +315,9 @@ TEST_CASE("io: WARDEN_IO=plain forces the plain backend; doctor says why", "[io]
 }
 
 TEST_CASE("io: default backend choice is io_uring when the host allows it", "[io]") {
-  if (std::getenv("WARDEN_IO") != nullptr) WARDEN_SKIP("WARDEN_IO is set in the environment");
+  if (io::ChooseBackend().reason.find("WARDEN_IO=plain") != std::string::npos) {
+    WARDEN_SKIP("this run forces the plain backend (WARDEN_IO=plain)");
+  }
   io::BackendChoice choice = io::ChooseBackend();
   auto loop = io::Loop::Create();
   REQUIRE(loop.ok());

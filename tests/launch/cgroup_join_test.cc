@@ -21,14 +21,12 @@ TEST_CASE("launch: a v1 cgroup the child cannot join fails the launch, naming it
           "[launch][cgroup][root]") {
   WARDEN_REQUIRE_ROOT();
   if (!HostHasV1Memory()) WARDEN_SKIP("needs the memory controller on cgroup v1");
-  base::EnableChildFaults();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   JobRequest req;
   req.policy = testing::RepoDefaultPolicy();
   req.argv = {"/bin/true"};
-  testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP",
-                           "join the job's cgroups:" + std::to_string(EACCES));
+  ::warden::testing::ScopedChildFault fault("join the job's cgroups:" + std::to_string(EACCES));
   Result<JobResult> r = RunJob(req);
   REQUIRE(r.ok());
   INFO(r->error);
@@ -44,7 +42,7 @@ TEST_CASE("launch: a job that joined its v1 cgroups itself is held by the memory
   WARDEN_REQUIRE_ROOT();
   if (!HostHasV1Memory()) WARDEN_SKIP("needs the memory controller on cgroup v1");
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   testing::TempDir out;
   for (bool userns : {false, true}) {
     INFO("user namespace: " << userns);

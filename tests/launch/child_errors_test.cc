@@ -52,9 +52,8 @@ constexpr Expect kSteps[] = {
 TEST_CASE("launch: each child step's failure names the step, the call and the path",
           "[launch][root]") {
   WARDEN_REQUIRE_ROOT();
-  base::EnableChildFaults();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   testing::TempDir out;
   JobRequest req;
   req.policy = testing::RepoDefaultPolicy();
@@ -64,7 +63,7 @@ TEST_CASE("launch: each child step's failure names the step, the call and the pa
   for (const Expect& e : kSteps) {
     INFO("step " << e.step);
     REQUIRE(launch::StepByName(e.step) != launch::Step::kNone);
-    testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP", e.step);
+    ::warden::testing::ScopedChildFault fault(e.step);
     Result<JobResult> r = RunJob(req);
     REQUIRE(r.ok());
     INFO(r->error);
@@ -79,13 +78,12 @@ TEST_CASE("launch: each child step's failure names the step, the call and the pa
 TEST_CASE("launch: an EPERM from setgroups does not tell root that warden needs root",
           "[launch][root]") {
   WARDEN_REQUIRE_ROOT();
-  base::EnableChildFaults();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   JobRequest req;
   req.policy = testing::RepoDefaultPolicy();
   req.argv = {"/bin/true"};
-  testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP", "setgroups:" + std::to_string(EPERM));
+  ::warden::testing::ScopedChildFault fault("setgroups:" + std::to_string(EPERM));
   Result<JobResult> r = RunJob(req);
   REQUIRE(r.ok());
   INFO(r->error);
@@ -98,14 +96,13 @@ TEST_CASE("launch: an EPERM from setgroups does not tell root that warden needs 
 TEST_CASE("launch: a job that cannot be traced runs, with a warning in its result",
           "[launch][root]") {
   WARDEN_REQUIRE_ROOT();
-  base::EnableChildFaults();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   JobRequest req;
   req.policy = testing::RepoDefaultPolicy();
   req.policy.seccomp.deny_action = SeccompAction::kKill;  // traced for attribution
   req.argv = {"/bin/sh", "-c", "exit 4"};
-  testing::ScopedEnv fault("WARDEN_FAULT_CHILD_STEP", "trace job");
+  ::warden::testing::ScopedChildFault fault("trace job");
   Result<JobResult> r = RunJob(req);
   REQUIRE(r.ok());
   INFO(r->error);

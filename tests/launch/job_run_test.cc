@@ -49,8 +49,8 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
           "[launch][root]") {
   WARDEN_REQUIRE_ROOT();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir(&base::HostConfig::policy_dir, testing::RepoPolicies());
   JobRequest req;
   Result<Policy> p = ResolvePolicy("default");
   REQUIRE(p.ok());
@@ -76,7 +76,7 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
     pid_t child = -1;
     {
       launch::JobRun run(req, "phases" + std::to_string(::getpid()) + "x" + std::to_string(stop),
-                          kConfig);
+                         ::warden::testing::HostConfig());
       for (size_t i = 0; i < stop; ++i) {
         Status st = Phases()[i].second(run);
         INFO(Phases()[i].first << ": " << st.ToString());
@@ -97,7 +97,7 @@ TEST_CASE("job run: a launch abandoned after any phase leaves no cgroup, fd or c
   // All of them, in order, are RunJob.
   req.argv = {"/bin/sh", "-c", "exit 3"};
   launch::JobRun run(req, "phases" + std::to_string(::getpid()) + "all",
-                      kConfig);
+                     ::warden::testing::HostConfig());
   for (const auto& [name, phase] : Phases()) {
     Status st = phase(run);
     INFO(name << ": " << st.ToString());

@@ -16,7 +16,7 @@ namespace warden {
 namespace {
 
 Policy TestPolicy() {
-  testing::ScopedEnv dir("WARDEN_POLICY_DIR", testing::RepoPolicies());
+  ::warden::testing::ScopedHostConfig dir(&base::HostConfig::policy_dir, testing::RepoPolicies());
   Result<Policy> p = ResolvePolicy("default");
   REQUIRE(p.ok());
   return p.value();
@@ -44,7 +44,7 @@ TEST_CASE("launch: many jobs in one process leave no mapping, fd or child behind
           "[launch][root]") {
   WARDEN_REQUIRE_ROOT();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   JobRequest req;
   req.policy = TestPolicy();
   req.argv = {"/bin/sh", "-c", "exit 3"};

@@ -11,6 +11,7 @@
 
 #include "base/fault.h"
 #include "test_util.h"
+#include "warden/diagnostics.h"
 #include "warden/job.h"
 
 namespace warden {
@@ -39,9 +40,8 @@ constexpr Expect kCalls[] = {
 TEST_CASE("launch: each launcher call's failure fails the launch with 125 and names the call",
           "[launch][root]") {
   WARDEN_REQUIRE_ROOT();
-  base::EnableParentFaults();
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   testing::TempDir out;
   // Every call the fault point knows is covered here.
   REQUIRE(base::KnownParentFaultCalls().size() == std::size(kCalls));
@@ -56,8 +56,7 @@ TEST_CASE("launch: each launcher call's failure fails the launch with 125 and na
       const int fds_before = testing::CountOpenFds();
       const sigset_t blocked_before = BlockedSignals();
       {
-        testing::ScopedEnv fault("WARDEN_FAULT_PARENT_CALL",
-                                 std::string(e.call) + ":" + std::to_string(err));
+        ::warden::testing::ScopedParentFault fault(std::string(e.call) + ":" + std::to_string(err));
         Result<JobResult> r = RunJob(req);
         REQUIRE(r.ok());
         INFO(r->error);
@@ -85,22 +84,16 @@ TEST_CASE("launch: each launcher call's failure fails the launch with 125 and na
   }
 }
 
-TEST_CASE("launch: a parent fault that names no call fails the launch, it is not ignored",
-          "[launch][root]") {
-  WARDEN_REQUIRE_ROOT();
-  base::EnableParentFaults();
-  testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+TEST_CASE("launch: a parent fault that names no call is refused, it is not ignored",
+          "[launch]") {
   for (const char* spec : {"sigprocmask:0", "sigprocmask:x", "no such call", "signalfd:"}) {
     INFO(spec);
-    testing::ScopedEnv fault("WARDEN_FAULT_PARENT_CALL", spec);
-    JobRequest req;
-    req.policy = testing::RepoDefaultPolicy();
-    req.argv = {"/bin/true"};
-    Result<JobResult> r = RunJob(req);
-    REQUIRE(r.ok());
-    CHECK(r->exit_code == 125);
-    CHECK(r->error.find("WARDEN_FAULT_PARENT_CALL") != std::string::npos);
+    DiagnosticOptions d;
+    d.fault_parent_call = spec;
+    Status st = ConfigureDiagnostics(d);
+    CHECK(st.code() == Code::kInvalidArgument);
+    CHECK(st.ToString().find("WARDEN_FAULT_PARENT_CALL") != std::string::npos);
+    CHECK(base::ParentCallErrno("sigprocmask", 0) == 0);
   }
 }
 
@@ -108,8 +101,7 @@ TEST_CASE("launch: the parent fault point reports a call's own failure first", "
   // A call that failed by itself keeps its errno, whatever the spec says;
   // a call that worked is failed only when the spec names it.
   CHECK(base::ParentCallErrno("signalfd", EMFILE) == EMFILE);
-  testing::ScopedEnv fault("WARDEN_FAULT_PARENT_CALL", "signalfd:7");
-  base::EnableParentFaults();
+  ::warden::testing::ScopedParentFault fault("signalfd:7");
   CHECK(base::ParentCallErrno("signalfd", 0) == 7);
   CHECK(base::ParentCallErrno("sigprocmask", 0) == 0);
 }

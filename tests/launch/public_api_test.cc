@@ -18,7 +18,6 @@ namespace warden {
 namespace {
 
 using testing::RepoPolicies;
-using testing::ScopedEnv;
 using testing::TempDir;
 using testing::WriteText;
 
@@ -100,7 +99,7 @@ TEST_CASE("api: Gc reports no errors and, once the host is clean, removes nothin
 }
 
 TEST_CASE("api: ValidatePolicy accepts shipped policies and refuses a bad file with FILE:LINE:COL", "[api]") {
-  ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, RepoPolicies());
   CHECK(ValidatePolicy("default").ok());
 
   TempDir dir;
@@ -127,7 +126,7 @@ TEST_CASE("api: ValidatePolicy refuses a policy whose seccomp filter cannot be c
 }
 
 TEST_CASE("api: PolicyHash is the hash a loaded policy carries and warden policy check prints", "[api]") {
-  ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, RepoPolicies());
   Result<Policy> p = ResolvePolicy("default");
   REQUIRE(p.ok());
   const std::string hash = PolicyHash(p.value());

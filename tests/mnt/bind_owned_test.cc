@@ -50,7 +50,7 @@ TEST_CASE("owned bind: the plan's tree is idmapped to the job's ids, and no help
   plan.uid = 4321;
   plan.gid = 4322;
   const std::string before = Children();
-  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(ws)}, &plan);
+  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(ws)}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE(st.ok());
   CHECK(Children() == before);
   const MountStep* bind = nullptr;
@@ -72,7 +72,7 @@ TEST_CASE("owned bind: a procfs source is refused, naming its filesystem", "[mnt
   if (!mnt::HaveMountSetattr()) WARDEN_SKIP("no mount_setattr on this kernel");
   launch::Plan plan;
   plan.uid = plan.gid = 4321;
-  Status st = mnt::BuildMountPlan(WholeHost(), {Owned("/proc/sys/fs")}, &plan);
+  Status st = mnt::BuildMountPlan(WholeHost(), {Owned("/proc/sys/fs")}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE_FALSE(st.ok());
   CHECK(st.code() == Code::kUnavailable);
   CHECK(st.ToString().find("proc filesystem") != std::string::npos);
@@ -81,9 +81,9 @@ TEST_CASE("owned bind: a procfs source is refused, naming its filesystem", "[mnt
 
 TEST_CASE("owned bind: refused, never planned as a plain bind, without mount_setattr", "[mnt]") {
   testing::TempDir dir;
-  testing::ScopedEnv legacy("WARDEN_MOUNT_API", "legacy");
+  ::warden::testing::ScopedLegacyMountApi legacy;
   launch::Plan plan;
-  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan);
+  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE_FALSE(st.ok());
   CHECK(st.ToString().find("mount_setattr") != std::string::npos);
 }
@@ -97,7 +97,7 @@ TEST_CASE("owned bind: with a user namespace the owner maps to the job's ids as 
   p.user_namespace = true;
   launch::Plan plan;
   plan.uid = plan.gid = 0;
-  REQUIRE(mnt::BuildMountPlan(p, {Owned(dir.path())}, &plan).ok());
+  REQUIRE(mnt::BuildMountPlan(p, {Owned(dir.path())}, &plan, ::warden::testing::HostConfig().cache_dir).ok());
   const MountStep* bind = nullptr;
   for (const MountStep& s : plan.mounts) {
     if (s.kind == MountStep::Kind::kBind && std::strcmp(s.target, "/work") == 0) bind = &s;
@@ -115,11 +115,11 @@ TEST_CASE("owned bind: a source owned by root is refused (the job would make roo
   REQUIRE(::chown(dir.path().c_str(), 0, 0) == 0);
   launch::Plan plan;
   plan.uid = plan.gid = 4321;
-  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan);
+  Status st = mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE_FALSE(st.ok());
   CHECK(st.ToString().find("belong to root") != std::string::npos);
   REQUIRE(::chown(dir.path().c_str(), 1234, 0) == 0);
-  CHECK_FALSE(mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan).ok());
+  CHECK_FALSE(mnt::BuildMountPlan(WholeHost(), {Owned(dir.path())}, &plan, ::warden::testing::HostConfig().cache_dir).ok());
 }
 
 TEST_CASE("owned bind: filesystem names for the refusal", "[mnt]") {

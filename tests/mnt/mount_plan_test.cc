@@ -44,11 +44,11 @@ TEST_CASE("mount plan: legacy remounts are required and reach escaped mount poin
   testing::TempDir dir;
   const std::string spaced = dir.Join("a b");
   REQUIRE(::mkdir(spaced.c_str(), 0755) == 0);
-  testing::ScopedEnv legacy("WARDEN_MOUNT_API", "legacy");
+  ::warden::testing::ScopedLegacyMountApi legacy;
   int rc = InOwnMountNs([&] {
     if (::mount("tmpfs", spaced.c_str(), "tmpfs", 0, "size=4k") != 0) return 92;
     launch::Plan plan;
-    if (!mnt::BuildMountPlan(WholeHost(), {}, &plan).ok()) return 93;
+    if (!mnt::BuildMountPlan(WholeHost(), {}, &plan, ::warden::testing::HostConfig().cache_dir).ok()) return 93;
     if (!plan.legacy_mount_api) return 94;
     bool found = false;
     for (const MountStep& s : plan.mounts) {
@@ -65,7 +65,7 @@ TEST_CASE("mount plan: every plan names /proc, /dev and /tmp, sizes from the pol
   Policy p = WholeHost();
   p.tmp_size_bytes = 1 << 20;
   launch::Plan plan;
-  REQUIRE(mnt::BuildMountPlan(p, {}, &plan).ok());
+  REQUIRE(mnt::BuildMountPlan(p, {}, &plan, ::warden::testing::HostConfig().cache_dir).ok());
   bool proc = false, tmp = false, dev = false;
   for (const MountStep& s : plan.mounts) {
     if (s.kind == MountStep::Kind::kProc && std::strcmp(s.target, "/proc") == 0) proc = true;
@@ -88,7 +88,7 @@ TEST_CASE("mount plan: a library caller's bind to / or through .. is refused", "
     m.source = src.path();
     m.destination = dest;
     launch::Plan plan;
-    Status st = mnt::BuildMountPlan(Policy{}, {m}, &plan);
+    Status st = mnt::BuildMountPlan(Policy{}, {m}, &plan, ::warden::testing::HostConfig().cache_dir);
     CHECK(st.code() == Code::kInvalidArgument);
   }
 }

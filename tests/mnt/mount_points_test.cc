@@ -45,7 +45,7 @@ TEST_CASE("mount points: a destination below a host directory covers it with a t
   Policy p;  // the host view
   launch::Plan plan;
   REQUIRE(mnt::BuildMountPlan(p, {Bind(tree, "/srv/t"), Bind(dir.Join("src"), "/srv/t/new/deep")},
-                              &plan)
+                              &plan, ::warden::testing::HostConfig().cache_dir)
               .ok());
   const long layer = Find(plan, Kind::kBind, "/srv/t");
   REQUIRE(layer >= 0);
@@ -71,7 +71,7 @@ TEST_CASE("mount points: a new top-level directory of rootfs = \"/\" is refused,
   Policy p;
   p.rootfs = "/";
   launch::Plan plan;
-  Status st = mnt::BuildMountPlan(p, {Bind(dir.path(), "/warden-no-such-top/x")}, &plan);
+  Status st = mnt::BuildMountPlan(p, {Bind(dir.path(), "/warden-no-such-top/x")}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE_FALSE(st.ok());
   CHECK(st.ToString().find("host directory /") != std::string::npos);
   CHECK(st.ToString().find("never writes") != std::string::npos);
@@ -83,7 +83,7 @@ TEST_CASE("mount points: a mask with a destination below it becomes a tmpfs of i
   Policy p;
   p.mask = {"/warden-masked"};
   launch::Plan plan;
-  REQUIRE(mnt::BuildMountPlan(p, {Bind(dir.path(), "/warden-masked/runner/work")}, &plan).ok());
+  REQUIRE(mnt::BuildMountPlan(p, {Bind(dir.path(), "/warden-masked/runner/work")}, &plan, ::warden::testing::HostConfig().cache_dir).ok());
   CHECK(Find(plan, Kind::kMaskPath, "/warden-masked") < 0);
   const long tmpfs = Find(plan, Kind::kTmpfs, "/warden-masked");
   REQUIRE(tmpfs >= 0);
@@ -102,7 +102,7 @@ TEST_CASE("mount points: a read-only tmpfs with a destination below it is writab
   t.destination = "/scratch";
   p.mounts.push_back(t);
   launch::Plan plan;
-  REQUIRE(mnt::BuildMountPlan(p, {Bind(dir.path(), "/scratch/a/b")}, &plan).ok());
+  REQUIRE(mnt::BuildMountPlan(p, {Bind(dir.path(), "/scratch/a/b")}, &plan, ::warden::testing::HostConfig().cache_dir).ok());
   const long tmpfs = Find(plan, Kind::kTmpfs, "/scratch");
   REQUIRE(tmpfs >= 0);
   CHECK((plan.mounts[static_cast<size_t>(tmpfs)].flags & MS_RDONLY) == 0);
@@ -121,7 +121,7 @@ TEST_CASE("mount points: a host directory too big to cover is refused, naming it
   }
   Policy p;
   launch::Plan plan;
-  Status st = mnt::BuildMountPlan(p, {Bind(big, "/srv/big"), Bind(dir.path(), "/srv/big/new")}, &plan);
+  Status st = mnt::BuildMountPlan(p, {Bind(big, "/srv/big"), Bind(dir.path(), "/srv/big/new")}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE_FALSE(st.ok());
   CHECK(st.ToString().find("host directory " + big) != std::string::npos);
   CHECK(st.ToString().find("more than 64 entries") != std::string::npos);
@@ -131,11 +131,11 @@ TEST_CASE("mount points: without mount_setattr a host directory is not covered, 
   if (!testing::IsRoot()) WARDEN_SKIP("needs root to clone mount trees");
   testing::TempDir dir;
   REQUIRE(::mkdir(dir.Join("tree").c_str(), 0755) == 0);
-  testing::ScopedEnv legacy("WARDEN_MOUNT_API", "legacy");
+  ::warden::testing::ScopedLegacyMountApi legacy;
   Policy p;
   launch::Plan plan;
   Status st = mnt::BuildMountPlan(
-      p, {Bind(dir.Join("tree"), "/srv/t"), Bind(dir.path(), "/srv/t/new")}, &plan);
+      p, {Bind(dir.Join("tree"), "/srv/t"), Bind(dir.path(), "/srv/t/new")}, &plan, ::warden::testing::HostConfig().cache_dir);
   REQUIRE_FALSE(st.ok());
   CHECK(st.ToString().find("mount_setattr") != std::string::npos);
   CHECK(st.ToString().find("host directory " + dir.Join("tree")) != std::string::npos);
@@ -146,7 +146,7 @@ TEST_CASE("mount points: destinations that exist, or lie on the view's root tmpf
   testing::TempDir dir;
   Policy p;
   launch::Plan plan;
-  REQUIRE(mnt::BuildMountPlan(p, {Bind(dir.path(), "/opt/new"), Bind(dir.path(), "/usr/bin")}, &plan).ok());
+  REQUIRE(mnt::BuildMountPlan(p, {Bind(dir.path(), "/opt/new"), Bind(dir.path(), "/usr/bin")}, &plan, ::warden::testing::HostConfig().cache_dir).ok());
   CHECK(Find(plan, Kind::kTmpfs, "/usr") < 0);
   CHECK(Find(plan, Kind::kTmpfs, "/opt") < 0);
   for (const MountStep& s : plan.mounts) {

@@ -118,30 +118,6 @@ TEST_CASE("net: a lease scan whose readdir fails is an error, not an empty pool"
   ::rmdir(dir.c_str());
 }
 
-TEST_CASE("net: WARDEN_NO_IP_FORWARD says whether forwarding may be turned on", "[net]") {
-  const char* old = std::getenv(kNoIpForwardEnv);
-  const std::string saved = old ? old : "";
-  auto check = [](const char* value) {
-    if (value == nullptr) {
-      ::unsetenv(kNoIpForwardEnv);
-    } else {
-      ::setenv(kNoIpForwardEnv, value, 1);
-    }
-    return IpForwardRefused();
-  };
-  CHECK(check(nullptr).value() == false);
-  CHECK(check("").value() == false);
-  CHECK(check("0").value() == false);
-  CHECK(check("1").value() == true);
-  Result<bool> bad = check("yes");
-  CHECK(bad.status().code() == Code::kInvalidArgument);
-  if (old) {
-    ::setenv(kNoIpForwardEnv, saved.c_str(), 1);
-  } else {
-    ::unsetenv(kNoIpForwardEnv);
-  }
-}
-
 }  // namespace warden::net
 
 namespace warden::net {
@@ -154,7 +130,7 @@ TEST_CASE("net: the host end of a job's veth carries the job and owner in its al
   NetworkSpec spec;
   spec.mode = NetworkSpec::Mode::kVeth;
   spec.allow = {"host:8080"};
-  auto s = VethSession::Prepare(spec, "aliased");
+  auto s = testing::PrepareVeth(spec, "aliased");
   REQUIRE_OK(s.status());
   {
     testing::NetnsProcess job;

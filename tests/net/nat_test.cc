@@ -75,16 +75,16 @@ TEST_CASE("net: veth jobs share one NAT table that outlives them until gc", "[ne
   REQUIRE(job1.ok());
   REQUIRE(job2.ok());
   {
-    auto a = VethSession::Prepare(BeyondHost(), "nat-a");
+    auto a = testing::PrepareVeth(BeyondHost(), "nat-a");
     REQUIRE_OK(a.status());
-    auto b = VethSession::Prepare(BeyondHost(), "nat-b");
+    auto b = testing::PrepareVeth(BeyondHost(), "nat-b");
     REQUIRE_OK(b.status());
     REQUIRE_OK((*a)->AttachToChild(job1.pid()));
     REQUIRE_OK((*b)->AttachToChild(job2.pid()));
     // One table for both jobs, not one each.
     CHECK(testing::NftTables() == "table ip warden_nat\n");
     std::vector<std::string> removed;
-    REQUIRE_OK(Gc(&removed));
+    REQUIRE_OK(testing::GcNet(&removed));
     CHECK(removed.empty());  // live leases keep it
     CHECK(HasSharedTable());
     REQUIRE_OK((*a)->Release());
@@ -94,13 +94,13 @@ TEST_CASE("net: veth jobs share one NAT table that outlives them until gc", "[ne
   // period per job); the next job finds it ready.
   CHECK(HasSharedTable());
   std::vector<std::string> removed;
-  REQUIRE_OK(Gc(&removed));
+  REQUIRE_OK(testing::GcNet(&removed));
   std::string all;
   for (const auto& r : removed) all += r + "\n";
   CHECK(all == "nft table ip warden_nat\n");
   CHECK(testing::NftTables().empty());
   removed.clear();
-  REQUIRE_OK(Gc(&removed));
+  REQUIRE_OK(testing::GcNet(&removed));
   CHECK(removed.empty());
 }
 
@@ -152,7 +152,7 @@ TEST_CASE("net: gc removes the NAT table only after a killed owner's lease is go
   REQUIRE(owner >= 0);
   if (owner == 0) {
     ::close(ready[0]);
-    auto s = VethSession::Prepare(BeyondHost(), "killed");
+    auto s = testing::PrepareVeth(BeyondHost(), "killed");
     char c = s.ok() && (*s)->AttachToChild(job.pid()).ok() ? 'y' : 'n';
     if (::write(ready[1], &c, 1) != 1) ::_exit(1);
     ::pause();
@@ -170,15 +170,15 @@ TEST_CASE("net: gc removes the NAT table only after a killed owner's lease is go
 
   // A live job's lease keeps the table through gc, even while the dead
   // owner's leftovers go.
-  auto live = VethSession::Prepare(BeyondHost(), "alive");
+  auto live = testing::PrepareVeth(BeyondHost(), "alive");
   REQUIRE_OK(live.status());  // reclaims the killed owner's lease on its way
   CHECK(testing::ListDir(env.state_dir() + "/leases").size() == 1);
   std::vector<std::string> removed;
-  REQUIRE_OK(Gc(&removed));
+  REQUIRE_OK(testing::GcNet(&removed));
   CHECK(HasSharedTable());
   REQUIRE_OK((*live)->Release());
   removed.clear();
-  REQUIRE_OK(Gc(&removed));
+  REQUIRE_OK(testing::GcNet(&removed));
   std::string all;
   for (const auto& r : removed) all += r + "\n";
   INFO(all);

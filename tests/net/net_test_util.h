@@ -21,12 +21,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "net/net.h"
 #include "net/netlink.h"
 #include "net/netns.h"
 #include "net/nft.h"
@@ -73,8 +75,9 @@ class FakeHost {
   bool ok_ = false;
 };
 
-// What each veth test stands on: a private state directory for leases
-// ($WARDEN_NET_DIR) and a fake host network namespace.
+// What each veth test stands on: a private state directory for leases (the
+// default HostConfig's net_state_dir for the object's life) and a fake host
+// network namespace.
 class VethTestHost {
  public:
   bool ok() const { return host_.ok(); }
@@ -82,7 +85,7 @@ class VethTestHost {
 
  private:
   warden::testing::TempDir state_;
-  warden::testing::ScopedEnv dir_{"WARDEN_NET_DIR", state_.path()};
+  warden::testing::ScopedHostConfig dir_{&base::HostConfig::net_state_dir, state_.path()};
   FakeHost host_;
 };
 
@@ -305,6 +308,16 @@ inline std::string NftTablesOfJobs() {
   size_t at = all.find(shared);
   if (at != std::string::npos) all.erase(at, shared.size());
   return all;
+}
+
+// VethSession::Prepare, Gc and DoctorChecks with the process's default
+// HostConfig (whose lease directory a VethTestHost points at its own).
+inline Result<std::unique_ptr<VethSession>> PrepareVeth(const NetworkSpec& spec,
+                                                        const std::string& job_id) {
+  return VethSession::Prepare(spec, job_id, warden::testing::HostConfig());
+}
+inline Status GcNet(std::vector<std::string>* removed) {
+  return Gc(warden::testing::HostConfig(), removed);
 }
 
 }  // namespace warden::net::testing

@@ -23,7 +23,6 @@ namespace {
 
 using testing::VethTestHost;
 using testing::NetnsProcess;
-using ::warden::testing::ScopedEnv;
 
 constexpr uint32_t kServerHost = 0xc0000201;  // 192.0.2.1 on the fake host
 constexpr uint32_t kServerA = 0xc0000202;     // 192.0.2.2: resolver, allowed port 8001
@@ -80,7 +79,7 @@ TEST_CASE("net: veth whitelist allows exactly the listed destinations", "[net][r
   spec.mode = NetworkSpec::Mode::kVeth;
   spec.allow = {"192.0.2.2:8001/tcp", "host:9000"};
   spec.dns = {"192.0.2.2"};
-  auto session = VethSession::Prepare(spec, "job-whitelist");
+  auto session = testing::PrepareVeth(spec, "job-whitelist");
   REQUIRE_OK(session.status());
   NetnsProcess job;
   REQUIRE(job.ok());
@@ -149,7 +148,7 @@ TEST_CASE("net: concurrent Prepare calls get distinct addresses", "[net][root]")
     std::vector<std::thread> threads;
     for (int i = 0; i < kThreads; ++i) {
       threads.emplace_back([&, i] {
-        auto s = VethSession::Prepare(VethSpec({"192.0.2.0/24:80"}), "job-" + std::to_string(i));
+        auto s = testing::PrepareVeth(VethSpec({"192.0.2.0/24:80"}), "job-" + std::to_string(i));
         if (s.ok()) {
           sessions[i] = std::move(s.value());
         } else {
@@ -188,7 +187,7 @@ TEST_CASE("net: 100 sequential veth sessions leave nothing behind", "[net][root]
   REQUIRE(env.ok());
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
-    auto s = VethSession::Prepare(VethSpec({"192.0.2.0/24:80/tcp", "198.51.100.7:53/udp",
+    auto s = testing::PrepareVeth(VethSpec({"192.0.2.0/24:80/tcp", "198.51.100.7:53/udp",
                                             "host:8080"}),
                                   "seq-" + std::to_string(i));
     INFO("iteration " << i << ": " << s.status().ToString());
@@ -210,7 +209,7 @@ TEST_CASE("net: a pair the kernel is still removing keeps its addresses from new
   WARDEN_REQUIRE_ROOT();
   VethTestHost env;
   REQUIRE(env.ok());
-  auto a = VethSession::Prepare(VethSpec({"host:8080"}), "dying");
+  auto a = testing::PrepareVeth(VethSpec({"host:8080"}), "dying");
   REQUIRE_OK(a.status());
   const std::string a_link = (*a)->host_interface();
   const std::string a_addr = (*a)->sandbox_address();
@@ -230,7 +229,7 @@ TEST_CASE("net: a pair the kernel is still removing keeps its addresses from new
   CHECK(testing::ListDir(env.state_dir() + "/leases").empty());
   auto sock = nl::Socket::Open();
   REQUIRE_OK(sock.status());
-  auto b = VethSession::Prepare(VethSpec({"host:8080"}), "next");
+  auto b = testing::PrepareVeth(VethSpec({"host:8080"}), "next");
   REQUIRE_OK(b.status());
   Result<bool> still = nl::LinkExists(*sock, a_link);
   REQUIRE_OK(still.status());
@@ -255,14 +254,14 @@ TEST_CASE("net: a session released before attach or on error leaves nothing", "[
   VethTestHost env;
   REQUIRE(env.ok());
   {
-    auto s = VethSession::Prepare(VethSpec({"192.0.2.1:80"}), "never-attached");
+    auto s = testing::PrepareVeth(VethSpec({"192.0.2.1:80"}), "never-attached");
     REQUIRE_OK(s.status());
     CHECK(testing::ListDir(env.state_dir() + "/leases").size() == 1);
     CHECK(testing::NftTables().find("table ip warden_nat") != std::string::npos);
   }
   CHECK(Leftovers(env.state_dir()).empty());
   {
-    auto s = VethSession::Prepare(VethSpec({"192.0.2.1:80"}), "child-gone");
+    auto s = testing::PrepareVeth(VethSpec({"192.0.2.1:80"}), "child-gone");
     REQUIRE_OK(s.status());
     pid_t dead = 0;
     {
@@ -276,15 +275,15 @@ TEST_CASE("net: a session released before attach or on error leaves nothing", "[
                                  Catch::Contains("/ns/net"));
   }
   CHECK(Leftovers(env.state_dir()).empty());
-  auto bad = VethSession::Prepare(VethSpec({"192.0.2.1:99999"}), "bad");
+  auto bad = testing::PrepareVeth(VethSpec({"192.0.2.1:99999"}), "bad");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == Code::kInvalidArgument);
   {
-    ScopedEnv pool("WARDEN_NET_POOL", "192.0.2.0/24");
+    ::warden::testing::ScopedHostConfig pool(&base::HostConfig::net_pool, "192.0.2.0/24");
     nl::Socket sock = std::move(nl::Socket::Open().value());
     REQUIRE_OK(nl::CreateVeth(sock, "wttaken0", "wttaken1", ""));
     REQUIRE_OK(nl::AddAddress(sock, "wttaken0", 0xc0000209, 24));
-    auto overlap = VethSession::Prepare(VethSpec({}), "overlap");
+    auto overlap = testing::PrepareVeth(VethSpec({}), "overlap");
     REQUIRE_FALSE(overlap.ok());
     CHECK_THAT(overlap.status().message(), Catch::Contains("overlaps 192.0.2.9 on wttaken0"));
     REQUIRE_OK(nl::DeleteLink(sock, "wttaken0"));
@@ -296,7 +295,7 @@ TEST_CASE("net: without CAP_NET_ADMIN the job cannot change its rules", "[net][r
   WARDEN_REQUIRE_ROOT();
   VethTestHost env;
   REQUIRE(env.ok());
-  auto s = VethSession::Prepare(VethSpec({"host:9000"}), "caps");
+  auto s = testing::PrepareVeth(VethSpec({"host:9000"}), "caps");
   REQUIRE_OK(s.status());
   NetnsProcess job;
   REQUIRE(job.ok());
@@ -346,7 +345,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
     pid_t pid = ::fork();
     if (pid == 0) {
       ::close(ready[0]);
-      auto s = VethSession::Prepare(VethSpec({"192.0.2.0/24:80"}), job);
+      auto s = testing::PrepareVeth(VethSpec({"192.0.2.0/24:80"}), job);
       char c = s.ok() && (*s)->AttachToChild(job_pid).ok() ? 'y' : 'n';
       if (::write(ready[1], &c, 1) != 1) ::_exit(1);
       ::pause();
@@ -382,7 +381,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
     REQUIRE_OK(nl::CreateVeth(sock, orphan, std::string(orphan, 13) + "1", ""));
   }
   std::vector<std::string> removed;
-  REQUIRE_OK(Gc(&removed));
+  REQUIRE_OK(testing::GcNet(&removed));
   std::string all;
   for (const auto& r : removed) all += r + "\n";
   INFO(all);
@@ -394,7 +393,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   CHECK(testing::NftTables().empty());
   CHECK(Leftovers(env.state_dir()).empty());
   removed.clear();
-  REQUIRE_OK(Gc(&removed));
+  REQUIRE_OK(testing::GcNet(&removed));
   CHECK(removed.empty());
 
   // The next Prepare reclaims as well, without a gc.
@@ -402,7 +401,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
   kill_owner(third);
   REQUIRE(third > 0);
   {
-    auto s = VethSession::Prepare(VethSpec({}), "next-run");
+    auto s = testing::PrepareVeth(VethSpec({}), "next-run");
     REQUIRE_OK(s.status());
     // Slot 0 was the dead owner's; it is free again and reused.
     CHECK((*s)->host_address() == "10.213.0.1");
@@ -414,7 +413,7 @@ TEST_CASE("net: gc and the next Prepare remove a dead owner's leftovers", "[net]
 
 TEST_CASE("net: doctor reports veth and nftables", "[net][root]") {
   WARDEN_REQUIRE_ROOT();
-  base::DoctorChecks checks = DoctorChecks();
+  base::DoctorChecks checks = DoctorChecks(warden::testing::HostConfig());
   std::map<std::string, base::DoctorCheck> by_name;
   for (const auto& c : checks) by_name[c.feature] = c;
   REQUIRE(by_name.count("network: veth") == 1);
@@ -447,7 +446,7 @@ TEST_CASE("net: veth timing split", "[.][net-bench][root]") {
   std::vector<uint64_t> lease, pnl, pnft, anl, anft, rel, fork_us, total;
   for (int i = 0; i < kRuns; ++i) {
     auto t0 = Clock::now();
-    auto s = VethSession::Prepare(
+    auto s = testing::PrepareVeth(
         VethSpec({"192.0.2.0/24:80/tcp", "198.51.100.7:53/udp", "host:8080"}), "bench");
     REQUIRE_OK(s.status());
     auto t1 = Clock::now();

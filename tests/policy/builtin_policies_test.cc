@@ -32,15 +32,15 @@ TEST_CASE("builtin policies: used where the policy directory has none, with the 
           "[policy]") {
   testing::TempDir empty;
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   std::string want_hash;
   {
-    testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+    ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, RepoPolicies());
     Result<Policy> on_disk = ResolvePolicy("python");
     REQUIRE(on_disk.ok());
     want_hash = on_disk->hash;
   }
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", empty.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, empty.path());
   Result<Policy> p = ResolvePolicy("python");  // extends "default": built in too
   REQUIRE(p.ok());
   CHECK(p->name == "python");
@@ -56,8 +56,8 @@ TEST_CASE("builtin policies: a file in the policy directory overrides the built-
           "as a base", "[policy]") {
   testing::TempDir dir;
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, dir.path());
   WriteText(dir.Join("default.toml"), "extends = \"none\"\n[identity]\nhostname = \"on-disk\"\n");
   Result<Policy> d = ResolvePolicy("default");
   REQUIRE(d.ok());

@@ -126,8 +126,8 @@ TEST_CASE("policy cache: entries round-trip every field", "[policy]") {
 
   // The shipped policies, as the loader builds them.
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, RepoPolicies());
   for (const char* name : {"default", "python", "node", "shell"}) {
     INFO(name);
     Result<Policy> p = ResolvePolicy(name);
@@ -176,10 +176,10 @@ TEST_CASE("policy cache: a load is cached, and any change to a file of the chain
           "[policy]") {
   testing::TempDir dir;
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, dir.path());
   const std::string cache_dir = cache.Join("policy");
-  CHECK(policy::PolicyCacheDir() == cache_dir);
+  CHECK(policy::PolicyCacheDir(::warden::testing::HostConfig()) == cache_dir);
   WriteText(dir.Join("base.toml"), "extends = \"none\"\n[identity]\nhostname = \"one\"\n");
   WriteText(dir.Join("child.toml"), "extends = \"base\"\n[identity]\nuid = 1000\n");
 
@@ -229,7 +229,7 @@ TEST_CASE("policy cache: a load is cached, and any change to a file of the chain
   testing::TempDir other;
   WriteText(other.Join("base.toml"), "extends = \"none\"\n[identity]\nhostname = \"three\"\n");
   {
-    testing::ScopedEnv other_env("WARDEN_POLICY_DIR", other.path());
+    ::warden::testing::ScopedHostConfig other_env(&base::HostConfig::policy_dir, other.path());
     Result<Policy> moved = LoadPolicyFile(dir.Join("child.toml"));
     REQUIRE(moved.ok());
     CHECK(moved->hostname == "three");
@@ -249,8 +249,8 @@ TEST_CASE("policy cache: one reader opens the cache directory once and reads eac
           "[policy]") {
   testing::TempDir dir;
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, dir.path());
   const std::string cache_dir = cache.Join("policy");
   const std::string base_text = "extends = \"none\"\n[identity]\nhostname = \"one\"\n";
   const std::string a_text = "extends = \"base\"\n[identity]\nuid = 1000\n";
@@ -295,8 +295,8 @@ TEST_CASE("policy cache: one reader opens the cache directory once and reads eac
 TEST_CASE("policy cache: corrupt, untrusted and unwritable caches only cost a parse",
           "[policy]") {
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, RepoPolicies());
   const std::string cache_dir = cache.Join("policy");
   Result<Policy> want = ResolvePolicy("python");
   REQUIRE(want.ok());
@@ -336,7 +336,7 @@ TEST_CASE("policy cache: corrupt, untrusted and unwritable caches only cost a pa
   CHECK((st.st_mode & 0777) == 0600);
 
   // A cache that cannot be written is no error.
-  testing::ScopedEnv bad("WARDEN_CACHE_DIR", "/proc/warden-no-such-dir");
+  ::warden::testing::ScopedHostConfig bad(&base::HostConfig::cache_dir, "/proc/warden-no-such-dir");
   Result<Policy> uncached = ResolvePolicy("python");
   REQUIRE(uncached.ok());
   CHECK(uncached.value() == want.value());
@@ -379,8 +379,8 @@ TEST_CASE("policy cache: a policy's [env.set] secrets are cached readable by its
           "[policy]") {
   testing::TempDir cache;
   testing::TempDir dir;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", dir.path());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, dir.path());
   WriteText(dir.Join("secret.toml"),
             "extends = \"none\"\n[env.set]\nAPI_TOKEN = \"hunter2\"\n");
   REQUIRE(::chmod(dir.Join("secret.toml").c_str(), 0600) == 0);
@@ -410,8 +410,8 @@ TEST_CASE("policy cache: a policy's [env.set] secrets are cached readable by its
 TEST_CASE("policy cache: an entry open to others, or another user's, is not trusted",
           "[policy]") {
   testing::TempDir cache;
-  testing::ScopedEnv cache_env("WARDEN_CACHE_DIR", cache.path());
-  testing::ScopedEnv dir_env("WARDEN_POLICY_DIR", RepoPolicies());
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
+  ::warden::testing::ScopedHostConfig dir_env(&base::HostConfig::policy_dir, RepoPolicies());
   const std::string cache_dir = cache.Join("policy");
   REQUIRE(ResolvePolicy("shell").ok());
   REQUIRE(EntryFiles(cache_dir).size() == 1);

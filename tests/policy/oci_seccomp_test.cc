@@ -392,7 +392,7 @@ TEST_CASE("oci: a FIFO or a directory where the profile should be is refused wit
 
 // The spec written as a policy's [seccomp] loads back unchanged.
 void CheckRoundTrip(const SeccompSpec& spec) {
-  testing::ScopedEnv env("WARDEN_POLICY_DIR", testing::RepoPolicies());
+  ::warden::testing::ScopedHostConfig env(&base::HostConfig::policy_dir, testing::RepoPolicies());
   Result<Policy> base = ResolvePolicy("default");
   REQUIRE(base.ok());
   Policy p = std::move(base).value();

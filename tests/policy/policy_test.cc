@@ -16,8 +16,9 @@ namespace {
 
 // Points PolicyDirectory() at `dir` for the test and restores the
 // environment afterwards.
-struct PolicyDirEnv : testing::ScopedEnv {
-  explicit PolicyDirEnv(const std::string& dir) : ScopedEnv("WARDEN_POLICY_DIR", dir) {}
+struct PolicyDirEnv : ::warden::testing::ScopedHostConfig {
+  explicit PolicyDirEnv(const std::string& dir)
+      : ScopedHostConfig(&base::HostConfig::policy_dir, dir) {}
 };
 
 using testing::RepoPolicies;

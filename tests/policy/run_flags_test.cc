@@ -22,8 +22,9 @@ using testing::RepoPolicies;
 using testing::TempDir;
 using testing::WriteText;
 
-struct PolicyDirEnv : testing::ScopedEnv {
-  explicit PolicyDirEnv(const std::string& dir) : ScopedEnv("WARDEN_POLICY_DIR", dir) {}
+struct PolicyDirEnv : ::warden::testing::ScopedHostConfig {
+  explicit PolicyDirEnv(const std::string& dir)
+      : ScopedHostConfig(&base::HostConfig::policy_dir, dir) {}
 };
 
 Result<RunOptions> Parse(std::vector<std::string> args) {

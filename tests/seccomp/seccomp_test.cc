@@ -54,9 +54,8 @@ Policy LoadShipped(const std::string& name) {
 
 Policy DefaultWithAction(const char* action) {
   std::string text = "extends = \"default\"\n[seccomp]\naction = \"" + std::string(action) + "\"\n";
-  setenv("WARDEN_POLICY_DIR", RepoPolicies().c_str(), 1);
+  ::warden::testing::ScopedHostConfig dir(&base::HostConfig::policy_dir, RepoPolicies());
   Result<Policy> p = LoadPolicyString(text, "t.toml");
-  unsetenv("WARDEN_POLICY_DIR");
   INFO(p.status().ToString());
   REQUIRE(p.ok());
   return std::move(p).value();
@@ -509,7 +508,7 @@ TEST_CASE("seccomp: SyscallName and doctor checks", "[seccomp]") {
   CHECK(SyscallName(__NR_clone3) == "clone3");
   CHECK(SyscallName(-1).empty());
   CHECK(SyscallName(1000).empty());
-  base::DoctorChecks checks = DoctorChecks();
+  base::DoctorChecks checks = DoctorChecks(::warden::testing::HostConfig());
   REQUIRE(checks.size() == 3);
   for (const base::DoctorCheck& c : checks) {
     INFO(c.feature << ": " << c.detail << " / " << c.fix);

@@ -130,8 +130,7 @@ TEST_CASE("store: a crash at every named commit point is all or nothing", "[stor
       if (pid == 0) {
         ::close(pipefd[0]);
         std::string spec = std::string(point) + ":" + std::to_string(nth);
-        ::setenv("WARDEN_FAULT", spec.c_str(), 1);
-        warden::base::ReloadFaultConfig();
+        if (!warden::base::SetCrashPoint(spec).ok()) ::_exit(4);
         auto l = warden::testing::MakeLoop(backend);
         if (!l) ::_exit(2);
         auto s = store::Store::Open(l.get(), io::PosixEnv(), dir.Join("st"));

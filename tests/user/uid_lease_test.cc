@@ -16,7 +16,6 @@
 namespace warden::user {
 namespace {
 
-using testing::ScopedEnv;
 using testing::TempDir;
 using testing::WriteText;
 
@@ -46,14 +45,14 @@ TEST_CASE("uid lease: ParseUidRange", "[user]") {
     CHECK(r.status().message().find("WARDEN_UID_RANGE") != std::string::npos);
   }
   {
-    ScopedEnv none("WARDEN_UID_RANGE", "none");
-    Result<std::optional<UidRange>> r = UidRangeFromEnv();
+    ::warden::testing::ScopedHostConfig none(&base::HostConfig::uid_range, "none");
+    Result<std::optional<UidRange>> r = UidRangeFromConfig(::warden::testing::HostConfig());
     REQUIRE(r.ok());
     CHECK_FALSE(r->has_value());
   }
   {
-    ScopedEnv unset("WARDEN_UID_RANGE", "");
-    Result<std::optional<UidRange>> r = UidRangeFromEnv();
+    ::warden::testing::ScopedHostConfig unset(&base::HostConfig::uid_range, "");
+    Result<std::optional<UidRange>> r = UidRangeFromConfig(::warden::testing::HostConfig());
     REQUIRE(r.ok());
     REQUIRE(r->has_value());
     CHECK((*r)->lo == kDefaultUidRange.lo);
@@ -64,12 +63,12 @@ TEST_CASE("uid lease: concurrent holders get distinct ids, released on the norma
           "[user]") {
   WARDEN_REQUIRE_ROOT();
   TempDir dir;
-  ScopedEnv env("WARDEN_UID_DIR", dir.path());
+  ::warden::testing::ScopedHostConfig env(&base::HostConfig::uid_state_dir, dir.path());
   const UidRange range{3000000, 3000002};
   {
-    Result<UidLease> a = UidLease::Acquire(range, "job-a");
-    Result<UidLease> b = UidLease::Acquire(range, "job-b");
-    Result<UidLease> c = UidLease::Acquire(range, "job-c");
+    Result<UidLease> a = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "job-a");
+    Result<UidLease> b = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "job-b");
+    Result<UidLease> c = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "job-c");
     REQUIRE(a.ok());
     REQUIRE(b.ok());
     REQUIRE(c.ok());
@@ -79,12 +78,12 @@ TEST_CASE("uid lease: concurrent holders get distinct ids, released on the norma
     CHECK(a->id() != c->id());
     CHECK(LeaseCount(dir) == 3);
     // Full: every id is held by a live owner (this process).
-    Result<UidLease> d = UidLease::Acquire(range, "job-d");
+    Result<UidLease> d = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "job-d");
     REQUIRE_FALSE(d.ok());
     CHECK(d.status().code() == Code::kResourceExhausted);
     REQUIRE(b->Release().ok());
     CHECK(LeaseCount(dir) == 2);
-    Result<UidLease> e = UidLease::Acquire(range, "job-e");
+    Result<UidLease> e = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "job-e");
     REQUIRE(e.ok());
   }
   CHECK(LeaseCount(dir) == 0);
@@ -97,13 +96,13 @@ TEST_CASE("uid lease: a dead owner's lease is collected by Gc and by the next Ac
           "[user]") {
   WARDEN_REQUIRE_ROOT();
   TempDir dir;
-  ScopedEnv env("WARDEN_UID_DIR", dir.path());
+  ::warden::testing::ScopedHostConfig env(&base::HostConfig::uid_state_dir, dir.path());
   const UidRange range{3000000, 3000000};
   // A holder that dies without releasing (as a warden killed with SIGKILL).
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    Result<UidLease> l = UidLease::Acquire(range, "crashed");
+    Result<UidLease> l = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "crashed");
     if (!l.ok()) ::_exit(1);
     ::_exit(0);  // no destructor runs: the lease stays
   }
@@ -114,7 +113,7 @@ TEST_CASE("uid lease: a dead owner's lease is collected by Gc and by the next Ac
   REQUIRE(LeaseCount(dir) == 1);
 
   std::vector<std::string> removed;
-  REQUIRE(Gc(&removed).ok());
+  REQUIRE(Gc(::warden::testing::HostConfig().uid_state_dir, &removed).ok());
   REQUIRE(removed.size() == 1);
   CHECK(removed[0].find("uid lease 3000000") != std::string::npos);
   CHECK(removed[0].find("crashed") != std::string::npos);
@@ -123,7 +122,7 @@ TEST_CASE("uid lease: a dead owner's lease is collected by Gc and by the next Ac
   // A malformed lease (cut short) is collected too; the one id is free again.
   WriteText(dir.Join("leases/3000000"), "pid=");
   std::vector<std::string> reclaimed;
-  Result<UidLease> again = UidLease::Acquire(range, "next", &reclaimed);
+  Result<UidLease> again = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "next", &reclaimed);
   REQUIRE(again.ok());
   CHECK(again->id() == 3000000);
   CHECK(reclaimed.size() == 1);
@@ -137,22 +136,22 @@ TEST_CASE("uid lease: a state directory others could write, or a symlink, is ref
   const UidRange range{3000000, 3000010};
   {
     REQUIRE(::symlink(elsewhere.path().c_str(), dir.Join("link").c_str()) == 0);
-    ScopedEnv env("WARDEN_UID_DIR", dir.Join("link"));
-    CHECK_FALSE(UidLease::Acquire(range, "x").ok());
+    ::warden::testing::ScopedHostConfig env(&base::HostConfig::uid_state_dir, dir.Join("link"));
+    CHECK_FALSE(UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "x").ok());
     CHECK(::access(elsewhere.Join("leases").c_str(), F_OK) != 0);
   }
   {
     REQUIRE(::mkdir(dir.Join("open").c_str(), 0700) == 0);
     REQUIRE(::chmod(dir.Join("open").c_str(), 0777) == 0);
-    ScopedEnv env("WARDEN_UID_DIR", dir.Join("open"));
-    Result<UidLease> l = UidLease::Acquire(range, "x");
+    ::warden::testing::ScopedHostConfig env(&base::HostConfig::uid_state_dir, dir.Join("open"));
+    Result<UidLease> l = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "x");
     REQUIRE_FALSE(l.ok());
     CHECK(l.status().message().find("writable by others") != std::string::npos);
   }
   {
-    ScopedEnv env("WARDEN_UID_DIR", dir.Join("missing"));
+    ::warden::testing::ScopedHostConfig env(&base::HostConfig::uid_state_dir, dir.Join("missing"));
     std::vector<std::string> removed;
-    CHECK(Gc(&removed).ok());
+    CHECK(Gc(::warden::testing::HostConfig().uid_state_dir, &removed).ok());
     CHECK(removed.empty());
   }
 }
@@ -165,12 +164,12 @@ TEST_CASE("uid lease: a symlink planted as leases/ is refused, and nothing is wr
   const UidRange range{3000000, 3000010};
   REQUIRE(::chmod(dir.path().c_str(), 0700) == 0);
   REQUIRE(::symlink(elsewhere.path().c_str(), dir.Join("leases").c_str()) == 0);
-  ScopedEnv env("WARDEN_UID_DIR", dir.path());
-  Result<UidLease> l = UidLease::Acquire(range, "x");
+  ::warden::testing::ScopedHostConfig env(&base::HostConfig::uid_state_dir, dir.path());
+  Result<UidLease> l = UidLease::Acquire(::warden::testing::HostConfig().uid_state_dir, range, "x");
   REQUIRE_FALSE(l.ok());
   CHECK(l.status().message().find("symlink") != std::string::npos);
   std::vector<std::string> removed;
-  CHECK_FALSE(Gc(&removed).ok());
+  CHECK_FALSE(Gc(::warden::testing::HostConfig().uid_state_dir, &removed).ok());
   CHECK(::rmdir(elsewhere.path().c_str()) == 0);  // still empty
   REQUIRE(::mkdir(elsewhere.path().c_str(), 0700) == 0);
 }
