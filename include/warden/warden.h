@@ -275,9 +275,11 @@ WARDEN_EXPORT int warden_job_spec_new(warden_job_spec **out);
 WARDEN_EXPORT int warden_job_spec_free(warden_job_spec *spec);
 
 /* The policy, by name or file path as `warden run --policy` takes it. It
- * is resolved by the launcher at each warden_job_start (in its policy
- * directory, else built in), so an unknown name fails the start with
- * WARDEN_ENOTFOUND. Replaces a policy set before. */
+ * is resolved by the launcher (in its policy directory, else built in)
+ * at the spec's first warden_job_start through that launcher, and kept
+ * for the spec's later starts through it: setting the policy again
+ * resolves it anew, after its file changed. An unknown name fails the
+ * start with WARDEN_ENOTFOUND. Replaces a policy set before. */
 WARDEN_EXPORT int warden_job_spec_set_policy(warden_job_spec *spec, const char *name_or_file);
 
 /* The policy from TOML text (policies/README.md gives the format); `name`

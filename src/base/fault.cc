@@ -95,6 +95,12 @@ void CrashPoint(const char* name) {
   }
 }
 
+bool CrashPointArmed(const char* name) {
+  if (!g_armed.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_config.name == name;
+}
+
 namespace {
 // The fault specs, set before jobs start (fault.h) and read by launches.
 std::mutex g_spec_mu;

@@ -21,6 +21,12 @@ namespace warden::base {
 // spec selects this hit. Thread-safe.
 void CrashPoint(const char* name);
 
+// True when the armed crash point (SetCrashPoint) is `name`: code may then
+// take a slower path that puts the crash point exactly where its name says
+// (e.g. a write and its fdatasync submitted apart instead of as one chain).
+// Thread-safe.
+bool CrashPointArmed(const char* name);
+
 // Every crash point compiled into warden, for test rigs that iterate them.
 const std::vector<std::string>& KnownCrashPoints();
 

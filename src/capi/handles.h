@@ -97,6 +97,9 @@ struct SpecObject : Object {
   // The policy is either a name or file that the launcher resolves at
   // start (policy_name), or a value parsed from TOML (spec.policy).
   std::optional<std::string> policy_name = "default";
+  // The launcher (its handle) whose resolution of policy_name spec.policy
+  // holds; 0: none yet. Handles are never reused, so this cannot alias.
+  uintptr_t resolved_by = 0;
 };
 
 struct JobObject : Object {

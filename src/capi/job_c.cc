@@ -28,17 +28,27 @@ int warden_job_start(warden_launcher* launcher, const warden_job_spec* spec, war
     WARDEN_C_LOOKUP(l, LauncherObject, launcher);
     WARDEN_C_LOOKUP(s, SpecObject, spec);
     WARDEN_C_REQUIRE(out);
+    const uintptr_t launcher_token = capi::Token(launcher);
     warden::JobSpec job_spec;
     std::optional<std::string> policy_name;
+    bool resolved = false;
     {
       std::lock_guard<std::mutex> lock(s->mu);
       job_spec = s->spec;
       policy_name = s->policy_name;
+      resolved = s->resolved_by == launcher_token;
     }
-    if (policy_name) {
+    // A policy name is resolved once per launcher and spec (a parse and a
+    // check of the policy file each time would cost every start).
+    if (policy_name && !resolved) {
       auto policy = l->launcher->LoadPolicy(*policy_name);
       if (!policy.ok()) return capi::FailStatus(kFn, policy.status());
       job_spec.policy = std::move(policy).value();
+      std::lock_guard<std::mutex> lock(s->mu);
+      if (s->policy_name == policy_name) {
+        s->spec.policy = job_spec.policy;
+        s->resolved_by = launcher_token;
+      }
     }
     auto job = l->launcher->Start(std::move(job_spec));
     if (!job.ok()) return capi::FailStatus(kFn, job.status());

@@ -37,6 +37,7 @@ int warden_job_spec_set_policy(warden_job_spec* spec, const char* name_or_file) 
                                      [](SpecObject& s, std::string v) {
                                        s.policy_name = std::move(v);
                                        s.spec.policy = warden::Policy();
+                                       s.resolved_by = 0;
                                      });
 }
 

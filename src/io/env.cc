@@ -60,6 +60,15 @@ Status Env::CommitFileSync(const std::string& dir, const std::string& name,
   return Status::Ok();
 }
 
+Status Env::CreateDirDurable(const std::string& dir) {
+  WARDEN_RETURN_IF_ERROR(CreateDir(dir));
+  std::string path = dir;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  return SyncDir(parent).Wrap("make the new directory \"" + dir + "\" durable");
+}
+
 Result<std::string> Env::ReadFileToString(const std::string& path, size_t max_bytes) {
   WARDEN_ASSIGN_OR_RETURN(auto file, Open(path, kOpenRead));
   WARDEN_ASSIGN_OR_RETURN(uint64_t size, Size(*file));

@@ -81,6 +81,11 @@ class Env {
   // The same, blocking, through the synchronous calls of this Env.
   Status CommitFileSync(const std::string& dir, const std::string& name, const std::string& data);
 
+  // CreateDir, then fsync of its parent, so that the new directory's entry
+  // is durable before anything in it is. The parent is synced every time:
+  // a crash between an earlier mkdir and its fsync leaves a directory that
+  // exists now and may vanish at the next power loss.
+  Status CreateDirDurable(const std::string& dir);
   // Reads a whole file of at most max_bytes.
   Result<std::string> ReadFileToString(const std::string& path, size_t max_bytes);
   // Writes zeros over [from, to), one Write per MiB.

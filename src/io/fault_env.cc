@@ -1,6 +1,7 @@
 #include "io/fault_env.h"
 
 #include <algorithm>
+#include <filesystem>
 
 namespace warden::io {
 namespace {
@@ -24,6 +25,31 @@ const char* OpName(FaultOp op) {
 }
 
 constexpr size_t kMaxSnapshotBytes = 256u << 20;
+
+uint64_t Mix(uint64_t x) {
+  // splitmix64's finalizer.
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// The page's bytes of s, or fewer at its end.
+std::string_view PageOf(const std::string& s, uint64_t page) {
+  uint64_t from = page * kFaultPageBytes;
+  if (from >= s.size()) return {};
+  return std::string_view(s).substr(from, kFaultPageBytes);
+}
+
+// Pages where a and b differ, including pages only one of them has.
+std::vector<uint64_t> DifferingPages(const std::string& a, const std::string& b) {
+  std::vector<uint64_t> pages;
+  uint64_t n = (std::max(a.size(), b.size()) + kFaultPageBytes - 1) / kFaultPageBytes;
+  for (uint64_t p = 0; p < n; ++p) {
+    if (PageOf(a, p) != PageOf(b, p)) pages.push_back(p);
+  }
+  return pages;
+}
 
 }  // namespace
 
@@ -68,6 +94,37 @@ void FaultEnv::Snapshot(const std::string& path) {
   snapshots_[path] = content.ok() ? std::move(content).value() : std::string();
 }
 
+void FaultEnv::SetCrashPageSeed(uint64_t seed) {
+  page_filter_ = [seed](const std::string& path, uint64_t page) {
+    uint64_t h = Mix(seed);
+    for (char c : path.substr(path.rfind('/') + 1)) h = Mix(h ^ static_cast<unsigned char>(c));
+    return (Mix(h ^ page) & 1) != 0;
+  };
+}
+
+std::vector<uint64_t> FaultEnv::UnsyncedPages(const std::string& path) {
+  auto it = snapshots_.find(path);
+  if (it == snapshots_.end()) return {};
+  auto current = base_->ReadFileToString(path, kMaxSnapshotBytes);
+  return DifferingPages(it->second, current.ok() ? current.value() : std::string());
+}
+
+std::string FaultEnv::Survivor(const std::string& path, const std::string& durable,
+                               const std::string& current) const {
+  std::string out = durable;
+  if (!page_filter_) return out;
+  // The size follows the new content when a kept page lies beyond the
+  // durable end; bytes of dropped pages there read as zeros.
+  for (uint64_t page : DifferingPages(durable, current)) {
+    if (!page_filter_(path, page)) continue;
+    std::string_view bytes = PageOf(current, page);
+    uint64_t from = page * kFaultPageBytes;
+    if (out.size() < from + bytes.size()) out.resize(from + bytes.size(), '\0');
+    out.replace(from, bytes.size(), bytes);
+  }
+  return out;
+}
+
 void FaultEnv::Crash() {
   if (crashed_) return;
   crashed_ = true;
@@ -94,12 +151,20 @@ void FaultEnv::Crash() {
     if (f.ok()) (void)base_->Write(**f, content.data(), content.size(), 0);
   }
   for (const auto& [path, content] : snapshots_) {
+    auto current = base_->ReadFileToString(path, kMaxSnapshotBytes);
+    std::string survivor = Survivor(path, content, current.ok() ? current.value() : std::string());
     auto f = base_->Open(path, kOpenWrite);
     if (!f.ok()) continue;
-    (void)base_->Truncate(**f, content.size());
-    (void)base_->Write(**f, content.data(), content.size(), 0);
+    (void)base_->Truncate(**f, survivor.size());
+    (void)base_->Write(**f, survivor.data(), survivor.size(), 0);
+  }
+  // Last: a vanished directory takes whatever was put in it.
+  for (const std::string& dir : unsynced_dirs_) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
   }
   snapshots_.clear();
+  unsynced_dirs_.clear();
   unsynced_creates_.clear();
   unsynced_renames_.clear();
   unsynced_removes_.clear();
@@ -109,6 +174,8 @@ void FaultEnv::Restart() {
   crashed_ = false;
   crash_after_.reset();
   tear_keep_.reset();
+  page_filter_ = nullptr;
+  unsynced_dirs_.clear();
   rules_.clear();
   calls_.clear();
   snapshots_.clear();
@@ -232,6 +299,9 @@ Status FaultEnv::SyncDir(const std::string& dir) {
   for (auto it = unsynced_removes_.begin(); it != unsynced_removes_.end();) {
     it = Parent(it->first) == dir ? unsynced_removes_.erase(it) : std::next(it);
   }
+  for (auto it = unsynced_dirs_.begin(); it != unsynced_dirs_.end();) {
+    it = Parent(*it) == dir ? unsynced_dirs_.erase(it) : std::next(it);
+  }
   unsynced_renames_.erase(
       std::remove_if(unsynced_renames_.begin(), unsynced_renames_.end(),
                      [&](const RenameRecord& r) { return Parent(r.to) == dir && Parent(r.from) == dir; }),
@@ -241,7 +311,10 @@ Status FaultEnv::SyncDir(const std::string& dir) {
 
 Status FaultEnv::CreateDir(const std::string& dir) {
   if (crashed_) return CrashedError("mkdir(\"" + dir + "\")");
-  return base_->CreateDir(dir);
+  bool existed = base_->Exists(dir);
+  WARDEN_RETURN_IF_ERROR(base_->CreateDir(dir));
+  if (!existed) unsynced_dirs_.insert(dir);
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> FaultEnv::ListDir(const std::string& dir) {

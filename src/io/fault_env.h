@@ -6,11 +6,18 @@
 // puts the disk back to the durable state, as a power cut would, and fails
 // every later call with EIO until Restart().
 //
+// A crash keeps none of a file's unsynced pages by default. A page filter
+// (SetCrashPageFilter, SetCrashPageSeed) keeps any chosen subset instead, as
+// a disk that wrote some pages of a write back and not others before the
+// power went. Directories made by CreateDir and not yet synced in their
+// parent vanish at a crash, with everything in them.
+//
 // Not thread-safe. Files opened through it must not be written by other
 // means. Contents are snapshotted whole, so it suits test-sized files.
 #ifndef WARDEN_IO_FAULT_ENV_H_
 #define WARDEN_IO_FAULT_ENV_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,6 +27,13 @@
 #include "io/env.h"
 
 namespace warden::io {
+
+// Bytes per page of the crash model.
+inline constexpr size_t kFaultPageBytes = 4096;
+
+// Decides whether unsynced page `page` (index, kFaultPageBytes each) of
+// `path` keeps its new content at a crash.
+using PageFilter = std::function<bool(const std::string& path, uint64_t page)>;
 
 enum class FaultOp { kOpen, kWrite, kSync, kAllocate, kRename, kRemove, kSyncDir };
 
@@ -49,7 +63,18 @@ class FaultEnv final : public Env {
   // The next Write persists only its first keep_bytes bytes, then crashes:
   // a torn write at power loss.
   void TearNextWrite(size_t keep_bytes) { tear_keep_ = keep_bytes; }
-  // Drops everything not durable now and fails every later call.
+  // The pages the next crash keeps (default: none). Applies however the
+  // crash comes (Crash, CrashAfterOps, TearNextWrite); Restart resets it.
+  void SetCrashPageFilter(PageFilter keep) { page_filter_ = std::move(keep); }
+  // Keeps each unsynced page with probability 1/2, a pure function of seed,
+  // the file's name (its last path component) and page index: the same seed
+  // drops the same pages, whatever directory a test runs in.
+  void SetCrashPageSeed(uint64_t seed);
+  // Indices of the pages of path whose content differs from its durable
+  // content, in order.
+  std::vector<uint64_t> UnsyncedPages(const std::string& path);
+  // Drops everything not durable now (but the pages the filter keeps) and
+  // fails every later call.
   void Crash();
   bool crashed() const { return crashed_; }
   // Forgets the crash and all tracking: the next calls see a "rebooted" disk.
@@ -80,6 +105,10 @@ class FaultEnv final : public Env {
   void Snapshot(const std::string& path);
   std::optional<std::string> DurableContent(const std::string& path);
   Status CrashedError(const std::string& what) const;
+  // What path holds after a crash: durable content with the kept pages of
+  // current laid over it.
+  std::string Survivor(const std::string& path, const std::string& durable,
+                       const std::string& current) const;
 
   Env* base_;
   struct ActiveRule {
@@ -99,6 +128,8 @@ class FaultEnv final : public Env {
   std::set<std::string> unsynced_creates_;
   std::vector<RenameRecord> unsynced_renames_;
   std::map<std::string, std::string> unsynced_removes_;  // path -> durable content
+  std::set<std::string> unsynced_dirs_;  // made by CreateDir, parent not synced
+  PageFilter page_filter_;
 };
 
 }  // namespace warden::io

@@ -23,7 +23,12 @@ namespace warden::store {
 inline constexpr size_t kMaxCommitBytes = 64u << 20;
 
 // Asynchronous: cb runs on the loop once the new content is durable under
-// its name (or with the error; the old content is then still in place).
+// its name, or with the error. After an error the name holds the old
+// content when the step that failed came before the rename (open, write,
+// fdatasync of the temp, the rename itself). When the fsync of the directory
+// fails, the rename has happened: the name holds the new content now, but
+// which one survives a crash is unknown until a later fsync of dir succeeds.
+// Either way, a failed commit must be treated as "old or new", not as "old".
 void CommitFile(io::Loop* loop, io::Env* env, const std::string& dir, const std::string& name,
                 std::string data, io::StatusCallback cb);
 // Blocking, through env's synchronous calls (no loop needed).

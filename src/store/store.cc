@@ -13,7 +13,8 @@ Result<std::unique_ptr<Store>> Store::Open(
     io::Loop* loop, io::Env* env, const std::string& root, const wal::WalOptions& wal_options,
     std::function<Status(uint64_t, const wal::Payload&)> on_blob) {
   std::unique_ptr<Store> store(new Store(env, root));
-  WARDEN_RETURN_IF_ERROR(env->CreateDir(root));
+  // Durable before the WAL directory inside it is made durable in it.
+  WARDEN_RETURN_IF_ERROR(env->CreateDirDurable(root));
   std::map<uint64_t, wal::CommitIntent> open_intents;
   wal::ReplayHandler handler;
   handler.on_record = [&](uint64_t seq, const wal::Payload& p) -> Status {
@@ -61,7 +62,14 @@ Status Store::RollForward(const wal::CommitIntent& intent) {
   return wal_->AppendAndWait(done).take_status();
 }
 
+Status Store::Refused() const {
+  return Status::Error(Code::kFailedPrecondition,
+                       "store \"" + root_ + "\": an earlier commit failed after its commit point (" +
+                           broken_.ToString() + "); reopen the store to finish it");
+}
+
 Status Store::CommitFiles(const std::vector<std::pair<std::string, std::string>>& files) {
+  if (!broken_.ok()) return Refused();
   if (files.empty() || files.size() > kMaxFilesPerCommit) {
     return Status::Error(Code::kInvalidArgument, "store: a commit takes 1 .. " +
                                                      std::to_string(kMaxFilesPerCommit) + " files");
@@ -102,20 +110,28 @@ Status Store::CommitFiles(const std::vector<std::pair<std::string, std::string>>
     return st.Wrap("store: commit");
   }
   WARDEN_CRASH_POINT("txn.after_temps");
-  WARDEN_RETURN_IF_ERROR(wal_->AppendAndWait(payload).take_status().Wrap("store: commit intent"));
+  Status applied = ApplyIntent(payload);
+  if (!applied.ok()) broken_ = applied;
+  return applied;
+}
+
+Status Store::ApplyIntent(const wal::Payload& payload) {
+  // A failed append may still have put the intent on disk: from here on
+  // every error leaves the commit to the next Open.
+  WARDEN_RETURN_IF_ERROR(
+      wal_->AppendAndWait(payload).take_status().Wrap("store: commit intent (reopen the store)"));
   WARDEN_CRASH_POINT("txn.after_intent");
-  // From here on the commit has happened; errors below leave it to the next
-  // Open to finish, and the caller must reopen.
-  for (const auto& f : intent->files()) {
+  const wal::CommitIntent& intent = payload.intent();
+  for (const auto& f : intent.files()) {
     WARDEN_RETURN_IF_ERROR(env_->Rename(root_ + "/" + f.temp_name(), root_ + "/" + f.final_name())
-                               .Wrap("store: commit rename (reopen to finish)"));
+                               .Wrap("store: commit rename (reopen the store to finish)"));
     WARDEN_CRASH_POINT("txn.after_rename");
   }
-  WARDEN_RETURN_IF_ERROR(env_->SyncDir(root_).Wrap("store: commit (reopen to finish)"));
+  WARDEN_RETURN_IF_ERROR(env_->SyncDir(root_).Wrap("store: commit (reopen the store to finish)"));
   WARDEN_CRASH_POINT("txn.before_done");
   wal::Payload done;
-  done.mutable_done()->set_txn_id(intent->txn_id());
-  return wal_->AppendAndWait(done).take_status().Wrap("store: commit done record");
+  done.mutable_done()->set_txn_id(intent.txn_id());
+  return wal_->AppendAndWait(done).take_status().Wrap("store: commit done record (reopen the store)");
 }
 
 }  // namespace warden::store

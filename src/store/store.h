@@ -9,6 +9,13 @@
 // removes stale temp files, which rolls back commits that never reached
 // their intent.
 //
+// Failure model: an error after a commit's intent may have reached the WAL
+// (the intent append itself, a rename, the directory fsync, the done record)
+// leaves the commit half applied on disk, and only Open knows how to finish
+// it. From then on the Store refuses every commit with kFailedPrecondition
+// until it is reopened: a later commit would otherwise be overwritten when
+// Open rolls the earlier one forward, or make that roll-forward impossible.
+//
 // Layout: root/<files>, root/wal/ (the WAL). File names are flat (no '/').
 // Threading: one thread, the loop's.
 #ifndef WARDEN_STORE_STORE_H_
@@ -43,21 +50,29 @@ class Store {
       std::function<Status(uint64_t, const wal::Payload&)> on_blob = nullptr);
 
   // Replaces every (name, content) together, or none of them. Runs the loop
-  // until done; not from inside a loop callback.
+  // until done; not from inside a loop callback. kFailedPrecondition after
+  // an error past an earlier commit's commit point: reopen the store.
   Status CommitFiles(const std::vector<std::pair<std::string, std::string>>& files);
 
   wal::Wal* wal() { return wal_.get(); }
   const StoreOpenInfo& open_info() const { return info_; }
+  // Ok, or the error past a commit point that requires a reopen.
+  const Status& health() const { return broken_; }
   const std::string& root() const { return root_; }
 
  private:
   Store(io::Env* env, std::string root) : env_(env), root_(std::move(root)) {}
   Status RollForward(const wal::CommitIntent& intent);
+  // The steps of CommitFiles from the intent on; any error leaves the store
+  // broken.
+  Status ApplyIntent(const wal::Payload& payload);
+  Status Refused() const;
 
   io::Env* env_;
   std::string root_;
   std::unique_ptr<wal::Wal> wal_;
   StoreOpenInfo info_;
+  Status broken_;
 };
 
 }  // namespace warden::store

@@ -46,7 +46,7 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t len) {
 }
 
 void EncodeRecord(uint32_t type, uint64_t segment_id, uint64_t seq, std::string_view payload,
-                  std::string* out) {
+                  std::string* out, uint32_t batch_index) {
   WARDEN_CHECK(type >= 1 && type <= kMaxRecordType);
   WARDEN_CHECK(payload.size() <= UINT32_MAX);
   size_t start = out->size();
@@ -54,7 +54,7 @@ void EncodeRecord(uint32_t type, uint64_t segment_id, uint64_t seq, std::string_
   char* h = out->data() + start;
   Put32(h + 4, static_cast<uint32_t>(payload.size()));
   Put32(h + 8, type);
-  Put32(h + 12, 0);
+  Put32(h + 12, batch_index);
   Put64(h + 16, segment_id);
   Put64(h + 24, seq);
   std::memcpy(h + kRecordHeaderBytes, payload.data(), payload.size());
@@ -87,11 +87,11 @@ DecodeStatus DecodeRecord(const char* p, size_t avail, size_t max_record_bytes,
   h.crc = Get32(p);
   h.length = Get32(p + 4);
   h.type = Get32(p + 8);
-  h.reserved = Get32(p + 12);
+  h.batch_index = Get32(p + 12);
   h.segment_id = Get64(p + 16);
   h.seq = Get64(p + 24);
   if (h.length > max_record_bytes) return DecodeStatus::kBadLength;
-  if (h.type < 1 || h.type > kMaxRecordType || h.reserved != 0) return DecodeStatus::kBadType;
+  if (h.type < 1 || h.type > kMaxRecordType) return DecodeStatus::kBadType;
   if (RecordExtent(h.length) > avail) return DecodeStatus::kTruncated;
   std::string_view body(p + kRecordHeaderBytes, h.length);
   if (RecordCrc(p, body) != h.crc) return DecodeStatus::kBadCrc;
@@ -103,7 +103,8 @@ DecodeStatus DecodeRecord(const char* p, size_t avail, size_t max_record_bytes,
 std::string EncodeSegmentHeader(const SegmentHeader& header) {
   std::string out(kSegmentHeaderBytes, '\0');
   std::memcpy(out.data(), kSegmentMagic, 8);
-  Put32(out.data() + 8, kFormatVersion);
+  WARDEN_CHECK(header.version >= kMinFormatVersion && header.version <= kFormatVersion);
+  Put32(out.data() + 8, header.version);
   Put64(out.data() + 16, header.segment_id);
   Put64(out.data() + 24, header.first_seq);
   uint32_t crc = ~Extend(Extend(0xffffffffu, out.data(), 12), out.data() + 16, 16);
@@ -113,11 +114,16 @@ std::string EncodeSegmentHeader(const SegmentHeader& header) {
 
 bool DecodeSegmentHeader(const char* p, size_t avail, SegmentHeader* header) {
   if (avail < kSegmentHeaderBytes) return false;
-  if (std::memcmp(p, kSegmentMagic, 8) != 0 || Get32(p + 8) != kFormatVersion) return false;
+  const uint32_t version = Get32(p + 8);
+  if (std::memcmp(p, kSegmentMagic, 8) != 0 || version < kMinFormatVersion ||
+      version > kFormatVersion) {
+    return false;
+  }
   uint32_t crc = ~Extend(Extend(0xffffffffu, p, 12), p + 16, 16);
   if (crc != Get32(p + 12)) return false;
   header->segment_id = Get64(p + 16);
   header->first_seq = Get64(p + 24);
+  header->version = version;
   return true;
 }
 

@@ -63,9 +63,10 @@ Status Repair(io::Env* env, const std::string& dir, const WalOptions& options,
   for (auto it = segments.begin(); it != segments.end(); ++it) {
     const std::string path = dir + "/" + it->second;
     SegmentScan scan;
-    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env, path, it->first, options.max_record_bytes, nullptr,
-                                           &scan, &scan_buffer));
-    bool damaged = !scan.header_ok || scan.bad ||
+    const uint64_t zero_run = TailWindow(options.max_batch_bytes, options.max_record_bytes);
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env, path, it->first, options.max_record_bytes, zero_run,
+                                           nullptr, &scan, &scan_buffer));
+    bool damaged = !scan.header_ok || scan.bad || scan.valid_after ||
                    (expected != 0 && scan.header.first_seq != expected);
     if (!damaged) {
       expected = scan.last_seq + 1;

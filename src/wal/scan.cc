@@ -10,15 +10,32 @@
 namespace warden::wal {
 namespace {
 
+// The sequence number the record's batch starts at; false when the batch
+// index cannot be right in this segment (version 1 has none; a batch never
+// spans segments).
+bool BatchFirst(const RecordHeader& h, const SegmentHeader& segment, uint64_t* first) {
+  if (segment.version < 2 && h.batch_index != 0) return false;
+  if (h.seq < segment.first_seq || h.batch_index > h.seq - segment.first_seq) return false;
+  *first = h.seq - h.batch_index;
+  return true;
+}
+
 // Checks everything beyond the CRC; returns what is wrong, or "".
-std::string CheckRecord(const RecordHeader& h, std::string_view body, uint64_t segment_id,
+std::string CheckRecord(const RecordHeader& h, std::string_view body, const SegmentHeader& segment,
                         uint64_t expected_seq, Payload* payload) {
+  const uint64_t segment_id = segment.segment_id;
+  uint64_t batch_first = 0;
   if (h.segment_id != segment_id) {
     return "record of segment " + std::to_string(h.segment_id) + " in segment " +
            std::to_string(segment_id);
   }
   if (h.seq != expected_seq) {
     return "sequence " + std::to_string(h.seq) + ", expected " + std::to_string(expected_seq);
+  }
+  if (!BatchFirst(h, segment, &batch_first)) {
+    return "batch index " + std::to_string(h.batch_index) + " of sequence " + std::to_string(h.seq) +
+           " in a version " + std::to_string(segment.version) + " segment starting at " +
+           std::to_string(segment.first_seq);
   }
   if (!payload->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return "payload does not parse";
@@ -100,18 +117,18 @@ size_t FirstNonZero(const char* p, size_t n) {
 }
 
 // End of the last non-zero byte at or after `from` that comes before the
-// first run of kZeroRunToStop zeros; `from` when there is none.
-Result<uint64_t> NonZeroEnd(Window& w, uint64_t from) {
+// first run of zero_run zeros; `from` when there is none.
+Result<uint64_t> NonZeroEnd(Window& w, uint64_t from, uint64_t zero_run) {
   uint64_t last_end = from;
   uint64_t pos = from;
-  while (pos < w.size() && pos - last_end < kZeroRunToStop) {
+  while (pos < w.size() && pos - last_end < zero_run) {
     const char* p;
     size_t avail;
     WARDEN_RETURN_IF_ERROR(w.At(pos, kScanChunkBytes, &p, &avail));
     if (avail == 0) break;
     size_t n = std::min<size_t>(avail, kScanChunkBytes);
     for (size_t i = FirstNonZero(p, n); i < n; i = i + 1 + FirstNonZero(p + i + 1, n - i - 1)) {
-      if (pos + i - last_end >= kZeroRunToStop) return last_end;
+      if (pos + i - last_end >= zero_run) return last_end;
       last_end = pos + i + 1;
     }
     pos += n;
@@ -139,15 +156,15 @@ Status DecodeAt(Window& w, uint64_t off, size_t max_record_bytes, DecodeStatus* 
 }  // namespace
 
 Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t segment_id,
-                         size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
-                         std::string* buffer, size_t chunk_bytes) {
+                         size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
+                         SegmentScan* out, std::string* buffer, size_t chunk_bytes) {
   *out = SegmentScan();
   Window w(source, size, chunk_bytes, buffer);
   const char* p;
   size_t avail;
   WARDEN_RETURN_IF_ERROR(w.At(0, kSegmentHeaderBytes, &p, &avail));
   if (!DecodeSegmentHeader(p, avail, &out->header)) {
-    WARDEN_ASSIGN_OR_RETURN(uint64_t end, NonZeroEnd(w, 0));
+    WARDEN_ASSIGN_OR_RETURN(uint64_t end, NonZeroEnd(w, 0, zero_run));
     out->all_zero = end == 0;
     return Status::Ok();
   }
@@ -168,7 +185,7 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
     DecodeStatus ds;
     WARDEN_RETURN_IF_ERROR(DecodeAt(w, off, max_record_bytes, &ds, &h, &body));
     if (ds == DecodeStatus::kEnd) break;
-    std::string what = ds == DecodeStatus::kOk ? CheckRecord(h, body, segment_id, expected, &payload)
+    std::string what = ds == DecodeStatus::kOk ? CheckRecord(h, body, out->header, expected, &payload)
                                                : DecodeStatusName(ds);
     if (!what.empty()) {
       out->bad = true;
@@ -183,31 +200,42 @@ Status ScanSegmentSource(const SegmentSource& source, uint64_t size, uint64_t se
     off += RecordExtent(h.length);
   }
   out->end_offset = off;
-  if (!out->bad) return Status::Ok();
-  // Is the bad record the torn end of the log, or damage with records after
-  // it? Any later position holding a record that passes its CRC and names
-  // this segment means the latter.
-  WARDEN_ASSIGN_OR_RETURN(out->garbage_end, NonZeroEnd(w, off));
+  // What lies after the end: a torn tail, a batch torn by a crash, or
+  // damage with acknowledged records after it?
+  WARDEN_ASSIGN_OR_RETURN(out->garbage_end, NonZeroEnd(w, off, zero_run));
   out->garbage_end = std::max(out->garbage_end, off);
-  for (uint64_t pos = off + kRecordAlign; pos + kRecordHeaderBytes <= out->garbage_end;
-       pos += kRecordAlign) {
+  if (out->garbage_end == off) return Status::Ok();  // zeros: a clean end
+  if (!out->bad) out->what = "all-zero record header";
+  const uint64_t next = out->last_seq + 1;
+  for (uint64_t pos = off + kRecordAlign; pos + kRecordHeaderBytes <= out->garbage_end;) {
     RecordHeader h;
     std::string_view body;
     DecodeStatus ds;
     WARDEN_RETURN_IF_ERROR(DecodeAt(w, pos, max_record_bytes, &ds, &h, &body));
-    if (ds == DecodeStatus::kOk && h.segment_id == segment_id) {
-      out->valid_after = true;
-      out->what += "; a valid record (sequence " + std::to_string(h.seq) + ") follows at offset " +
-                   std::to_string(pos);
+    uint64_t batch_first = 0;
+    if (ds != DecodeStatus::kOk || h.segment_id != segment_id ||
+        !BatchFirst(h, out->header, &batch_first)) {
+      pos += kRecordAlign;
+      continue;
+    }
+    if (!out->valid_after || batch_first > next) {
+      const char* kind = batch_first > next ? "; a record of a later batch" : "; a valid record";
+      out->what += kind + std::string(" (sequence ") + std::to_string(h.seq) + ", batch from " +
+                   std::to_string(batch_first) + ") follows at offset " + std::to_string(pos);
+    }
+    out->valid_after = true;
+    if (batch_first > next) {
+      out->later_batch_after = true;
       break;
     }
+    pos += RecordExtent(h.length);
   }
   return Status::Ok();
 }
 
 Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_id,
-                       size_t max_record_bytes, const RecordFn& on_record, SegmentScan* out,
-                       std::string* buffer) {
+                       size_t max_record_bytes, uint64_t zero_run, const RecordFn& on_record,
+                       SegmentScan* out, std::string* buffer) {
   WARDEN_ASSIGN_OR_RETURN(auto file, env->Open(path, io::kOpenRead));
   WARDEN_ASSIGN_OR_RETURN(uint64_t size, env->Size(*file));
   if (size > kMaxSegmentFileBytes) {
@@ -216,11 +244,13 @@ Status ScanSegmentFile(io::Env* env, const std::string& path, uint64_t segment_i
   SegmentSource source = [&](uint64_t offset, char* buf, size_t len) {
     return env->Read(*file, buf, len, offset);
   };
-  return ScanSegmentSource(source, size, segment_id, max_record_bytes, on_record, out, buffer);
+  return ScanSegmentSource(source, size, segment_id, max_record_bytes, zero_run, on_record, out,
+                           buffer);
 }
 
 Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record_bytes,
-                   const RecordFn& on_record, SegmentScan* out, size_t chunk_bytes) {
+                   const RecordFn& on_record, SegmentScan* out, size_t chunk_bytes,
+                   uint64_t zero_run) {
   SegmentSource source = [data](uint64_t offset, char* buf, size_t len) -> Result<size_t> {
     if (offset >= data.size()) return size_t{0};
     size_t n = std::min<size_t>(len, data.size() - static_cast<size_t>(offset));
@@ -228,8 +258,43 @@ Status ScanSegment(std::string_view data, uint64_t segment_id, size_t max_record
     return n;
   };
   std::string buffer;
-  return ScanSegmentSource(source, data.size(), segment_id, max_record_bytes, on_record, out,
-                           &buffer, chunk_bytes);
+  return ScanSegmentSource(source, data.size(), segment_id, max_record_bytes, zero_run, on_record,
+                           out, &buffer, chunk_bytes);
+}
+
+uint64_t TailWindow(size_t max_batch_bytes, size_t max_record_bytes) {
+  return std::max<uint64_t>(max_batch_bytes, RecordExtent(max_record_bytes));
+}
+
+Result<uint64_t> ZeroNonZero(io::Env* env, io::File& file, uint64_t from, uint64_t to) {
+  constexpr size_t kChunk = 64u << 10;
+  constexpr size_t kBlock = 4096;
+  static const std::string kZeros(kChunk, '\0');
+  std::string buf(kChunk, '\0');
+  uint64_t written = 0;
+  for (uint64_t pos = from; pos < to;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, to - pos));
+    WARDEN_ASSIGN_OR_RETURN(size_t got, env->Read(file, buf.data(), want, pos));
+    if (got == 0) break;  // the file ends here
+    // Coalesce the non-zero blocks of this chunk into runs of writes.
+    for (size_t i = 0; i < got;) {
+      size_t n = std::min(kBlock, got - i);
+      if (FirstNonZero(buf.data() + i, n) == n) {
+        i += n;
+        continue;
+      }
+      size_t run = i;
+      while (run < got && FirstNonZero(buf.data() + run, std::min(kBlock, got - run)) <
+                              std::min(kBlock, got - run)) {
+        run += std::min(kBlock, got - run);
+      }
+      WARDEN_RETURN_IF_ERROR(env->Write(file, kZeros.data(), run - i, pos + i));
+      written += run - i;
+      i = run;
+    }
+    pos += got;
+  }
+  return written;
 }
 
 std::string EncodeCheckpoint(uint64_t seq, const std::string& snapshot) {

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Wal>> Wal::Open(io::Loop* loop, io::Env* env, const std::
 }
 
 Status Wal::Recover(const ReplayHandler& handler) {
-  WARDEN_RETURN_IF_ERROR(env_->CreateDir(dir_));
+  WARDEN_RETURN_IF_ERROR(env_->CreateDirDurable(dir_));
   WARDEN_ASSIGN_OR_RETURN(auto names, env_->ListDir(dir_));
   std::map<uint64_t, std::string> segment_files;
   std::map<uint64_t, std::string> checkpoints;
@@ -111,8 +111,9 @@ Status Wal::Recover(const ReplayHandler& handler) {
       ++recovery_.records_replayed;
       return handler.on_record(seq, payload);
     };
-    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env_, path, id, options_.max_record_bytes, on_record,
-                                           &scan, &scan_buffer));
+    const uint64_t zero_run = TailWindow(options_.max_batch_bytes, options_.max_record_bytes);
+    WARDEN_RETURN_IF_ERROR(ScanSegmentFile(env_, path, id, options_.max_record_bytes, zero_run,
+                                           on_record, &scan, &scan_buffer));
     if (!scan.header_ok) {
       if (is_last && scan.all_zero) {
         // Created but never written: the crash came before its header.
@@ -136,14 +137,24 @@ Status Wal::Recover(const ReplayHandler& handler) {
                                                   ", expected " + std::to_string(expected) +
                                                   RepairHint(dir_));
     }
-    if (scan.bad && (scan.valid_after || !is_last)) {
+    // A roll happens only between batches, after the previous batch's
+    // fdatasync: every segment but the last was synced whole, so anything
+    // after its end is damage. In the last one, records after the end that
+    // all belong to the end's batch are a batch torn by a crash (never
+    // acknowledged, since its fdatasync did not complete); a record of a
+    // later batch means the end's batch had been synced: damage.
+    const bool torn = scan.bad || scan.valid_after;
+    if (scan.later_batch_after || (torn && !is_last)) {
       return Status::Error(Code::kCorruption,
-                           "\"" + path + "\" offset " + std::to_string(scan.bad_offset) + ": " +
-                               scan.what + (scan.valid_after ? "" : "; later segments follow") +
+                           "\"" + path + "\" offset " + std::to_string(scan.end_offset) + ": " +
+                               scan.what + (is_last ? "" : "; later segments follow") +
                                RepairHint(dir_));
     }
     expected = scan.last_seq + 1;
     segments_.push_back(Segment{id, scan.header.first_seq});
+    // New records carry batch indexes, which a version 1 segment cannot
+    // hold: the next batch starts a new segment.
+    roll_requested_ = scan.header.version < kFormatVersion;
     last_scan = scan;
   }
 
@@ -161,23 +172,36 @@ Status Wal::Recover(const ReplayHandler& handler) {
     const std::string path = SegmentPath(segments_.back().id);
     WARDEN_ASSIGN_OR_RETURN(active_, env_->Open(path, io::kOpenWrite));
     active_offset_ = last_scan.end_offset;
-    if (last_scan.bad) {
-      // A torn tail: the last batch was cut short and never acknowledged.
-      // Zero it, so the next batch is not followed by its leftovers.
-      uint64_t len = last_scan.garbage_end - last_scan.bad_offset;
-      WARDEN_RETURN_IF_ERROR(env_->WriteZeros(*active_, last_scan.bad_offset, last_scan.garbage_end));
-      WARDEN_RETURN_IF_ERROR(env_->Sync(*active_, true));
-      recovery_.torn_file = path;
-      recovery_.torn_offset = last_scan.bad_offset;
-      recovery_.torn_bytes = len;
-      WLOG_WARN("", "wal: truncated a torn tail of " + std::to_string(len) + " bytes at \"" + path +
-                        "\" offset " + std::to_string(last_scan.bad_offset) + " (" + last_scan.what +
-                        ")");
-    }
+    WARDEN_RETURN_IF_ERROR(ClearTail(path, last_scan));
   }
   last_acked_seq_ = next_seq_ - 1;
   recovery_.last_seq = last_acked_seq_;
   recovery_.segments = segments_.size();
+  return Status::Ok();
+}
+
+Status Wal::ClearTail(const std::string& path, const SegmentScan& scan) {
+  // The batch in flight at a crash may have left any subset of its pages in
+  // [end, end + window): a lost first page reads as a clean end with stale
+  // records after it, which the next batch would land in front of. Zero
+  // whatever is non-zero there (and any garbage a bad record ran into), and
+  // make it durable before anything new is appended. A crash in between
+  // leaves a state this handles again.
+  const uint64_t end = scan.end_offset;
+  WARDEN_ASSIGN_OR_RETURN(uint64_t size, env_->Size(*active_));
+  uint64_t to = std::min(size, end + TailWindow(options_.max_batch_bytes, options_.max_record_bytes));
+  to = std::max(to, scan.garbage_end);
+  WARDEN_ASSIGN_OR_RETURN(uint64_t zeroed, ZeroNonZero(env_, *active_, end, to));
+  if (zeroed == 0 && !scan.bad) return Status::Ok();  // a clean log costs no write
+  if (zeroed > 0) WARDEN_RETURN_IF_ERROR(env_->Sync(*active_, true));
+  recovery_.torn_file = path;
+  recovery_.torn_offset = end;
+  recovery_.torn_bytes = zeroed;
+  recovery_.torn_what = scan.what.empty() ? "stale bytes after a clean end" : scan.what;
+  WLOG_WARN("", "wal: cut the unacknowledged tail at \"" + path + "\" offset " +
+                    std::to_string(end) + ", zeroing " + std::to_string(zeroed) + " bytes of [" +
+                    std::to_string(end) + ", " + std::to_string(to) + ") (" + recovery_.torn_what +
+                    ")");
   return Status::Ok();
 }
 
@@ -267,7 +291,8 @@ void Wal::StartFlush() {
   WARDEN_CHECK(in_flight_.empty());
   for (size_t i = 0; i < take; ++i) {
     Pending& p = pending_[i];
-    EncodeRecord(p.type, segments_.back().id, next_seq_ + i, p.payload, &batch_);
+    EncodeRecord(p.type, segments_.back().id, next_seq_ + i, p.payload, &batch_,
+                 static_cast<uint32_t>(i));
     in_flight_.push_back(std::move(p));
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(take));
@@ -276,15 +301,27 @@ void Wal::StartFlush() {
   flushing_ = true;
   WARDEN_CRASH_POINT("wal.before_write");
   std::weak_ptr<bool> alive = alive_;
-  env_->WriteAndSync(*loop_, *active_, batch_.data(), batch_.size(), active_offset_,
-                     [this, alive, bytes](Status st) {
-                       if (alive.expired()) return;
-                       if (!*alive.lock()) {
-                         flushing_ = false;
-                         return;
-                       }
-                       OnFlushed(std::move(st), bytes);
-                     });
+  auto done = [this, alive, bytes](Status st) {
+    if (alive.expired()) return;
+    if (!*alive.lock()) {
+      flushing_ = false;
+      return;
+    }
+    OnFlushed(std::move(st), bytes);
+  };
+  if (base::CrashPointArmed("wal.after_write")) {
+    // A crash test wants the point between the write and its fdatasync,
+    // which the linked chain has no room for: the two calls go apart (and
+    // block the loop, which only such a test accepts).
+    Status st = env_->Write(*active_, batch_.data(), batch_.size(), active_offset_);
+    if (st.ok()) {
+      WARDEN_CRASH_POINT("wal.after_write");
+      st = env_->Sync(*active_, /*data_only=*/true);
+    }
+    loop_->Post([done = std::move(done), st = std::move(st)]() mutable { done(std::move(st)); });
+    return;
+  }
+  env_->WriteAndSync(*loop_, *active_, batch_.data(), batch_.size(), active_offset_, std::move(done));
 }
 
 void Wal::OnFlushed(Status st, uint64_t bytes) {
@@ -295,9 +332,7 @@ void Wal::OnFlushed(Status st, uint64_t bytes) {
     return Fail(std::move(st).Wrap("wal: write+fdatasync of " + std::to_string(in_flight_.size()) +
                                    " records at offset " + std::to_string(active_offset_)));
   }
-  // Both backends complete the write and its fdatasync together, so the log
-  // sees the written batch only here.
-  WARDEN_CRASH_POINT("wal.after_write");
+  // wal.after_write is in StartFlush, between the two calls.
   WARDEN_CRASH_POINT("wal.after_sync");
   active_offset_ += bytes;
   std::vector<Pending> done = std::move(in_flight_);

@@ -7,9 +7,11 @@
 // timer and no artificial delay.
 //
 // Open recovers the directory: it replays the newest checkpoint snapshot and
-// every record after it, truncates a torn tail (an incomplete last record),
-// and refuses to open when a bad record is followed by valid ones, naming the
-// file, the offset and what was found. Repair() is the operator's way out of
+// every record after it, cuts off a torn tail (an incomplete last batch, even
+// one with records after its damage: that batch was never acknowledged),
+// and refuses to open when damage is followed by a record of a later batch
+// (acknowledged records were damaged), naming the file, the offset and what
+// was found. Repair() is the operator's way out of
 // that state; it keeps copies of everything it removes.
 //
 // Failure model: any write or fdatasync error puts the log in a failed state.
@@ -34,6 +36,8 @@
 
 namespace warden::wal {
 
+struct SegmentScan;  // wal/scan.h
+
 struct WalOptions {
   // Size every segment is pre-allocated to. 64 KiB .. 1 GiB.
   uint64_t segment_bytes = 32ull << 20;
@@ -51,11 +55,15 @@ struct RecoveryInfo {
   uint64_t records_replayed = 0;  // records after the snapshot
   uint64_t last_seq = 0;          // highest durable sequence number
   size_t segments = 0;
-  // A torn tail that was cut off: file, offset of the first bad byte, and
-  // bytes zeroed. Empty file when none.
+  // A torn tail that was cut off (a bad last record, or non-zero bytes after
+  // the last good one, left by a batch in flight at a crash): file, offset
+  // where the good records end, and bytes zeroed. Empty file when none.
   std::string torn_file;
   uint64_t torn_offset = 0;
   uint64_t torn_bytes = 0;
+  // What was found there, e.g. a batch torn by a crash: a bad record with
+  // records of the same batch after it.
+  std::string torn_what;
   size_t stale_temps_removed = 0;
 };
 
@@ -119,6 +127,9 @@ class Wal {
 
   Wal(io::Loop* loop, io::Env* env, std::string dir, const WalOptions& options);
   Status Recover(const ReplayHandler& handler);
+  // Zeroes what a crashed batch may have left after the end of the active
+  // segment's records; see docs/durability.md.
+  Status ClearTail(const std::string& path, const SegmentScan& scan);
   Status CreateSegment(uint64_t id, uint64_t first_seq);
   void ScheduleFlush();
   void StartFlush();

@@ -41,6 +41,7 @@ class TestLauncher {
     REQUIRE(warden_launcher_options_new(&options) == WARDEN_OK);
     REQUIRE(warden_launcher_options_set_cache_dir(options, cache_.path().c_str()) == WARDEN_OK);
     REQUIRE(warden_launcher_options_set_policy_dir(options, RepoPolicies().c_str()) == WARDEN_OK);
+    REQUIRE(warden_launcher_options_setenv(options, "CAPI_TEST_VAR", "from-options") == WARDEN_OK);
     const int rc = warden_launcher_new(options, &launcher_);
     INFO(warden_last_error());
     REQUIRE(rc == WARDEN_OK);
@@ -433,11 +434,12 @@ TEST_CASE("capi: a job freed while another thread waits on it is killed, and the
   ::close(pidfd);
 }
 
-TEST_CASE("capi: a spec's environment and job id reach the job; a bad policy or spec starts nothing",
+TEST_CASE("capi: the launcher's environment feeds env_pass; spec options reach the job; a bad policy or spec starts nothing",
           "[capi][root]") {
   WARDEN_REQUIRE_ROOT();
   TestLauncher launcher;
   warden_job_spec* spec = Spec({"/usr/bin/env"});
+  REQUIRE(warden_job_spec_add_env_pass(spec, "CAPI_TEST_VAR") == WARDEN_OK);
   REQUIRE(warden_job_spec_setenv(spec, "CAPI_OWN", "own-value") == WARDEN_OK);
   REQUIRE(warden_job_spec_set_job_id(spec, "capi-env-test") == WARDEN_OK);
   REQUIRE(warden_job_spec_set_timeout_ms(spec, 60000) == WARDEN_OK);
@@ -449,6 +451,19 @@ TEST_CASE("capi: a spec's environment and job id reach the job; a bad policy or 
   REQUIRE(warden_job_wait(job, -1) == WARDEN_OK);
   const std::string out = Output(job, WARDEN_STDOUT);
   CHECK(out.find("CAPI_OWN=own-value\n") != std::string::npos);
+  // From the options' environment, never from this process's.
+  CHECK(out.find("CAPI_TEST_VAR=from-options\n") != std::string::npos);
+  CHECK(warden_job_free(job) == WARDEN_OK);
+
+  // A second start of the spec, with the policy it resolved the first time.
+  REQUIRE(warden_job_spec_set_job_id(spec, "") == WARDEN_OK);
+  rc = warden_job_start(launcher.get(), spec, &job);
+  INFO(warden_last_error());
+  REQUIRE(rc == WARDEN_OK);
+  REQUIRE(warden_job_wait(job, -1) == WARDEN_OK);
+  int status = -1;
+  CHECK(warden_job_status(job, &status) == WARDEN_OK);
+  CHECK(status == WARDEN_JOB_OK);
   CHECK(warden_job_free(job) == WARDEN_OK);
 
   // An unknown policy name fails the start, and starts nothing.

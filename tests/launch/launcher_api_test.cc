@@ -33,8 +33,6 @@ using namespace std::chrono_literals;
 // test's own.
 struct Fixture {
   testing::TempDir cache;
-  testing::ScopedEnv cache_env{"WARDEN_CACHE_DIR", cache.path()};
-  testing::ScopedEnv policy_env{"WARDEN_POLICY_DIR", testing::RepoPolicies()};
   std::unique_ptr<Launcher> launcher;
 
   Fixture() {

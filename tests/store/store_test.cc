@@ -114,6 +114,58 @@ TEST_CASE("store: multi-file commit interrupted at every step is all or nothing"
   CHECK(finished);  // the sweep reached a commit that no crash interrupted
 }
 
+TEST_CASE("store: the store root made by Open survives a crash", "[store]") {
+  WARDEN_EACH_BACKEND(loop);
+  TempDir dir;
+  io::FaultEnv env;
+  {
+    auto s = store::Store::Open(loop.get(), &env, dir.Join("st"), warden::testing::SmallOptions());
+    REQUIRE(s.ok());
+    REQUIRE(s.value()->CommitFiles({{"a", "a1"}}).ok());
+  }
+  env.Crash();
+  env.Restart();
+  auto s = store::Store::Open(loop.get(), &env, dir.Join("st"), warden::testing::SmallOptions());
+  REQUIRE(s.ok());
+  CHECK(Read(dir.Join("st/a")) == "a1");
+}
+
+TEST_CASE("store: an error past the commit point refuses every later commit until reopen", "[store]") {
+  WARDEN_EACH_BACKEND(loop);
+  const std::vector<std::pair<std::string, std::string>> v1 = {{"a", "a1"}, {"b", "b1"}};
+  const std::vector<std::pair<std::string, std::string>> v2 = {{"a", "a2"}, {"b", "b2"}};
+  const std::vector<std::pair<std::string, std::string>> v3 = {{"a", "a3"}, {"b", "b3"}};
+  // The rename of the first file, or the directory fsync after the renames
+  // (the second fsync(dir) of a commit; the first makes the temps durable).
+  for (io::FaultRule rule : {io::FaultRule{io::FaultOp::kRename, EIO, 0, 1, 0},
+                             io::FaultRule{io::FaultOp::kSyncDir, EIO, 1, 1, 0}}) {
+    INFO("failing op " << static_cast<int>(rule.op));
+    TempDir dir;
+    io::FaultEnv env;
+    {
+      auto s = store::Store::Open(loop.get(), &env, dir.Join("st"), warden::testing::SmallOptions());
+      REQUIRE(s.ok());
+      REQUIRE(s.value()->CommitFiles(v1).ok());
+      env.AddRule(rule);
+      REQUIRE_FALSE(s.value()->CommitFiles(v2).ok());
+      // A later commit would be overwritten (or made impossible to finish)
+      // when the next Open rolls the failed one forward.
+      Status later = s.value()->CommitFiles(v3);
+      CHECK(later.code() == Code::kFailedPrecondition);
+      CHECK(later.message().find("reopen") != std::string::npos);
+      CHECK(s.value()->CommitFiles(v3).code() == Code::kFailedPrecondition);
+      CHECK_FALSE(s.value()->health().ok());
+    }
+    auto s = store::Store::Open(loop.get(), &env, dir.Join("st"), warden::testing::SmallOptions());
+    REQUIRE(s.ok());
+    CHECK(s.value()->open_info().rolled_forward == 1);
+    CHECK(Read(dir.Join("st/a")) == "a2");
+    CHECK(Read(dir.Join("st/b")) == "b2");
+    REQUIRE(s.value()->CommitFiles(v3).ok());
+    CHECK(Read(dir.Join("st/a")) == "a3");
+  }
+}
+
 TEST_CASE("store: a crash at every named commit point is all or nothing", "[store][slow]") {
   WARDEN_EACH_BACKEND(loop);
   const char* points[] = {"txn.after_temps", "txn.after_intent", "txn.after_rename",
