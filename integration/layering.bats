@@ -109,6 +109,7 @@ copy_tree() {
   echo "$output"
   [ "$status" -eq 1 ]
   [[ "$output" == *"src/cli/commands.h:"*"<mnt/bind_source.h>: mnt is an internal module"* ]]
+}
 
 @test "layering: the library outside src/cli/ reads no environment variable" {
   run "$check_env"
