@@ -82,6 +82,35 @@ copy_tree() {
   [[ "$output" == *"src/mnt/mount_plan.h:"*"names no module"* ]]
 }
 
+# The warden command is built on the public API alone (include/warden/):
+# scripts/check-cli-api.sh refuses any other include in src/cli/.
+@test "layering: src/cli includes only the public API, its own headers and system headers" {
+  run "$root/scripts/check-cli-api.sh"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"use only the public API"* ]]
+}
+
+@test "layering: an internal header included in src/cli fails the check, naming the line" {
+  copy_tree
+  local n
+  n=$(($(wc -l <"$copy/src/cli/run_cmd.cc") + 1))
+  printf '#include "base/fd.h"\n' >>"$copy/src/cli/run_cmd.cc"
+  run "$root/scripts/check-cli-api.sh" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/cli/run_cmd.cc:$n: #include \"base/fd.h\""*"public API"* ]]
+}
+
+@test "layering: an internal module included in src/cli as <module/...> fails the check" {
+  copy_tree
+  printf '#include <mnt/bind_source.h>\n' >>"$copy/src/cli/commands.h"
+  run "$root/scripts/check-cli-api.sh" "$copy"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"src/cli/commands.h:"*"<mnt/bind_source.h>: mnt is an internal module"* ]]
+}
+
 @test "layering: the library outside src/cli/ reads no environment variable" {
   run "$check_env"
   echo "$output"

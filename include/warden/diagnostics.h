@@ -37,6 +37,15 @@ struct DiagnosticOptions {
 // unknown crash point, step or call, a bad errno or backend).
 WARDEN_EXPORT Status ConfigureDiagnostics(const DiagnosticOptions& options);
 
+// A start-up mark for a program's own phases around the library's: with
+// trace_startup on, writes "warden: trace: +<ms> <phase> (<N> faults)" to
+// stderr, the time counted from the process's first mark and N its minor
+// page faults so far; otherwise it costs one branch. `warden run` marks
+// "main", "options parsed", "policy loaded" and "exit". `phase` is
+// printed as it is (one line, no newline in it). Safe to call from any
+// thread; lines of marks made at once may interleave.
+WARDEN_EXPORT void TraceMark(const char* phase);
+
 }  // namespace warden
 
 #endif  // WARDEN_DIAGNOSTICS_H_

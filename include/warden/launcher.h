@@ -266,6 +266,12 @@ class WARDEN_EXPORT Launcher {
   // A policy by name (in options().policy_dir, else built in) or by file
   // path (one with a '/' or ending .toml), as `warden run --policy` takes.
   warden::Result<Policy> LoadPolicy(const std::string& name_or_file) const;
+  // The policy that `warden run PROGRAM` picks without --policy, among
+  // those of options().policy_dir (else the built-in ones): by the
+  // program's suffix (.py), then its "#!" interpreter, then its own name
+  // (`-- python3 app.py`); "default" when nothing matches. Reads the
+  // program's first bytes when it is a file.
+  warden::Result<Policy> PolicyForProgram(const std::string& program_path) const;
 
   // Starts the job and returns once its sandbox runs, or its setup failed:
   // it does not wait for the job's end. A request that cannot be run at all

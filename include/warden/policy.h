@@ -242,6 +242,31 @@ WARDEN_EXPORT Status ValidatePolicy(const std::string& name_or_file);
 // from any thread.
 WARDEN_EXPORT std::string PolicyHash(const Policy& policy);
 
+// The BPF filter that a SeccompSpec compiles to, as `warden policy check`
+// and `import-oci` report it.
+struct SeccompFilterInfo {
+  size_t instructions = 0;  // BPF instructions, at most the kernel's 4096
+  std::string hash;         // hex SHA-256 of the spec, libseccomp's version
+                            // and the architecture: equal filters, equal hash
+};
+
+// Compiles `spec` to its BPF filter, writing nothing (no filter cache).
+// Errors: kInvalidArgument for a spec that names an unknown syscall or that
+// the filter cannot express (too many rules for one call, too long a
+// program), kInternal when libseccomp fails. Safe to call from any thread.
+WARDEN_EXPORT Result<SeccompFilterInfo> CompileSeccompFilter(const SeccompSpec& spec);
+
+// Reads the OCI runtime-spec (linux.seccomp) or Docker seccomp profile at
+// `path` (a regular file of at most kMaxPolicyBytes; a FIFO or a device is
+// refused without blocking on it) and translates it into a SeccompSpec,
+// exactly or not at all: what warden cannot express exactly (SCMP_ACT_TRAP,
+// NOTIFY, TRACE, flags, listeners, argument rules its filter cannot
+// reproduce) is an error, never a weaker filter. Errors: kInvalidArgument
+// "PATH: JSON.PATH: why" for a profile that is malformed or refused; the
+// read's own error otherwise. Stricter by construction: i386 and x32 calls
+// and KILL_THREAD kill the whole process. Safe to call from any thread.
+WARDEN_EXPORT Result<SeccompSpec> ImportOciSeccompProfile(const std::string& path);
+
 }  // namespace warden
 
 #endif  // WARDEN_POLICY_H_

@@ -4,8 +4,10 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/env_config.h"
 #include "warden/doctor.h"
 #include "warden/job.h"
+#include "warden/launcher.h"
 
 namespace warden::cli {
 
@@ -41,7 +43,14 @@ int DoctorCommand(int argc, char** argv) {
                  option ? "option" : "argument", argv[i]);
     return kUsageErrorExit;
   }
-  const DoctorReport report = Doctor();
+  // The probes of the launcher that `warden run` would use: the same
+  // directories, pool and cgroup choices.
+  Result<std::unique_ptr<Launcher>> launcher = LauncherFromEnvironment(/*forward_signals=*/false);
+  if (!launcher.ok()) {
+    std::fprintf(stderr, "warden doctor: %s\n", launcher.status().ToString().c_str());
+    return 1;
+  }
+  const DoctorReport report = (*launcher)->Doctor();
   if (json) {
     const std::string text = DoctorReportToJson(report);
     std::fwrite(text.data(), 1, text.size(), stdout);

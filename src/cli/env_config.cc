@@ -2,9 +2,10 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <utility>
 
-#include "launch/job_run.h"
+#include "warden/policy.h"
 
 namespace warden::cli {
 namespace {
@@ -15,13 +16,12 @@ std::string Get(const std::map<std::string, std::string>& env, const char* name)
   return it == env.end() ? "" : it->second;
 }
 
-// A state directory: an absolute path shorter than 256 bytes, else the
-// default (what warden has always done with WARDEN_NET_DIR and
-// WARDEN_UID_DIR).
-std::string StateDir(const std::map<std::string, std::string>& env, const char* name,
-                     const std::string& fallback) {
+// A lease directory: an absolute path shorter than 256 bytes, else ""
+// (under LauncherOptions::state_dir), what warden has always done with
+// WARDEN_NET_DIR and WARDEN_UID_DIR.
+std::string StateDir(const std::map<std::string, std::string>& env, const char* name) {
   const std::string v = Get(env, name);
-  return !v.empty() && v[0] == '/' && v.size() < 256 ? v : fallback;
+  return !v.empty() && v[0] == '/' && v.size() < 256 ? v : "";
 }
 
 std::map<std::string, std::string> ProcessEnvironment() {
@@ -36,18 +36,50 @@ std::map<std::string, std::string> ProcessEnvironment() {
   return env;
 }
 
+// What ApplyEnvironment read, for LauncherFromEnvironment.
+std::optional<LauncherOptions>& Saved() {
+  static std::optional<LauncherOptions> options;
+  return options;
+}
+
+// The variable behind an option that Launcher::Create refused: each is
+// tried alone on the defaults (Create makes nothing on the host). Empty
+// when none fails alone.
+std::string RefusedVariable(const LauncherOptions& options) {
+  struct Field {
+    const char* variable;
+    std::string LauncherOptions::*member;
+  };
+  static const Field kFields[] = {
+      {"WARDEN_CACHE_DIR", &LauncherOptions::cache_dir},
+      {"WARDEN_POLICY_DIR", &LauncherOptions::policy_dir},
+      {"WARDEN_NET_DIR", &LauncherOptions::net_state_dir},
+      {"WARDEN_UID_DIR", &LauncherOptions::uid_state_dir},
+      {"WARDEN_NET_POOL", &LauncherOptions::net_pool},
+      {"WARDEN_UID_RANGE", &LauncherOptions::uid_range},
+      {"WARDEN_CGROUP_DISABLE", &LauncherOptions::cgroup_disable},
+  };
+  const LauncherOptions defaults;
+  for (const Field& f : kFields) {
+    if (options.*f.member == defaults.*f.member) continue;
+    LauncherOptions alone;
+    alone.*f.member = options.*f.member;
+    if (!Launcher::Create(std::move(alone)).ok()) return f.variable;
+  }
+  return "";
+}
+
 }  // namespace
 
-Result<base::HostConfig> HostConfigFromEnvironment(
-    const std::map<std::string, std::string>& env) {
-  base::HostConfig config;
-  if (std::string v = Get(env, "WARDEN_CACHE_DIR"); !v.empty()) config.cache_dir = v;
-  config.net_state_dir = StateDir(env, "WARDEN_NET_DIR", config.net_state_dir);
-  config.uid_state_dir = StateDir(env, "WARDEN_UID_DIR", config.uid_state_dir);
-  config.policy_dir = Get(env, "WARDEN_POLICY_DIR");
-  config.net_pool = Get(env, "WARDEN_NET_POOL");
-  config.uid_range = Get(env, "WARDEN_UID_RANGE");
-  config.cgroup_disable = Get(env, "WARDEN_CGROUP_DISABLE");
+Result<LauncherOptions> LauncherOptionsFromEnvironment(const std::map<std::string, std::string>& env) {
+  LauncherOptions options;
+  if (std::string v = Get(env, "WARDEN_CACHE_DIR"); !v.empty()) options.cache_dir = v;
+  options.net_state_dir = StateDir(env, "WARDEN_NET_DIR");
+  options.uid_state_dir = StateDir(env, "WARDEN_UID_DIR");
+  options.policy_dir = Get(env, "WARDEN_POLICY_DIR");
+  options.net_pool = Get(env, "WARDEN_NET_POOL");
+  options.uid_range = Get(env, "WARDEN_UID_RANGE");
+  options.cgroup_disable = Get(env, "WARDEN_CGROUP_DISABLE");
   // The host's word on net.ipv4.ip_forward: "1" forbids warden to turn it
   // on (a veth job that needs it then fails closed); unset, "" or "0"
   // allows it. Set it in the environment of the service or runner that
@@ -57,12 +89,12 @@ Result<base::HostConfig> HostConfigFromEnvironment(
     return Status::Error(Code::kInvalidArgument, "WARDEN_NO_IP_FORWARD must be 0 or 1, not \"" +
                                                      no_forward.substr(0, 32) + "\"");
   }
-  config.may_change_sysctls = no_forward != "1";
+  options.may_change_sysctls = no_forward != "1";
   // `warden` is a process of its own: moving it into a leaf of its cgroup
   // disturbs no one.
-  config.may_move_self = true;
-  config.environment = env;
-  return config;
+  options.may_move_self = true;
+  options.environment = env;
+  return options;
 }
 
 DiagnosticOptions DiagnosticsFromEnvironment(const std::map<std::string, std::string>& env) {
@@ -80,11 +112,30 @@ DiagnosticOptions DiagnosticsFromEnvironment(const std::map<std::string, std::st
 
 Status ApplyEnvironment() {
   const std::map<std::string, std::string> env = ProcessEnvironment();
-  WARDEN_ASSIGN_OR_RETURN(base::HostConfig config, HostConfigFromEnvironment(env));
+  WARDEN_ASSIGN_OR_RETURN(LauncherOptions options, LauncherOptionsFromEnvironment(env));
   WARDEN_RETURN_IF_ERROR(ConfigureDiagnostics(DiagnosticsFromEnvironment(env))
                              .Wrap("the WARDEN_* environment"));
-  launch::SetDefaultHostConfig(std::move(config));
+  Saved() = std::move(options);
   return Status::Ok();
+}
+
+std::string PolicyDirectoryFromEnvironment() {
+  return Saved() && !Saved()->policy_dir.empty() ? Saved()->policy_dir : PolicyDirectory();
+}
+
+Result<std::unique_ptr<Launcher>> LauncherFromEnvironment(bool forward_signals) {
+  if (!Saved()) {
+    return Status::Error(Code::kInternal, "the WARDEN_* environment was not read (ApplyEnvironment)");
+  }
+  LauncherOptions options = *Saved();
+  options.forward_signals = forward_signals;
+  Result<std::unique_ptr<Launcher>> launcher = Launcher::Create(options);
+  if (launcher.ok()) return launcher;
+  Status st = launcher.take_status();
+  if (std::string variable = RefusedVariable(options); !variable.empty()) {
+    st.Wrap(variable + "=" + Get(options.environment, variable.c_str()));
+  }
+  return st;
 }
 
 }  // namespace warden::cli

@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/env_config.h"
 #include "warden/gc.h"
+#include "warden/launcher.h"
 
 namespace warden::cli {
 
@@ -24,7 +26,14 @@ void GcUsage(FILE* out) {
 
 int GcCommand(int argc, char** argv) {
   if (int rc = NoArgumentsOrHelp("gc", argc, argv, &GcUsage); rc >= 0) return rc;
-  const GcReport report = Gc();
+  // What the launcher that `warden run` would use left behind: its lease
+  // directories and cgroup choices.
+  Result<std::unique_ptr<Launcher>> launcher = LauncherFromEnvironment(/*forward_signals=*/false);
+  if (!launcher.ok()) {
+    std::fprintf(stderr, "warden gc: %s\n", launcher.status().ToString().c_str());
+    return 1;
+  }
+  const GcReport report = (*launcher)->Gc();
   for (const std::string& e : report.errors) std::fprintf(stderr, "warden gc: %s\n", e.c_str());
   const std::vector<std::string>& removed = report.removed;
   for (const std::string& r : removed) std::printf("removed %s\n", r.c_str());

@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "base/trace.h"
 #include "cli/commands.h"
 #include "cli/env_config.h"
+#include "warden/diagnostics.h"
 #include "warden/job.h"
 
 namespace {
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "warden: %s\n", st.ToString().c_str());
     return 125;
   }
-  warden::base::TracePhase("main");
+  warden::TraceMark("main");
   if (argc < 2) {
     Usage(stderr);
     return kUsageExit;

@@ -9,17 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "base/fd.h"
-#include "base/file.h"
 #include "cli/commands.h"
-#include "policy/oci_seccomp.h"
-#include "seccomp/seccomp.h"
+#include "cli/env_config.h"
+#include "warden/launcher.h"
 #include "warden/policy.h"
 
 namespace warden::cli {
@@ -47,7 +46,7 @@ void CheckUsage(FILE* out) {
                "%s (set WARDEN_POLICY_DIR to use another directory);\n"
                "a path containing '/' or ending in .toml is a file.\n"
                "Exit status: 0 valid, 125 invalid (FILE:LINE:COL: message on stderr), 2 usage.\n",
-               PolicyDirectory().c_str());
+               PolicyDirectoryFromEnvironment().c_str());
 }
 
 void ImportUsage(FILE* out) {
@@ -71,6 +70,15 @@ void ImportUsage(FILE* out) {
 }
 
 bool IsHelp(std::string_view a) { return a == "--help" || a == "-h"; }
+
+// NAME|FILE as `warden run --policy` loads it: names from the policy
+// directory of the WARDEN_* environment, the policy cache below its cache
+// directory.
+Result<Policy> LoadNamedPolicy(const std::string& name_or_file) {
+  WARDEN_ASSIGN_OR_RETURN(std::unique_ptr<Launcher> launcher,
+                          LauncherFromEnvironment(/*forward_signals=*/false));
+  return launcher->LoadPolicy(name_or_file);
+}
 
 int UsageError(const std::string& cmd, const std::string& what) {
   std::fprintf(stderr, "warden %s: %s (see warden %s --help)\n", cmd.c_str(), what.c_str(), cmd.c_str());
@@ -98,7 +106,7 @@ int Check(const std::vector<std::string>& args) {
     }
   }
   if (target.empty()) return UsageError("policy check", "missing FILE|NAME");
-  Result<Policy> policy = ResolvePolicy(target);
+  Result<Policy> policy = LoadNamedPolicy(target);
   if (!policy.ok()) {
     const Status& st = policy.status();
     // Parse and validation errors already read "FILE:LINE:COL: what".
@@ -109,9 +117,8 @@ int Check(const std::vector<std::string>& args) {
     }
     return kExitInvalid;
   }
-  seccomp::CompileOptions opts;
-  opts.use_cache = false;  // checking a policy writes nothing
-  Result<seccomp::BpfProgram> bpf = seccomp::Compile(policy->seccomp, opts);
+  // Checking a policy writes nothing: no filter cache.
+  Result<SeccompFilterInfo> bpf = CompileSeccompFilter(policy->seccomp);
   if (!bpf.ok()) {
     std::string where = policy->source_path.empty() ? policy->name : policy->source_path;
     std::fprintf(stderr, "%s:1:1: [seccomp] cannot be compiled: %s\n", where.c_str(),
@@ -121,7 +128,7 @@ int Check(const std::vector<std::string>& args) {
   std::printf("# policy: %s\n", policy->name.c_str());
   if (!policy->source_path.empty()) std::printf("# source: %s\n", policy->source_path.c_str());
   std::printf("# hash: sha256:%s\n", PolicyHash(policy.value()).c_str());
-  std::printf("# seccomp: %zu BPF instructions, filter hash sha256:%s\n", bpf->insns.size(),
+  std::printf("# seccomp: %zu BPF instructions, filter hash sha256:%s\n", bpf->instructions,
               bpf->hash.c_str());
   std::printf("\n%s", PolicyToToml(policy.value()).c_str());
   return 0;
@@ -136,6 +143,15 @@ std::string CommentSafe(const std::string& s) {
   return out;
 }
 
+// Writes all of `text` to `stream` and flushes it; `what` names the file in
+// errors.
+Status WriteText(FILE* stream, const std::string& text, const std::string& what) {
+  if (std::fwrite(text.data(), 1, text.size(), stream) != text.size() || std::fflush(stream) != 0) {
+    return Status::FromErrno(errno, "write(" + what + ")");
+  }
+  return Status::Ok();
+}
+
 // Writes `text` to `out` without following a symlink planted there and
 // without truncating anything: a new file (O_EXCL), or with `force` a new
 // file beside it renamed over it (the rename replaces a symlink itself,
@@ -147,16 +163,25 @@ Status WriteOutput(const std::string& out, const std::string& text, bool force) 
     const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : out.substr(0, slash));
     path = dir + "/.warden-import-" + std::to_string(::getpid()) + ".tmp";
   }
-  base::UniqueFd fd(base::RetryEintr([&] {
-    return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  }));
-  if (!fd) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
     Status st = Status::FromErrno(errno, "open(\"" + path + "\", O_CREAT|O_EXCL|O_NOFOLLOW)");
     if (errno == EEXIST && !force) st.Wrap(out + " exists; pass --force to replace it");
     return st;
   }
-  Status st = base::WriteAll(fd.get(), text.data(), text.size(), path.c_str());
-  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno(errno, "fsync(\"" + path + "\")");
+  FILE* stream = ::fdopen(fd, "w");
+  if (stream == nullptr) {
+    Status st = Status::FromErrno(errno, "fdopen(\"" + path + "\")");
+    ::close(fd);
+    ::unlink(path.c_str());
+    return st;
+  }
+  Status st = WriteText(stream, text, path);
+  if (st.ok() && ::fsync(fd) != 0) st = Status::FromErrno(errno, "fsync(\"" + path + "\")");
+  if (std::fclose(stream) != 0 && st.ok()) st = Status::FromErrno(errno, "close(\"" + path + "\")");
   if (st.ok() && force && ::rename(path.c_str(), out.c_str()) != 0) {
     st = Status::FromErrno(errno, "rename(\"" + path + "\" -> \"" + out + "\")");
   }
@@ -210,12 +235,12 @@ int ImportOci(const std::vector<std::string>& args) {
   if (out == "-") out.clear();
   if (force && out.empty()) return UsageError(cmd, "--force needs -o OUT.toml");
 
-  Result<SeccompSpec> spec = policy::SeccompFromOciFile(file);
+  Result<SeccompSpec> spec = ImportOciSeccompProfile(file);
   if (!spec.ok()) {
     std::fprintf(stderr, "warden: %s: %s\n", cmd.c_str(), spec.status().message().c_str());
     return kExitInvalid;
   }
-  Result<Policy> based = ResolvePolicy(base);
+  Result<Policy> based = LoadNamedPolicy(base);
   if (!based.ok()) {
     std::fprintf(stderr, "warden: %s: --extends %s: %s\n", cmd.c_str(), base.c_str(),
                  based.status().message().c_str());
@@ -237,9 +262,7 @@ int ImportOci(const std::vector<std::string>& args) {
                  cmd.c_str(), file.c_str(), back.ok() ? "" : ": ", back.ok() ? "" : back.status().message().c_str());
     return kExitInvalid;
   }
-  seccomp::CompileOptions opts;
-  opts.use_cache = false;
-  Result<seccomp::BpfProgram> bpf = seccomp::Compile(spec.value(), opts);
+  Result<SeccompFilterInfo> bpf = CompileSeccompFilter(spec.value());
   if (!bpf.ok()) {
     std::fprintf(stderr, "warden: %s: %s: the translated filter cannot be compiled: %s\n", cmd.c_str(),
                  file.c_str(), bpf.status().ToString().c_str());
@@ -247,7 +270,7 @@ int ImportOci(const std::vector<std::string>& args) {
   }
 
   if (out.empty()) {
-    Status st = base::WriteAll(STDOUT_FILENO, text.data(), text.size(), "stdout");
+    Status st = WriteText(stdout, text, "stdout");
     if (!st.ok()) {
       std::fprintf(stderr, "warden: %s: %s\n", cmd.c_str(), st.ToString().c_str());
       return kExitInvalid;
@@ -260,7 +283,7 @@ int ImportOci(const std::vector<std::string>& args) {
     return kExitInvalid;
   }
   std::fprintf(stderr, "warden: wrote %s (%zu seccomp rules, %zu BPF instructions)\n", out.c_str(),
-               spec->rules.size(), bpf->insns.size());
+               spec->rules.size(), bpf->instructions);
   return 0;
 }
 

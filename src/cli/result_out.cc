@@ -8,8 +8,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "base/file.h"
-#include "base/safe_open.h"
 
 namespace warden::cli {
 namespace {
@@ -53,21 +51,15 @@ Status ResultOut::Open(const std::string& file, int fd, bool stdout_captured) {
                           "nothing can tell them apart; use --result-fd 3 (with 3>result.json "
                           "or a pipe), --result FILE, or --output-dir DIR for the job's output");
   } else if (file == "-") {
-    file_ = file;
+    to_stdout_ = true;
   } else if (!file.empty()) {
-    // The directory is opened and the target checked before the job runs:
-    // the job may share that directory and plant a symlink, FIFO or device
-    // there, and a target that cannot be written must stop the run before
-    // it starts, not after.
-    const base::PathParts parts = base::SplitPath(file);
-    Result<base::UniqueFd> dir = base::OpenDirNoFollow(parts.dir);
-    Status st = dir.ok() ? base::CheckReplaceableFile(dir->get(), parts.name, file) : dir.status();
-    if (st.ok()) {
-      dir_ = std::move(dir.value());
-      name_ = parts.name;
-      file_ = file;
+    // Checked now, before the job runs, and written through the directory
+    // opened now (warden/result_file.h).
+    Result<ResultFile> opened = ResultFile::Open(file);
+    if (opened.ok()) {
+      file_.emplace(std::move(opened).value());
     } else {
-      first = Status::Error(st.code(), "--result " + file + ": " + st.ToString());
+      first = Status::Error(opened.status().code(), "--result " + file + ": " + opened.status().ToString());
     }
   }
   if (fd >= 0) {
@@ -82,21 +74,15 @@ Status ResultOut::Open(const std::string& file, int fd, bool stdout_captured) {
 }
 
 Status ResultOut::Write(const JobResult& result) const {
-  if (empty()) return Status::Ok();
-  const std::string json = JobResultToJson(result);
   Status first = Status::Ok();
-  if (file_ == "-") {
+  if (to_stdout_) {
     std::fflush(stdout);
-    first = base::WriteAll(STDOUT_FILENO, json.data(), json.size(), "write(result to stdout)");
-  } else if (!file_.empty()) {
-    // A fresh temp file in the directory opened before the run (O_EXCL,
-    // O_NOFOLLOW), renamed over the target: renameat replaces whatever the
-    // job planted at the name since, and never follows it.
-    first = base::ReplaceFileAt(dir_.get(), name_, json, 0644, file_);
+    first = WriteResultToFd(STDOUT_FILENO, result, "result to stdout");
+  } else if (file_) {
+    first = file_->Write(result);
   }
   if (fd_ >= 0) {
-    const std::string what = "write(--result-fd " + std::to_string(fd_) + ")";
-    Status st = base::WriteAll(fd_, json.data(), json.size(), what.c_str());
+    Status st = WriteResultToFd(fd_, result, "--result-fd " + std::to_string(fd_));
     if (first.ok()) first = st;
   }
   return first;

@@ -5,10 +5,11 @@
 #ifndef WARDEN_CLI_RESULT_OUT_H_
 #define WARDEN_CLI_RESULT_OUT_H_
 
+#include <optional>
 #include <string>
 
-#include "base/fd.h"
 #include "warden/job.h"
+#include "warden/result_file.h"
 #include "warden/status.h"
 
 namespace warden::cli {
@@ -27,13 +28,12 @@ class ResultOut {
   // Writes `result` to every target; the first error.
   Status Write(const JobResult& result) const;
 
-  bool empty() const { return file_.empty() && fd_ < 0; }
+  bool empty() const { return !to_stdout_ && !file_ && fd_ < 0; }
 
  private:
-  std::string file_;  // "" none, "-" stdout
-  base::UniqueFd dir_;
-  std::string name_;
-  int fd_ = -1;  // not owned: the caller's
+  bool to_stdout_ = false;           // --result -
+  std::optional<ResultFile> file_;   // --result FILE
+  int fd_ = -1;                      // not owned: the caller's
 };
 
 // What argv says about the result's targets, found without parsing the

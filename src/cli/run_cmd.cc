@@ -1,30 +1,20 @@
 // warden run [--policy NAME|FILE] [options] -- CMD [ARGS...]
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <climits>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "base/fd.h"
-#include "base/file.h"
-#include "base/safe_open.h"
-#include "base/trace.h"
 #include "cli/commands.h"
+#include "cli/env_config.h"
 #include "cli/result_out.h"
-#include "cli/script.h"
-#include "policy/shebang.h"
-#include "policy/run_options.h"
+#include "warden/diagnostics.h"
 #include "warden/job.h"
+#include "warden/launcher.h"
 #include "warden/policy.h"
+#include "warden/run_args.h"
+#include "warden/script.h"
 
 namespace warden::cli {
 namespace {
@@ -82,92 +72,6 @@ void RunUsage(FILE* out) {
       "      126 cannot execute; 127 not found\n");
 }
 
-bool IsRegularFile(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// The first bytes of a file (enough for the ELF magic and a shebang line,
-// which the kernel also cuts at 256 bytes); "" when it cannot be read.
-std::string FileHead(const std::string& p) {
-  char buf[policy::kShebangMaxBytes];
-  base::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return "";
-  ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
-bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
-
-// /dev/null, zero, full, random, urandom: memory devices that hold no state.
-bool StatelessDevice(dev_t rdev) {
-  const unsigned minor_no = minor(rdev);
-  return major(rdev) == 1 &&
-         (minor_no == 3 || minor_no == 5 || minor_no == 7 || minor_no == 8 || minor_no == 9);
-}
-
-// Opens --stdin FILE for the job. warden is root, so it opens only what
-// gives the job nothing but bytes to read, and what the real caller may
-// read:
-// - a regular file;
-// - a FIFO: the job reads what a writer sends, as with `cmd < fifo`; a
-//   pipe hands no privilege over;
-// - of the character devices, only the memory devices that hold no state
-//   (/dev/null, zero, full, random, urandom). A terminal would hand the job
-//   a terminal to inject input into, a disk or /dev/mem what root may read;
-// - no directory, socket or block device.
-// A symlink anywhere in the path is refused (a job may plant one in a
-// shared directory), and what is checked is what is opened: the name is
-// first opened O_PATH below its directory's fd, its type checked on that
-// fd (nothing is opened for real that is refused), then reopened through
-// the fd.
-Result<base::UniqueFd> OpenStdin(const std::string& path) {
-  const std::string what = "--stdin " + path;
-  const base::PathParts parts = base::SplitPath(path);
-  if (parts.name.empty()) {
-    return Status::Error(Code::kInvalidArgument, what + ": name a file, not a directory");
-  }
-  Result<base::UniqueFd> dir = base::OpenDirNoFollow(parts.dir);
-  if (!dir.ok()) return Status(dir.status()).Wrap(what);
-  base::UniqueFd handle(::openat(dir->get(), parts.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!handle) return Status::FromErrno(errno, what + ": open");
-  struct stat st;
-  if (::fstat(handle.get(), &st) != 0) return Status::FromErrno(errno, what + ": fstat");
-  if (S_ISLNK(st.st_mode)) {
-    return Status::Error(Code::kInvalidArgument, what + ": is a symlink; name the file it points to");
-  }
-  const bool ok_type = S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
-                       (S_ISCHR(st.st_mode) && StatelessDevice(st.st_rdev));
-  if (!ok_type) {
-    // Devices are refused before they are opened: opening some does
-    // something (a tape rewinds, a modem line hangs up).
-    const char* kind = S_ISDIR(st.st_mode)   ? "a directory"
-                       : S_ISCHR(st.st_mode) ? "a device"
-                       : S_ISBLK(st.st_mode) ? "a device"
-                                             : "not a regular file";
-    return Status::Error(Code::kInvalidArgument,
-                         what + ": is " + kind + "; give a regular file, a FIFO or /dev/null");
-  }
-  // The calling user's right to read it, on the fd (faccessat2 with
-  // AT_EMPTY_PATH checks the real uid, as access(2) does).
-  if (::syscall(SYS_faccessat2, handle.get(), "", R_OK, AT_EMPTY_PATH) != 0) {
-    return Status::FromErrno(errno, what + ": access(R_OK) for the calling user");
-  }
-  // A FIFO is opened blocking, as the shell's `< fifo` is: the open waits
-  // for a writer, and the job then reads what it sends.
-  const std::string self = "/proc/self/fd/" + std::to_string(handle.get());
-  base::UniqueFd fd(::open(self.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC |
-                                              (S_ISFIFO(st.st_mode) ? 0 : O_NONBLOCK)));
-  if (!fd) return Status::FromErrno(errno, what + ": open");
-  struct stat again;
-  if (::fstat(fd.get(), &again) != 0) return Status::FromErrno(errno, what + ": fstat");
-  if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
-    return Status::Error(Code::kInvalidArgument, what + ": changed while it was opened; try again");
-  }
-  if (::fcntl(fd.get(), F_SETFL, 0) != 0) return Status::FromErrno(errno, what + ": fcntl");
-  return fd;
-}
-
 // Writes the result to its targets; false (after saying so) when one
 // failed.
 bool WriteOrSay(const ResultOut& out, const JobResult& result) {
@@ -177,12 +81,34 @@ bool WriteOrSay(const ResultOut& out, const JobResult& result) {
   return false;
 }
 
+// The job's stdin, stdout and stderr, as `warden run` has always given
+// them: --stdin FILE, else warden's own stdin unless it is a terminal (a
+// job must not read, or inject input into, the caller's terminal); output
+// to warden's own fds, relayed when they are a terminal, whose settings
+// the job must not reach. --pty: the job's terminal, relayed to warden's
+// stdin and stdout.
+void ChooseStdio(const std::string& stdin_file, JobSpec* spec) {
+  if (spec->pty) {
+    spec->in = StdioSpec::Fd(STDIN_FILENO);
+    spec->out = StdioSpec::Fd(STDOUT_FILENO);
+    spec->err = StdioSpec::Fd(STDERR_FILENO);
+    return;
+  }
+  if (!stdin_file.empty()) {
+    spec->in = StdioSpec::File(stdin_file);
+  } else {
+    spec->in = ::isatty(STDIN_FILENO) ? StdioSpec::Null() : StdioSpec::Fd(STDIN_FILENO);
+  }
+  spec->out = ::isatty(STDOUT_FILENO) ? StdioSpec::Relay(STDOUT_FILENO) : StdioSpec::Fd(STDOUT_FILENO);
+  spec->err = ::isatty(STDERR_FILENO) ? StdioSpec::Relay(STDERR_FILENO) : StdioSpec::Fd(STDERR_FILENO);
+}
+
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
-  // Parsing and checking are policy::ParseRunOptions's, with the loader's
+  // Parsing and checking are ParseRunArguments's, with the policy loader's
   // own rules for each value.
-  Result<policy::RunOptions> parsed = policy::ParseRunOptions(argc, argv);
+  Result<RunArguments> parsed = ParseRunArguments(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) {
     // The error first, on one line; the options are in --help. The result
     // goes where argv asked for it, found without the parser.
@@ -193,70 +119,69 @@ int RunCommand(int argc, char** argv) {
     WriteOrSay(out, SetupErrorResult(parsed.status().message(), "", "", ""));
     return kUsageExit;
   }
-  policy::RunOptions& options = parsed.value();
+  RunArguments& options = parsed.value();
   if (options.help) {
     RunUsage(stdout);
     return 0;
   }
-  JobRequest req = std::move(options.request);
+  JobSpec& spec = options.spec;
   ResultOut out;
   // Every refusal from here on is written to the result's targets too.
   auto fail = [&](const std::string& msg) {
     std::fprintf(stderr, "warden: %s\n", msg.c_str());
-    WriteOrSay(out, SetupErrorResult(msg, req.job_id, req.policy.name, req.policy.hash));
+    WriteOrSay(out, SetupErrorResult(msg, spec.job_id, spec.policy.name, spec.policy.hash));
     return kUsageExit;
   };
-  if (Status st = out.Open(options.result_file, options.result_fd, !req.output_dir.empty());
+  if (Status st = out.Open(options.result_file, options.result_fd, !spec.output_dir.empty());
       !st.ok()) {
     return fail(st.message());
   }
 
-  base::TracePhase("options parsed");
+  TraceMark("options parsed");
+  // One launcher, with the options of the WARDEN_* environment; the job in
+  // the foreground gets the signals sent to warden.
+  Result<std::unique_ptr<Launcher>> launcher = LauncherFromEnvironment(/*forward_signals=*/true);
+  if (!launcher.ok()) return fail(launcher.status().ToString());
   // The policy: named, or chosen by the program's suffix, its "#!" line or
   // its own name (`-- python3 app.py` gets python's).
-  const std::string& program = req.argv[0];
-  // A script is a text file (never an ELF binary) named by path or found
-  // in the current directory; binaries run as they are.
-  const bool regular = IsRegularFile(program);
-  const std::string head = regular ? FileHead(program) : "";
-  const bool is_script = regular && !IsElf(head) &&
-                         (program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0);
-  Result<Policy> pol = options.policy ? ResolvePolicy(*options.policy) : PolicyForProgram(program);
+  const std::string program = spec.argv[0];
+  const bool is_script = IsScript(program);
+  Result<Policy> pol = options.policy ? (*launcher)->LoadPolicy(*options.policy)
+                                      : (*launcher)->PolicyForProgram(program);
   if (!pol.ok()) return fail(pol.status().ToString());
-  req.policy = std::move(pol.value());
-  base::TracePhase("policy loaded");
+  spec.policy = std::move(pol.value());
+  TraceMark("policy loaded");
 
   // A script runs through its "#!" interpreter (or its policy's), from its
   // own directory.
   if (is_script) {
     std::vector<std::string> warnings;
-    ScriptError error;
-    if (!PrepareScript(head, &req, &warnings, &error)) {
-      std::fprintf(stderr, "warden: %s\n", error.message.c_str());
-      JobResult r = SetupErrorResult(error.message, req.job_id, req.policy.name, req.policy.hash);
-      r.exit_code = error.exit_code;
+    int exit_code = 0;
+    if (Status st = PrepareScript(&spec, &warnings, &exit_code); !st.ok()) {
+      std::fprintf(stderr, "warden: %s\n", st.message().c_str());
+      JobResult r = SetupErrorResult(st.message(), spec.job_id, spec.policy.name, spec.policy.hash);
+      r.exit_code = exit_code;
       WriteOrSay(out, r);
-      return error.exit_code;
+      return exit_code;
     }
     for (const std::string& w : warnings) std::fprintf(stderr, "warden: warning: %s\n", w.c_str());
   }
 
-  // Last, after every change to the request: --net and --allow go into the
-  // policy, and its hash becomes that of what runs.
-  if (Status st = policy::FinishRunRequest(options, &req); !st.ok()) return fail(st.message());
-
-  // --stdin: the job's fd 0, which it inherits from warden.
-  if (!options.stdin_file.empty()) {
-    Result<base::UniqueFd> in = OpenStdin(options.stdin_file);
-    if (!in.ok()) return fail(in.status().ToString());
-    if (::dup2(in->get(), STDIN_FILENO) < 0) {
-      return fail(Status::FromErrno(errno, "dup2(--stdin, 0)").ToString());
-    }
+  ChooseStdio(options.stdin_file, &spec);
+  // Start folds the per-job options into the policy (after every change
+  // made above) and refuses what the policy does not allow; the refusal
+  // names the policy that was chosen.
+  const std::string job_id = spec.job_id;
+  const std::string policy_name = spec.policy.name;
+  const std::string policy_hash = spec.policy.hash;
+  Result<std::unique_ptr<Job>> job = (*launcher)->Start(std::move(spec));
+  if (!job.ok()) {
+    const std::string msg = job.status().ToString();
+    std::fprintf(stderr, "warden: %s\n", msg.c_str());
+    WriteOrSay(out, SetupErrorResult(msg, job_id, policy_name, policy_hash));
+    return kUsageExit;
   }
-
-  Result<JobResult> r = RunJob(req);
-  if (!r.ok()) return fail(r.status().ToString());
-  const JobResult& res = r.value();
+  const JobResult& res = (*job)->Wait();
   if (!res.error.empty() && (res.exit_code == 125 || res.exit_code == 126 || res.exit_code == 127)) {
     std::fprintf(stderr, "warden: %s\n", res.error.c_str());
   } else if (res.status == JobStatus::kTimeout) {
@@ -268,7 +193,7 @@ int RunCommand(int argc, char** argv) {
     std::fprintf(stderr, "warden: the job ran out of memory (cgroup limit)\n");
   }
   if (!WriteOrSay(out, res)) return kUsageExit;
-  base::TracePhase("exit");
+  TraceMark("exit");
   return res.exit_code;
 }
 

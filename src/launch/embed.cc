@@ -424,6 +424,10 @@ warden::Result<Policy> Launcher::LoadPolicy(const std::string& name_or_file) con
   return policy::ResolvePolicyIn(name_or_file, impl_->core->config);
 }
 
+warden::Result<Policy> Launcher::PolicyForProgram(const std::string& program_path) const {
+  return policy::PolicyForProgramIn(program_path, impl_->core->config);
+}
+
 warden::Result<std::unique_ptr<Job>> Launcher::Start(JobSpec spec) {
   launch::StdioPlan stdio;
   stdio.in = spec.in;

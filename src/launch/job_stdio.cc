@@ -116,7 +116,7 @@ Status OpenInput(JobRun& run) {
       run.plan.stdin_fd = in.fd;
       return Status::Ok();
     case StdioSpec::Kind::kFile: {
-      Result<base::UniqueFd> fd = OpenStdinFile(in.path, "stdin file " + in.path);
+      Result<base::UniqueFd> fd = OpenStdinFile(in.path, "stdin file " + in.path + " (--stdin)");
       if (!fd.ok()) return fd.status();
       run.in_file = std::move(fd.value());
       break;

@@ -1,4 +1,5 @@
-#include "cli/script.h"
+// How `warden run SCRIPT` runs a script (warden/script.h).
+#include "warden/script.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -14,11 +15,12 @@
 #include <optional>
 
 #include "base/fd.h"
+#include "base/file.h"
 #include "mnt/bind_source.h"
 #include "policy/shebang.h"
 #include "warden/policy.h"
 
-namespace warden::cli {
+namespace warden {
 namespace {
 
 bool UnderPath(const std::string& path, const std::string& dir) {
@@ -112,13 +114,13 @@ bool InSandbox(const Policy& p, const std::vector<MountSpec>& extra, const std::
 }
 
 // The job's PATH: --env PATH=... or the policy's.
-std::string JobPath(const JobRequest& req) {
+std::string JobPath(const JobSpec& req) {
   auto it = req.env.find("PATH");
   return it != req.env.end() ? it->second : req.policy.path;
 }
 
 // Where env(1) would find `name` on the job's PATH; "" when nowhere.
-std::string FindOnPath(const JobRequest& req, const std::string& name) {
+std::string FindOnPath(const JobSpec& req, const std::string& name) {
   const std::string path = JobPath(req);
   size_t i = 0;
   while (i <= path.size()) {
@@ -170,27 +172,60 @@ std::string CannotBind(const Policy& p, const std::string& dir) {
   return "";
 }
 
+// The first bytes of a file (enough for the ELF magic and a "#!" line,
+// which the kernel also cuts at 256 bytes); "" when it cannot be read.
+std::string FileHead(const std::string& path) {
+  char buf[policy::kShebangMaxBytes];
+  base::UniqueFd fd(base::RetryEintr(
+      [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); }));
+  if (!fd) return "";
+  ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+Status ScriptError(int code, std::string message, int* exit_code) {
+  *exit_code = code;
+  return Status::Error(code == 125 ? Code::kFailedPrecondition : Code::kInvalidArgument,
+                       std::move(message));
+}
+
 }  // namespace
 
-bool PrepareScript(const std::string& head, JobRequest* req, std::vector<std::string>* warnings,
-                   ScriptError* error) {
+bool IsScript(const std::string& program) {
+  if (program.empty() || !IsRegularFile(program) || IsElf(FileHead(program))) return false;
+  return program.find('/') != std::string::npos || ::access(program.c_str(), X_OK) != 0;
+}
+
+Status PrepareScript(JobSpec* req, std::vector<std::string>* warnings, int* exit_code) {
+  *exit_code = 0;
+  if (req->argv.empty() || req->argv[0].empty()) {
+    return ScriptError(125, "no script given: argv[0] must name the script", exit_code);
+  }
   const std::string program = req->argv[0];
+  const std::string head = FileHead(program);
   Policy& pol = req->policy;
   std::vector<std::string> prefix;
   std::optional<policy::Shebang> shebang = policy::ParseShebang(head);
   if (shebang) {
     if (shebang->interpreter.empty()) {
-      *error = {126, "cannot run \"" + program +
-                         "\": its #! line names no interpreter, or is longer than the kernel "
-                         "reads (256 bytes); write a short \"#!/path/to/interpreter\" line"};
-      return false;
+      return ScriptError(126, "cannot run \"" + program +
+                                  "\": its #! line names no interpreter, or is longer than the "
+                                  "kernel reads (256 bytes); write a short \"#!/path/to/interpreter\" line",
+                         exit_code);
     }
     prefix.push_back(shebang->interpreter);
     if (shebang->has_arg) prefix.push_back(shebang->arg);
   } else if (!pol.interpreter.empty() && MatchesSuffix(pol, program)) {
     prefix = pol.interpreter;
   } else {
-    return true;  // nothing to run it with; the kernel says so (126)
+    return Status::Ok();  // nothing to run it with; the kernel says so (126)
   }
 
   // The script is opened as a bind source is: a symlink on its path is
@@ -201,8 +236,7 @@ bool PrepareScript(const std::string& head, JobRequest* req, std::vector<std::st
   if (absolute[0] != '/') {
     char cwd[PATH_MAX];
     if (::getcwd(cwd, sizeof cwd) == nullptr) {
-      *error = {125, std::string("getcwd: ") + std::strerror(errno)};
-      return false;
+      return ScriptError(125, std::string("getcwd: ") + std::strerror(errno), exit_code);
     }
     absolute = std::string(cwd) + "/" + program;
   }
@@ -210,8 +244,8 @@ bool PrepareScript(const std::string& head, JobRequest* req, std::vector<std::st
   Result<std::string> real =
       script_fd.ok() ? mnt::FdPathName(script_fd->get()) : Result<std::string>(script_fd.status());
   if (!real.ok()) {
-    *error = {125, "cannot run the script " + program + ": " + real.status().ToString()};
-    return false;
+    return ScriptError(125, "cannot run the script " + program + ": " + real.status().ToString(),
+                       exit_code);
   }
   // The script's directory, so that what lies next to it (a lib.sh it
   // sources, its data) is there too; read-only, at its own path.
@@ -250,25 +284,24 @@ bool PrepareScript(const std::string& head, JobRequest* req, std::vector<std::st
              "run the script with an interpreter the sandbox has (warden run -- INTERPRETER " +
              program + ")";
     }
-    *error = {127, msg};
-    return false;
+    return ScriptError(127, msg, exit_code);
   }
   // "#!/usr/bin/env bash": env looks bash up on the job's PATH.
   if (shebang && BaseName(interp) == "env" && shebang->has_arg && shebang->arg[0] != '-' &&
       shebang->arg.find_first_of(" \t=") == std::string::npos &&
       shebang->arg.find('/') == std::string::npos && FindOnPath(*req, shebang->arg).empty()) {
-    *error = {127, "the interpreter " + shebang->arg + " of " + program +
-                       " (#!" + interp + " " + shebang->arg + ") is not on the job's PATH (" +
-                       JobPath(*req) + ") in the sandbox: install it, bind it with --ro-bind, "
-                       "or set PATH with --env"};
-    return false;
+    return ScriptError(127, "the interpreter " + shebang->arg + " of " + program + " (#!" + interp +
+                                " " + shebang->arg + ") is not on the job's PATH (" + JobPath(*req) +
+                                ") in the sandbox: install it, bind it with --ro-bind, or set PATH "
+                                "with --env",
+                       exit_code);
   }
 
   std::vector<std::string> argv = std::move(prefix);
   argv.push_back(inside);
   argv.insert(argv.end(), req->argv.begin() + 1, req->argv.end());
   req->argv = std::move(argv);
-  return true;
+  return Status::Ok();
 }
 
-}  // namespace warden::cli
+}  // namespace warden
