@@ -145,35 +145,45 @@ EOF
   [ "$output" = "$VERSION" ]
 }
 
-@test "as root, a program linked through pkg-config --static runs /bin/true with RunJob" {
-  [ "$(id -u)" -eq 0 ] || skip "SKIPPED: RunJob needs root"
+@test "as root, a program linked through pkg-config --static runs /bin/true through a Launcher" {
+  [ "$(id -u)" -eq 0 ] || skip "SKIPPED: running a job needs root"
   cat >"$T/run_true.cc" <<'EOF'
 #include <cstdio>
-#include <warden/job.h>
-#include <warden/policy.h>
-int main() {
-  auto policy = warden::ResolvePolicy("default");
+#include <warden/launcher.h>
+// Its caches go where argv[1] says, never to /var/cache/warden.
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  warden::LauncherOptions options;
+  options.cache_dir = argv[1];
+  auto launcher = warden::Launcher::Create(options);
+  if (!launcher.ok()) {
+    std::fprintf(stderr, "launcher: %s\n", launcher.status().ToString().c_str());
+    return 2;
+  }
+  auto policy = (*launcher)->LoadPolicy("default");
   if (!policy.ok()) {
     std::fprintf(stderr, "policy: %s\n", policy.status().ToString().c_str());
     return 2;
   }
-  warden::JobRequest request;
-  request.policy = policy.value();
-  request.argv = {"/bin/true"};
-  auto result = warden::RunJob(request);
-  if (!result.ok()) {
-    std::fprintf(stderr, "RunJob: %s\n", result.status().ToString().c_str());
+  warden::JobSpec spec;
+  spec.policy = policy.value();
+  spec.argv = {"/bin/true"};
+  auto job = (*launcher)->Start(std::move(spec));
+  if (!job.ok()) {
+    std::fprintf(stderr, "Start: %s\n", job.status().ToString().c_str());
     return 3;
   }
-  std::printf("exit %d\n", result->exit_code);
+  std::printf("exit %d\n", (*job)->Wait().exit_code);
   return 0;
 }
 EOF
   build_prog run_true --static
   local cache=$T/cache
   mkdir "$cache"
-  run env WARDEN_CACHE_DIR="$cache" "$T/run_true"
+  run "$T/run_true" "$cache"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$output" = "exit 0" ]
+  # The filter was compiled into the cache given, not the system's.
+  [ -n "$(ls -A "$cache")" ]
 }
