@@ -513,9 +513,75 @@ Status CheckId(const char* flag, const char* key, const char* list, uint32_t id,
                 std::to_string(id) + "\"])");
 }
 
+// The values a library caller put in the request and options directly,
+// checked with the same rules as the command line's parser (which has
+// checked them already for `warden run`): a program that embeds warden gets
+// no wider limits than a command line can ask for.
+Status CheckRequestValues(const RunOptions& o, const JobRequest& req) {
+  if (req.wall_time_ms && *req.wall_time_ms > kMaxDurationMs) {
+    return Refuse("timeout of " + std::to_string(*req.wall_time_ms) +
+                  " ms is longer than 366 days; give a shorter one, or 0 for none");
+  }
+  if (o.tmp_size_bytes) {
+    if (std::string problem = TmpfsSizeProblem(*o.tmp_size_bytes); !problem.empty()) {
+      return Refuse("tmp size " + problem);
+    }
+  }
+  if (o.memory && o.memory->value && *o.memory->value < kMinMemoryBytes) {
+    return Refuse("memory limit " + std::to_string(*o.memory->value) + " is less than " +
+                  std::to_string(kMinMemoryBytes) + " bytes (1M)");
+  }
+  if (o.pids && o.pids->value && (*o.pids->value < 1 || *o.pids->value > kMaxPids)) {
+    return Refuse("pids limit " + std::to_string(*o.pids->value) + " is not in 1.." +
+                  std::to_string(kMaxPids));
+  }
+  if (o.cpus && o.cpus->value) {
+    if (std::string problem = CpusProblem(*o.cpus->value); !problem.empty()) {
+      return Refuse("cpus limit: " + problem);
+    }
+  }
+  if (o.hostname) {
+    if (std::string problem = HostnameProblem(*o.hostname); !problem.empty()) {
+      return Refuse("hostname \"" + Cut(*o.hostname, 64) + "\" " + problem);
+    }
+  }
+  if (o.chdir) {
+    if (std::string problem = PathProblem(*o.chdir); !problem.empty()) {
+      return Refuse("working directory \"" + Cut(*o.chdir) + "\": " + problem);
+    }
+  }
+  for (const std::string& a : o.allow) {
+    if (Result<AllowEntry> entry = ParseAllowEntry(a); !entry.ok()) {
+      return Refuse("allow entry: " + entry.status().message());
+    }
+  }
+  for (const auto& [name, value] : req.env) {
+    if (!IsValidEnvName(name) || value.find('\0') != std::string::npos) {
+      return Refuse("environment variable \"" + Cut(name, 64) +
+                    "\": the name must be [A-Za-z_][A-Za-z0-9_]* and the value without NUL");
+    }
+  }
+  for (const std::string& name : req.env_pass) {
+    if (!IsValidEnvName(name) || name == "PATH") {
+      return Refuse("env_pass \"" + Cut(name, 64) +
+                    "\": not a variable name, or PATH (which is the policy's env.path)");
+    }
+  }
+  if (req.env.size() + req.env_pass.size() > kMaxEnv) {
+    return Refuse("more than " + std::to_string(kMaxEnv) + " environment variables");
+  }
+  for (const MountSpec& m : req.extra_mounts) {
+    if (std::string problem = MountProblem(m); !problem.empty()) {
+      return Refuse("bind \"" + Cut(m.source) + "\" -> \"" + Cut(m.destination) + "\": " + problem);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status FinishRunRequest(const RunOptions& options, JobRequest* request) {
+  WARDEN_RETURN_IF_ERROR(CheckRequestValues(options, *request));
   Policy& p = request->policy;
   NetworkSpec& net = p.network;
   if (options.net) net.mode = *options.net;

@@ -84,6 +84,82 @@ void CheckSameAsFile(const std::vector<std::string>& args, const std::string& ba
   CHECK(req->policy.hash != Load(base).hash);
 }
 
+// What a program that embeds warden puts in a request directly (no parser
+// in between) meets the command line's rules: the widest it can ask for is
+// what a command line could.
+TEST_CASE("run flags: a request built without the parser is held to the parser's rules",
+          "[policy][cli]") {
+  PolicyDirEnv env(RepoPolicies());
+  auto refused = [](RunOptions o, JobRequest req) {
+    req.policy = Load("extends = \"default\"\n");
+    req.argv = {"/bin/true"};
+    Status st = FinishRunRequest(o, &req);
+    INFO(st.ToString());
+    CHECK(st.code() == Code::kInvalidArgument);
+    return st.message();
+  };
+  RunOptions o;
+  JobRequest req;
+  {
+    RunOptions t = o;
+    t.tmp_size_bytes = 0;  // a tmpfs of size 0 has no limit
+    CHECK_THAT(refused(t, req), Catch::Contains("must not be 0"));
+  }
+  {
+    JobRequest t = req;
+    t.wall_time_ms = kMaxDurationMs + 1;
+    CHECK_THAT(refused(o, t), Catch::Contains("366 days"));
+    t.wall_time_ms = UINT64_MAX;
+    CHECK_THAT(refused(o, t), Catch::Contains("366 days"));
+  }
+  {
+    RunOptions t = o;
+    t.memory = CgroupLimit<uint64_t>{4096, false};
+    CHECK_THAT(refused(t, req), Catch::Contains("less than"));
+    t = o;
+    t.pids = CgroupLimit<uint64_t>{0, false};
+    CHECK_THAT(refused(t, req), Catch::Contains("pids"));
+    t = o;
+    t.cpus = CgroupLimit<double>{-1.0, false};
+    CHECK_THAT(refused(t, req), Catch::Contains("cpus"));
+    t = o;
+    t.hostname = std::string("bad host/name");
+    CHECK_THAT(refused(t, req), Catch::Contains("hostname"));
+    t = o;
+    t.chdir = std::string("relative/dir");
+    CHECK_THAT(refused(t, req), Catch::Contains("working directory"));
+    t = o;
+    t.allow = {"not an entry"};
+    CHECK_THAT(refused(t, req), Catch::Contains("allow"));
+  }
+  {
+    JobRequest t = req;
+    t.env = {{"BAD=NAME", "x"}};
+    CHECK_THAT(refused(o, t), Catch::Contains("environment variable"));
+    t = req;
+    t.env = {{"OK", std::string("a\0b", 3)}};
+    CHECK_THAT(refused(o, t), Catch::Contains("without NUL"));
+    t = req;
+    t.env_pass = {"PATH"};
+    CHECK_THAT(refused(o, t), Catch::Contains("env_pass"));
+    t = req;
+    t.extra_mounts = {MountSpec{.source = "relative", .destination = "/x"}};
+    CHECK_THAT(refused(o, t), Catch::Contains("bind"));
+  }
+  // The same values within the rules pass.
+  RunOptions good = o;
+  good.tmp_size_bytes = 1 << 20;
+  good.memory = CgroupLimit<uint64_t>{64u << 20, false};
+  good.hostname = std::string("build-1");
+  JobRequest good_req = req;
+  good_req.wall_time_ms = kMaxDurationMs;
+  good_req.policy = Load("extends = \"default\"\n");
+  good_req.argv = {"/bin/true"};
+  Status st = FinishRunRequest(good, &good_req);
+  INFO(st.ToString());
+  CHECK(st.ok());
+}
+
 TEST_CASE("run flags: --chdir sets the job's cwd, last, with the loader's path rule",
           "[policy][cli]") {
   PolicyDirEnv env(RepoPolicies());
