@@ -94,3 +94,13 @@ start() {
   [[ "$output" == *"removed uid lease $uid_a"* ]]
   [ -z "$(leases)" ]
 }
+
+@test "uids: a relative WARDEN_UID_DIR or WARDEN_NET_DIR stops warden (125), naming it; no default is used instead" {
+  for var in WARDEN_UID_DIR WARDEN_NET_DIR; do
+    run --separate-stderr env "$var=relative/leases" "$W" run -- /bin/true
+    echo "$var: $status $stderr"
+    [ "$status" -eq 125 ]
+    [[ "$stderr" == *"$var=relative/leases"* ]]
+    [[ "$stderr" == *"absolute"* ]]
+  done
+}

@@ -16,12 +16,13 @@ std::string Get(const std::map<std::string, std::string>& env, const char* name)
   return it == env.end() ? "" : it->second;
 }
 
-// A lease directory: an absolute path shorter than 256 bytes, else ""
-// (under LauncherOptions::state_dir), what warden has always done with
-// WARDEN_NET_DIR and WARDEN_UID_DIR.
+// A lease directory as given; "" (unset) is the default under
+// LauncherOptions::state_dir. A value Launcher::Create refuses (a relative
+// path) stops warden, naming the variable: quietly falling back to the
+// default would let two setups meant to share a lease directory hand out
+// the same uids and addresses, or two meant to be apart share them.
 std::string StateDir(const std::map<std::string, std::string>& env, const char* name) {
-  const std::string v = Get(env, name);
-  return !v.empty() && v[0] == '/' && v.size() < 256 ? v : "";
+  return Get(env, name);
 }
 
 std::map<std::string, std::string> ProcessEnvironment() {
