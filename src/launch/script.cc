@@ -172,15 +172,27 @@ std::string CannotBind(const Policy& p, const std::string& dir) {
   return "";
 }
 
-// The first bytes of a file (enough for the ELF magic and a "#!" line,
-// which the kernel also cuts at 256 bytes); "" when it cannot be read.
-std::string FileHead(const std::string& path) {
+// The first bytes of the regular file behind `fd` (an O_PATH fd will do),
+// enough for the ELF magic and a "#!" line, which the kernel also cuts at
+// 256 bytes; "" when it is not a regular file or cannot be read. What is
+// opened for reading is what was checked: it is reopened through the fd,
+// so a device or FIFO swapped in is never opened.
+std::string FileHeadOfFd(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  base::UniqueFd rd(base::RetryEintr(
+      [&] { return ::open(self.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); }));
+  if (!rd) return "";
   char buf[policy::kShebangMaxBytes];
-  base::UniqueFd fd(base::RetryEintr(
-      [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); }));
-  if (!fd) return "";
-  ssize_t n = base::RetryEintr([&] { return ::read(fd.get(), buf, sizeof buf); });
+  ssize_t n = base::RetryEintr([&] { return ::read(rd.get(), buf, sizeof buf); });
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+// FileHeadOfFd of the file at `path` (symlinks followed, as exec would).
+std::string FileHead(const std::string& path) {
+  base::UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  return fd ? FileHeadOfFd(fd.get()) : "";
 }
 
 bool IsElf(const std::string& head) { return head.rfind("\x7f" "ELF", 0) == 0; }
@@ -245,6 +257,15 @@ Status PrepareScript(JobSpec* req, std::vector<std::string>* warnings, int* exit
       script_fd.ok() ? mnt::FdPathName(script_fd->get()) : Result<std::string>(script_fd.status());
   if (!real.ok()) {
     return ScriptError(125, "cannot run the script " + program + ": " + real.status().ToString(),
+                       exit_code);
+  }
+  // The interpreter was chosen from what `program` held a moment ago; the
+  // file bound is the one just opened. They must be the same bytes, or a job
+  // that shares the directory could have swapped the file in between.
+  if (FileHeadOfFd(script_fd->get()) != head) {
+    return ScriptError(125, "the script " + program +
+                                " changed while warden read it (its first line differs); "
+                                "run it again once nothing else writes it",
                        exit_code);
   }
   // The script's directory, so that what lies next to it (a lib.sh it
