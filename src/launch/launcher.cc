@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -258,6 +259,13 @@ bool Drain(Stream* s) {
 
 }  // namespace
 
+int PollTimeoutMs(int64_t next_ns, int64_t now_ns) {
+  if (next_ns == 0) return -1;
+  if (next_ns <= now_ns) return 0;
+  const int64_t ms = (next_ns - now_ns) / 1000000 + 1;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
 Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t start_ns) {
   Outcome out;
   SignalCapture signals;
@@ -304,7 +312,7 @@ Result<Outcome> Supervise(Sandbox* sb, const SuperviseOptions& opts, int64_t sta
     if (kill_at_ns) next = kill_at_ns;
     if (hard_kill_at_ns) next = hard_kill_at_ns;
     if (init_exited) next = 0;  // only draining is left
-    if (next) timeout_ms = next > now ? static_cast<int>((next - now) / 1000000 + 1) : 0;
+    if (next) timeout_ms = PollTimeoutMs(next, now);
 
     int r = ::poll(pfds, static_cast<nfds_t>(n), timeout_ms);
     if (r < 0 && errno != EINTR) return Status::FromErrno(errno, "poll(sandbox)");

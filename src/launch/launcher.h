@@ -143,6 +143,12 @@ struct SuperviseOptions {
 // launch, for wall_ms.
 Result<Outcome> Supervise(Sandbox* sandbox, const SuperviseOptions& opts, int64_t start_ns);
 
+// poll's timeout until `next_ns` (CLOCK_MONOTONIC) from `now_ns`: -1 when
+// next_ns is 0 (nothing due), 0 when it has passed, else the milliseconds,
+// rounded up and clamped to INT_MAX (a wall-time limit of weeks is longer
+// than poll can wait at once: the caller's loop waits again).
+int PollTimeoutMs(int64_t next_ns, int64_t now_ns);
+
 
 }  // namespace warden::launch
 
