@@ -8,10 +8,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cxxabi.h>
+
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -271,7 +274,32 @@ void* SupervisorMain(void* arg) {
   holder.reset();
   // The phases log on this thread: to the launcher's sink.
   base::ScopedThreadLogSink sink(&st->core->options.log_sink, st->core->options.min_log_level);
-  Publish(*st, RunLaunch(*st));
+  JobResult result;
+  try {
+    result = RunLaunch(*st);
+  } catch (abi::__forced_unwind&) {
+    throw;  // thread cancellation unwinds through here
+  } catch (...) {
+    // An exception here would end the embedding process (std::terminate).
+    // RunLaunch's JobRun is gone by now (unwinding destroyed it, killing
+    // the sandbox and releasing its cgroup): the job ends as a setup error.
+    // JobResult's defaults already say setup-error and 125; the message may
+    // not fit in memory either.
+    result = JobResult();
+    try {
+      std::string what = "unknown exception";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      result.job_id = st->id;
+      result.error = "internal error on the job's supervisor thread: " + what;
+    } catch (...) {
+    }
+  }
+  Publish(*st, std::move(result));
   return nullptr;
 }
 

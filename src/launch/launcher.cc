@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "base/clock.h"
 #include "base/fault.h"
@@ -245,7 +246,15 @@ bool Drain(Stream* s) {
     if (take < static_cast<uint64_t>(n)) *s->truncated = true;
     if (take == 0) continue;
     if (s->capture != nullptr) {
-      s->capture->append(buf, take);
+      // A capture the process has no memory for is cut short here, as a
+      // limit would cut it: the job goes on, its output is read and dropped.
+      try {
+        s->capture->append(buf, take);
+      } catch (const std::bad_alloc&) {
+        *s->truncated = true;
+        s->limit = s->written;  // nothing more is kept
+        continue;
+      }
     } else if (s->file >= 0) {
       Status st = base::WriteAll(s->file, buf, take, "output file");
       if (!st.ok()) {
