@@ -403,6 +403,10 @@ void CloseInheritedFds(const Plan& plan) {
   sigset_t all;
   std::memset(&all, 0xff, sizeof all);  // glibc's sigfillset leaves out two
   sys::Sigprocmask(SIG_SETMASK, &all, nullptr);
+  //    SIGCHLD back to its default: an embedder that ignores it would have
+  //    us inherit SIG_IGN, under which the kernel reaps the job itself and
+  //    init never learns that it ended.
+  sys::SignalDefault(SIGCHLD);
   base::TracePhase("C started");
   // 1. Die with warden, unless the job is meant to outlive it. Our copy of
   //    warden's end of the release channel goes first, so that a warden that

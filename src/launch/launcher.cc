@@ -56,7 +56,37 @@ void ArgAndEnvAreas(Plan* plan) {
   }
 }
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+// Waits for the sandbox's init to exit and reaps it: waitid on its pidfd
+// (Linux 5.4), else on its pid, with __WALL since init has no exit signal.
+// Returns the wait status as waitpid would.
+Result<int> WaitExited(int pidfd, pid_t pid) {
+  siginfo_t info;
+  std::memset(&info, 0, sizeof info);
+  int r = base::RetryEintr(
+      [&] { return ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
+                            WEXITED | __WALL); });
+  if (r < 0 && errno == EINVAL) {
+    r = base::RetryEintr(
+        [&] { return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | __WALL); });
+  }
+  if (r < 0) return Status::FromErrno(errno, "waitid(" + std::to_string(pid) + ")");
+  return WaitStatusOf(info);
+}
+
 }  // namespace
+
+int WaitStatusOf(const siginfo_t& info) {
+  switch (info.si_code) {
+    case CLD_EXITED: return (info.si_status & 0xff) << 8;
+    case CLD_KILLED: return info.si_status & 0x7f;
+    case CLD_DUMPED: return (info.si_status & 0x7f) | 0x80;
+    default: return 0;
+  }
+}
 
 Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   std::unique_ptr<Sandbox> sb(new Sandbox());
@@ -89,14 +119,18 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Clone(Plan* plan, int cgroup_fd) {
   std::memset(&args, 0, sizeof args);
   args.flags = flags;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
+  // No exit signal: an embedder's SIGCHLD handler or waitpid(-1) has no
+  // business with the sandbox (SIGCHLD ignored would even have the kernel
+  // reap it, and waitpid(-1) would take its status from Reap). Reap and
+  // ~Sandbox wait on the pidfd with __WALL.
+  args.exit_signal = 0;
   args.cgroup = cgroup_fd >= 0 ? static_cast<uint64_t>(cgroup_fd) : 0;
   const char* call = "clone3";
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
     // Kernels before 5.3: clone(2) with CLONE_PIDFD (5.2) takes the same path.
     call = "clone";
-    pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+    pid = ::syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);  // exit signal 0
   }
   if (pid < 0) {
     const int err = errno;
@@ -129,9 +163,7 @@ Sandbox::~Sandbox() {
     // Whatever happened, the sandbox does not outlive its handle: killing
     // init kills every process in its pid namespace.
     ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
-    siginfo_t info;
-    while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED) < 0 && errno == EINTR) {
-    }
+    (void)WaitExited(pidfd_.get(), pid_);
   }
 }
 
@@ -169,10 +201,8 @@ Status Sandbox::Signal(int sig) {
 }
 
 Result<int> Sandbox::Reap() {
-  int status = 0;
-  pid_t r = base::RetryEintr([&] { return ::waitpid(pid_, &status, 0); });
-  if (r < 0) return Status::FromErrno(errno, "waitpid(" + std::to_string(pid_) + ")");
-  reaped_ = true;
+  Result<int> status = WaitExited(pidfd_.get(), pid_);
+  if (status.ok()) reaped_ = true;
   return status;
 }
 

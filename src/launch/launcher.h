@@ -3,6 +3,7 @@
 #ifndef WARDEN_LAUNCH_LAUNCHER_H_
 #define WARDEN_LAUNCH_LAUNCHER_H_
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -142,6 +143,9 @@ struct SuperviseOptions {
 // collects init's report and reaps it. `start_ns` is CLOCK_MONOTONIC at
 // launch, for wall_ms.
 Result<Outcome> Supervise(Sandbox* sandbox, const SuperviseOptions& opts, int64_t start_ns);
+
+// The wait status (as waitpid gives it) of a waitid(WEXITED) result.
+int WaitStatusOf(const siginfo_t& info);
 
 // poll's timeout until `next_ns` (CLOCK_MONOTONIC) from `now_ns`: -1 when
 // next_ns is 0 (nothing due), 0 when it has passed, else the milliseconds,

@@ -36,5 +36,77 @@ TEST_CASE("supervise: poll timeout of a far deadline is clamped, never negative"
   CHECK(PollTimeoutMs(now + 24 * day_ns, now) == 24 * 86400 * 1000 + 1);
 }
 
+TEST_CASE("supervise: waitid's siginfo becomes a wait status", "[launch]") {
+  siginfo_t info{};
+  info.si_code = CLD_EXITED;
+  info.si_status = 3;
+  CHECK(WIFEXITED(WaitStatusOf(info)));
+  CHECK(WEXITSTATUS(WaitStatusOf(info)) == 3);
+  info.si_code = CLD_KILLED;
+  info.si_status = SIGKILL;
+  CHECK(WIFSIGNALED(WaitStatusOf(info)));
+  CHECK(WTERMSIG(WaitStatusOf(info)) == SIGKILL);
+  CHECK_FALSE(WCOREDUMP(WaitStatusOf(info)));
+  info.si_code = CLD_DUMPED;
+  info.si_status = SIGSEGV;
+  CHECK(WTERMSIG(WaitStatusOf(info)) == SIGSEGV);
+  CHECK(WCOREDUMP(WaitStatusOf(info)));
+}
+
+// Runs `scenario` in a forked child of the test (whose process-wide state
+// it may change: signal dispositions, fds 0-2) and returns its exit code;
+// -1 when it did not exit. The scenario's own Job::WaitFor bound turns a
+// hang into an exit code, so the wait here ends.
+template <typename F>
+int InForkedChild(F scenario) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(scenario());
+  int status = 0;
+  pid_t r;
+  while ((r = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+  }
+  REQUIRE(r == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Starts `spec` with a launcher of the repository's policies and waits for
+// it (at most 60 s: a guard, not a timing check). 0 when the result is ok,
+// exit code 0, and `check` accepts it; 2-5 says which part failed. A hung
+// job ends the process without destroying anything (_exit).
+template <typename Check>
+int RunAndCheck(const std::string& cache, std::vector<std::string> argv, StdioSpec out,
+                StdioSpec err, Check check) {
+  LauncherOptions o;
+  o.cache_dir = cache;
+  o.policy_dir = testing::RepoPolicies();
+  // Nothing to stderr: it may be closed, or be another fd by now.
+  o.log_sink = [](LogLevel, const std::string&, const std::string&) {};
+  Result<std::unique_ptr<Launcher>> l = Launcher::Create(o);
+  if (!l.ok()) return 2;
+  JobSpec spec;
+  spec.policy = testing::RepoDefaultPolicy();
+  spec.argv = std::move(argv);
+  spec.out = std::move(out);
+  spec.err = std::move(err);
+  Result<std::unique_ptr<Job>> job = (*l)->Start(std::move(spec));
+  if (!job.ok()) return 3;
+  Result<JobResult> res = (*job)->WaitFor(std::chrono::seconds(60));
+  if (!res.ok()) ::_exit(4);  // still running: a hang
+  if (res->status != JobStatus::kOk || res->exit_code != 0 || !check(*res)) return 5;
+  return 0;
+}
+
+TEST_CASE("supervise: a job ends in a process that ignores SIGCHLD", "[launch]") {
+  WARDEN_REQUIRE_ROOT();
+  testing::TempDir cache;
+  const int code = InForkedChild([&] {
+    ::signal(SIGCHLD, SIG_IGN);
+    return RunAndCheck(cache.path(), {"/bin/true"}, StdioSpec::Null(), StdioSpec::Null(),
+                       [](const JobResult&) { return true; });
+  });
+  CHECK(code == 0);
+}
+
 }  // namespace
 }  // namespace warden::launch
