@@ -168,11 +168,22 @@ struct JobStart {
   if (long r = Faulted(plan, Step::kSetsid, sys::Setsid()); r < 0) {
     die(Fail(Step::kSetsid, Err(r), "setsid"));
   }
-  const int want[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
+  // The sources first go above 2: in a process whose fds 0-2 were closed,
+  // a source may be one of them (dup'ing another stream onto it would
+  // overwrite it, and dup2 onto itself would leave its close-on-exec flag).
+  // dup2 onto 0-2 then clears that flag on each.
+  int want[3] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd};
+  static constexpr const char* kStdioName[3] = {"stdin", "stdout", "stderr"};
+  for (int i = 0; i < 3; ++i) {
+    if (want[i] < 0 || want[i] > 2) continue;
+    const long r = sys::FcntlInt(want[i], F_DUPFD_CLOEXEC, 3);
+    if (r < 0) die(Fail(Step::kStdio, Err(r), "fcntl(F_DUPFD_CLOEXEC)", kStdioName[i]));
+    want[i] = static_cast<int>(r);
+  }
   for (int i = 0; i < 3; ++i) {
     if (want[i] < 0) continue;
     if (long r = Faulted(plan, Step::kStdio, sys::Dup2(want[i], i)); r < 0) {
-      die(Fail(Step::kStdio, Err(r), "dup3", i == 0 ? "stdin" : i == 1 ? "stdout" : "stderr"));
+      die(Fail(Step::kStdio, Err(r), "dup3", kStdioName[i]));
     }
   }
   // --pty: the pty's slave (our stdin now) becomes our controlling terminal.

@@ -108,5 +108,21 @@ TEST_CASE("supervise: a job ends in a process that ignores SIGCHLD", "[launch]")
   CHECK(code == 0);
 }
 
+TEST_CASE("supervise: a job's stdio is right in a process with fds 0-2 closed", "[launch]") {
+  WARDEN_REQUIRE_ROOT();
+  testing::TempDir cache;
+  const int code = InForkedChild([&] {
+    ::close(0);
+    ::close(1);
+    ::close(2);
+    // stdin reads /dev/null: `cat` fails if it is closed at the exec.
+    return RunAndCheck(cache.path(), {"/bin/sh", "-c", "cat; echo out; echo err >&2"},
+                       StdioSpec::Capture(), StdioSpec::Capture(), [](const JobResult& r) {
+                         return r.stdout_data == "out\n" && r.stderr_data == "err\n";
+                       });
+  });
+  CHECK(code == 0);
+}
+
 }  // namespace
 }  // namespace warden::launch
