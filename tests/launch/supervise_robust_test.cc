@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "base/host_config.h"
 #include "launch/launcher.h"
 #include "test_util.h"
+#include "warden/job.h"
 #include "warden/launcher.h"
 #include "warden/log.h"
 
@@ -74,9 +76,9 @@ int InForkedChild(F scenario) {
 // it (at most 60 s: a guard, not a timing check). 0 when the result is ok,
 // exit code 0, and `check` accepts it; 2-5 says which part failed. A hung
 // job ends the process without destroying anything (_exit).
-template <typename Check>
+template <typename Check, typename BeforeStart>
 int RunAndCheck(const std::string& cache, std::vector<std::string> argv, StdioSpec out,
-                StdioSpec err, Check check) {
+                StdioSpec err, Check check, BeforeStart before_start) {
   LauncherOptions o;
   o.cache_dir = cache;
   o.policy_dir = testing::RepoPolicies();
@@ -89,6 +91,7 @@ int RunAndCheck(const std::string& cache, std::vector<std::string> argv, StdioSp
   spec.argv = std::move(argv);
   spec.out = std::move(out);
   spec.err = std::move(err);
+  before_start();
   Result<std::unique_ptr<Job>> job = (*l)->Start(std::move(spec));
   if (!job.ok()) return 3;
   Result<JobResult> res = (*job)->WaitFor(std::chrono::seconds(60));
@@ -103,7 +106,7 @@ TEST_CASE("supervise: a job ends in a process that ignores SIGCHLD", "[launch]")
   const int code = InForkedChild([&] {
     ::signal(SIGCHLD, SIG_IGN);
     return RunAndCheck(cache.path(), {"/bin/true"}, StdioSpec::Null(), StdioSpec::Null(),
-                       [](const JobResult&) { return true; });
+                       [](const JobResult&) { return true; }, [] {});
   });
   CHECK(code == 0);
 }
@@ -111,15 +114,28 @@ TEST_CASE("supervise: a job ends in a process that ignores SIGCHLD", "[launch]")
 TEST_CASE("supervise: a job's stdio is right in a process with fds 0-2 closed", "[launch]") {
   WARDEN_REQUIRE_ROOT();
   testing::TempDir cache;
+  ::warden::testing::ScopedHostConfig cache_env(&base::HostConfig::cache_dir, cache.path());
   const int code = InForkedChild([&] {
     ::close(0);
     ::close(1);
     ::close(2);
-    // stdin reads /dev/null: `cat` fails if it is closed at the exec.
-    return RunAndCheck(cache.path(), {"/bin/sh", "-c", "cat; echo out; echo err >&2"},
-                       StdioSpec::Capture(), StdioSpec::Capture(), [](const JobResult& r) {
-                         return r.stdout_data == "out\n" && r.stderr_data == "err\n";
-                       });
+    // A close-on-exec pipe on 0 and 1, /dev/null on 2: RunJob hands 0-2
+    // to the job as they are (stdin is the pipe's read end, unused).
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0 || p[0] != 0 || p[1] != 1) return 10;
+    if (::open("/dev/null", O_WRONLY | O_CLOEXEC) != 2) return 11;
+    JobRequest req;
+    req.policy = testing::RepoDefaultPolicy();
+    req.argv = {"/bin/sh", "-c", "echo out; echo err >&2"};
+    Result<JobResult> r = RunJob(req);
+    if (!r.ok()) return 12;
+    if (r->status != JobStatus::kOk) return 13;
+    ::close(1);  // the job and init are gone: EOF after their output
+    std::string got;
+    char buf[64];
+    ssize_t n;
+    while ((n = ::read(0, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+    return got == "out\n" ? 0 : 14;
   });
   CHECK(code == 0);
 }
