@@ -217,11 +217,35 @@ bool IsOutputOnly(StdioSpec::Kind k) {
   return k == StdioSpec::Kind::kRelay || k == StdioSpec::Kind::kCapture;
 }
 
+// An fd handed to the job (kFd) or written by the supervisor (kRelay) must
+// be open and give nothing but a stream of bytes: a directory fd would let
+// the job openat() below it, outside its sandbox's view of the file
+// system, and an O_PATH fd (of a directory, or of a symlink) names a place
+// rather than a stream. A block device is a disk. Pipes, sockets, regular
+// files and character devices the caller already holds are handed over as
+// they are (a CI runner's stdin is usually a pipe or /dev/null).
 Status CheckFd(int fd, const char* stream) {
-  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
+  const std::string what = std::string(stream) + ": fd " + std::to_string(fd);
+  const int fl = fd < 0 ? -1 : ::fcntl(fd, F_GETFL);
+  if (fl < 0) {
     return Status::Error(Code::kInvalidArgument,
-                         std::string(stream) + ": fd " + std::to_string(fd) +
-                             " is not open; give an open fd (Start dups it) or another kind");
+                         what + " is not open; give an open fd (Start dups it) or another kind");
+  }
+  const char* accepted =
+      "; give a regular file, a pipe, a socket, a terminal or /dev/null (or kNull, kFile)";
+  if ((fl & O_PATH) == O_PATH) {
+    return Status::Error(Code::kInvalidArgument,
+                         what + " is an O_PATH fd, which names a place, not a stream" + accepted);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, what + ": fstat");
+  const char* kind = S_ISDIR(st.st_mode)   ? "a directory (the job could open files outside "
+                                             "its sandbox through it)"
+                     : S_ISBLK(st.st_mode) ? "a block device"
+                     : S_ISLNK(st.st_mode) ? "a symlink"
+                                           : nullptr;
+  if (kind != nullptr) {
+    return Status::Error(Code::kInvalidArgument, what + " is " + kind + accepted);
   }
   return Status::Ok();
 }

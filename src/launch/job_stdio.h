@@ -46,7 +46,9 @@ struct StdioPlan {
 StdioPlan LegacyStdio(const JobRequest& request);
 
 // Checks specs before anything starts: no capture or relay for stdin, an
-// fd that is open, a path where one is needed, kFd in and out with a pty.
+// fd that is open and a stream (no directory, O_PATH fd or block device: a
+// directory fd would let the job open files outside its sandbox), a path
+// where one is needed, kFd in and out with a pty.
 // kInvalidArgument names the stream and says what to give instead.
 Status CheckStdioSpecs(const StdioPlan& stdio);
 
