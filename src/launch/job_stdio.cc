@@ -317,7 +317,8 @@ Status CheckStdioSpecs(const StdioPlan& s) {
 // - of the character devices, only the memory devices that hold no state
 //   (/dev/null, zero, full, random, urandom). A terminal would hand the job
 //   a terminal to inject input into, a disk or /dev/mem what root may read;
-// - no directory, socket or block device.
+// - no directory, socket or block device;
+// - no regular file with more than one hard link.
 // A symlink anywhere in the path is refused (a job may plant one in a
 // shared directory), and what is checked is what is opened: the name is
 // first opened O_PATH below its directory's fd, its type checked on that
@@ -348,6 +349,17 @@ Result<base::UniqueFd> OpenStdinFile(const std::string& path, const std::string&
                                              : "not a regular file";
     return Status::Error(Code::kInvalidArgument,
                          what + ": is " + kind + "; give a regular file, a FIFO or /dev/null");
+  }
+  // A hard link is refused: where protected_hardlinks is off, a job can
+  // link a file it may not read (a root-only one) into a shared directory,
+  // and the link's permissions are the file's, so the check below could
+  // not tell the planted name from the caller's own file.
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    return Status::Error(Code::kInvalidArgument,
+                         what + ": has " + std::to_string(st.st_nlink) +
+                             " hard links, and warden does not open a stdin file that has "
+                             "more than one (a planted link could name a file the caller may "
+                             "not read); copy the file and give the copy");
   }
   // The calling user's right to read it, on the fd (faccessat2 with
   // AT_EMPTY_PATH checks the real uid, as access(2) does).

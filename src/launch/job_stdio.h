@@ -55,8 +55,9 @@ Status CheckStdioSpecs(const StdioPlan& stdio);
 // Opens `path` as a job's stdin, as `warden run --stdin` does: a regular
 // file, a FIFO (opened blocking: it waits for a writer) or a stateless
 // memory device (/dev/null, zero, full, random, urandom), never through a
-// symlink in its last component nor below a symlinked directory, and only
-// what the calling (real) user may read. `what` names it in errors
+// symlink in its last component nor below a symlinked directory, never a
+// regular file with more than one hard link, and only what the calling
+// (real) user may read. `what` names it in errors
 // ("--stdin FILE").
 Result<base::UniqueFd> OpenStdinFile(const std::string& path, const std::string& what);
 

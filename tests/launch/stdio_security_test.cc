@@ -1,5 +1,7 @@
 // The job's stdio as a way out of the sandbox: an fd handed over that is a
-// directory or an O_PATH fd (the job could openat() below it on the host).
+// directory or an O_PATH fd (the job could openat() below it on the host),
+// and a stdin file that is a hard link (a root-only file linked into a
+// shared directory).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -164,6 +166,26 @@ TEST_CASE("stdio security: a regular file, a pipe and /dev/null are still handed
   Result<std::string> got = base::ReadFile(dir.Join("out"));
   REQUIRE(got.ok());
   CHECK(got.value() == "to a file\n");
+}
+
+TEST_CASE("stdio security: OpenStdinFile refuses a file with more than one hard link",
+          "[launch]") {
+  testing::TempDir dir;
+  testing::WriteText(dir.Join("own"), "mine");
+  Result<base::UniqueFd> own = launch::OpenStdinFile(dir.Join("own"), "--stdin own");
+  INFO(own.status().ToString());
+  CHECK(own.ok());
+  REQUIRE(::link(dir.Join("own").c_str(), dir.Join("linked").c_str()) == 0);
+  for (const char* name : {"own", "linked"}) {
+    Result<base::UniqueFd> fd = launch::OpenStdinFile(dir.Join(name), "--stdin file");
+    REQUIRE_FALSE(fd.ok());
+    INFO(fd.status().ToString());
+    CHECK(fd.status().code() == Code::kInvalidArgument);
+    CHECK(fd.status().message().find("2 hard links") != std::string::npos);
+    CHECK(fd.status().message().find("copy the file") != std::string::npos);
+  }
+  // /dev/null is not a regular file: no link rule.
+  CHECK(launch::OpenStdinFile("/dev/null", "--stdin /dev/null").ok());
 }
 
 }  // namespace
