@@ -223,32 +223,41 @@ Result<UniqueFd> OpenOutputFileAt(int dir_fd, const std::string& name, mode_t mo
                              ": warden writes output only to a regular file it can own; "
                              "remove it or choose another output directory");
   };
-  // Look first: opening a device node for writing can have effects of its own.
+  if (name.empty()) {
+    return Status::Error(Code::kInvalidArgument,
+                         "\"" + shown + "\" names a directory: give a file name");
+  }
+  // Look first: what is planted there is refused with a reason, though the
+  // rename below would replace it (a directory it cannot).
   struct stat st;
   if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (!S_ISREG(st.st_mode)) return refuse(std::string("is ") + KindOf(st.st_mode));
+    if (st.st_nlink != 1) return refuse("has " + std::to_string(st.st_nlink) + " links");
   } else if (errno != ENOENT) {
     return Status::FromErrno(errno, "fstatat(\"" + shown + "\")");
   }
-  // O_NONBLOCK: a FIFO swapped in since the look fails with ENXIO (no
-  // reader) or opens at once (a reader), instead of blocking the run.
+  // Never an existing file, even a regular one: whoever could write the
+  // directory could have planted it, world-readable or kept open, to read
+  // this run's output. A new file of warden's own, under a temp name made
+  // with O_EXCL, is renamed over the name (renameat replaces a symlink or
+  // anything else swapped in meanwhile, never follows it).
+  const std::string tmp = "." + name.substr(0, 200) + "." + RandomSuffix() + ".tmp";
   UniqueFd fd(RetryEintr([&] {
-    return ::openat(dir_fd, name.c_str(),
-                    O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+    return ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    mode);
   }));
-  if (!fd) {
-    if (errno == ELOOP) return refuse("is a symlink");
-    if (errno == ENXIO) return refuse("is a FIFO");
-    return Status::FromErrno(errno, "openat(\"" + shown + "\", O_NOFOLLOW)");
+  if (!fd) return Status::FromErrno(errno, "openat(\"" + shown + "\" temp, O_CREAT|O_EXCL)");
+  // The mode is exact, whatever the umask.
+  if (::fchmod(fd.get(), mode) != 0) {
+    const int err = errno;
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    return Status::FromErrno(err, "fchmod(\"" + shown + "\" temp)");
   }
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(\"" + shown + "\")");
-  if (!S_ISREG(st.st_mode)) return refuse(std::string("is ") + KindOf(st.st_mode));
-  // A hard link would make root truncate and write a file elsewhere.
-  if (st.st_nlink != 1) return refuse("has " + std::to_string(st.st_nlink) + " links");
-  if (::ftruncate(fd.get(), 0) != 0) return Status::FromErrno(errno, "ftruncate(\"" + shown + "\")");
-  int fl = ::fcntl(fd.get(), F_GETFL);
-  if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) {
-    return Status::FromErrno(errno, "fcntl(\"" + shown + "\", F_SETFL)");
+  if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+    const int err = errno;
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) return refuse("is a directory");
+    return Status::FromErrno(err, "renameat(temp -> \"" + shown + "\")");
   }
   return fd;
 }

@@ -57,11 +57,15 @@ Status CheckReplaceableFile(int dir_fd, const std::string& name, const std::stri
 Status ReplaceFileAt(int dir_fd, const std::string& name, std::string_view data, mode_t mode,
                      const std::string& shown, bool durable = true);
 
-// Opens `name` in `dir_fd` for writing as a regular file of warden's own
-// output: created with `mode` when absent, refused (before anything is
-// written) when it is a symlink, FIFO, socket, device, directory or a file
-// with more than one link; then truncated. Never blocks in open() on a
-// planted FIFO. The fd is blocking, close-on-exec.
+// Creates `name` in `dir_fd` as a new regular file of warden's own output,
+// for writing: refused (before anything is made) when the name is a
+// symlink, FIFO, socket, device, directory or a file with more than one
+// link; otherwise a new file with `mode` (exact, whatever the umask) is
+// made under a random temp name with O_CREAT|O_EXCL|O_NOFOLLOW and
+// renameat()ed over the name. An existing regular file is replaced, never
+// reused: one planted by a job (world-readable, or held open) would let it
+// read the output. Never blocks in open(). The fd is blocking,
+// close-on-exec.
 Result<UniqueFd> OpenOutputFileAt(int dir_fd, const std::string& name, mode_t mode,
                                   const std::string& shown);
 

@@ -163,8 +163,8 @@ Status OpenOutput(JobRun& run, const OutputSlot& o) {
       break;
     case StdioSpec::Kind::kFile: {
       // The file may lie where the job can write too: its directory is
-      // walked without following a symlink, and the file is created or
-      // truncated only as a regular file of one link (base/safe_open.h).
+      // walked without following a symlink, and the file is always a new
+      // one of warden's, renamed over the name (base/safe_open.h).
       const std::string what = std::string(o.name) + " file " + spec.path;
       const base::PathParts parts = base::SplitPath(spec.path);
       Result<base::UniqueFd> dir = base::OpenDirNoFollow(parts.dir);
@@ -191,8 +191,8 @@ Status OpenOutput(JobRun& run, const OutputSlot& o) {
 
 // --output-dir: DIR/stdout and DIR/stderr, DIR made when missing. The job
 // may share the output directory: it is walked and made without following
-// a symlink anywhere, and the files are opened relative to its fd and
-// refused unless they are regular files (base/safe_open.h).
+// a symlink anywhere, and the files are made new relative to its fd (a
+// file planted there is replaced, never written) (base/safe_open.h).
 Status OpenOutputDir(JobRun& run, const OutputSlot (&slots)[2]) {
   const std::string& dir_path = run.stdio.output_dir;
   Result<base::UniqueFd> dir = base::OpenDirNoFollow(dir_path, true, 0755);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 #include "base/file.h"
@@ -154,17 +155,62 @@ TEST_CASE("safe_open: OpenOutputFileAt refuses planted FIFOs, symlinks, devices 
   REQUIRE(dev.ok());
   CHECK_FALSE(OpenOutputFileAt(dev->get(), "null", 0600, "/dev/null").ok());
 
-  // A fresh file is 0600; an old regular one is truncated.
+  // A directory in place of the name stays refused.
+  REQUIRE(::mkdir(dir.Join("sub").c_str(), 0755) == 0);
+  Result<UniqueFd> sub = OpenOutputFileAt(d->get(), "sub", 0600, "out/sub");
+  REQUIRE_FALSE(sub.ok());
+  CHECK(sub.status().message().find("directory") != std::string::npos);
+
+  // A fresh file is 0600 and blocking, and no temp file is left behind.
   Result<UniqueFd> fresh = OpenOutputFileAt(d->get(), "new", 0600, "out/new");
   REQUIRE(fresh.ok());
   struct stat st;
   REQUIRE(::fstat(fresh->get(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK((::fcntl(fresh->get(), F_GETFL) & O_NONBLOCK) == 0);
-  WriteText(dir.Join("old"), "old output");
-  Result<UniqueFd> old = OpenOutputFileAt(d->get(), "old", 0600, "out/old");
-  REQUIRE(old.ok());
-  CHECK(ReadFile(dir.Join("old")).value().empty());
+  struct stat named;
+  REQUIRE(::stat(dir.Join("new").c_str(), &named) == 0);
+  CHECK(named.st_ino == st.st_ino);
+}
+
+TEST_CASE("safe_open: OpenOutputFileAt replaces a planted file with a new one of its own",
+          "[base]") {
+  TempDir dir;
+  Result<UniqueFd> d = OpenDirNoFollow(dir.path());
+  REQUIRE(d.ok());
+  // A job that can write the directory plants a world-readable stdout of
+  // its own and keeps it open, to read the next run's output.
+  WriteText(dir.Join("stdout"), "planted");
+  REQUIRE(::chmod(dir.Join("stdout").c_str(), 0666) == 0);
+  const bool root = ::geteuid() == 0;
+  if (root) REQUIRE(::chown(dir.Join("stdout").c_str(), 4242, 4242) == 0);
+  UniqueFd planted(::open(dir.Join("stdout").c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(planted);
+  struct stat before;
+  REQUIRE(::fstat(planted.get(), &before) == 0);
+
+  Result<UniqueFd> out = OpenOutputFileAt(d->get(), "stdout", 0600, "out/stdout");
+  REQUIRE(out.ok());
+  REQUIRE(WriteAll(out->get(), "secret", 6, "stdout").ok());
+  struct stat now;
+  REQUIRE(::stat(dir.Join("stdout").c_str(), &now) == 0);
+  CHECK(now.st_ino != before.st_ino);
+  CHECK((now.st_mode & 0777) == 0600);
+  CHECK(now.st_uid == ::geteuid());
+  CHECK(now.st_nlink == 1);
+  CHECK(ReadFile(dir.Join("stdout")).value() == "secret");
+  // The planted inode keeps what it held: the output never went there.
+  char buf[32] = {};
+  CHECK(::pread(planted.get(), buf, sizeof buf, 0) == 7);
+  CHECK(std::string(buf) == "planted");
+  if (root) CHECK(before.st_uid == 4242u);
+  // Only the name is left in the directory: no temp file.
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    (void)e;
+    ++entries;
+  }
+  CHECK(entries == 1);
 }
 
 TEST_CASE("safe_open: SplitPath", "[base]") {
