@@ -249,3 +249,11 @@ teardown() { common_teardown; }
   [[ "$output" == *symlink* ]]
   [[ "$output" != *SECRET-LEAKED* ]]
 }
+
+@test "cli-ci: a directory as stdin is refused before the job starts" {
+  run --separate-stderr "$W" run -- /bin/sh -c "touch $T/ran" < /
+  [ "$status" -eq 125 ]
+  [ "${#stderr_lines[@]}" -eq 1 ]
+  [[ "${stderr_lines[0]}" == "warden: stdin: fd 0 is a directory"* ]]
+  [ ! -e "$T/ran" ]
+}

@@ -132,16 +132,20 @@ struct StdioSpec {
   enum class Kind {
     kNull,     // /dev/null
     kFd,       // the caller's fd, handed to the job as it is (Start dups
-               // it: the caller may close its own at once)
+               // it: the caller may close its own at once). A directory,
+               // an O_PATH fd or a block device is refused: through it the
+               // job could reach files outside its sandbox
     kRelay,    // output only: the job writes to a pipe that the
                // supervisor copies into the caller's fd, so the job never
                // holds that fd (a terminal: `warden run` uses this for a
                // terminal, whose settings the job must not reach)
     kFile,     // a file by path. stdin: opened for reading as the calling
-               // user may (a regular file, a FIFO or /dev/null, zero,
-               // random, urandom; never a symlink or another device).
-               // stdout, stderr: created or truncated, mode 0600, in a
-               // directory that must exist, never through a symlink.
+               // user may (a regular file with one link, a FIFO or
+               // /dev/null, zero, random, urandom; never a symlink or
+               // another device). stdout, stderr: always a new file, mode
+               // 0600, renamed over the name (what was there is never
+               // written), in a directory that must exist, never through
+               // a symlink.
                // Output is cut at max_bytes (the policy's output limit
                // when 0) and the result says so.
     kCapture,  // output only: kept in memory, up to max_bytes (the

@@ -232,7 +232,7 @@ Status CheckFd(int fd, const char* stream) {
                          what + " is not open; give an open fd (Start dups it) or another kind");
   }
   const char* accepted =
-      "; give a regular file, a pipe, a socket, a terminal or /dev/null (or kNull, kFile)";
+      "; give a regular file, a pipe, a socket, a terminal or /dev/null";
   if ((fl & O_PATH) == O_PATH) {
     return Status::Error(Code::kInvalidArgument,
                          what + " is an O_PATH fd, which names a place, not a stream" + accepted);

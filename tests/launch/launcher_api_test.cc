@@ -86,7 +86,7 @@ std::vector<std::string> LeftoverCgroups() {
 // A zombie or an unreaped child of this process.
 bool AnyChildLeft() {
   siginfo_t info{};
-  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0 && info.si_pid != 0;
 }
 
 TEST_CASE("log: a thread's own sink takes its events; other threads keep the process's",

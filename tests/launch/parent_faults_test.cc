@@ -68,7 +68,7 @@ TEST_CASE("launch: each launcher call's failure fails the launch with 125 and na
       }
       // Nothing is left: the sandbox's init was killed and reaped, every
       // fd closed, the signal mask restored.
-      CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
+      CHECK(::waitpid(-1, nullptr, WNOHANG | __WALL) == -1);
       CHECK(errno == ECHILD);
       CHECK(testing::CountOpenFds() == fds_before);
       const sigset_t blocked_after = BlockedSignals();
