@@ -22,6 +22,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "cgroup/host.h"
+#include "launch/launcher_fixture.h"
 #include "test_util.h"
 
 namespace warden {
@@ -29,35 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// One launcher per test, with the repository's policies and a cache of the
-// test's own.
-struct Fixture {
-  testing::TempDir cache;
-  std::unique_ptr<Launcher> launcher;
-
-  Fixture() {
-    LauncherOptions o;
-    o.cache_dir = cache.path();
-    o.policy_dir = testing::RepoPolicies();
-    Result<std::unique_ptr<Launcher>> l = Launcher::Create(o);
-    REQUIRE(l.ok());
-    launcher = std::move(l.value());
-  }
-
-  JobSpec Spec(std::vector<std::string> argv) {
-    JobSpec spec;
-    spec.policy = testing::RepoDefaultPolicy();
-    spec.argv = std::move(argv);
-    return spec;
-  }
-
-  std::unique_ptr<Job> Start(JobSpec spec) {
-    Result<std::unique_ptr<Job>> job = launcher->Start(std::move(spec));
-    INFO(job.status().ToString());
-    REQUIRE(job.ok());
-    return std::move(job.value());
-  }
-};
+using Fixture = testing::LauncherFixture;
 
 bool Readable(int fd) {
   struct pollfd p = {fd, POLLIN, 0};

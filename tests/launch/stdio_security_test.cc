@@ -14,32 +14,14 @@
 #include "base/fd.h"
 #include "base/file.h"
 #include "launch/job_stdio.h"
+#include "launch/launcher_fixture.h"
 #include "test_util.h"
 #include "warden/launcher.h"
 
 namespace warden {
 namespace {
 
-struct Fixture {
-  testing::TempDir cache;
-  std::unique_ptr<Launcher> launcher;
-
-  Fixture() {
-    LauncherOptions o;
-    o.cache_dir = cache.path();
-    o.policy_dir = testing::RepoPolicies();
-    Result<std::unique_ptr<Launcher>> l = Launcher::Create(o);
-    REQUIRE(l.ok());
-    launcher = std::move(l.value());
-  }
-
-  JobSpec Spec(std::vector<std::string> argv) {
-    JobSpec spec;
-    spec.policy = testing::RepoDefaultPolicy();
-    spec.argv = std::move(argv);
-    return spec;
-  }
-};
+using Fixture = testing::LauncherFixture;
 
 bool AnyChildLeft() {
   siginfo_t info{};
