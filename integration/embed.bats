@@ -11,8 +11,8 @@ load helpers
 
 # A reason to skip every test, found once: bats cannot skip from setup_file.
 embed_skip_reason() {
-  [ -f "$BUILD_DIR/libwarden.so.0" ] ||
-    { echo "$BUILD_DIR has no libwarden.so.0 (WARDEN_BIN is not a build of this tree, or a sanitizer build)"; return; }
+  [ -f "$BUILD_ABS/libwarden.so.0" ] ||
+    { echo "$BUILD_ABS has no libwarden.so.0 (WARDEN_BIN is not a build of this tree, or a sanitizer build)"; return; }
   local tool
   for tool in make cc g++ pkg-config nm objdump readelf python3; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed"; return; }
@@ -21,18 +21,14 @@ embed_skip_reason() {
 
 setup_file() {
   ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-  local bin=${WARDEN_BIN:-$ROOT/build/warden}
-  BUILD_DIR=$(dirname "$bin")
+  BUILD_DIR=$(build_dir_of_bin "$ROOT")
+  BUILD_ABS=$(dirname "${WARDEN_BIN:-$ROOT/build/warden}")
   EMBED_SKIP=$(embed_skip_reason)
   export EMBED_SKIP
   [ -z "$EMBED_SKIP" ] || return 0
-  case $BUILD_DIR in "$ROOT"/*) BUILD_DIR=${BUILD_DIR#"$ROOT"/} ;; esac
   EMBED_T=$(mktemp -d /tmp/warden-embed.XXXXXX)
   PREFIX_DIR=$EMBED_T/prefix
-  # The suite may run under `make test`: its jobserver is not ours to use.
-  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory \
-    BUILD="$BUILD_DIR" install PREFIX="$PREFIX_DIR" >"$EMBED_T/install.log" 2>&1 ||
-    { cat "$EMBED_T/install.log" >&3; return 1; }
+  make_install "$ROOT" "$BUILD_DIR" "$EMBED_T/install.log" PREFIX="$PREFIX_DIR"
   export ROOT BUILD_DIR EMBED_T PREFIX_DIR
 }
 

@@ -64,3 +64,22 @@ v=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): v=v[k]
 print("null" if v is None else v)' "$1" "$2"
 }
+
+# The build directory that WARDEN_BIN (default build/warden) was built in,
+# relative to ROOT when it lies below it: what BUILD= names for make.
+build_dir_of_bin() {
+  local root=$1 dir
+  dir=$(dirname "${WARDEN_BIN:-$root/build/warden}")
+  case $dir in "$root"/*) dir=${dir#"$root"/} ;; esac
+  echo "$dir"
+}
+
+# make_install ROOT BUILD_DIR LOG [VAR=VALUE...]: `make install` of that
+# build with the given PREFIX/DESTDIR, its output in LOG, shown on failure.
+# The suite may run under `make test`: its jobserver is not ours to use.
+make_install() {
+  local root=$1 build=$2 log=$3
+  shift 3
+  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$root" --no-print-directory \
+    BUILD="$build" install "$@" >"$log" 2>&1 || { cat "$log" >&3; return 1; }
+}

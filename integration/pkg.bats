@@ -11,8 +11,8 @@ load helpers
 
 # A reason to skip every test, found once: bats cannot skip from setup_file.
 pkg_skip_reason() {
-  [ -f "$BUILD_DIR/libwarden.a" ] ||
-    { echo "$BUILD_DIR has no libwarden.a (WARDEN_BIN is not a build of this tree)"; return; }
+  [ -f "$BUILD_ABS/libwarden.a" ] ||
+    { echo "$BUILD_ABS has no libwarden.a (WARDEN_BIN is not a build of this tree)"; return; }
   local tool
   for tool in make g++ pkg-config nm objdump strip; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed"; return; }
@@ -21,21 +21,16 @@ pkg_skip_reason() {
 
 setup_file() {
   ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-  local bin=${WARDEN_BIN:-$ROOT/build/warden}
-  BUILD_DIR=$(dirname "$bin")
+  BUILD_DIR=$(build_dir_of_bin "$ROOT")
+  BUILD_ABS=$(dirname "${WARDEN_BIN:-$ROOT/build/warden}")
   PKG_SKIP=$(pkg_skip_reason)
   export PKG_SKIP
   [ -z "$PKG_SKIP" ] || return 0
-  case $BUILD_DIR in "$ROOT"/*) BUILD_DIR=${BUILD_DIR#"$ROOT"/} ;; esac
   PKG_T=$(mktemp -d /tmp/warden-pkg.XXXXXX)
   STAGE=$PKG_T/stage
   PREFIX_DIR=$PKG_T/prefix
-  # The suite may run under `make test`: its jobserver is not ours to use.
-  local m="env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C $ROOT --no-print-directory BUILD=$BUILD_DIR"
-  $m install DESTDIR="$STAGE" PREFIX=/usr/local >"$PKG_T/install-stage.log" 2>&1 ||
-    { cat "$PKG_T/install-stage.log" >&3; return 1; }
-  $m install PREFIX="$PREFIX_DIR" >"$PKG_T/install-prefix.log" 2>&1 ||
-    { cat "$PKG_T/install-prefix.log" >&3; return 1; }
+  make_install "$ROOT" "$BUILD_DIR" "$PKG_T/install-stage.log" DESTDIR="$STAGE" PREFIX=/usr/local
+  make_install "$ROOT" "$BUILD_DIR" "$PKG_T/install-prefix.log" PREFIX="$PREFIX_DIR"
   VERSION=$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
   export ROOT BUILD_DIR PKG_T STAGE PREFIX_DIR VERSION
 }
