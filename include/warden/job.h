@@ -1,10 +1,15 @@
-// Running one job in a sandbox: the library entry point behind `warden run`.
+// A job's result (JobResult, JobStatus, the --result JSON) and RunJob, the
+// one-call blocking form of a launch. Programs that embed warden use
+// Launcher and Job (warden/launcher.h), which `warden run` uses too: explicit
+// options, no blocking, any thread.
 //
 // RunJob blocks until the job has ended and every resource made for it
-// (mounts, cgroups, network) is gone. It must be called from a process whose
-// calling thread is its only thread (the sandbox is tied to that thread's
-// life), by root or with CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP,
-// CAP_SYS_CHROOT, CAP_KILL, CAP_NET_ADMIN and CAP_SYS_PTRACE.
+// (mounts, cgroups, network) is gone. It runs the launch on the calling
+// thread, which the sandbox's parent-death signal follows; while it runs it
+// blocks SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 in that
+// thread and forwards them to the job. It needs root, or CAP_SYS_ADMIN,
+// CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT, CAP_KILL,
+// CAP_NET_ADMIN and CAP_SYS_PTRACE.
 #ifndef WARDEN_JOB_H_
 #define WARDEN_JOB_H_
 
