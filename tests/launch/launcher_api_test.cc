@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -116,16 +117,20 @@ TEST_CASE("launcher: Create blocks the forwarded signals only when it forwards t
           "[launch][api]") {
   // On threads of their own, so that this thread's mask stays as it is.
   auto blocked_after_create = [](bool forward) {
-    bool usr1 = false, winch = false;
+    // Catch2's assertions are for the test's own thread: the other thread
+    // only records what it saw.
+    bool created = false, read_mask = false, usr1 = false, winch = false;
     std::thread([&] {
       LauncherOptions o;
       o.forward_signals = forward;
-      REQUIRE(Launcher::Create(o).ok());
+      created = Launcher::Create(o).ok();
       sigset_t now;
-      REQUIRE(::pthread_sigmask(SIG_SETMASK, nullptr, &now) == 0);
+      read_mask = ::pthread_sigmask(SIG_SETMASK, nullptr, &now) == 0;
       usr1 = ::sigismember(&now, SIGUSR1) == 1;
       winch = ::sigismember(&now, SIGWINCH) == 1;
     }).join();
+    REQUIRE(created);
+    REQUIRE(read_mask);
     return usr1 && winch;
   };
   CHECK(blocked_after_create(true));
@@ -336,9 +341,12 @@ TEST_CASE("launcher: a thread that exits after Start leaves its job running",
   JobSpec s = f.Spec({"/bin/cat"});
   s.in = StdioSpec::Fd(p[0]);
   s.out = StdioSpec::Capture();
-  std::unique_ptr<Job> job;
-  std::thread([&] { job = f.Start(s); }).join();
-  REQUIRE(job != nullptr);
+  std::optional<Result<std::unique_ptr<Job>>> started;
+  std::thread([&] { started.emplace(f.launcher->Start(s)); }).join();
+  REQUIRE(started.has_value());
+  INFO(started->status().ToString());
+  REQUIRE(started->ok());
+  std::unique_ptr<Job> job = std::move(started->value());
   // Had the parent-death signal followed the exited thread, cat would be
   // dead and the write below would fail (EPIPE) or the data go missing.
   ::signal(SIGPIPE, SIG_IGN);
