@@ -98,7 +98,9 @@ else
 endif
 
 MODULES   ?= $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/))))
-LIB_SRCS  := $(filter-out src/cli/%,$(foreach m,$(MODULES),$(wildcard src/$(m)/*.cc)))
+# src/agent/agent_main.cc is the main() of build/warden-agent, not library code.
+AGENT_MAIN := src/agent/agent_main.cc
+LIB_SRCS  := $(filter-out src/cli/% $(AGENT_MAIN),$(foreach m,$(MODULES),$(wildcard src/$(m)/*.cc)))
 CLI_SRCS  := $(wildcard src/cli/*.cc)
 PROTOS    := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.proto))
 PROTO_CC  := $(patsubst src/%.proto,$(BUILD)/gen/%.pb.cc,$(PROTOS))
@@ -133,6 +135,7 @@ SO_REAL   := $(BUILD)/libwarden.so.$(VERSION)
 SO_LINKS  := $(BUILD)/libwarden.so.$(SO_MAJOR) $(BUILD)/libwarden.so
 SO_MAP    := src/capi/warden.map
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
+AGENT_BIN := $(if $(filter agent,$(MODULES)),$(BUILD)/warden-agent)
 TEST_OBJS := $(call obj,$(TEST_SRCS))
 BENCH_SRCS := $(wildcard integration/bench/*_bench.cc)
 BENCH_BINS := $(patsubst integration/bench/%.cc,$(BUILD)/bench/%,$(BENCH_SRCS))
@@ -149,7 +152,7 @@ $(BUILD)/obj/tests/main.o: WARN += -Wno-maybe-uninitialized
 
 # A sanitizer build makes no libwarden.so: its objects need the sanitizer's
 # run time, which a shared library for other programs must not.
-all: $(BUILD)/warden $(BUILD)/libwarden.a $(if $(SANITIZE),,$(SO_REAL) $(SO_LINKS))
+all: $(BUILD)/warden $(AGENT_BIN) $(BUILD)/libwarden.a $(if $(SANITIZE),,$(SO_REAL) $(SO_LINKS))
 unit: $(BUILD)/unit_tests
 
 $(INTERNAL_LIB): $(ARCHIVE_OBJS)
@@ -190,6 +193,16 @@ $(BUILD)/libwarden.so: $(BUILD)/libwarden.so.$(SO_MAJOR)
 
 $(BUILD)/warden: $(CLI_OBJS) $(MNL_OBJ) $(INTERNAL_LIB)
 	$(CXX) $(WARDEN_LDFLAGS) -o $@ $(CLI_OBJS) $(MNL_OBJ) $(INTERNAL_LIB) $(WARDEN_LDLIBS)
+
+# The agent daemon is its own binary: it needs the WAL, and so isa-l, which
+# Debian ships shared only; build/warden stays a static PIE that loads no
+# shared library, for `warden run`'s start-up. `warden agent` executes it
+# from build/warden's own directory. Monitors are build/warden (`warden
+# monitor`), which keeps each running job's monitor small.
+ifneq ($(AGENT_BIN),)
+$(AGENT_BIN): $(call obj,$(AGENT_MAIN)) $(MNL_OBJ) $(INTERNAL_LIB)
+	$(CXX) $(LDFLAGS_ALL) -o $@ $(call obj,$(AGENT_MAIN)) $(MNL_OBJ) $(INTERNAL_LIB) $(LDLIBS_ALL)
+endif
 
 $(BUILD)/unit_tests: $(TEST_OBJS) $(MNL_OBJ) $(INTERNAL_LIB)
 	$(CXX) $(LDFLAGS_ALL) -o $@ $(TEST_OBJS) $(MNL_OBJ) $(INTERNAL_LIB) $(LDLIBS_ALL)
@@ -318,6 +331,8 @@ STRIP ?= strip
 install: all $(BUILD)/warden.pc
 	install -D -m 0755 $(BUILD)/warden $(DESTDIR)$(PREFIX)/bin/warden
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/bin/warden
+	install -m 0755 $(BUILD)/warden-agent $(DESTDIR)$(PREFIX)/bin/warden-agent
+	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/bin/warden-agent
 	install -D -m 0644 $(BUILD)/libwarden.a $(DESTDIR)$(PREFIX)/lib/libwarden.a
 	$(STRIP) --strip-debug $(DESTDIR)$(PREFIX)/lib/libwarden.a
 	install -m 0755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
