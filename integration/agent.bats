@@ -1,0 +1,251 @@
+#!/usr/bin/env bats
+# warden agent: the daemon, its API and CLI clients, and its promises
+# (DESIGN.md invariants 2-4): acknowledged jobs are durable, no job runs
+# twice or is lost, jobs outlive the agent and are re-adopted, nothing leaks.
+# Every test runs its own agent on a scratch state directory and socket.
+
+load helpers
+
+A=${WARDEN_AGENT_BIN:-$BATS_TEST_DIRNAME/../build/warden-agent}
+
+setup() {
+  common_setup
+  [ -x "$A" ] || skip "agent binary $A not built (run make)"
+  chmod 755 "$T"
+  S=$T/agent.sock
+  ST=$T/state
+  mkdir -p "$T/shared" "$T/cache" "$T/run"
+  chmod 777 "$T/shared"
+  write_config
+  AGENT_PID=
+}
+
+teardown() {
+  stop_agent_hard
+  # Monitors of jobs still running (a failed test): kill them and what
+  # they run, then let gc remove their cgroups and leases.
+  local m
+  for m in "$ST"/jobs/*/monitor; do
+    [ -f "$m" ] || continue
+    kill -9 "$(cut -d' ' -f1 "$m")" 2>/dev/null || true
+  done
+  "$W" gc >/dev/null 2>&1 || true
+  common_teardown
+}
+
+# write_config [EXTRA TOML...]: the agent's configuration for this test.
+write_config() {
+  {
+    echo '[agent]'
+    echo 'group = ""'
+    echo '[launcher]'
+    echo "state_dir = \"$T/run\""
+    echo "cache_dir = \"$T/cache\""
+    echo "policy_dir = \"$(cd "$BATS_TEST_DIRNAME/../policies" && pwd)\""
+    echo '[monitor]'
+    echo 'heartbeat_interval = "100ms"'
+    echo 'hung_after = "2s"'
+    printf '%s\n' "$@"
+  } >"$T/agent.toml"
+}
+
+# start_agent [ENV=VALUE...]: starts the agent and returns once it sent
+# READY=1 (integration/progs/notify_run.py), with AGENT_PID set.
+start_agent() {
+  local out
+  out=$(env "$@" python3 "$PROGS/notify_run.py" "$T/agent.log" -- \
+    "$W" agent --state-dir "$ST" --socket "$S" --config "$T/agent.toml" 3>&-) || {
+    echo "agent did not start: $out"; cat "$T/agent.log"; return 1; }
+  AGENT_PID=${out%% *}
+}
+
+# wait_pid_gone PID: waits for PID to exit (tail polls it; 60 s hang guard).
+wait_pid_gone() {
+  timeout 60 tail --pid="$1" -s 0.05 -f /dev/null
+}
+
+stop_agent() {
+  [ -n "$AGENT_PID" ] || return 0
+  kill -TERM "$AGENT_PID"
+  wait_pid_gone "$AGENT_PID"
+  AGENT_PID=
+}
+
+stop_agent_hard() {
+  [ -n "${AGENT_PID:-}" ] || return 0
+  kill -9 "$AGENT_PID" 2>/dev/null || true
+  wait_pid_gone "$AGENT_PID" || true
+  AGENT_PID=
+}
+
+wa() { "$W" "$1" --socket "$S" "${@:2}"; }
+
+# job_state ID: the job's state from `warden status --json`.
+job_state() { wa status "$1" --json | jq -r .state; }
+
+@test "agent: submit, status, list, wait, logs and kill through the CLI" {
+  start_agent
+  run wa submit --json -- /bin/sh -c 'echo out-line; echo err-line >&2; exit 3'
+  [ "$status" -eq 0 ]
+  id=$(echo "$output" | jq -r .job_id)
+  [[ "$id" =~ ^j[0-9a-f]{12}$ ]]
+  run wa wait "$id"
+  [ "$status" -eq 3 ]
+  [ "$(job_state "$id")" = exited ]
+  [ "$(wa status "$id" --json | jq -r .result.job_exit)" = 3 ]
+  run wa logs "$id"
+  [ "$output" = out-line ]
+  run wa logs "$id" --stderr
+  [ "$output" = err-line ]
+  run wa list --json
+  [ "$(echo "$output" | jq -r '.[].job_id')" = "$id" ]
+  # kill: a running job dies of the signal asked for.
+  id2=$(wa submit --json -- /bin/sh -c 'echo ready; exec sleep 600' | jq -r .job_id)
+  for _ in $(seq 600); do [ "$(wa logs "$id2")" = ready ] && break; sleep 0.1; done
+  run wa kill "$id2" -s TERM
+  [ "$status" -eq 0 ]
+  run wa wait "$id2"
+  [ "$status" -eq 143 ]
+  [ "$(job_state "$id2")" = signaled ]
+  # submit --wait exits by warden run's exit contract.
+  run wa submit --wait -- /bin/sh -c 'exit 7'
+  [ "$status" -eq 7 ]
+  run wa status j000000ffffff
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"not found"* || "$output" == *"no job"* ]]
+}
+
+@test "agent: a queued job is cancelled by kill and never runs" {
+  write_config '[scheduler]' 'hold = true'
+  start_agent
+  id=$(wa submit --json --bind "$T/shared:/shared" -- /bin/sh -c 'echo ran >> /shared/ledger' | jq -r .job_id)
+  [ "$(job_state "$id")" = queued ]
+  wa kill "$id"
+  run wa wait "$id"
+  [ "$status" -eq 143 ]
+  [ "$(job_state "$id")" = cancelled ]
+  [ ! -e "$T/shared/ledger" ]
+}
+
+@test "agent: the same idempotency key gives the same job, also after a restart" {
+  start_agent
+  a=$(wa submit --json --idempotency-key k1 -- /bin/true | jq -r .job_id)
+  b=$(wa submit --json --idempotency-key k1 -- /bin/true | jq -r .job_id)
+  [ "$a" = "$b" ]
+  c=$(wa submit --json --idempotency-key k2 -- /bin/true | jq -r .job_id)
+  [ "$a" != "$c" ]
+  stop_agent_hard
+  start_agent
+  d=$(wa submit --json --idempotency-key k1 -- /bin/true | jq -r .job_id)
+  [ "$a" = "$d" ]
+  [ "$(wa list --json | jq length)" -eq 2 ]
+}
+
+@test "agent: a second agent on the same state exits 125 and names the holder" {
+  start_agent
+  run "$W" agent --state-dir "$ST" --socket "$T/other.sock" --config "$T/agent.toml"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"pid $AGENT_PID"* ]]
+}
+
+@test "agent: a bad configuration key is exit 125 with file:line:col" {
+  printf '[agent]\nstate_dri = "/x"\n' >"$T/bad.toml"
+  run "$W" agent --state-dir "$ST" --socket "$S" --config "$T/bad.toml"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"bad.toml:2:"* ]]
+  [[ "$output" == *state_dri* ]]
+}
+
+@test "agent: a client with no agent gets one line that says how to start it" {
+  run "$W" list --socket "$T/none.sock"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"warden agent"* ]]
+  [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "agent: SIGTERM exits 0 and leaves running jobs running; a restart re-adopts them" {
+  start_agent
+  id=$(wa submit --json --bind "$T/shared:/shared" -- /bin/sh -c \
+    'echo up > /shared/up; while [ ! -e /shared/go ]; do sleep 0.05; done; exit 5' | jq -r .job_id)
+  for _ in $(seq 600); do [ -e "$T/shared/up" ] && break; sleep 0.1; done
+  [ -e "$T/shared/up" ]
+  pid=$AGENT_PID
+  kill -TERM "$pid"
+  wait_pid_gone "$pid"
+  AGENT_PID=
+  grep -q 'stopping' "$T/agent.log"
+  mon=$(cut -d' ' -f1 "$ST/jobs/$id/monitor")
+  kill -0 "$mon"
+  start_agent
+  [ "$(job_state "$id")" = running ]
+  touch "$T/shared/go"
+  run wa wait "$id"
+  [ "$status" -eq 5 ]
+}
+
+@test "agent: 20 running jobs survive SIGKILL of the agent and end with their own exit codes" {
+  start_agent
+  declare -a ids
+  for i in $(seq 0 19); do
+    ids[$i]=$(wa submit --json --bind "$T/shared:/shared" -- /bin/sh -c \
+      'echo "$0" >> /shared/ledger; while [ ! -e /shared/go ]; do sleep 0.05; done; exit $(( $0 % 4 ))' "$i" |
+      jq -r .job_id)
+  done
+  # Every job has begun (its ledger line), then the agent dies.
+  for _ in $(seq 1200); do [ "$(wc -l <"$T/shared/ledger" 2>/dev/null || echo 0)" -ge 20 ] && break; sleep 0.1; done
+  [ "$(wc -l <"$T/shared/ledger")" -eq 20 ]
+  kill -9 "$AGENT_PID"
+  wait_pid_gone "$AGENT_PID"
+  AGENT_PID=
+  start_agent
+  grep -q 're-adopt' "$T/agent.log"
+  touch "$T/shared/go"
+  for i in $(seq 0 19); do
+    run wa wait "${ids[$i]}"
+    [ "$status" -eq $((i % 4)) ]
+  done
+  # No id twice, none missing.
+  [ "$(sort -n "$T/shared/ledger" | uniq | wc -l)" -eq 20 ]
+  [ "$(wc -l <"$T/shared/ledger")" -eq 20 ]
+}
+
+@test "agent: a monitor SIGKILLed makes its job lost, its sandbox gone, nothing left" {
+  start_agent
+  id=$(wa submit --json --bind "$T/shared:/shared" -- /bin/sh -c 'echo $$ > /shared/pid; exec sleep 600' | jq -r .job_id)
+  for _ in $(seq 600); do [ -s "$ST/jobs/$id/monitor" ] && [ -s "$T/shared/pid" ] && break; sleep 0.1; done
+  mon=$(cut -d' ' -f1 "$ST/jobs/$id/monitor")
+  kill -9 "$mon"
+  run wa wait "$id"
+  [ "$status" -eq 125 ]
+  [ "$(job_state "$id")" = lost ]
+  [[ "$(wa status "$id" --json | jq -r .reason)" == *monitor* ]]
+  # The sleep (pid 1's child in the sandbox) died with its monitor.
+  ! pgrep -f 'sleep 600' >/dev/null
+}
+
+@test "agent: recover-only prints the recovery report with every phase" {
+  start_agent
+  wa submit --wait -- /bin/true
+  stop_agent
+  run "$W" agent --state-dir "$ST" --socket "$S" --config "$T/agent.toml" --recover-only --json
+  [ "$status" -eq 0 ]
+  for phase in lock checkpoint "wal replay" re-adopt "collect results" "orphan scan" requeue; do
+    echo "$output" | jq -e --arg p "$phase" '.phases | map(.name) | index($p) != null'
+  done
+}
+
+@test "agent: a non-root client may not bind what it cannot open, nor touch another uid's job" {
+  sed -i 's/^group = ""$/group = "nogroup"\nsocket_mode = "0666"/' "$T/agent.toml"
+  start_agent
+  mkdir -m 0700 "$T/private"
+  run runuser -u nobody -- "$W" submit --socket "$S" --bind "$T/private:/p" -- /bin/true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"$T/private"* ]]
+  id=$(wa submit --json -- /bin/true | jq -r .job_id)
+  run runuser -u nobody -- "$W" status --socket "$S" "$id"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"uid 0"* || "$output" == *"belongs"* ]]
+  # And its own jobs work.
+  run runuser -u nobody -- "$W" submit --socket "$S" --wait -- /bin/sh -c 'exit 4'
+  [ "$status" -eq 4 ]
+}
