@@ -249,3 +249,112 @@ job_state() { wa status "$1" --json | jq -r .state; }
   run runuser -u nobody -- "$W" submit --socket "$S" --wait -- /bin/sh -c 'exit 4'
   [ "$status" -eq 4 ]
 }
+
+@test "agent: malformed, unknown, truncated and oversized frames get their errors; the agent serves on" {
+  start_agent
+  raw() { python3 "$PROGS/agent_raw.py" "$S" "$@"; }
+  run raw garbage
+  [ "${lines[0]}" = "ok 4" ]
+  [ "${lines[1]}" = "error BAD_REQUEST" ]
+  [ "${lines[2]}" = "ok 12" ]
+  run raw empty
+  [ "${lines[1]}" = "error BAD_REQUEST" ]
+  [ "${lines[2]}" = "ok 12" ]
+  run raw oversized
+  [ "${lines[1]}" = "error TOO_LARGE" ]
+  [ "${lines[2]}" = "closed" ]
+  run raw truncated
+  [ "$status" -eq 0 ]
+  run raw nohello
+  [ "${lines[0]}" = "error BAD_REQUEST" ]
+  [ "${lines[1]}" = "closed" ]
+  run raw badversion
+  [ "${lines[0]}" = "error VERSION_MISMATCH" ]
+  run raw hello
+  [ "${lines[1]}" = "ok 12" ]
+  run wa submit --wait -- /bin/true
+  [ "$status" -eq 0 ]
+}
+
+@test "agent: 1000 connections at once: the limit's error for the rest, then the next client is served" {
+  write_config '[limits]' 'max_connections = 256' 'max_connections_per_uid = 1000'
+  start_agent
+  run python3 "$PROGS/agent_raw.py" "$S" conns 1000
+  [ "$status" -eq 0 ]
+  [ "$output" = "served 256 refused 744 other 0" ]
+  run python3 "$PROGS/agent_raw.py" "$S" hello
+  [ "${lines[1]}" = "ok 12" ]
+}
+
+@test "agent: a uid that is neither root nor in the agent's group is refused with its error" {
+  sed -i 's/^group = ""$/group = ""\nsocket_mode = "0666"/' "$T/agent.toml"
+  start_agent
+  run runuser -u nobody -- python3 "$PROGS/agent_raw.py" "$S" hello
+  [ "${lines[0]}" = "error UNAUTHORIZED" ]
+  run python3 "$PROGS/agent_raw.py" "$S" hello
+  [ "${lines[1]}" = "ok 12" ]
+}
+
+# crash_cycle POINT: the agent is SIGKILLed at POINT while it handles one
+# job; the client then retries its submit with the same key against a
+# restarted agent. The job runs exactly once and ends with its own status.
+crash_cycle() {
+  local point=$1 key=k-$1 id
+  rm -f "$T/shared/ledger"
+  start_agent "WARDEN_FAULT=$point"
+  wa submit --json --idempotency-key "$key" --bind "$T/shared:/shared" -- \
+    /bin/sh -c 'echo "$0" >> /shared/ledger; exit 3' "$point" >"$T/submit.out" 2>&1 || true
+  # The point lies on this job's path: the agent dies there.
+  wait_pid_gone "$AGENT_PID"
+  AGENT_PID=
+  start_agent
+  id=$(wa submit --json --idempotency-key "$key" --bind "$T/shared:/shared" -- \
+    /bin/sh -c 'echo "$0" >> /shared/ledger; exit 3' "$point" | jq -r .job_id)
+  run wa wait "$id"
+  echo "point $point: wait gave $status ($output); ledger: $(cat "$T/shared/ledger" 2>/dev/null)"
+  [ "$status" -eq 3 ]
+  [ "$(grep -c "^$point\$" "$T/shared/ledger")" -eq 1 ]
+  stop_agent
+}
+
+@test "agent: SIGKILL at every crash point of submit, start and exit loses and duplicates nothing" {
+  for point in agent.submit.before_append agent.submit.after_durable \
+    agent.start.after_starting agent.start.after_spawn agent.start.after_running \
+    agent.exit.before_record agent.exit.after_record; do
+    crash_cycle "$point"
+  done
+}
+
+@test "agent: ENOSPC on the WAL refuses submits, keeps serving reads, loses nothing acknowledged" {
+  mkdir "$ST"
+  mount -t tmpfs -o size=4m warden-agent-test "$ST" || skip "cannot mount a tmpfs here"
+  write_config '[wal]' 'segment_bytes = 65536'
+  start_agent
+  ids=()
+  refused=0
+  for i in $(seq 400); do
+    if out=$(wa submit --json --label n="$i" -- /bin/true 2>&1); then
+      ids+=("$(echo "$out" | jq -r .job_id)")
+    else
+      refused=1
+      echo "$out" | grep -qi 'space' || { echo "refused for another reason: $out"; false; }
+      break
+    fi
+    # Fill the disk once some jobs are in.
+    [ "$i" -eq 20 ] && { dd if=/dev/zero of="$ST/filler" bs=64k 2>/dev/null || true; }
+  done
+  [ "$refused" -eq 1 ]
+  # Reads still work, and every acknowledged job is there.
+  for id in "${ids[@]}"; do
+    wa status "$id" --json >/dev/null
+  done
+  stop_agent_hard
+  rm -f "$ST/filler"
+  start_agent
+  for id in "${ids[@]}"; do
+    s=$(job_state "$id")
+    [ -n "$s" ]
+  done
+  stop_agent
+  umount "$ST"
+}
