@@ -30,6 +30,7 @@ teardown() {
     kill -9 "$(cut -d' ' -f1 "$m")" 2>/dev/null || true
   done
   "$W" gc >/dev/null 2>&1 || true
+  if mountpoint -q "$ST" 2>/dev/null; then umount "$ST"; fi
   common_teardown
 }
 
@@ -328,7 +329,7 @@ crash_cycle() {
 @test "agent: ENOSPC on the WAL refuses submits, keeps serving reads, loses nothing acknowledged" {
   mkdir "$ST"
   mount -t tmpfs -o size=4m warden-agent-test "$ST" || skip "cannot mount a tmpfs here"
-  write_config '[wal]' 'segment_bytes = 65536'
+  write_config '[wal]' 'segment_bytes = 65536' '[scheduler]' 'hold = true'
   start_agent
   ids=()
   refused=0
