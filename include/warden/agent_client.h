@@ -201,18 +201,19 @@ class WARDEN_EXPORT AgentClient {
 
   // Queues the job that `args` (ParseRunArguments) describes and returns
   // once the agent has made it durable. The options map to the agent's job
-  // spec one for one (--policy by name or file as the agent resolves it;
-  // --stdin FILE is read when the job starts); those that concern the
-  // caller's own process or terminal cannot travel and are refused,
-  // kInvalidArgument naming the option: --tmpfs, --env-pass and
-  // --env-file's bare names, --pty, --output-dir (use Logs), --result and
-  // --result-fd (the result is in AgentJob::result_json), --job-id and
-  // --cgroup-parent (the agent names and places its jobs), and
-  // --seccomp-profile (not supported by the agent yet).
+  // spec one for one (--policy NAME among the agent's policies; --stdin
+  // FILE is read when the job starts). What cannot travel, or concerns the
+  // caller's own process or terminal, is refused with kInvalidArgument
+  // naming the option: --policy FILE, --env-pass and --env-file's bare
+  // names, --pty, --output-dir (use Logs), --result and --result-fd (the
+  // result is AgentJob::result_json), --job-id and --cgroup-parent (the
+  // agent names and places its jobs), --seccomp-profile (not supported by
+  // the agent yet), "none" for --timeout, --memory, --pids or --cpus (leave
+  // the option out for the policy's limit), and tmpfs mounts.
   // Each bind source and the --stdin file is opened here (directories
-  // O_RDONLY|O_DIRECTORY, files O_RDONLY, the file named by the path as
-  // the calling user reaches it) and passed with the request; one the
-  // caller cannot open fails here with the open's error. At most 15 binds.
+  // O_RDONLY|O_DIRECTORY, files O_RDONLY, the path resolved as the calling
+  // user reaches it) and passed with the request; one the caller cannot
+  // open fails here with the open's error. At most 16 such files.
   Result<AgentSubmission> Submit(const RunArguments& args, const SubmitOptions& options);
 
   // The job now (kNotFound: no such job, or not the caller's).
