@@ -182,6 +182,12 @@ using AgentDataSink = std::function<bool(std::string_view data, uint64_t offset)
 // Receives Events' events; false stops the call as above.
 using AgentEventSink = std::function<bool(const AgentEvent& event)>;
 
+// Whether Submit can send what `args` describes: the refusals that
+// Submit's comment lists, checked without opening anything or connecting
+// (kInvalidArgument naming the option), so that a command can refuse its
+// arguments before it looks for an agent.
+WARDEN_EXPORT Status CheckSubmitArguments(const RunArguments& args);
+
 class WARDEN_EXPORT AgentClient {
  public:
   // Connects and does the handshake. Nothing listening (no socket, or a

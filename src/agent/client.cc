@@ -129,11 +129,9 @@ Status NotBySubmit(const std::string& option, const std::string& instead) {
                        option + " is not supported by submit (the agent runs the job): " + instead);
 }
 
-// `warden run`'s options as the agent's JobSpec, and the fds that go with
-// it (bind sources, then the --stdin file). What cannot travel is refused,
-// naming the option.
-Status SpecFromArguments(const RunArguments& args, const SubmitOptions& opts, api::JobSpec* out,
-                         std::vector<base::UniqueFd>* fds) {
+}  // namespace
+
+Status CheckSubmitArguments(const RunArguments& args) {
   const JobSpec& spec = args.spec;
   if (args.help) return Status::Error(Code::kInvalidArgument, "--help asks for no job");
   if (spec.argv.empty()) return Status::Error(Code::kInvalidArgument, "no command to run");
@@ -176,14 +174,26 @@ Status SpecFromArguments(const RunArguments& args, const SubmitOptions& opts, ap
                          "a submit passes at most " + std::to_string(agent::kMaxFdsPerFrame) +
                              " files (binds and --stdin), not " + std::to_string(files));
   }
-
-  for (const std::string& a : spec.argv) out->add_argv(a);
-  out->mutable_env()->insert(spec.env.begin(), spec.env.end());
-  if (args.policy) out->set_policy(*args.policy);
   for (const MountSpec& m : spec.extra_mounts) {
     if (m.kind != MountSpec::Kind::kBind) {
       return NotBySubmit("a tmpfs mount (" + m.destination + ")", "the policy's mounts apply");
     }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// `warden run`'s options as the agent's JobSpec, and the fds that go with
+// it (bind sources, then the --stdin file).
+Status SpecFromArguments(const RunArguments& args, const SubmitOptions& opts, api::JobSpec* out,
+                         std::vector<base::UniqueFd>* fds) {
+  WARDEN_RETURN_IF_ERROR(CheckSubmitArguments(args));
+  const JobSpec& spec = args.spec;
+  for (const std::string& a : spec.argv) out->add_argv(a);
+  out->mutable_env()->insert(spec.env.begin(), spec.env.end());
+  if (args.policy) out->set_policy(*args.policy);
+  for (const MountSpec& m : spec.extra_mounts) {
     WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenForAgent(m.source, "bind source"));
     api::Bind* b = out->add_binds();
     b->set_source(m.source);
