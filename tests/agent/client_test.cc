@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -566,6 +567,77 @@ TEST_CASE("agent client: stats carry the recovery report", "[agent][client]") {
   CHECK(stats->recovery[0].micros == 1500);
   CHECK(stats->recovery[0].counts.at("records") == 40);
   CHECK(stats->recovery_total_micros == 2000);
+  client->reset();
+  CHECK(fake.Join().empty());
+}
+
+}  // namespace
+}  // namespace warden
+
+namespace warden {
+namespace {
+
+TEST_CASE("agent client: a wait goes on after the agent restarts", "[agent][client]") {
+  TempDir dir;
+  std::vector<std::string> waited;
+  FakeAgent fake(dir.Join("agent.sock"), {[&](Conn& c) {
+                                            api::Request req;
+                                            if (!c.Read(&req)) return;
+                                            waited.push_back(req.wait().job_id());
+                                            // Gone before the job ended.
+                                          },
+                                          [&](Conn& c) {
+                                            api::Request req;
+                                            if (!c.Read(&req)) return;
+                                            waited.push_back(req.wait().job_id());
+                                            c.Answer(req, [](api::Reply* r) {
+                                              api::JobInfo* j = r->mutable_wait()->mutable_job();
+                                              j->set_job_id("job-2");
+                                              j->set_state(api::SIGNALED);
+                                              j->set_exit_code(137);
+                                            });
+                                          }});
+  REQUIRE(fake.ok());
+  auto client = AgentClient::Connect(Options(dir));
+  REQUIRE(client.ok());
+  Result<AgentJob> job = (*client)->Wait("job-2");
+  INFO(job.status().message());
+  REQUIRE(job.ok());
+  CHECK(job->state == "signaled");
+  CHECK(AgentExitCode(*job) == 137);
+  client->reset();
+  CHECK(fake.Join().empty());
+  CHECK(waited == std::vector<std::string>{"job-2", "job-2"});
+}
+
+TEST_CASE("agent client: a connection the agent closed for idleness is made again", "[agent][client]") {
+  TempDir dir;
+  std::promise<void> closed;
+  FakeAgent fake(dir.Join("agent.sock"), {[&](Conn& c) {
+                                            api::Reply idle;
+                                            idle.set_end(true);
+                                            idle.mutable_error()->set_code(api::IDLE);
+                                            idle.mutable_error()->set_message("idle for 300000 ms");
+                                            c.Send(idle);
+                                            ::shutdown(c.fd, SHUT_RDWR);
+                                            closed.set_value();
+                                          },
+                                          [&](Conn& c) {
+                                            api::Request req;
+                                            if (!c.Read(&req)) return;
+                                            c.Answer(req, [&](api::Reply* r) {
+                                              r->mutable_status()->mutable_job()->set_job_id(req.status().job_id());
+                                              r->mutable_status()->mutable_job()->set_state(api::QUEUED);
+                                            });
+                                          }});
+  REQUIRE(fake.ok());
+  auto client = AgentClient::Connect(Options(dir));
+  REQUIRE(client.ok());
+  closed.get_future().wait();  // the agent's side is closed before the next call
+  Result<AgentJob> job = (*client)->Status("job-3");
+  INFO(job.status().message());
+  REQUIRE(job.ok());
+  CHECK(job->state == "queued");
   client->reset();
   CHECK(fake.Join().empty());
 }
