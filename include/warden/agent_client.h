@@ -132,7 +132,7 @@ struct AgentJob {
   int exit_code = 0;
 
   // Whether the state is an end (no further change).
-  bool ended() const;
+  WARDEN_EXPORT bool ended() const;
 };
 
 // `warden run`'s exit contract for an ended job: its exit code, 128+N for

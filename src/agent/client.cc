@@ -270,7 +270,7 @@ int AgentExitCode(const AgentJob& job) {
   return job.exit_code != 0 ? job.exit_code : 125;
 }
 
-struct AgentClient::Impl {
+struct [[gnu::visibility("hidden")]] AgentClient::Impl {
   AgentClientOptions options;
   base::UniqueFd sock;
   uint64_t next_id = 1;
