@@ -3,6 +3,7 @@
 #include "warden/agent_client.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -205,13 +206,21 @@ Status SpecFromArguments(const RunArguments& args, const SubmitOptions& opts, ap
   }
   out->set_stdin_fd_index(-1);
   if (!args.stdin_file.empty()) {
-    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenForAgent(args.stdin_file, "--stdin"));
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "--stdin: fstat(\"" + args.stdin_file + "\")");
-    if (S_ISDIR(st.st_mode)) {
-      return Status::Error(Code::kInvalidArgument, "--stdin " + args.stdin_file + " is a directory");
+    // The agent has no working directory of the client's: a relative path
+    // is made absolute here, as the parser does for bind sources.
+    std::string path = args.stdin_file;
+    if (path[0] != '/') {
+      char cwd[PATH_MAX];
+      if (::getcwd(cwd, sizeof cwd) == nullptr) return Status::FromErrno(errno, "--stdin: getcwd");
+      path = std::string(cwd) + "/" + path;
     }
-    out->set_stdin_file(args.stdin_file);
+    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenForAgent(path, "--stdin"));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "--stdin: fstat(\"" + path + "\")");
+    if (S_ISDIR(st.st_mode)) {
+      return Status::Error(Code::kInvalidArgument, "--stdin " + path + " is a directory");
+    }
+    out->set_stdin_file(path);
     out->set_stdin_fd_index(static_cast<int32_t>(fds->size()));
     fds->push_back(std::move(fd));
   }

@@ -280,6 +280,12 @@ TEST_CASE("agent client: submit refuses what cannot travel, naming the option", 
       {{"--timeout", "0", "--", "sh"}, "--timeout 0"},
       {{"--ro-bind", dir.Join("missing"), "/m", "--", "sh"}, "bind source"},
   };
+  // A relative --stdin is made absolute (the agent has no working
+  // directory of the client's); a directory is refused.
+  {
+    Result<AgentSubmission> sub = (*client)->Submit(Args({"--stdin", dir.path(), "--", "sh"}), {});
+    CHECK(sub.status().message().find("is a directory") != std::string::npos);
+  }
   for (const auto& [argv, option] : cases) {
     Result<AgentSubmission> sub = (*client)->Submit(Args(argv), {});
     INFO(option << ": " << sub.status().message());
