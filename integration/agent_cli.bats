@@ -46,6 +46,11 @@ teardown() { common_teardown; }
   run "$W" submit --label novalue -- true
   [ "$status" -eq 125 ]
   [[ "$output" == *'--label "novalue" is not KEY=VALUE'* ]]
+  # Run's options keep their values: "--wait" here is --env's (and refused
+  # as one), not submit's own option.
+  run "$W" submit --env --wait -- true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *'--env'*'"--wait"'* ]]
   run "$W" status
   [ "$status" -eq 125 ]
   [[ "$output" == *"no job id"*"see 'warden status --help'"* ]]
