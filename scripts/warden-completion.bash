@@ -19,7 +19,7 @@ _warden() {
   cmd=${COMP_WORDS[1]}
 
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "run policy doctor gc help version --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W "run policy doctor gc agent submit status list wait kill logs help version --help --version" -- "$cur"))
     return
   fi
 
@@ -82,7 +82,7 @@ _warden() {
       fi
       ;;
     help)
-      [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "run policy doctor gc version" -- "$cur"))
+      [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "run policy doctor gc agent submit status list wait kill logs version" -- "$cur"))
       ;;
     doctor)
       COMPREPLY=($(compgen -W "--json --help" -- "$cur"))

@@ -15,6 +15,19 @@ int DoctorCommand(int argc, char** argv);  // warden doctor
 int PolicyCommand(int argc, char** argv);  // warden policy check FILE
 int GcCommand(int argc, char** argv);      // warden gc
 
+// The agent's client commands (agent_cmds.cc). Every failure of warden's
+// own, usage errors included, exits 125; `submit --wait` and `wait` exit by
+// `warden run`'s contract for the job.
+int SubmitCommand(int argc, char** argv);  // warden submit [run options] -- CMD
+int StatusCommand(int argc, char** argv);  // warden status ID
+int ListCommand(int argc, char** argv);    // warden list
+int WaitCommand(int argc, char** argv);    // warden wait ID
+int KillCommand(int argc, char** argv);    // warden kill ID [-s SIG]
+int LogsCommand(int argc, char** argv);    // warden logs ID [-f] [--stderr]
+// warden agent [ARGS...]: executes build/warden-agent (next to this
+// binary) with ARGS; returns only when that fails.
+int AgentCommand(int argc, char** argv);
+
 // Exit status of a usage error in the commands other than `run` (which
 // exits 125, as for any failure of warden's own).
 inline constexpr int kUsageErrorExit = 2;

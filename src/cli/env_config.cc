@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "warden/agent_client.h"
 #include "warden/policy.h"
 
 namespace warden::cli {
@@ -118,6 +119,16 @@ Status ApplyEnvironment() {
                              .Wrap("the WARDEN_* environment"));
   Saved() = std::move(options);
   return Status::Ok();
+}
+
+Result<std::string> AgentSocketFromEnvironment() {
+  const std::string socket = Saved() ? Get(Saved()->environment, "WARDEN_AGENT_SOCKET") : "";
+  if (socket.empty()) return std::string(kDefaultAgentSocket);
+  if (socket[0] != '/') {
+    return Status::Error(Code::kInvalidArgument,
+                         "WARDEN_AGENT_SOCKET=" + socket + ": the agent's socket must be an absolute path");
+  }
+  return socket;
 }
 
 std::string PolicyDirectoryFromEnvironment() {

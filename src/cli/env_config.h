@@ -8,6 +8,7 @@
 //   WARDEN_TRACE_STARTUP, WARDEN_IO, WARDEN_MOUNT_API, WARDEN_FAULT,
 //   WARDEN_FAULT_CHILD_STEP, WARDEN_FAULT_PARENT_CALL
 //                                         -> warden::ConfigureDiagnostics
+//   WARDEN_AGENT_SOCKET                   -> the agent commands' socket
 //
 // The process's whole environment becomes LauncherOptions::environment,
 // where env.pass and --env-pass copy variables from.
@@ -46,6 +47,12 @@ Status ApplyEnvironment();
 // run`); the other commands keep their signals. An option that Create
 // refuses is named by its WARDEN_* variable.
 Result<std::unique_ptr<Launcher>> LauncherFromEnvironment(bool forward_signals);
+
+// Where the agent commands (submit, status, ...) connect without --socket:
+// WARDEN_AGENT_SOCKET, else warden::kDefaultAgentSocket. A relative path is
+// an error naming the variable: which agent it reaches would depend on the
+// working directory.
+Result<std::string> AgentSocketFromEnvironment();
 
 // Where `warden` looks policy names up: WARDEN_POLICY_DIR, else the
 // library's default (warden::PolicyDirectory()).

@@ -21,10 +21,35 @@ void Usage(FILE* out) {
                "  policy check FILE|NAME           validate a policy, print the effective one\n"
                "  doctor                           what works on this host, what to do if not\n"
                "  gc                               remove what crashed wardens left behind\n"
+               "\n"
+               "  agent [ARGS...]                  the agent: a daemon with a durable job queue\n"
+               "  submit [options] -- CMD [ARGS...] queue a sandboxed job with the agent\n"
+               "  status ID                        a job's state, and its result once ended\n"
+               "  list                             the agent's jobs\n"
+               "  wait ID                          wait for a job; exit as `warden run` would\n"
+               "  kill ID [-s SIG]                 signal a job (a queued one is cancelled)\n"
+               "  logs ID [-f] [--stderr]          a job's output\n"
+               "\n"
                "  version                          print the version\n"
                "  help [COMMAND]                   this text, or COMMAND's own help\n"
                "\n"
                "`warden COMMAND --help` (or `warden help COMMAND`) describes a command.\n");
+}
+
+// The agent's client commands, by name; nullptr for another.
+int (*AgentClientCommand(const char* name))(int, char**) {
+  static const struct {
+    const char* name;
+    int (*run)(int, char**);
+  } kCommands[] = {
+      {"submit", warden::cli::SubmitCommand}, {"status", warden::cli::StatusCommand},
+      {"list", warden::cli::ListCommand},     {"wait", warden::cli::WaitCommand},
+      {"kill", warden::cli::KillCommand},     {"logs", warden::cli::LogsCommand},
+  };
+  for (const auto& c : kCommands) {
+    if (std::strcmp(name, c.name) == 0) return c.run;
+  }
+  return nullptr;
 }
 
 bool IsHelp(const char* arg) {
@@ -72,6 +97,10 @@ int HelpCommand(int argc, char** argv) {
   if (std::strcmp(topic, "doctor") == 0) return warden::cli::DoctorCommand(2, args);
   if (std::strcmp(topic, "gc") == 0) return warden::cli::GcCommand(2, args);
   if (std::strcmp(topic, "version") == 0) return VersionCommand(2, args);
+  if (int (*agent_cmd)(int, char**) = AgentClientCommand(topic); agent_cmd != nullptr) {
+    return agent_cmd(2, args);
+  }
+  if (std::strcmp(topic, "agent") == 0) return warden::cli::AgentCommand(2, args);
   if (std::strcmp(topic, "help") == 0 || IsHelp(topic)) {
     Usage(stdout);
     return 0;
@@ -98,6 +127,10 @@ int main(int argc, char** argv) {
   if (std::strcmp(cmd, "doctor") == 0) return warden::cli::DoctorCommand(argc - 1, argv + 1);
   if (std::strcmp(cmd, "policy") == 0) return warden::cli::PolicyCommand(argc - 2, argv + 2);
   if (std::strcmp(cmd, "gc") == 0) return warden::cli::GcCommand(argc - 1, argv + 1);
+  if (int (*agent_cmd)(int, char**) = AgentClientCommand(cmd); agent_cmd != nullptr) {
+    return agent_cmd(argc - 1, argv + 1);
+  }
+  if (std::strcmp(cmd, "agent") == 0) return warden::cli::AgentCommand(argc - 1, argv + 1);
   if (std::strcmp(cmd, "version") == 0 || std::strcmp(cmd, "--version") == 0) {
     return VersionCommand(argc - 1, argv + 1);
   }
