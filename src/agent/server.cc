@@ -170,6 +170,20 @@ Result<struct sockaddr_un> AddrAt(int dir_fd, const std::string& name, const std
   return addr;
 }
 
+// Reads and drops what the peer sent and nobody will read, before a close
+// after an error reply: a Unix socket closed with unread input makes the
+// peer's next read fail with ECONNRESET instead of seeing the reply and the
+// end. Fds that came along are closed by the kernel (no control buffer).
+void DrainInput(int fd) {
+  char buf[4096];
+  for (size_t total = 0; total < kMaxBytesPerWake;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    total += static_cast<size_t>(n);
+  }
+}
+
 class StreamImpl;
 
 struct Conn {
@@ -391,6 +405,7 @@ void Server::Impl::Refuse(int fd, api::ErrorCode code, const std::string& messag
   // A fresh connection's send buffer is empty: the small reply fits at once.
   const std::string frame = EncodeFrame(ErrorReply(0, code, message).SerializeAsString());
   (void)base::RetryEintr([&] { return ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+  DrainInput(fd);
 }
 
 void Server::Impl::Admit(base::UniqueFd fd) {
@@ -702,6 +717,7 @@ void Server::Impl::OnWritable(const std::shared_ptr<Conn>& c) {
   if (!c->out.empty()) {
     ArmWrite(c);
   } else if (c->closing) {
+    DrainInput(c->fd.get());
     Close(c, false);
   }
 }
