@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "agent/frame.h"
 #include "base/clock.h"
 #include "base/file.h"
@@ -616,7 +618,14 @@ void Server::Impl::OnFrame(const std::shared_ptr<Conn>& c, const std::string& me
   api::Request req;
   std::string bad;
   uint64_t id = 0;
-  if (!req.ParseFromString(message)) {
+  bool parsed;
+  {
+    // protobuf logs to stderr what it refuses (a string that is not UTF-8):
+    // a client must not be able to fill the agent's log; the reply says it.
+    google::protobuf::LogSilencer quiet;
+    parsed = req.ParseFromString(message);
+  }
+  if (!parsed) {
     // The frame's length was right, so the stream is still in step.
     bad = "the message is not a Request (api.proto); was the client built for another protocol?";
     id = SalvageId(message);

@@ -285,6 +285,15 @@ TEST_CASE("agent server: bad frames", "[agent][server]") {
     CHECK(s.status().job().job_id() == "j-5");
     CHECK(f.server->counters().bad_frames == 1);
   }
+  SECTION("a string that is not UTF-8: BAD_REQUEST, the connection stays") {
+    // Request{id: 44, status: {job_id: "\xff"}}
+    SendRaw(c.get(), agent::EncodeFrame(std::string("\x08\x2c\x22\x03\x0a\x01\xff", 7)));
+    api::Reply r = f.Recv(c.get());
+    CHECK(r.id() == 44);
+    CHECK(r.error().code() == api::BAD_REQUEST);
+    Send(c.get(), StatusReq(45, "j-8"));
+    CHECK(f.Recv(c.get()).status().job().job_id() == "j-8");
+  }
   SECTION("an empty (unknown) body: BAD_REQUEST with its id, the connection stays") {
     api::Request empty;
     empty.set_id(7);
