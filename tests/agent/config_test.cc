@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "agent/config.h"
+#include "base/file.h"
 #include "test_util.h"
 
 namespace agent = warden::agent;
@@ -190,6 +191,75 @@ TEST_CASE("agent config: values out of range", "[agent][config]") {
   CHECK(Error("[retention]\nmax_age = \"-1d\"\n").find("max_age is not a duration") != std::string::npos);
   CHECK(Error("[scheduler]\nmax_running = -1\n").find("between 0 and 65536") != std::string::npos);
   CHECK(Error("[launcher]\nnet_pool = \"a\\u0000b\"\n").find("NUL") != std::string::npos);
+}
+
+// The shipped example and the documentation's example parse; the example's
+// commented values are the defaults.
+TEST_CASE("agent config: the shipped example holds every key at its default", "[agent][config]") {
+  std::string root = warden::testing::RepoPolicies();
+  root = root.substr(0, root.rfind('/'));
+  auto text = warden::base::ReadFile(root + "/scripts/agent.toml.example");
+  REQUIRE(text.ok());
+  // As shipped: every key commented, so the defaults.
+  Parse(text.value());
+  // Uncommented: every key, each at its default.
+  std::string all;
+  size_t keys = 0;
+  for (size_t at = 0; at < text.value().size();) {
+    size_t end = text.value().find('\n', at);
+    if (end == std::string::npos) end = text.value().size();
+    std::string line = text.value().substr(at, end - at);
+    if (line.starts_with("# ") && line.find(" = ") != std::string::npos) {
+      line = line.substr(2);
+      keys++;
+    }
+    all += line + "\n";
+    at = end + 1;
+  }
+  CHECK(keys == 30);
+  agent::AgentConfig c = Parse(all);
+  agent::AgentConfig d;
+  CHECK(c.state_dir == d.state_dir);
+  CHECK(c.socket == d.socket);
+  CHECK(c.group == d.group);
+  CHECK(c.socket_mode == d.socket_mode);
+  CHECK(c.max_message_bytes == d.max_message_bytes);
+  CHECK(c.max_connections == d.max_connections);
+  CHECK(c.max_connections_per_uid == d.max_connections_per_uid);
+  CHECK(c.idle_timeout_ms == d.idle_timeout_ms);
+  CHECK(c.max_queued == d.max_queued);
+  CHECK(c.max_queued_per_uid == d.max_queued_per_uid);
+  CHECK(c.max_running == d.max_running);
+  CHECK(c.memory_budget_bytes == d.memory_budget_bytes);
+  CHECK(c.pids_budget == d.pids_budget);
+  CHECK(c.hold == d.hold);
+  CHECK(c.retention_ms == d.retention_ms);
+  CHECK(c.retention_max_jobs == d.retention_max_jobs);
+  CHECK(c.retention_max_bytes == d.retention_max_bytes);
+  CHECK(c.checkpoint_every_records == d.checkpoint_every_records);
+  CHECK(c.heartbeat_ms == d.heartbeat_ms);
+  CHECK(c.hung_after_ms == d.hung_after_ms);
+  CHECK(c.launcher_state_dir == d.launcher_state_dir);
+  CHECK(c.cache_dir == d.cache_dir);
+  CHECK(c.policy_dir == d.policy_dir);
+  CHECK(c.cgroup_parent == d.cgroup_parent);
+  CHECK(c.net_pool == d.net_pool);
+  CHECK(c.uid_range == d.uid_range);
+  CHECK(c.cgroup_disable == d.cgroup_disable);
+  CHECK(c.net_state_dir == d.net_state_dir);
+  CHECK(c.uid_state_dir == d.uid_state_dir);
+  CHECK(c.may_change_sysctls == d.may_change_sysctls);
+
+  // The example in docs/agent-config.md.
+  auto doc = warden::base::ReadFile(root + "/docs/agent-config.md");
+  REQUIRE(doc.ok());
+  const size_t start = doc.value().rfind("```toml\n");
+  REQUIRE(start != std::string::npos);
+  const size_t stop = doc.value().find("```", start + 8);
+  REQUIRE(stop != std::string::npos);
+  agent::AgentConfig e = Parse(doc.value().substr(start + 8, stop - start - 8));
+  CHECK(e.group == "ci");
+  CHECK(e.retention_ms == 7ull * 24 * 3600 * 1000);
 }
 
 TEST_CASE("agent config: loading a file", "[agent][config]") {
