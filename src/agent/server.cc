@@ -265,6 +265,8 @@ struct Server::Impl {
   void ArmTimer(const std::shared_ptr<Conn>& c, uint64_t delay_ms);
   void OnReadable(const std::shared_ptr<Conn>& c);
   void OnWritable(const std::shared_ptr<Conn>& c);
+  // Writes queued frames until the socket is full; false on a write error.
+  bool WriteOut(const std::shared_ptr<Conn>& c);
   void OnTimer(const std::shared_ptr<Conn>& c);
   void Frames(const std::shared_ptr<Conn>& c);
   void OnFrame(const std::shared_ptr<Conn>& c, const std::string& message,
@@ -698,11 +700,16 @@ bool Server::Impl::Queue(const std::shared_ptr<Conn>& c, const api::Reply& reply
   }
   c->out_bytes += frame.size();
   c->out.push_back(std::move(frame));
-  ArmWrite(c);
+  // Straight into the socket when nothing waits before it, so a burst of
+  // replies to a reading client is not held in the queue. A failed write
+  // leaves the frame queued; the write watch finds the error and closes.
+  bool ok = true;
+  if (!c->write_armed) ok = WriteOut(c);
+  if (!ok || !c->out.empty()) ArmWrite(c);
   return true;
 }
 
-void Server::Impl::OnWritable(const std::shared_ptr<Conn>& c) {
+bool Server::Impl::WriteOut(const std::shared_ptr<Conn>& c) {
   size_t sent = 0;
   while (!c->out.empty() && sent < kMaxBytesPerWake) {
     const std::string& f = c->out.front();
@@ -710,11 +717,7 @@ void Server::Impl::OnWritable(const std::shared_ptr<Conn>& c) {
       return ::send(c->fd.get(), f.data() + c->out_off, f.size() - c->out_off,
                     MSG_NOSIGNAL | MSG_DONTWAIT);
     });
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      Close(c, false);
-      return;
-    }
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
     sent += static_cast<size_t>(n);
     c->out_off += static_cast<size_t>(n);
     if (c->out_off == f.size()) {
@@ -722,6 +725,14 @@ void Server::Impl::OnWritable(const std::shared_ptr<Conn>& c) {
       c->out_off = 0;
       c->out.pop_front();
     }
+  }
+  return true;
+}
+
+void Server::Impl::OnWritable(const std::shared_ptr<Conn>& c) {
+  if (!WriteOut(c)) {
+    Close(c, false);
+    return;
   }
   if (!c->out.empty()) {
     ArmWrite(c);
@@ -750,6 +761,8 @@ void Server::Impl::ErrorThenClose(const std::shared_ptr<Conn>& c, uint64_t id,
     loop->Post(Guard([this] { RunClosePending(); }));
   }
   ArmTimer(c, kLingerMs);
+  // Closes once the queue is written (at once when it already is).
+  ArmWrite(c);
 }
 
 void Server::Impl::StreamDone(const std::shared_ptr<Conn>& c, uint64_t stream_key) {

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,13 @@ class FakeService : public agent::Service {
       api::Reply r;
       r.mutable_status()->mutable_job()->set_job_id(request.status().job_id());
       stream->Finish(r);
+    } else if (request.has_logs()) {
+      // Replies until the server refuses one: the client does not read.
+      stream->set_on_close([this] { closes++; });
+      api::Reply r;
+      r.mutable_logs()->set_data(std::string(64 << 10, 'x'));
+      while (stream->Send(r) && sent < 100'000) sent++;
+      waits.push_back(stream);
     } else if (request.has_wait()) {
       stream->set_on_close([this] { closes++; });
       waits.push_back(stream);
@@ -64,6 +72,7 @@ class FakeService : public agent::Service {
   std::vector<agent::Peer> peers;
   std::vector<std::shared_ptr<agent::Stream>> waits;
   int closes = 0;
+  int sent = 0;
   std::string unavailable;
 };
 
@@ -107,6 +116,23 @@ void Send(int fd, const api::Request& r, const std::vector<int>& fds = {}) {
 
 void SendRaw(int fd, const std::string& bytes) {
   REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+}
+
+// Sends `bytes` with `fds` (SCM_RIGHTS) in one sendmsg.
+void SendWithFds(int sock, const std::string& bytes, const std::vector<int>& fds) {
+  struct iovec iov = {const_cast<char*>(bytes.data()), bytes.size()};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+  REQUIRE(::sendmsg(sock, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
 }
 
 bool Readable(int fd) {
@@ -340,6 +366,28 @@ TEST_CASE("agent server: fds sent with a request reach the service", "[agent][se
   CHECK(f.service.fd_counts[0] == 2);
 }
 
+TEST_CASE("agent server: a partial frame cannot make the agent hold fds", "[agent][server]") {
+  WARDEN_EACH_BACKEND(loop);
+  Fixture f(loop.get());
+  UniqueFd c = f.Handshake();
+  const int before = warden::testing::CountOpenFds();
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  UniqueFd r(p[0]), w(p[1]);
+  std::vector<int> fds(agent::kMaxFdsPerFrame, r.get());
+  // A frame of 1000 bytes announced, and sent one byte at a time, each
+  // with a full load of fds.
+  SendWithFds(c.get(), std::string("\xe8\x03\x00\x00", 4), fds);
+  SendWithFds(c.get(), "x", fds);
+  api::Reply reply = f.Recv(c.get());
+  CHECK(reply.error().code() == api::BAD_REQUEST);
+  CHECK(reply.error().message().find("fds") != std::string::npos);
+  f.RequireClosed(c.get());
+  f.Settle();
+  // The fds that came went with the connection (the pipe's two are ours).
+  CHECK(warden::testing::CountOpenFds() <= before + 2);
+}
+
 TEST_CASE("agent server: a client that closes mid-stream closes its streams", "[agent][server]") {
   WARDEN_EACH_BACKEND(loop);
   Fixture f(loop.get());
@@ -369,6 +417,27 @@ TEST_CASE("agent server: a client that closes mid-stream closes its streams", "[
   CHECK_FALSE(f.service.waits[1]->Send(r));
   struct stat st;
   CHECK(::lstat(f.options.socket_path.c_str(), &st) != 0);
+}
+
+TEST_CASE("agent server: a client that does not read is closed at the send queue's bound",
+          "[agent][server]") {
+  WARDEN_EACH_BACKEND(loop);
+  agent::ServerOptions o;
+  o.max_send_queue_bytes = 1 << 20;
+  Fixture f(loop.get(), o);
+  UniqueFd c = f.Handshake();
+  api::Request logs;
+  logs.set_id(50);
+  logs.mutable_logs()->set_job_id("j-1");
+  logs.mutable_logs()->set_follow(true);
+  Send(c.get(), logs);
+  REQUIRE(f.loop->RunUntil([&] { return f.service.closes == 1; }, 10'000).ok());
+  CHECK(f.service.sent > 0);
+  CHECK(f.service.sent < 100'000);
+  CHECK(f.service.waits[0]->closed());
+  CHECK(f.server->connections() == 0);
+  // Others are still served.
+  UniqueFd other = f.Handshake();
 }
 
 TEST_CASE("agent server: idle connections are closed", "[agent][server]") {
