@@ -34,6 +34,7 @@
 
 #include "agent/frame.h"
 #include "base/clock.h"
+#include "base/errno_text.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/safe_open.h"
@@ -387,7 +388,7 @@ void Server::Impl::OnAccept() {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        WLOG_WARN("", "agent: accept4: " + std::string(strerrorname_np(errno)) +
+        WLOG_WARN("", "agent: accept4: " + base::ErrnoText(errno) +
                           "; pausing accepts (raise RLIMIT_NOFILE or lower max_connections)");
         accept_timer_armed = true;
         accept_timer = loop->AddTimer(kAcceptBackoffMs, Guard([this] {
@@ -396,7 +397,7 @@ void Server::Impl::OnAccept() {
                                       }));
         return;
       }
-      WLOG_WARN("", "agent: accept4: " + std::string(strerrorname_np(errno)));
+      WLOG_WARN("", "agent: accept4: " + base::ErrnoText(errno));
       break;
     }
     Admit(base::UniqueFd(fd));
@@ -416,7 +417,7 @@ void Server::Impl::Admit(base::UniqueFd fd) {
   struct ucred cred = {};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    WLOG_WARN("", "agent: getsockopt(SO_PEERCRED): " + std::string(strerrorname_np(errno)));
+    WLOG_WARN("", "agent: getsockopt(SO_PEERCRED): " + base::ErrnoText(errno));
     counters.refused++;
     return;
   }
@@ -482,7 +483,7 @@ void Server::Impl::StopAccepting() {
   if (dir_fd && ::fstatat(dir_fd.get(), socket_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       S_ISSOCK(st.st_mode) && st.st_dev == socket_dev && st.st_ino == socket_ino) {
     if (::unlinkat(dir_fd.get(), socket_name.c_str(), 0) != 0) {
-      WLOG_WARN("", "agent: unlink(" + options.socket_path + "): " + strerrorname_np(errno));
+      WLOG_WARN("", "agent: unlink(" + options.socket_path + "): " + base::ErrnoText(errno));
     }
   }
 }
