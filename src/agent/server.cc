@@ -33,6 +33,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include "agent/frame.h"
+#include "agent/peer.h"
 #include "base/clock.h"
 #include "base/errno_text.h"
 #include "base/file.h"
@@ -53,9 +54,6 @@ constexpr uint64_t kLingerMs = 5'000;
 // After accept4 fails for want of fds, accepting pauses this long instead of
 // spinning on a listening socket that stays readable.
 constexpr uint64_t kAcceptBackoffMs = 100;
-// The peer's groups: NGROUPS_MAX is 65536.
-constexpr size_t kMaxGroups = 65536;
-constexpr size_t kMaxProcStatusBytes = 1 << 20;
 
 uint64_t NowMs() { return static_cast<uint64_t>(base::MonotonicNs() / 1'000'000); }
 
@@ -111,52 +109,6 @@ uint64_t SalvageId(const std::string& m) {
     }
   }
   return 0;
-}
-
-// The peer's supplementary groups at connect time (SO_PEERGROUPS, which
-// cannot name a recycled pid's groups); /proc/PID/status when the kernel
-// lacks it. A peer whose groups cannot be read has its primary gid only:
-// fewer groups can only refuse more.
-std::vector<gid_t> PeerGroups(int fd, pid_t pid) {
-  std::vector<gid_t> groups(64);
-  for (;;) {
-    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
-      groups.resize(len / sizeof(gid_t));
-      return groups;
-    }
-    if (errno == ERANGE && len / sizeof(gid_t) > groups.size() &&
-        len / sizeof(gid_t) <= kMaxGroups) {
-      groups.resize(len / sizeof(gid_t));
-      continue;
-    }
-    if (errno != ENOPROTOOPT) return {};
-    break;
-  }
-  groups.clear();
-  if (pid <= 0) return groups;
-  Result<std::string> status =
-      base::ReadFile("/proc/" + std::to_string(pid) + "/status", kMaxProcStatusBytes);
-  if (!status.ok()) return groups;
-  const std::string& s = status.value();
-  size_t at = s.find("\nGroups:");
-  if (at == std::string::npos) return groups;
-  at += 8;
-  const size_t end = s.find('\n', at);
-  const std::string line = s.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  size_t i = 0;
-  while (i < line.size() && groups.size() < kMaxGroups) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
-    uint64_t v = 0;
-    size_t digits = 0;
-    while (i < line.size() && line[i] >= '0' && line[i] <= '9' && digits < 11) {
-      v = v * 10 + static_cast<uint64_t>(line[i++] - '0');
-      digits++;
-    }
-    if (digits == 0 || v > 0xfffffffeu) break;
-    groups.push_back(static_cast<gid_t>(v));
-  }
-  return groups;
 }
 
 // A path for `name` in the open directory `dir_fd` that bind and connect
@@ -414,35 +366,24 @@ void Server::Impl::Refuse(int fd, api::ErrorCode code, const std::string& messag
 }
 
 void Server::Impl::Admit(base::UniqueFd fd) {
-  struct ucred cred = {};
-  socklen_t len = sizeof cred;
-  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    WLOG_WARN("", "agent: getsockopt(SO_PEERCRED): " + base::ErrnoText(errno));
+  Result<Peer> identified = IdentifyPeer(fd.get());
+  if (!identified.ok()) {
+    WLOG_WARN("", "agent: " + identified.status().ToString());
     counters.refused++;
     return;
   }
-  auto peer = std::make_shared<Peer>();
-  peer->uid = cred.uid;
-  peer->gid = cred.gid;
-  peer->pid = cred.pid;
-  if (cred.uid != 0) peer->groups = PeerGroups(fd.get(), cred.pid);
-  if (!peer->root()) {
-    const bool member =
-        options.has_group &&
-        (peer->gid == options.group ||
-         std::find(peer->groups.begin(), peer->groups.end(), options.group) != peer->groups.end());
-    if (!member) {
-      std::string m = "uid " + std::to_string(peer->uid) + " is not root";
-      if (options.has_group) {
-        m += " and not in group " + std::to_string(options.group) +
-             "; ask the administrator to add you";
-      } else {
-        m += "; this agent admits root only";
-      }
-      WLOG_DEBUG("", "agent: refused pid " + std::to_string(peer->pid) + ": " + m);
-      Refuse(fd.get(), api::UNAUTHORIZED, m);
-      return;
+  auto peer = std::make_shared<Peer>(std::move(identified).value());
+  if (!peer->root() && !(options.has_group && PeerInGroup(*peer, options.group))) {
+    std::string m = "uid " + std::to_string(peer->uid) + " is not root";
+    if (options.has_group) {
+      m += " and not in group " + std::to_string(options.group) +
+           "; ask the administrator to add you";
+    } else {
+      m += "; this agent admits root only";
     }
+    WLOG_DEBUG("", "agent: refused pid " + std::to_string(peer->pid) + ": " + m);
+    Refuse(fd.get(), api::UNAUTHORIZED, m);
+    return;
   }
   if (conns.size() >= options.max_connections) {
     Refuse(fd.get(), api::TOO_MANY_CONNECTIONS,
@@ -829,7 +770,14 @@ Result<std::unique_ptr<Server>> Server::Listen(io::Loop* loop, const ServerOptio
   impl->socket_name = parts.name;
   // The directory is walked without following symlinks and made when
   // missing; everything below goes through its fd.
+  struct stat before;
+  const bool dir_existed = ::lstat(parts.dir.c_str(), &before) == 0;
   WARDEN_ASSIGN_OR_RETURN(impl->dir_fd, base::OpenDirNoFollow(parts.dir, /*create=*/true, 0755));
+  // A directory made here is 0755 whatever the umask: group members must
+  // reach the socket.
+  if (!dir_existed && ::fchmod(impl->dir_fd.get(), 0755) != 0) {
+    return Status::FromErrno(errno, "chmod(\"" + parts.dir + "\", 0755)");
+  }
   struct stat dst;
   if (::fstat(impl->dir_fd.get(), &dst) != 0) {
     return Status::FromErrno(errno, "fstat(\"" + parts.dir + "\")");

@@ -22,6 +22,7 @@
 
 #include "agent/api.pb.h"
 #include "agent/frame.h"
+#include "agent/peer.h"
 #include "agent/server.h"
 #include "agent/service.h"
 #include "base/fd.h"
@@ -474,16 +475,12 @@ TEST_CASE("agent server: the per-uid connection limit", "[agent][server]") {
   open.push_back(f.Handshake());
 }
 
-TEST_CASE("agent server: a uid that is neither root nor in the group is refused", "[agent][server]") {
-  WARDEN_REQUIRE_ROOT();
-  WARDEN_EACH_BACKEND(loop);
-  agent::ServerOptions o;
-  o.socket_mode = 0666;
-  o.has_group = true;
-  o.group = 4242;  // a group nobody (65534) is not in
-  Fixture f(loop.get(), o);
-  // The child must reach the socket: the test's directory is 0700.
-  REQUIRE(::chmod(f.dir.path().c_str(), 0755) == 0);
+namespace {
+
+// Forks a child that drops to uid and gid 65534 with `groups`, connects,
+// sends Hello and reads until the agent closes or 64 KiB came; the loop
+// serves meanwhile. Returns the first reply.
+api::Reply HelloAsNobody(Fixture& f, const std::vector<gid_t>& groups) {
   const std::string hello = agent::EncodeFrame(Hello(1).SerializeAsString());
   const std::string path = f.options.socket_path;
   int p[2];
@@ -493,7 +490,10 @@ TEST_CASE("agent server: a uid that is neither root nor in the group is refused"
   REQUIRE(pid >= 0);
   if (pid == 0) {
     // Only syscalls here: the test process may have threads.
-    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(10);
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(65534) != 0 ||
+        ::setuid(65534) != 0) {
+      _exit(10);
+    }
     int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr = {};
     addr.sun_family = AF_UNIX;
@@ -502,16 +502,25 @@ TEST_CASE("agent server: a uid that is neither root nor in the group is refused"
     // The agent may have refused (and closed) already: EPIPE is no failure.
     (void)::send(s, hello.data(), hello.size(), MSG_NOSIGNAL);
     char buf[4096];
+    unsigned char head[4] = {};
     ssize_t n;
-    while ((n = ::read(s, buf, sizeof buf)) > 0) {
+    size_t total = 0;
+    while (total < 65536 && (n = ::read(s, buf, sizeof buf)) > 0) {
       if (::write(wr.get(), buf, static_cast<size_t>(n)) != n) _exit(13);
+      for (ssize_t i = 0; i < n && total + static_cast<size_t>(i) < 4; i++) {
+        head[total + static_cast<size_t>(i)] = static_cast<unsigned char>(buf[i]);
+      }
+      total += static_cast<size_t>(n);
+      // One reply is enough: an admitted client is not closed on.
+      const size_t len = head[0] | head[1] << 8 | head[2] << 16;
+      if (total >= 4 && total >= 4 + len) break;
     }
     _exit(0);
   }
   wr.reset();
   int status = -1;
-  warden::Status st = f.loop->RunUntil(
-      [&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 10'000);
+  warden::Status st =
+      f.loop->RunUntil([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 10'000);
   if (!st.ok()) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
@@ -525,14 +534,66 @@ TEST_CASE("agent server: a uid that is neither root nor in the group is refused"
   REQUIRE(got.value());
   api::Reply r;
   REQUIRE(r.ParseFromString(m));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("agent server: a uid that is neither root nor in the group is refused", "[agent][server]") {
+  WARDEN_REQUIRE_ROOT();
+  WARDEN_EACH_BACKEND(loop);
+  agent::ServerOptions o;
+  o.socket_mode = 0666;
+  o.has_group = true;
+  o.group = 4242;
+  Fixture f(loop.get(), o);
+  // The child must reach the socket: the test's directory is 0700.
+  REQUIRE(::chmod(f.dir.path().c_str(), 0755) == 0);
+
+  api::Reply r = HelloAsNobody(f, {});
   CHECK(r.id() == 0);
   CHECK(r.error().code() == api::UNAUTHORIZED);
   CHECK(r.error().message() ==
         "uid 65534 is not root and not in group 4242; ask the administrator to add you");
   CHECK(f.server->counters().refused == 1);
   CHECK(f.server->connections() == 0);
+
+  // A supplementary group admits.
+  api::Reply member = HelloAsNobody(f, {100, 4242});
+  CHECK(member.id() == 1);
+  CHECK(member.has_hello());
+  REQUIRE(f.loop->RunUntil([&] { return f.service.requests.empty() && f.server->connections() == 0; },
+                           10'000).ok());
+  CHECK(f.server->counters().refused == 1);
   // Root is still served.
   UniqueFd c = f.Handshake();
+}
+
+TEST_CASE("agent server: groups from /proc/PID/status", "[agent][server]") {
+  using agent::ParseStatusGroups;
+  CHECK(ParseStatusGroups("Name:\tx\nGroups:\t4 24 27 4242 \nNSpid:\t1\n") ==
+        std::vector<gid_t>{4, 24, 27, 4242});
+  CHECK(ParseStatusGroups("Groups:\n").empty());
+  CHECK(ParseStatusGroups("Groups:\t1 2").size() == 2);
+  CHECK(ParseStatusGroups("Name:\tGroups: 5\n").empty());
+  CHECK(ParseStatusGroups("Groups:\t1 x 3\n") == std::vector<gid_t>{1});
+  CHECK(ParseStatusGroups("Groups:\t1 4294967295 3\n") == std::vector<gid_t>{1});
+  CHECK(ParseStatusGroups("Groups:\t1 99999999999999 3\n") == std::vector<gid_t>{1});
+  // Our own process: root, as the tests run.
+  int sp[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+  UniqueFd a(sp[0]), b(sp[1]);
+  auto peer = agent::IdentifyPeer(a.get());
+  REQUIRE(peer.ok());
+  CHECK(peer->uid == ::getuid());
+  CHECK(peer->gid == ::getgid());
+  CHECK(peer->pid == ::getpid());
+  agent::Peer p;
+  p.gid = 5;
+  p.groups = {7, 9};
+  CHECK(agent::PeerInGroup(p, 5));
+  CHECK(agent::PeerInGroup(p, 9));
+  CHECK_FALSE(agent::PeerInGroup(p, 8));
 }
 
 TEST_CASE("agent server: listening refuses what is not a stale socket", "[agent][server]") {

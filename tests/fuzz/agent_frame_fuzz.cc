@@ -1,6 +1,7 @@
-// Fuzz target for the agent's wire input: arbitrary bytes as a stream of
-// frames (agent/frame.h), each frame parsed as an api::Request, and the same
-// bytes as the agent's configuration file (agent/config.h).
+// Fuzz target for the agent's outside input: arbitrary bytes as a stream of
+// frames (agent/frame.h), each frame parsed as an api::Request; the same
+// bytes as the agent's configuration file (agent/config.h) and as a
+// /proc/PID/status text (agent/peer.h).
 //
 // Input: byte 0 seeds the chunk sizes the stream is fed in, byte 1 picks the
 // message limit (16 B .. 1 MiB), the rest is the stream. The config parser
@@ -24,6 +25,7 @@
 #include "agent/api.pb.h"
 #include "agent/config.h"
 #include "agent/frame.h"
+#include "agent/peer.h"
 
 namespace {
 
@@ -96,6 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (again.id() != req.id() || again.body_case() != req.body_case()) Fail("request round trip");
     }
   }
+  // The /proc/PID/status fallback for a peer's groups.
+  if (agent::ParseStatusGroups(input).size() > agent::kMaxPeerGroups) Fail("too many groups");
   auto config = agent::ParseAgentConfig(input, "fuzz.toml");
   if (!config.ok()) {
     if (config.status().code() != warden::Code::kInvalidArgument) Fail("config error is not kInvalidArgument");
