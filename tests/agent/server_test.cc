@@ -257,10 +257,16 @@ TEST_CASE("agent server: handshake, requests, streams and their order", "[agent]
   Send(c.get(), StatusReq(13, "j-4"));
   CHECK(f.Recv(c.get()).status().job().job_id() == "j-4");
 
+  // Stopping to accept keeps the connections that are open.
+  f.server->StopAccepting();
+  CHECK(::lstat(f.options.socket_path.c_str(), &st) != 0);
+  Send(c.get(), StatusReq(14, "j-5"));
+  CHECK(f.Recv(c.get()).status().job().job_id() == "j-5");
+
   CHECK(f.server->connections() == 1);
   CHECK(f.server->counters().accepted == 1);
-  CHECK(f.server->counters().requests == 5);
-  CHECK(f.service.requests.size() == 3);
+  CHECK(f.server->counters().requests == 6);
+  CHECK(f.service.requests.size() == 4);
 }
 
 TEST_CASE("agent server: the handshake is required and versioned", "[agent][server]") {
@@ -631,6 +637,14 @@ TEST_CASE("agent server: listening refuses what is not a stale socket", "[agent]
     s.reset();  // bound, never listened: nobody answers
     auto srv = agent::Server::Listen(loop.get(), o, &service);
     REQUIRE(srv.ok());
+  }
+  SECTION("a directory others may write to") {
+    REQUIRE(::mkdir(dir.Join("open").c_str(), 0755) == 0);
+    REQUIRE(::chmod(dir.Join("open").c_str(), 0777) == 0);
+    o.socket_path = dir.Join("open/agent.sock");
+    auto srv = agent::Server::Listen(loop.get(), o, &service);
+    REQUIRE_FALSE(srv.ok());
+    CHECK(srv.status().message().find("another user could replace the socket") != std::string::npos);
   }
   SECTION("a symlinked directory") {
     REQUIRE(::mkdir(dir.Join("real").c_str(), 0755) == 0);
