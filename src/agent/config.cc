@@ -61,6 +61,7 @@ constexpr Key kKeys[] = {
     {"retention", "max_jobs"},
     {"retention", "max_bytes"},
     {"wal", "checkpoint_every_records"},
+    {"wal", "segment_bytes"},
     {"monitor", "heartbeat_interval"},
     {"monitor", "hung_after"},
     {"launcher", "state_dir"},
@@ -357,6 +358,9 @@ class Parser {
     } else if (s == "wal") {
       if (key == "checkpoint_every_records") {
         return Assign(Int(n, key, 1, 100'000'000), &c->checkpoint_every_records);
+      }
+      if (key == "segment_bytes") {
+        return Assign(Size(n, key, 64ull << 10, 1ull << 30), &c->wal_segment_bytes);
       }
     } else if (s == "monitor") {
       if (key == "heartbeat_interval") {

@@ -37,6 +37,7 @@ struct AgentConfig {
   uint64_t retention_max_bytes = 0;  // 0: no size bound
   // [wal]
   uint64_t checkpoint_every_records = 10'000;
+  uint64_t wal_segment_bytes = 32ull << 20;  // wal::WalOptions::segment_bytes
   // [monitor]
   uint64_t heartbeat_ms = 1'000;
   uint64_t hung_after_ms = 30'000;

@@ -216,7 +216,7 @@ TEST_CASE("agent config: the shipped example holds every key at its default", "[
     all += line + "\n";
     at = end + 1;
   }
-  CHECK(keys == 30);
+  CHECK(keys == 31);
   agent::AgentConfig c = Parse(all);
   agent::AgentConfig d;
   CHECK(c.state_dir == d.state_dir);
@@ -237,6 +237,7 @@ TEST_CASE("agent config: the shipped example holds every key at its default", "[
   CHECK(c.retention_max_jobs == d.retention_max_jobs);
   CHECK(c.retention_max_bytes == d.retention_max_bytes);
   CHECK(c.checkpoint_every_records == d.checkpoint_every_records);
+  CHECK(c.wal_segment_bytes == d.wal_segment_bytes);
   CHECK(c.heartbeat_ms == d.heartbeat_ms);
   CHECK(c.hung_after_ms == d.hung_after_ms);
   CHECK(c.launcher_state_dir == d.launcher_state_dir);
