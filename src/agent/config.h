@@ -1,4 +1,4 @@
-// The agent's configuration: /etc/warden/agent.toml (docs/agent.md lists
+// The agent's configuration: /etc/warden/agent.toml (docs/agent-config.md lists
 // every key). Every value has a default; a key that is not known, a value
 // of the wrong type or out of range is an error naming file:line:col.
 #ifndef WARDEN_AGENT_CONFIG_H_
