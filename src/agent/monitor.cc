@@ -1,19 +1,11 @@
-// A job's monitor (agent/monitor.h): the agent's side (spawn, probe,
-// signal, read the result) and the monitor's body, `warden monitor`.
-//
-// This file is linked into the static build/warden, so it uses base/,
-// launch/ and the public API only: nothing of wal/ or store/ (they need
-// isa-l, which is shared only).
+// A job's monitor, the agent's side (agent/monitor.h): spawn, probe,
+// signal, read the result. The monitor's own side is agent/monitor_run.cc.
 #include "agent/monitor.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,10 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,155 +24,27 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/job_dir.h"
+#include "agent/monitor_files.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/raw_syscall.h"
 #include "base/safe_open.h"
-#include "launch/job_stdio.h"
-#include "mnt/bind_source.h"
-#include "policy_data/parse_util.h"
-#include "warden/agent.h"
 #include "warden/job.h"
-#include "warden/launcher.h"
 
 namespace warden::agent {
 namespace {
 
 namespace sys = base::sys;
 
-// Bounds on what is read back from a job directory, all of which a monitor
-// or (through its sandbox's binds) nobody else writes; bounded anyway.
-constexpr size_t kMaxSpecBytes = 1 << 20;
 constexpr size_t kMaxResultBytes = 1 << 20;
 constexpr size_t kMaxMonitorFileBytes = 256;
 constexpr size_t kMaxProcFileBytes = 64 << 10;
-// The most fds a monitor takes over (SpawnRequest::job_fds).
-constexpr size_t kMaxJobFds = 64;
-// The monitor's fds: 0 the start gate (below), 1 and 2 /dev/null, 3 the
-// job's lock, 4.. the job fds, then the warden binary and the spawn's
-// report pipe, both close-on-exec.
-constexpr int kLockFd = 3;
-constexpr int kFirstJobFd = 4;
+// The spawn's fd moves: 0-2, the lock, the job fds, the binary, the report.
 constexpr size_t kMaxMoves = kMaxJobFds + 6;
 // How many times ProbeMonitor looks for jobs/ID/monitor while the lock is
 // held before it calls the monitor hung.
 constexpr int kIdentifyTries = 2000;
-// The heartbeat file: CLOCK_BOOTTIME ns in 20 digits and a newline,
-// rewritten in place with pwrite.
-constexpr size_t kHeartbeatBytes = 21;
-constexpr uint64_t kDefaultHeartbeatMs = 1000;
-constexpr uint64_t kMaxHeartbeatMs = 60'000;
 constexpr char kMonitorEnvPath[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-
-// The real-time signal that carries an agent's request to signal the job
-// (SignalJob); its value is the signal to send.
-int ControlSignal() { return SIGRTMIN + 4; }
-
-std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
-
-// ---- small file and /proc helpers ----
-
-// Reads `fd` (a regular file) to its end, at most max_bytes.
-Result<std::string> ReadAllFd(int fd, size_t max_bytes, const std::string& shown) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = base::RetryEintr([&] { return ::read(fd, buf, sizeof buf); });
-    if (n < 0) return Status::FromErrno(errno, "read(" + Quoted(shown) + ")");
-    if (n == 0) return out;
-    if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      return Status::Error(Code::kCorruption, Quoted(shown) + " is larger than " +
-                                                  std::to_string(max_bytes) + " bytes");
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-}
-
-// Opens `name` in `dir_fd` for reading: a regular file, never through a
-// symlink, never blocking on a FIFO planted there.
-Result<base::UniqueFd> OpenRegularAt(int dir_fd, const char* name, const std::string& shown) {
-  base::UniqueFd fd(base::RetryEintr([&] {
-    return ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  }));
-  if (!fd) return Status::FromErrno(errno, "openat(" + Quoted(shown) + ", O_NOFOLLOW)");
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(" + Quoted(shown) + ")");
-  if (!S_ISREG(st.st_mode)) {
-    return Status::Error(Code::kCorruption, Quoted(shown) + " is not a regular file");
-  }
-  return fd;
-}
-
-Result<std::string> ReadRegularAt(int dir_fd, const char* name, size_t max_bytes,
-                                  const std::string& shown) {
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenRegularAt(dir_fd, name, shown));
-  return ReadAllFd(fd.get(), max_bytes, shown);
-}
-
-// Whether `name` exists in `dir_fd` (as anything: a symlink counts).
-Result<bool> ExistsAt(int dir_fd, const char* name, const std::string& shown) {
-  struct stat st;
-  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
-  if (errno == ENOENT) return false;
-  return Status::FromErrno(errno, "fstatat(" + Quoted(shown) + ")");
-}
-
-// Strict decimal: digits only, no sign or space, no overflow.
-std::optional<uint64_t> ParseDecimal(std::string_view s) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-// Field 22 of /proc/PID/stat (starttime, in clock ticks since boot). The
-// command name in field 2 may hold spaces and parentheses, so the fields
-// are counted from the last ')'.
-Result<uint64_t> ReadStartTicks(pid_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, kMaxProcFileBytes));
-  const size_t paren = text.rfind(')');
-  if (paren == std::string::npos) {
-    return Status::Error(Code::kCorruption, path + ": no ')' after the command name");
-  }
-  // After ") ": field 3 (state) is token 0, so field 22 is token 19.
-  size_t pos = paren + 1;
-  for (int field = 3; field <= 22; field++) {
-    while (pos < text.size() && text[pos] == ' ') pos++;
-    size_t end = text.find(' ', pos);
-    if (end == std::string::npos) end = text.size();
-    if (field == 22) {
-      std::optional<uint64_t> v = ParseDecimal(std::string_view(text).substr(pos, end - pos));
-      if (!v) return Status::Error(Code::kCorruption, path + ": field 22 is not a number");
-      return *v;
-    }
-    pos = end;
-  }
-  return Status::Error(Code::kCorruption, path + ": fewer than 22 fields");
-}
-
-bool ValidBootId(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); i++) {
-    const char c = s[i];
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-Result<std::string> ReadBootId() {
-  const char* path = "/proc/sys/kernel/random/boot_id";
-  WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, 64));
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!ValidBootId(text)) return Status::Error(Code::kCorruption, std::string(path) + ": not a boot id");
-  return text;
-}
 
 // The command line a monitor of job `id` under `state_dir` runs with.
 std::string MonitorCmdlinePrefix(const std::string& state_dir, const std::string& id) {
@@ -208,61 +69,6 @@ Status CheckMonitorCmdline(pid_t pid, const std::string& state_dir, const std::s
                          "process " + std::to_string(pid) + " is not job " + id + "'s monitor");
   }
   return Status::Ok();
-}
-
-// Opens STATE/jobs/ID without following a symlink anywhere; with `create`,
-// makes jobs/ and ID/ (0700) when missing. Both must be the caller's and
-// writable by no one else: the agent's state is root's alone.
-Result<base::UniqueFd> OpenJobDir(const std::string& state_dir, const std::string& id,
-                                  bool create) {
-  if (!ValidJobId(id)) {
-    return Status::Error(Code::kInvalidArgument, "not a job id: " + Quoted(id));
-  }
-  if (state_dir.empty() || state_dir[0] != '/') {
-    return Status::Error(Code::kInvalidArgument,
-                         "the agent's state directory must be absolute: " + Quoted(state_dir));
-  }
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd state, base::OpenDirNoFollow(state_dir));
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd jobs,
-                          base::OpenDirNoFollowAt(state.get(), state_dir, kJobsDir, create, 0700));
-  const std::string jobs_name = state_dir + "/" + kJobsDir;
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd job,
-                          base::OpenDirNoFollowAt(jobs.get(), jobs_name, id, create, 0700));
-  for (const auto& [fd, name] : {std::pair<int, std::string>{jobs.get(), jobs_name},
-                                 std::pair<int, std::string>{job.get(), JobDir(state_dir, id)}}) {
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "fstat(" + Quoted(name) + ")");
-    if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) {
-      return Status::Error(Code::kFailedPrecondition,
-                           Quoted(name) + " is not the agent's own (owner " +
-                               std::to_string(st.st_uid) +
-                               ", writable by others): fix its owner and mode (0700)");
-    }
-  }
-  return job;
-}
-
-bool IsNoEntry(const Status& st) { return st.err() == ENOENT; }
-
-// jobs/ID/lock, a regular file never reached through a symlink.
-Result<base::UniqueFd> OpenLockAt(int job_dir, bool create, const std::string& shown) {
-  const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (create ? O_CREAT : 0);
-  base::UniqueFd fd(base::RetryEintr([&] { return ::openat(job_dir, kMonitorLockFile, flags, 0600); }));
-  if (!fd) return Status::FromErrno(errno, "openat(" + Quoted(shown) + ", O_NOFOLLOW)");
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(" + Quoted(shown) + ")");
-  if (!S_ISREG(st.st_mode)) {
-    return Status::Error(Code::kFailedPrecondition, Quoted(shown) + " is not a regular file");
-  }
-  return fd;
-}
-
-// flock(LOCK_EX|LOCK_NB): true when taken, false when another open file
-// holds it (a monitor lives).
-Result<bool> TryLock(int fd, const std::string& shown) {
-  if (base::RetryEintr([&] { return ::flock(fd, LOCK_EX | LOCK_NB); }) == 0) return true;
-  if (errno == EWOULDBLOCK) return false;
-  return Status::FromErrno(errno, "flock(" + Quoted(shown) + ", LOCK_EX|LOCK_NB)");
 }
 
 int PidfdSendSignal(int pidfd, int sig, siginfo_t* info) {
@@ -439,374 +245,6 @@ Result<pid_t> ForkMonitor(SpawnPlan* plan, base::UniqueFd report_read, base::Uni
                                               std::to_string(wstatus) + ")");
   }
   return pid;
-}
-
-// ---- the monitor's body ----
-
-// The fds 4.. that the agent handed over: contiguous from 4, counted
-// before the monitor opens anything of its own, and made close-on-exec
-// (the launcher dups what the job gets).
-int TakeJobFds() {
-  int n = 0;
-  while (n < static_cast<int>(kMaxJobFds)) {
-    const int fd = kFirstJobFd + n;
-    const int flags = ::fcntl(fd, F_GETFD);
-    if (flags < 0) break;
-    (void)::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    n++;
-  }
-  return n;
-}
-
-// fd 0 is the read end of the agent's start gate: the agent closes its end
-// once it holds the monitor's pidfd and identity (or dies), and only then
-// may the monitor act, so that it cannot exit unseen before. Afterwards
-// fd 0 is /dev/null.
-void PassStartGate() {
-  struct stat st;
-  if (::fstat(0, &st) == 0 && S_ISFIFO(st.st_mode)) {
-    char c;
-    while (base::RetryEintr([&] { return ::read(0, &c, 1); }) > 0) {
-    }
-  }
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd >= 0) {
-    if (null_fd != 0) {
-      (void)::dup2(null_fd, 0);
-      ::close(null_fd);
-    }
-  }
-}
-
-// The signals the monitor reads from its signalfd: the agent's control
-// signal and those a job is forwarded.
-sigset_t MonitorSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, ControlSignal());
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
-  return set;
-}
-
-JobResult SetupErrorResult(const std::string& id, const std::string& message) {
-  JobResult r;
-  r.status = JobStatus::kSetupError;
-  r.exit_code = 125;
-  r.error = message;
-  r.job_id = id;
-  return r;
-}
-
-// What the launch needs to keep open until Start has returned.
-struct PreparedJob {
-  JobSpec spec;
-  base::UniqueFd stdin_fd;
-};
-
-class Monitor {
- public:
-  Monitor(std::string state_dir, std::string id, int lock_fd, int job_fds)
-      : state_dir_(std::move(state_dir)),
-        id_(std::move(id)),
-        dir_name_(JobDir(state_dir_, id_)),
-        lock_fd_(lock_fd),
-        job_fds_(job_fds) {}
-
-  int Run();
-
- private:
-  Status CheckLock();
-  Status WriteIdentity();
-  Status StartHeartbeat();
-  void Beat();
-  Result<api::MonitorInput> ReadSpec();
-  Status MakeBegan();
-  Result<std::unique_ptr<Launcher>> MakeLauncher(const api::MonitorInput& in);
-  Result<PreparedJob> Prepare(Launcher& launcher, const api::JobSpec& js);
-  Status CheckBinds(const api::JobSpec& js);
-  JobResult RunJob(const api::MonitorInput& in);
-  void HandleSignals(int sfd, Job& job);
-  int Commit(const JobResult& result);
-  std::string Shown(const char* name) const { return dir_name_ + "/" + name; }
-
-  std::string state_dir_, id_, dir_name_;
-  int lock_fd_;
-  int job_fds_;
-  base::UniqueFd dir_;
-  base::UniqueFd heartbeat_;
-  uint64_t heartbeat_ms_ = kDefaultHeartbeatMs;
-  int64_t last_beat_ns_ = 0;
-};
-
-Status Monitor::CheckLock() {
-  struct stat held;
-  if (::fstat(lock_fd_, &held) != 0) return Status::FromErrno(errno, "fstat(lock fd)");
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd named, OpenLockAt(dir_.get(), false, Shown(kMonitorLockFile)));
-  struct stat st;
-  if (::fstat(named.get(), &st) != 0) return Status::FromErrno(errno, "fstat(lock)");
-  if (!S_ISREG(held.st_mode) || held.st_dev != st.st_dev || held.st_ino != st.st_ino) {
-    return Status::Error(Code::kInvalidArgument, "fd " + std::to_string(lock_fd_) + " is not " +
-                                                     Quoted(Shown(kMonitorLockFile)));
-  }
-  // Ours already (inherited from the agent) or free; held by another open
-  // file: another monitor of this job lives.
-  WARDEN_ASSIGN_OR_RETURN(bool taken, TryLock(lock_fd_, Shown(kMonitorLockFile)));
-  if (!taken) {
-    return Status::Error(Code::kFailedPrecondition, "another monitor of job " + id_ + " holds its lock");
-  }
-  if (::fcntl(lock_fd_, F_SETFD, FD_CLOEXEC) != 0) return Status::FromErrno(errno, "fcntl(lock fd)");
-  return Status::Ok();
-}
-
-Status Monitor::WriteIdentity() {
-  const pid_t pid = ::getpid();
-  WARDEN_ASSIGN_OR_RETURN(uint64_t ticks, ReadStartTicks(pid));
-  WARDEN_ASSIGN_OR_RETURN(std::string boot_id, ReadBootId());
-  const std::string text = std::to_string(pid) + " " + std::to_string(ticks) + " " + boot_id +
-                           " " + id_ + "\n";
-  // Not durable: it only matters while this process lives.
-  return base::ReplaceFileAt(dir_.get(), kMonitorFile, text, 0600, Shown(kMonitorFile),
-                             /*durable=*/false);
-}
-
-Status Monitor::StartHeartbeat() {
-  WARDEN_ASSIGN_OR_RETURN(heartbeat_, base::OpenOutputFileAt(dir_.get(), kHeartbeatFile, 0600,
-                                                             Shown(kHeartbeatFile)));
-  Beat();
-  return Status::Ok();
-}
-
-// One beat: CLOCK_BOOTTIME now, fixed width, in place. Not fsync'ed: a
-// heartbeat means something on this boot only. A failed write is not
-// fatal: ProbeMonitor then calls the monitor hung, which is the truth.
-void Monitor::Beat() {
-  const int64_t now = base::ClockNs(CLOCK_BOOTTIME);
-  char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%020" PRIu64 "\n", static_cast<uint64_t>(now));
-  if (n == static_cast<int>(kHeartbeatBytes)) {
-    (void)base::RetryEintr([&] { return ::pwrite(heartbeat_.get(), buf, kHeartbeatBytes, 0); });
-  }
-  last_beat_ns_ = now;
-}
-
-Result<api::MonitorInput> Monitor::ReadSpec() {
-  WARDEN_ASSIGN_OR_RETURN(std::string data,
-                          ReadRegularAt(dir_.get(), kSpecFile, kMaxSpecBytes, Shown(kSpecFile)));
-  api::MonitorInput in;
-  if (!in.ParseFromString(data)) {
-    return Status::Error(Code::kCorruption, Quoted(Shown(kSpecFile)) + " is not a MonitorInput");
-  }
-  if (in.job_id() != id_) {
-    return Status::Error(Code::kCorruption, Quoted(Shown(kSpecFile)) + " is the spec of job " +
-                                                Quoted(in.job_id()) + ", not " + id_);
-  }
-  return in;
-}
-
-// The durable "launch began" fact: once it exists, the job may never be
-// started again (a crash from here on makes it `lost`).
-Status Monitor::MakeBegan() {
-  base::UniqueFd fd(base::RetryEintr([&] {
-    return ::openat(dir_.get(), kBeganFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    0600);
-  }));
-  if (!fd) return Status::FromErrno(errno, "openat(" + Quoted(Shown(kBeganFile)) + ", O_EXCL)");
-  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync(" + Quoted(Shown(kBeganFile)) + ")");
-  if (::fsync(dir_.get()) != 0) return Status::FromErrno(errno, "fsync(" + Quoted(dir_name_) + ")");
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<Launcher>> Monitor::MakeLauncher(const api::MonitorInput& in) {
-  LauncherOptions o;
-  if (!in.launcher_state_dir().empty()) o.state_dir = in.launcher_state_dir();
-  if (!in.cache_dir().empty()) o.cache_dir = in.cache_dir();
-  o.policy_dir = in.policy_dir();
-  o.cgroup_parent = in.cgroup_parent();
-  o.net_pool = in.net_pool();
-  o.uid_range = in.uid_range();
-  o.cgroup_disable = in.cgroup_disable();
-  o.net_state_dir = in.net_state_dir();
-  o.uid_state_dir = in.uid_state_dir();
-  o.environment = std::map<std::string, std::string>(in.environment().begin(), in.environment().end());
-  o.may_change_sysctls = in.may_change_sysctls();
-  o.forward_signals = true;
-  return Launcher::Create(std::move(o));
-}
-
-Result<PreparedJob> Monitor::Prepare(Launcher& launcher, const api::JobSpec& js) {
-  PreparedJob p;
-  JobSpec& s = p.spec;
-  if (js.argv().empty()) return Status::Error(Code::kInvalidArgument, "the job has no command");
-  s.argv.assign(js.argv().begin(), js.argv().end());
-  if (js.policy().empty()) {
-    WARDEN_ASSIGN_OR_RETURN(s.policy, launcher.PolicyForProgram(s.argv[0]));
-  } else {
-    WARDEN_ASSIGN_OR_RETURN(s.policy, launcher.LoadPolicy(js.policy()));
-  }
-  s.env = std::map<std::string, std::string>(js.env().begin(), js.env().end());
-  for (const api::Bind& b : js.binds()) {
-    MountSpec m;
-    m.kind = MountSpec::Kind::kBind;
-    m.source = b.source();
-    m.destination = b.destination();
-    m.writable = b.writable();
-    m.owned = b.owned();
-    s.extra_mounts.push_back(std::move(m));
-  }
-  if (!js.net().empty()) {
-    std::optional<NetworkSpec::Mode> mode = policy::ParseNetworkMode(js.net());
-    if (!mode) {
-      return Status::Error(Code::kInvalidArgument,
-                           "network mode " + Quoted(js.net()) + ": give none, loopback or veth");
-    }
-    s.net = *mode;
-  }
-  s.allow.assign(js.allow().begin(), js.allow().end());
-  if (js.timeout_ms() > 0) s.wall_time_ms = js.timeout_ms();
-  if (js.has_cwd()) s.cwd = js.cwd().value();
-  if (js.has_uid()) s.uid = js.uid().value();
-  if (js.has_gid()) s.gid = js.gid().value();
-  if (js.has_hostname()) s.hostname = js.hostname().value();
-  if (js.has_memory_bytes()) s.memory = CgroupLimit<uint64_t>{js.memory_bytes().value(), false};
-  if (js.has_pids()) s.pids = CgroupLimit<uint64_t>{js.pids().value(), false};
-  if (js.has_cpus()) s.cpus = CgroupLimit<double>{js.cpus().value(), false};
-  if (js.has_tmp_size_bytes()) s.tmp_size_bytes = js.tmp_size_bytes().value();
-
-  if (js.stdin_fd_index() >= 0) {
-    if (js.stdin_fd_index() >= job_fds_) {
-      return Status::Error(Code::kInvalidArgument,
-                           "stdin fd index " + std::to_string(js.stdin_fd_index()) +
-                               " names no fd the agent handed over");
-    }
-    s.in = StdioSpec::Fd(kFirstJobFd + js.stdin_fd_index());
-  } else if (!js.stdin_file().empty()) {
-    // Opened here as `warden run --stdin` opens it, and checked against
-    // what the client held at submit: a file swapped in since is refused.
-    WARDEN_ASSIGN_OR_RETURN(p.stdin_fd, launch::OpenStdinFile(js.stdin_file(),
-                                                              "stdin file " + js.stdin_file()));
-    struct stat st;
-    if (::fstat(p.stdin_fd.get(), &st) != 0) {
-      return Status::FromErrno(errno, "fstat(stdin file " + Quoted(js.stdin_file()) + ")");
-    }
-    if ((js.stdin_dev() != 0 || js.stdin_ino() != 0) &&
-        (st.st_dev != js.stdin_dev() || st.st_ino != js.stdin_ino())) {
-      return Status::Error(Code::kFailedPrecondition,
-                           "stdin file " + js.stdin_file() + " changed since submit");
-    }
-    s.in = StdioSpec::Fd(p.stdin_fd.get());
-  }
-  s.out = StdioSpec::File(Shown(kStdoutFile), js.output_max_bytes());
-  s.err = StdioSpec::File(Shown(kStderrFile), js.output_max_bytes());
-  s.job_id = id_;
-  // The sandbox dies with its monitor: "monitor gone" means "job gone".
-  s.die_with_parent = true;
-  return p;
-}
-
-// Each bind source opened as the launch opens it, and checked against the
-// identity the agent recorded at submit.
-Status Monitor::CheckBinds(const api::JobSpec& js) {
-  for (const api::Bind& b : js.binds()) {
-    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, mnt::OpenBindSource(b.source()));
-    if (b.dev() == 0 && b.ino() == 0) continue;
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) {
-      return Status::FromErrno(errno, "fstat(bind source " + Quoted(b.source()) + ")");
-    }
-    if (st.st_dev != b.dev() || st.st_ino != b.ino()) {
-      return Status::Error(Code::kFailedPrecondition,
-                           "bind source " + b.source() + " changed since submit");
-    }
-  }
-  return Status::Ok();
-}
-
-void Monitor::HandleSignals(int sfd, Job& job) {
-  struct signalfd_siginfo si;
-  while (base::RetryEintr([&] { return ::read(sfd, &si, sizeof si); }) ==
-         static_cast<ssize_t>(sizeof si)) {
-    int sig = static_cast<int>(si.ssi_signo);
-    if (sig == ControlSignal()) {
-      // Only a queued request (SignalJob) carries a signal to send.
-      if (si.ssi_code != SI_QUEUE) continue;
-      sig = si.ssi_int;
-    }
-    // Job::Kill refuses what is not SIGKILL or a forwarded signal, and a
-    // job that has ended; either way there is nothing more to do.
-    (void)job.Kill(sig);
-  }
-}
-
-JobResult Monitor::RunJob(const api::MonitorInput& in) {
-  Result<std::unique_ptr<Launcher>> launcher = MakeLauncher(in);
-  if (!launcher.ok()) return SetupErrorResult(id_, launcher.status().ToString());
-  Result<PreparedJob> prepared = Prepare(**launcher, in.spec());
-  if (!prepared.ok()) return SetupErrorResult(id_, prepared.status().ToString());
-  if (Status st = CheckBinds(in.spec()); !st.ok()) return SetupErrorResult(id_, st.ToString());
-  Result<std::unique_ptr<Job>> job = (*launcher)->Start(std::move(prepared->spec));
-  prepared->stdin_fd.reset();
-  if (!job.ok()) return SetupErrorResult(id_, job.status().ToString());
-  // What the setup allocated and freed goes back to the kernel: a monitor
-  // lives as long as its job.
-  (void)::malloc_trim(0);
-
-  const sigset_t set = MonitorSignals();
-  base::UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  const int64_t interval_ns = static_cast<int64_t>(heartbeat_ms_) * 1'000'000;
-  for (;;) {
-    const int64_t now = base::ClockNs(CLOCK_BOOTTIME);
-    if (now - last_beat_ns_ >= interval_ns) Beat();
-    const int64_t wait_ns = std::max<int64_t>(0, last_beat_ns_ + interval_ns - now);
-    struct timespec ts = {static_cast<time_t>(wait_ns / 1'000'000'000),
-                          static_cast<long>(wait_ns % 1'000'000'000)};
-    struct pollfd p[2] = {{(*job)->end_fd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-    // Without a signalfd the job still ends (by itself or its timeout);
-    // signals then wait, blocked, until it has.
-    const int r = ::ppoll(p, sfd ? 2 : 1, &ts, nullptr);
-    if (r < 0 && errno != EINTR) break;
-    if (r > 0 && (p[1].revents & POLLIN)) HandleSignals(sfd.get(), **job);
-    if (r > 0 && (p[0].revents & POLLIN)) break;
-  }
-  return (*job)->Wait();
-}
-
-// Commits jobs/ID/result atomically and durably; 0 once it is there.
-int Monitor::Commit(const JobResult& result) {
-  Status st = base::ReplaceFileAt(dir_.get(), kResultFile, JobResultToJson(result), 0600,
-                                  Shown(kResultFile), /*durable=*/true);
-  if (!st.ok()) {
-    std::fprintf(stderr, "warden monitor: job %s: %s\n", id_.c_str(), st.ToString().c_str());
-    return 125;
-  }
-  return 0;
-}
-
-int Monitor::Run() {
-  auto fail = [this](const Status& st) {
-    std::fprintf(stderr, "warden monitor: job %s: %s\n", id_.c_str(), st.ToString().c_str());
-    return 125;
-  };
-  {
-    Result<base::UniqueFd> dir = OpenJobDir(state_dir_, id_, /*create=*/false);
-    if (!dir.ok()) return fail(dir.status());
-    dir_ = std::move(dir.value());
-  }
-  if (Status st = CheckLock(); !st.ok()) return fail(st);
-  // The identity first: while the lock is held, ProbeMonitor looks for it.
-  if (Status st = WriteIdentity(); !st.ok()) return fail(st);
-  if (Status st = StartHeartbeat(); !st.ok()) return fail(st);
-  Result<api::MonitorInput> in = ReadSpec();
-  if (!in.ok()) {
-    // No `began`, but a result: the agent must not start this spec again
-    // and again. It ends as a setup error that says why.
-    return Commit(SetupErrorResult(id_, in.status().ToString()));
-  }
-  if (in->heartbeat_ms() > 0) heartbeat_ms_ = std::min(in->heartbeat_ms(), kMaxHeartbeatMs);
-  // Without a durable `began` nothing may run: a crash after the launch
-  // would leave a job that looks never started and would be run twice.
-  if (Status st = MakeBegan(); !st.ok()) return fail(st);
-  const JobResult result = RunJob(*in);
-  return Commit(result);
 }
 
 api::State StateOfStatus(JobStatus status) {
@@ -1139,34 +577,4 @@ Status SignalJob(int pidfd, int sig) {
   return Status::Ok();
 }
 
-// ---- the monitor's side ----
-
-int RunMonitor(const std::vector<std::string>& args) {
-  // Counted before anything of the monitor's own is opened.
-  const int job_fds = TakeJobFds();
-  PassStartGate();
-  // Blocked before any thread exists (the launcher's supervisor inherits
-  // the mask), so that they are read from the signalfd only.
-  const sigset_t set = MonitorSignals();
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
-    std::perror("warden monitor: sigprocmask");
-    return 125;
-  }
-  (void)::prctl(PR_SET_NAME, "warden-monitor", 0, 0, 0);
-  if (args.size() != 3 || !ValidJobId(args[1]) || args[2] != std::to_string(kLockFd)) {
-    std::fprintf(stderr,
-                 "usage: warden monitor STATE_DIR JOB_ID 3\n"
-                 "(run by warden agent for each job it starts; not for people)\n");
-    return 125;
-  }
-  Monitor monitor(args[0], args[1], kLockFd, job_fds);
-  return monitor.Run();
-}
-
 }  // namespace warden::agent
-
-namespace warden {
-
-int RunAgentMonitor(const std::vector<std::string>& args) { return agent::RunMonitor(args); }
-
-}  // namespace warden

@@ -433,14 +433,25 @@ TEST_CASE("monitor: setup errors are committed results", "[agent][monitor]") {
     CHECK(p.exit_code == 125);
     CHECK(std::filesystem::exists(f.Dir(in) + "/began"));
   }
-  SECTION("a missing program") {
+  SECTION("a missing program (the launcher's contract: exit 127, as a shell says)") {
     api::MonitorInput in = f.Input({"/no/such/program"});
     SpawnedMonitor m = f.Spawn(in);
     CHECK(f.WaitExit(m) == 0);
     Probe p = f.Ended(in);
     INFO(p.result_json);
-    CHECK((p.state == api::SETUP_ERROR || (p.state == api::EXITED && p.exit_code == 127)));
-    CHECK(p.exit_code != 0);
+    CHECK(p.state == api::EXITED);
+    CHECK(p.exit_code == 127);
+    CHECK(p.result_json.find("/no/such/program") != std::string::npos);
+  }
+  SECTION("a network mode that is none of the three") {
+    api::MonitorInput in = f.Input({"/bin/true"});
+    in.mutable_spec()->set_net("wifi");
+    SpawnedMonitor m = f.Spawn(in);
+    CHECK(f.WaitExit(m) == 0);
+    Probe p = f.Ended(in);
+    INFO(p.result_json);
+    CHECK(p.state == api::SETUP_ERROR);
+    CHECK(p.result_json.find("wifi") != std::string::npos);
   }
   SECTION("a bind source that changed since submit") {
     TempDir src;

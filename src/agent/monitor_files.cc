@@ -1,0 +1,193 @@
+// Files and processes of a job's monitor (agent/monitor_files.h).
+#include "agent/monitor_files.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "agent/job_dir.h"
+#include "base/file.h"
+#include "base/safe_open.h"
+
+namespace warden::agent {
+
+int ControlSignal() { return SIGRTMIN + 4; }
+
+sigset_t MonitorSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, ControlSignal());
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  return set;
+}
+
+std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+bool IsNoEntry(const Status& st) { return st.err() == ENOENT; }
+
+namespace {
+
+constexpr size_t kMaxProcFileBytes = 64 << 10;
+
+// Reads `fd` (a regular file) to its end, at most max_bytes.
+Result<std::string> ReadAllFd(int fd, size_t max_bytes, const std::string& shown) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = base::RetryEintr([&] { return ::read(fd, buf, sizeof buf); });
+    if (n < 0) return Status::FromErrno(errno, "read(" + Quoted(shown) + ")");
+    if (n == 0) return out;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return Status::Error(Code::kCorruption, Quoted(shown) + " is larger than " +
+                                                  std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+// Opens `name` in `dir_fd` for reading: a regular file, never through a
+// symlink, never blocking on a FIFO planted there.
+Result<base::UniqueFd> OpenRegularAt(int dir_fd, const char* name, const std::string& shown) {
+  base::UniqueFd fd(base::RetryEintr([&] {
+    return ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  }));
+  if (!fd) return Status::FromErrno(errno, "openat(" + Quoted(shown) + ", O_NOFOLLOW)");
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(" + Quoted(shown) + ")");
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Error(Code::kCorruption, Quoted(shown) + " is not a regular file");
+  }
+  return fd;
+}
+
+Result<std::string> ReadRegularAt(int dir_fd, const char* name, size_t max_bytes,
+                                  const std::string& shown) {
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenRegularAt(dir_fd, name, shown));
+  return ReadAllFd(fd.get(), max_bytes, shown);
+}
+
+// Whether `name` exists in `dir_fd` (as anything: a symlink counts).
+Result<bool> ExistsAt(int dir_fd, const char* name, const std::string& shown) {
+  struct stat st;
+  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  if (errno == ENOENT) return false;
+  return Status::FromErrno(errno, "fstatat(" + Quoted(shown) + ")");
+}
+
+// Strict decimal: digits only, no sign or space, no overflow.
+std::optional<uint64_t> ParseDecimal(std::string_view s) {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+// Field 22 of /proc/PID/stat (starttime, in clock ticks since boot). The
+// command name in field 2 may hold spaces and parentheses, so the fields
+// are counted from the last ')'.
+Result<uint64_t> ReadStartTicks(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, kMaxProcFileBytes));
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos) {
+    return Status::Error(Code::kCorruption, path + ": no ')' after the command name");
+  }
+  // After ") ": field 3 (state) is token 0, so field 22 is token 19.
+  size_t pos = paren + 1;
+  for (int field = 3; field <= 22; field++) {
+    while (pos < text.size() && text[pos] == ' ') pos++;
+    size_t end = text.find(' ', pos);
+    if (end == std::string::npos) end = text.size();
+    if (field == 22) {
+      std::optional<uint64_t> v = ParseDecimal(std::string_view(text).substr(pos, end - pos));
+      if (!v) return Status::Error(Code::kCorruption, path + ": field 22 is not a number");
+      return *v;
+    }
+    pos = end;
+  }
+  return Status::Error(Code::kCorruption, path + ": fewer than 22 fields");
+}
+
+bool ValidBootId(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); i++) {
+    const char c = s[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Result<std::string> ReadBootId() {
+  const char* path = "/proc/sys/kernel/random/boot_id";
+  WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, 64));
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!ValidBootId(text)) return Status::Error(Code::kCorruption, std::string(path) + ": not a boot id");
+  return text;
+}
+
+// Opens STATE/jobs/ID without following a symlink anywhere; with `create`,
+// makes jobs/ and ID/ (0700) when missing. Both must be the caller's and
+// writable by no one else: the agent's state is root's alone.
+Result<base::UniqueFd> OpenJobDir(const std::string& state_dir, const std::string& id,
+                                  bool create) {
+  if (!ValidJobId(id)) {
+    return Status::Error(Code::kInvalidArgument, "not a job id: " + Quoted(id));
+  }
+  if (state_dir.empty() || state_dir[0] != '/') {
+    return Status::Error(Code::kInvalidArgument,
+                         "the agent's state directory must be absolute: " + Quoted(state_dir));
+  }
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd state, base::OpenDirNoFollow(state_dir));
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd jobs,
+                          base::OpenDirNoFollowAt(state.get(), state_dir, kJobsDir, create, 0700));
+  const std::string jobs_name = state_dir + "/" + kJobsDir;
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd job,
+                          base::OpenDirNoFollowAt(jobs.get(), jobs_name, id, create, 0700));
+  for (const auto& [fd, name] : {std::pair<int, std::string>{jobs.get(), jobs_name},
+                                 std::pair<int, std::string>{job.get(), JobDir(state_dir, id)}}) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "fstat(" + Quoted(name) + ")");
+    if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) {
+      return Status::Error(Code::kFailedPrecondition,
+                           Quoted(name) + " is not the agent's own (owner " +
+                               std::to_string(st.st_uid) +
+                               ", writable by others): fix its owner and mode (0700)");
+    }
+  }
+  return job;
+}
+
+// jobs/ID/lock, a regular file never reached through a symlink.
+Result<base::UniqueFd> OpenLockAt(int job_dir, bool create, const std::string& shown) {
+  const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (create ? O_CREAT : 0);
+  base::UniqueFd fd(base::RetryEintr([&] { return ::openat(job_dir, kMonitorLockFile, flags, 0600); }));
+  if (!fd) return Status::FromErrno(errno, "openat(" + Quoted(shown) + ", O_NOFOLLOW)");
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(" + Quoted(shown) + ")");
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Error(Code::kFailedPrecondition, Quoted(shown) + " is not a regular file");
+  }
+  return fd;
+}
+
+// flock(LOCK_EX|LOCK_NB): true when taken, false when another open file
+// holds it (a monitor lives).
+Result<bool> TryLock(int fd, const std::string& shown) {
+  if (base::RetryEintr([&] { return ::flock(fd, LOCK_EX | LOCK_NB); }) == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  return Status::FromErrno(errno, "flock(" + Quoted(shown) + ", LOCK_EX|LOCK_NB)");
+}
+
+}  // namespace warden::agent
