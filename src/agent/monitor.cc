@@ -203,9 +203,14 @@ void Report(int fd, int32_t step, int32_t value) {
   ExitNow(0);
 }
 
+struct Forked {
+  pid_t monitor = 0;
+  pid_t group = 0;  // the intermediate's pid: the monitor's session and group
+};
+
 // Forks the intermediate and returns the monitor's pid once it has
 // executed warden (the report pipe reads EOF), or the step that failed.
-Result<pid_t> ForkMonitor(SpawnPlan* plan, base::UniqueFd report_read, base::UniqueFd* report_write,
+Result<Forked> ForkMonitor(SpawnPlan* plan, base::UniqueFd report_read, base::UniqueFd* report_write,
                           base::UniqueFd* gate_read, base::UniqueFd* devnull) {
   const pid_t mid = ::fork();
   if (mid < 0) return Status::FromErrno(errno, "fork (monitor's intermediate)");
@@ -244,7 +249,7 @@ Result<pid_t> ForkMonitor(SpawnPlan* plan, base::UniqueFd report_read, base::Uni
     return Status::Error(Code::kInternal, "spawn monitor: the intermediate reported no pid (status " +
                                               std::to_string(wstatus) + ")");
   }
-  return pid;
+  return Forked{pid, mid};
 }
 
 api::State StateOfStatus(JobStatus status) {
@@ -476,13 +481,18 @@ Result<SpawnedMonitor> SpawnMonitor(const SpawnRequest& request) {
     }
   }
 
-  WARDEN_ASSIGN_OR_RETURN(pid_t pid, ForkMonitor(&plan, std::move(report_read), &report_write,
-                                                 &gate_read, &devnull));
+  WARDEN_ASSIGN_OR_RETURN(Forked forked, ForkMonitor(&plan, std::move(report_read), &report_write,
+                                                     &gate_read, &devnull));
+  const pid_t pid = forked.monitor;
   SpawnedMonitor out;
   out.pidfd.reset(base::PidfdOpen(pid));
   if (!out.pidfd) {
-    // It died at the gate, which it cannot pass before we close our end.
-    return Status::FromErrno(errno, "pidfd_open(monitor " + std::to_string(pid) + ")");
+    const int err = errno;
+    // ESRCH: it died at the gate, which it cannot pass before we close our
+    // end. Otherwise (no fd left) it waits there, alone in the process
+    // group the intermediate made, whose id stays taken while it lives.
+    if (err != ESRCH) (void)::kill(-forked.group, SIGKILL);
+    return Status::FromErrno(err, "pidfd_open(monitor " + std::to_string(pid) + ")");
   }
   auto identify = [&]() -> Status {
     WARDEN_ASSIGN_OR_RETURN(out.identity.start_ticks, ReadStartTicks(pid));

@@ -263,6 +263,22 @@ TEST_CASE("monitor: a live monitor probes alive, is not spawned twice, and Signa
   CHECK(probe->pidfd.valid());
   // The probe's own pidfd reaches the same monitor: it is the one signalled.
 
+  // A monitor that stopped beating is hung, with its identity. (Stopped,
+  // and its last beat made old, so that no clock decides.)
+  REQUIRE(::kill(m.identity.pid, SIGSTOP) == 0);
+  siginfo_t stopped = {};
+  REQUIRE(::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(m.pidfd.get()), &stopped,
+                   WSTOPPED | WNOWAIT) == 0);
+  testing::WriteText(f.Dir(in) + "/heartbeat", "00000000000000000001\n");
+  Result<Probe> hung = ProbeMonitor(f.state.path(), in.job_id(), 1);
+  REQUIRE(::kill(m.identity.pid, SIGCONT) == 0);
+  INFO(hung.status().ToString());
+  REQUIRE(hung.ok());
+  CHECK(hung->fate == MonitorFate::kHung);
+  CHECK(hung->identity.pid == m.identity.pid);
+  CHECK(hung->pidfd.valid());
+  CHECK(hung->reason.find("heartbeat") != std::string::npos);
+
   Result<SpawnedMonitor> twice = f.TrySpawn(in);
   REQUIRE_FALSE(twice.ok());
   CHECK(twice.status().code() == Code::kFailedPrecondition);
@@ -374,6 +390,42 @@ TEST_CASE("monitor: probes of a job dir without a monitor", "[agent][monitor]") 
 
   // Ids that are not ids name no path.
   CHECK(ProbeMonitor(state.path(), "../x", 1000).status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("monitor: `warden monitor` refuses an fd 3 that is not the job's held lock",
+          "[agent][monitor]") {
+  WARDEN_REQUIRE_ROOT();
+  const std::string bin = WardenBinary();
+  if (bin.empty()) WARDEN_SKIP("no build/warden beside the test binary (make build/warden)");
+  TempDir state;
+  const std::string id = MakeJobId(9);
+  const std::string dir = JobDir(state.path(), id);
+  REQUIRE(std::filesystem::create_directories(dir));
+  std::filesystem::permissions(state.path() + "/jobs", std::filesystem::perms::owner_all);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  testing::WriteText(dir + "/lock", "");
+  testing::WriteText(state.Join("other"), "");
+  const std::string run = bin + " monitor " + state.path() + " " + id + " 3 </dev/null 2>/dev/null";
+  // Another file as fd 3.
+  int status = std::system((run + " 3<" + state.Join("other")).c_str());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 125);
+  // The lock, but held by another open file (a live monitor).
+  {
+    base::UniqueFd held(::open((dir + "/lock").c_str(), O_RDWR | O_CLOEXEC));
+    REQUIRE(::flock(held.get(), LOCK_EX) == 0);
+    status = std::system((run + " 3<>" + dir + "/lock").c_str());
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 125);
+  }
+  // A bad argument list.
+  status = std::system((bin + " monitor " + state.path() + " ../x 3 </dev/null 2>/dev/null").c_str());
+  CHECK(WEXITSTATUS(status) == 125);
+  // Nothing was started or written.
+  for (const char* name : {kMonitorFile, kBeganFile, kResultFile, kHeartbeatFile}) {
+    INFO(name);
+    CHECK_FALSE(std::filesystem::exists(dir + "/" + name));
+  }
 }
 
 TEST_CASE("monitor: a symlink planted in the job dir or as it is refused", "[agent][monitor]") {
