@@ -149,12 +149,26 @@ Result<base::UniqueFd> OpenJobDir(const std::string& state_dir, const std::strin
     return Status::Error(Code::kInvalidArgument,
                          "the agent's state directory must be absolute: " + Quoted(state_dir));
   }
+  // A directory made here is made durable in its parent at once: the
+  // monitor's `began`, fsync'ed in the job directory, must not vanish with
+  // an entry that a crash could lose (the job would look never started).
+  auto open_sub = [create](int parent, const std::string& parent_name,
+                           const std::string& name) -> Result<base::UniqueFd> {
+    bool existed = true;
+    if (create) {
+      WARDEN_ASSIGN_OR_RETURN(existed, ExistsAt(parent, name.c_str(), parent_name + "/" + name));
+    }
+    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd,
+                            base::OpenDirNoFollowAt(parent, parent_name, name, create, 0700));
+    if (!existed && ::fsync(parent) != 0) {
+      return Status::FromErrno(errno, "fsync(" + Quoted(parent_name) + ")");
+    }
+    return fd;
+  };
   WARDEN_ASSIGN_OR_RETURN(base::UniqueFd state, base::OpenDirNoFollow(state_dir));
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd jobs,
-                          base::OpenDirNoFollowAt(state.get(), state_dir, kJobsDir, create, 0700));
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd jobs, open_sub(state.get(), state_dir, kJobsDir));
   const std::string jobs_name = state_dir + "/" + kJobsDir;
-  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd job,
-                          base::OpenDirNoFollowAt(jobs.get(), jobs_name, id, create, 0700));
+  WARDEN_ASSIGN_OR_RETURN(base::UniqueFd job, open_sub(jobs.get(), jobs_name, id));
   for (const auto& [fd, name] : {std::pair<int, std::string>{jobs.get(), jobs_name},
                                  std::pair<int, std::string>{job.get(), JobDir(state_dir, id)}}) {
     struct stat st;
