@@ -21,8 +21,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "agent/job_dir.h"
 #include "agent/monitor_files.h"
 #include "base/clock.h"
@@ -252,71 +250,10 @@ Result<Forked> ForkMonitor(SpawnPlan* plan, base::UniqueFd report_read, base::Un
   return Forked{pid, mid};
 }
 
-api::State StateOfStatus(JobStatus status) {
-  switch (status) {
-    case JobStatus::kOk:
-    case JobStatus::kNonzero: return api::EXITED;
-    case JobStatus::kSignaled: return api::SIGNALED;
-    case JobStatus::kTimeout: return api::TIMEOUT;
-    case JobStatus::kOom: return api::OOM;
-    case JobStatus::kSeccompViolation: return api::SECCOMP_VIOLATION;
-    case JobStatus::kSetupError: return api::SETUP_ERROR;
-    case JobStatus::kCancelled: return api::CANCELLED;
-  }
-  return api::STATE_UNSPECIFIED;
-}
-
 Result<Probe> ReadResultAt(int job_dir, const std::string& shown) {
   WARDEN_ASSIGN_OR_RETURN(std::string text,
                           ReadRegularAt(job_dir, kResultFile, kMaxResultBytes, shown));
-  auto corrupt = [&](const std::string& why) {
-    return Status::Error(Code::kCorruption, Quoted(shown) + ": " + why);
-  };
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return corrupt("not a JSON object");
-  auto status_it = j.find("status");
-  if (status_it == j.end() || !status_it->is_string()) return corrupt("no \"status\" string");
-  Result<JobStatus> status = ParseJobStatus(status_it->get<std::string>());
-  if (!status.ok()) return corrupt(status.status().message());
-  auto code_it = j.find("exit_code");
-  if (code_it == j.end() || !code_it->is_number_integer()) return corrupt("no \"exit_code\" integer");
-  const int64_t code = code_it->get<int64_t>();
-  if (code < 0 || code > 255) return corrupt("\"exit_code\" out of range");
-  Probe p;
-  p.fate = MonitorFate::kEnded;
-  p.state = StateOfStatus(*status);
-  p.exit_code = static_cast<int>(code);
-  p.result_json = std::move(text);
-  return p;
-}
-
-// jobs/ID/monitor: "PID START_TICKS BOOT_ID JOB_ID\n", strictly.
-Result<MonitorIdentity> ParseIdentity(const std::string& text, const std::string& shown) {
-  auto corrupt = [&] {
-    return Status::Error(Code::kCorruption, Quoted(shown) + " is not \"PID START_TICKS BOOT_ID JOB_ID\"");
-  };
-  if (text.empty() || text.back() != '\n') return corrupt();
-  std::vector<std::string_view> f;
-  std::string_view rest(text.data(), text.size() - 1);
-  while (f.size() < 5) {
-    const size_t sp = rest.find(' ');
-    f.push_back(rest.substr(0, sp));
-    if (sp == std::string_view::npos) break;
-    rest.remove_prefix(sp + 1);
-  }
-  if (f.size() != 4) return corrupt();
-  std::optional<uint64_t> pid = ParseDecimal(f[0]);
-  std::optional<uint64_t> ticks = ParseDecimal(f[1]);
-  if (!pid || *pid == 0 || *pid > INT32_MAX || !ticks || !ValidBootId(f[2]) ||
-      !ValidJobId(std::string(f[3]))) {
-    return corrupt();
-  }
-  MonitorIdentity id;
-  id.pid = static_cast<pid_t>(*pid);
-  id.start_ticks = *ticks;
-  id.boot_id = std::string(f[2]);
-  id.job_id = std::string(f[3]);
-  return id;
+  return ParseResult(std::move(text), shown);
 }
 
 // The heartbeat's age in ms; nullopt when there is none yet.
@@ -326,10 +263,7 @@ Result<std::optional<uint64_t>> HeartbeatAgeMs(int job_dir, const std::string& s
     if (IsNoEntry(text.status())) return std::optional<uint64_t>();
     return text.status();
   }
-  if (text->size() != kHeartbeatBytes || text->back() != '\n') {
-    return Status::Error(Code::kCorruption, Quoted(shown) + " is not a heartbeat");
-  }
-  std::optional<uint64_t> beat = ParseDecimal(std::string_view(*text).substr(0, kHeartbeatBytes - 1));
+  std::optional<uint64_t> beat = ParseHeartbeat(*text);
   if (!beat) return Status::Error(Code::kCorruption, Quoted(shown) + " is not a heartbeat");
   const uint64_t now = static_cast<uint64_t>(base::ClockNs(CLOCK_BOOTTIME));
   return std::optional<uint64_t>(now > *beat ? (now - *beat) / 1'000'000 : 0);

@@ -7,11 +7,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <vector>
 #include <utility>
 
 #include "agent/job_dir.h"
 #include "base/file.h"
 #include "base/safe_open.h"
+#include "warden/job.h"
+
+#include <nlohmann/json.hpp>
 
 namespace warden::agent {
 
@@ -96,27 +102,31 @@ std::optional<uint64_t> ParseDecimal(std::string_view s) {
 // Field 22 of /proc/PID/stat (starttime, in clock ticks since boot). The
 // command name in field 2 may hold spaces and parentheses, so the fields
 // are counted from the last ')'.
-Result<uint64_t> ReadStartTicks(pid_t pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, kMaxProcFileBytes));
+Result<uint64_t> ParseStartTicks(std::string_view text, const std::string& shown) {
   const size_t paren = text.rfind(')');
-  if (paren == std::string::npos) {
-    return Status::Error(Code::kCorruption, path + ": no ')' after the command name");
+  if (paren == std::string_view::npos) {
+    return Status::Error(Code::kCorruption, shown + ": no ')' after the command name");
   }
   // After ") ": field 3 (state) is token 0, so field 22 is token 19.
   size_t pos = paren + 1;
   for (int field = 3; field <= 22; field++) {
     while (pos < text.size() && text[pos] == ' ') pos++;
     size_t end = text.find(' ', pos);
-    if (end == std::string::npos) end = text.size();
+    if (end == std::string_view::npos) end = text.size();
     if (field == 22) {
-      std::optional<uint64_t> v = ParseDecimal(std::string_view(text).substr(pos, end - pos));
-      if (!v) return Status::Error(Code::kCorruption, path + ": field 22 is not a number");
+      std::optional<uint64_t> v = ParseDecimal(text.substr(pos, end - pos));
+      if (!v) return Status::Error(Code::kCorruption, shown + ": field 22 is not a number");
       return *v;
     }
     pos = end;
   }
-  return Status::Error(Code::kCorruption, path + ": fewer than 22 fields");
+  return Status::Error(Code::kCorruption, shown + ": fewer than 22 fields");
+}
+
+Result<uint64_t> ReadStartTicks(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, kMaxProcFileBytes));
+  return ParseStartTicks(text, path);
 }
 
 bool ValidBootId(std::string_view s) {
@@ -202,6 +212,88 @@ Result<bool> TryLock(int fd, const std::string& shown) {
   if (base::RetryEintr([&] { return ::flock(fd, LOCK_EX | LOCK_NB); }) == 0) return true;
   if (errno == EWOULDBLOCK) return false;
   return Status::FromErrno(errno, "flock(" + Quoted(shown) + ", LOCK_EX|LOCK_NB)");
+}
+
+api::State StateOfStatus(JobStatus status) {
+  switch (status) {
+    case JobStatus::kOk:
+    case JobStatus::kNonzero: return api::EXITED;
+    case JobStatus::kSignaled: return api::SIGNALED;
+    case JobStatus::kTimeout: return api::TIMEOUT;
+    case JobStatus::kOom: return api::OOM;
+    case JobStatus::kSeccompViolation: return api::SECCOMP_VIOLATION;
+    case JobStatus::kSetupError: return api::SETUP_ERROR;
+    case JobStatus::kCancelled: return api::CANCELLED;
+  }
+  return api::STATE_UNSPECIFIED;
+}
+
+Result<Probe> ParseResult(std::string text, const std::string& shown) {
+  auto corrupt = [&](const std::string& why) {
+    return Status::Error(Code::kCorruption, Quoted(shown) + ": " + why);
+  };
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return corrupt("not a JSON object");
+  auto status_it = j.find("status");
+  if (status_it == j.end() || !status_it->is_string()) return corrupt("no \"status\" string");
+  Result<JobStatus> status = ParseJobStatus(status_it->get<std::string>());
+  if (!status.ok()) return corrupt(status.status().message());
+  auto code_it = j.find("exit_code");
+  if (code_it == j.end() || !code_it->is_number_integer()) return corrupt("no \"exit_code\" integer");
+  const int64_t code = code_it->get<int64_t>();
+  if (code < 0 || code > 255) return corrupt("\"exit_code\" out of range");
+  Probe p;
+  p.fate = MonitorFate::kEnded;
+  p.state = StateOfStatus(*status);
+  p.exit_code = static_cast<int>(code);
+  p.result_json = std::move(text);
+  return p;
+}
+
+Result<MonitorIdentity> ParseIdentity(const std::string& text, const std::string& shown) {
+  auto corrupt = [&] {
+    return Status::Error(Code::kCorruption, Quoted(shown) + " is not \"PID START_TICKS BOOT_ID JOB_ID\"");
+  };
+  if (text.empty() || text.back() != '\n') return corrupt();
+  std::vector<std::string_view> f;
+  std::string_view rest(text.data(), text.size() - 1);
+  while (f.size() < 5) {
+    const size_t sp = rest.find(' ');
+    f.push_back(rest.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    rest.remove_prefix(sp + 1);
+  }
+  if (f.size() != 4) return corrupt();
+  std::optional<uint64_t> pid = ParseDecimal(f[0]);
+  std::optional<uint64_t> ticks = ParseDecimal(f[1]);
+  if (!pid || *pid == 0 || *pid > INT32_MAX || !ticks || !ValidBootId(f[2]) ||
+      !ValidJobId(std::string(f[3]))) {
+    return corrupt();
+  }
+  MonitorIdentity id;
+  id.pid = static_cast<pid_t>(*pid);
+  id.start_ticks = *ticks;
+  id.boot_id = std::string(f[2]);
+  id.job_id = std::string(f[3]);
+  // One spelling only (no leading zeros): what FormatIdentity writes.
+  if (FormatIdentity(id) != text) return corrupt();
+  return id;
+}
+
+std::string FormatIdentity(const MonitorIdentity& id) {
+  return std::to_string(id.pid) + " " + std::to_string(id.start_ticks) + " " + id.boot_id + " " +
+         id.job_id + "\n";
+}
+
+std::optional<uint64_t> ParseHeartbeat(std::string_view text) {
+  if (text.size() != kHeartbeatBytes || text.back() != '\n') return std::nullopt;
+  return ParseDecimal(text.substr(0, kHeartbeatBytes - 1));
+}
+
+std::string FormatHeartbeat(uint64_t boottime_ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%020" PRIu64 "\n", boottime_ns);
+  return buf;
 }
 
 }  // namespace warden::agent

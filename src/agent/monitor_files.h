@@ -15,7 +15,9 @@
 #include <string>
 #include <string_view>
 
+#include "agent/monitor.h"
 #include "base/fd.h"
+#include "warden/job.h"
 #include "warden/status.h"
 
 namespace warden::agent {
@@ -58,6 +60,26 @@ Result<uint64_t> ReadStartTicks(pid_t pid);
 bool ValidBootId(std::string_view s);
 // /proc/sys/kernel/random/boot_id, without its newline.
 Result<std::string> ReadBootId();
+
+// The parsers of what a job directory and /proc hold, each strict and
+// bounded by its input (tests/fuzz/monitor_files_fuzz.cc). `shown` names
+// the file in errors, which are kCorruption.
+//
+// /proc/PID/stat's field 22, counted from the last ')' (the command name
+// in field 2 may hold spaces and parentheses).
+Result<uint64_t> ParseStartTicks(std::string_view stat, const std::string& shown);
+// jobs/ID/result (the --result JSON): kEnded with the state its "status"
+// names ("ok" and "nonzero" are EXITED), its "exit_code" (0-255) and the
+// text itself.
+Result<Probe> ParseResult(std::string text, const std::string& shown);
+api::State StateOfStatus(JobStatus status);
+// jobs/ID/monitor: "PID START_TICKS BOOT_ID JOB_ID\n", nothing else.
+Result<MonitorIdentity> ParseIdentity(const std::string& text, const std::string& shown);
+std::string FormatIdentity(const MonitorIdentity& id);
+// jobs/ID/heartbeat: kHeartbeatBytes, CLOCK_BOOTTIME ns in 20 digits and a
+// newline.
+std::optional<uint64_t> ParseHeartbeat(std::string_view text);
+std::string FormatHeartbeat(uint64_t boottime_ns);
 
 // Opens STATE/jobs/ID without following a symlink anywhere; with `create`,
 // makes jobs/ and ID/ (0700) when missing. Both must be the caller's and

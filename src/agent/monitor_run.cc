@@ -154,8 +154,7 @@ Status Monitor::WriteIdentity() {
   const pid_t pid = ::getpid();
   WARDEN_ASSIGN_OR_RETURN(uint64_t ticks, ReadStartTicks(pid));
   WARDEN_ASSIGN_OR_RETURN(std::string boot_id, ReadBootId());
-  const std::string text = std::to_string(pid) + " " + std::to_string(ticks) + " " + boot_id +
-                           " " + id_ + "\n";
+  const std::string text = FormatIdentity({pid, ticks, boot_id, id_});
   // Not durable: it only matters while this process lives.
   return base::ReplaceFileAt(dir_.get(), kMonitorFile, text, 0600, Shown(kMonitorFile),
                              /*durable=*/false);
@@ -173,10 +172,9 @@ Status Monitor::StartHeartbeat() {
 // fatal: ProbeMonitor then calls the monitor hung, which is the truth.
 void Monitor::Beat() {
   const int64_t now = base::ClockNs(CLOCK_BOOTTIME);
-  char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%020" PRIu64 "\n", static_cast<uint64_t>(now));
-  if (n == static_cast<int>(kHeartbeatBytes)) {
-    (void)base::RetryEintr([&] { return ::pwrite(heartbeat_.get(), buf, kHeartbeatBytes, 0); });
+  const std::string beat = FormatHeartbeat(static_cast<uint64_t>(now));
+  if (beat.size() == kHeartbeatBytes) {
+    (void)base::RetryEintr([&] { return ::pwrite(heartbeat_.get(), beat.data(), beat.size(), 0); });
   }
   last_beat_ns_ = now;
 }
