@@ -262,7 +262,10 @@ Result<PreparedJob> Monitor::Prepare(Launcher& launcher, const api::JobSpec& js)
   if (js.has_cpus()) s.cpus = CgroupLimit<double>{js.cpus().value(), false};
   if (js.has_tmp_size_bytes()) s.tmp_size_bytes = js.tmp_size_bytes().value();
 
-  if (js.stdin_fd_index() >= 0) {
+  // An fd index means something only when the agent handed fds over; it
+  // keeps none for queued jobs (they survive its restart), and a spec
+  // whose index was left at proto3's 0 must not name fd 4 then.
+  if (job_fds_ > 0 && js.stdin_fd_index() >= 0) {
     if (js.stdin_fd_index() >= job_fds_) {
       return Status::Error(Code::kInvalidArgument,
                            "stdin fd index " + std::to_string(js.stdin_fd_index()) +

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -168,11 +169,12 @@ struct MonitorFixture {
 
   std::string Dir(const api::MonitorInput& in) const { return JobDir(state.path(), in.job_id()); }
 
-  Result<SpawnedMonitor> TrySpawn(const api::MonitorInput& in) {
+  Result<SpawnedMonitor> TrySpawn(const api::MonitorInput& in, std::vector<int> job_fds = {}) {
     SpawnRequest req;
     req.state_dir = state.path();
     req.input = in;
     req.warden_binary_fd = binary.get();
+    req.job_fds = std::move(job_fds);
     Result<SpawnedMonitor> m = SpawnMonitor(req);
     if (m.ok()) {
       spawned.emplace_back(m->identity.pid,
@@ -181,8 +183,8 @@ struct MonitorFixture {
     return m;
   }
 
-  SpawnedMonitor Spawn(const api::MonitorInput& in) {
-    Result<SpawnedMonitor> m = TrySpawn(in);
+  SpawnedMonitor Spawn(const api::MonitorInput& in, std::vector<int> job_fds = {}) {
+    Result<SpawnedMonitor> m = TrySpawn(in, std::move(job_fds));
     INFO(m.status().ToString());
     REQUIRE(m.ok());
     CHECK(m->identity.pid > 0);
@@ -248,9 +250,26 @@ TEST_CASE("monitor: a live monitor probes alive, is not spawned twice, and Signa
           "[agent][monitor]") {
   MonitorFixture f;
   MONITOR_TEST_READY(f);
+  // An fd of the agent's that is not close-on-exec must not reach the
+  // monitor: the spawn closes every fd it was not given.
+  TempDir scratch;
+  testing::WriteText(scratch.Join("stray"), "");
+  base::UniqueFd stray(::open(scratch.Join("stray").c_str(), O_RDONLY));
+  REQUIRE(stray.valid());
   api::MonitorInput in = f.Input({"/bin/sh", "-c", "echo ready; exec sleep 1000"});
   SpawnedMonitor m = f.Spawn(in);
   REQUIRE(WaitForText(f.Dir(in), kStdoutFile, "ready"));
+  {
+    const std::string fds = "/proc/" + std::to_string(m.identity.pid) + "/fd";
+    std::vector<std::string> seen;
+    for (const auto& e : std::filesystem::directory_iterator(fds)) {
+      std::error_code ec;
+      seen.push_back(std::filesystem::read_symlink(e.path(), ec).string());
+    }
+    INFO("monitor fds: " << seen.size());
+    CHECK(std::find(seen.begin(), seen.end(), scratch.Join("stray")) == seen.end());
+    CHECK(std::find(seen.begin(), seen.end(), f.Dir(in) + "/lock") != seen.end());
+  }
 
   Result<Probe> probe = ProbeMonitor(f.state.path(), in.job_id(), 30'000);
   INFO(probe.status().ToString());
@@ -552,6 +571,8 @@ TEST_CASE("monitor: a stdin file is the job's stdin", "[agent][monitor]") {
   in.mutable_spec()->set_stdin_file(d.Join("in"));
   in.mutable_spec()->set_stdin_dev(st.st_dev);
   in.mutable_spec()->set_stdin_ino(st.st_ino);
+  // proto3's default index, with no fd handed over: the file it is.
+  in.mutable_spec()->set_stdin_fd_index(0);
   SpawnedMonitor m = f.Spawn(in);
   CHECK(f.WaitExit(m) == 0);
   Probe p = f.Ended(in);
@@ -559,6 +580,27 @@ TEST_CASE("monitor: a stdin file is the job's stdin", "[agent][monitor]") {
   CHECK(p.state == api::EXITED);
   CHECK(p.exit_code == 0);
   CHECK(ReadText(f.Dir(in) + "/stdout") == "from a file\n");
+}
+
+TEST_CASE("monitor: a job fd handed over is the job's stdin",
+          "[agent][monitor]") {
+  MonitorFixture f;
+  MONITOR_TEST_READY(f);
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  base::UniqueFd read_end(p[0]), write_end(p[1]);
+  const std::string data = "through an fd\n";
+  REQUIRE(::write(write_end.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  write_end.reset();
+  api::MonitorInput in = f.Input({"/bin/cat"});
+  in.mutable_spec()->set_stdin_fd_index(0);
+  SpawnedMonitor m = f.Spawn(in, {read_end.get()});
+  CHECK(f.WaitExit(m) == 0);
+  Probe r = f.Ended(in);
+  INFO(r.result_json);
+  CHECK(r.state == api::EXITED);
+  CHECK(r.exit_code == 0);
+  CHECK(ReadText(f.Dir(in) + "/stdout") == data);
 }
 
 // The dirty memory of a process: Private_Dirty, Shared_Dirty (for a
