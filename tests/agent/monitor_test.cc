@@ -447,6 +447,34 @@ TEST_CASE("monitor: `warden monitor` refuses an fd 3 that is not the job's held 
   }
 }
 
+TEST_CASE("monitor: a spawn that cannot execute warden fails, naming the step", "[agent][monitor]") {
+  MonitorFixture f;
+  MONITOR_TEST_READY(f);
+  TempDir d;
+  testing::WriteText(d.Join("not-a-program"), "plain text\n");
+  ::chmod(d.Join("not-a-program").c_str(), 0755);
+  base::UniqueFd text(::open(d.Join("not-a-program").c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(text.valid());
+  api::MonitorInput in = f.Input({"/bin/true"});
+  SpawnRequest req;
+  req.state_dir = f.state.path();
+  req.input = in;
+  req.warden_binary_fd = text.get();
+  Result<SpawnedMonitor> m = SpawnMonitor(req);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.status().message().find("execveat") != std::string::npos);
+  // Nothing began: the job may be started again, by a spawn that works.
+  Result<Probe> p = ProbeMonitor(f.state.path(), in.job_id(), 1000);
+  REQUIRE(p.ok());
+  CHECK(p->fate == MonitorFate::kNeverBegan);
+  SpawnedMonitor ok = f.Spawn(in);
+  CHECK(f.WaitExit(ok) == 0);
+  CHECK(f.Ended(in).state == api::EXITED);
+
+  req.input.set_job_id("../../etc");
+  CHECK(SpawnMonitor(req).status().code() == Code::kInvalidArgument);
+}
+
 TEST_CASE("monitor: a symlink planted in the job dir or as it is refused", "[agent][monitor]") {
   MonitorFixture f;
   MONITOR_TEST_READY(f);
