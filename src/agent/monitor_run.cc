@@ -118,6 +118,7 @@ class Monitor {
   Status CheckBinds(const api::JobSpec& js);
   JobResult RunJob(const api::MonitorInput& in);
   void HandleSignals(int sfd, Job& job);
+  Status CommitResult(const std::string& json);
   int Commit(const JobResult& result);
   std::string Shown(const char* name) const { return dir_name_ + "/" + name; }
 
@@ -364,9 +365,32 @@ JobResult Monitor::RunJob(const api::MonitorInput& in) {
 }
 
 // Commits jobs/ID/result atomically and durably; 0 once it is there.
+// The temp file is result.tmp.* (agent/job_dir.h), so that whoever cleans
+// a job directory knows it for an interrupted commit.
+Status Monitor::CommitResult(const std::string& json) {
+  const std::string tmp = std::string(kResultFile) + ".tmp." + base::RandomSuffix();
+  const std::string shown = Shown(tmp.c_str());
+  base::UniqueFd fd(base::RetryEintr([&] {
+    return ::openat(dir_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    0600);
+  }));
+  if (!fd) return Status::FromErrno(errno, "openat(" + Quoted(shown) + ", O_EXCL)");
+  Status st = base::WriteAll(fd.get(), json.data(), json.size(), shown.c_str());
+  if (st.ok() && ::fdatasync(fd.get()) != 0) st = Status::FromErrno(errno, "fdatasync(" + Quoted(shown) + ")");
+  if (st.ok() && ::close(fd.release()) != 0) st = Status::FromErrno(errno, "close(" + Quoted(shown) + ")");
+  if (st.ok() && ::renameat(dir_.get(), tmp.c_str(), dir_.get(), kResultFile) != 0) {
+    st = Status::FromErrno(errno, "renameat(" + Quoted(shown) + " -> result)");
+  }
+  if (!st.ok()) {
+    (void)::unlinkat(dir_.get(), tmp.c_str(), 0);
+    return st;
+  }
+  if (::fsync(dir_.get()) != 0) return Status::FromErrno(errno, "fsync(" + Quoted(dir_name_) + ")");
+  return Status::Ok();
+}
+
 int Monitor::Commit(const JobResult& result) {
-  Status st = base::ReplaceFileAt(dir_.get(), kResultFile, JobResultToJson(result), 0600,
-                                  Shown(kResultFile), /*durable=*/true);
+  Status st = CommitResult(JobResultToJson(result));
   if (!st.ok()) {
     std::fprintf(stderr, "warden monitor: job %s: %s\n", id_.c_str(), st.ToString().c_str());
     return 125;

@@ -236,6 +236,10 @@ TEST_CASE("monitor: a job that exits 3 ends EXITED 3, its output in jobs/ID/stdo
     INFO(name);
     CHECK(std::filesystem::is_regular_file(f.Dir(in) + "/" + name));
   }
+  for (const auto& e : std::filesystem::directory_iterator(f.Dir(in))) {
+    INFO(e.path());
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+  }
   Result<Probe> probe = ProbeMonitor(f.state.path(), in.job_id(), 30'000);
   REQUIRE(probe.ok());
   CHECK(probe->fate == MonitorFate::kEnded);
