@@ -43,6 +43,7 @@ namespace warden::agent {
 namespace {
 
 constexpr uint64_t kDefaultHeartbeatMs = 1000;
+constexpr uint64_t kMinHeartbeatMs = 10;
 constexpr uint64_t kMaxHeartbeatMs = 60'000;
 
 // The fds 4.. that the agent handed over: contiguous from 4, counted
@@ -418,7 +419,9 @@ int Monitor::Run() {
     // and again. It ends as a setup error that says why.
     return Commit(SetupErrorResult(id_, in.status().ToString()));
   }
-  if (in->heartbeat_ms() > 0) heartbeat_ms_ = std::min(in->heartbeat_ms(), kMaxHeartbeatMs);
+  if (in->heartbeat_ms() > 0) {
+    heartbeat_ms_ = std::clamp(in->heartbeat_ms(), kMinHeartbeatMs, kMaxHeartbeatMs);
+  }
   // Without a durable `began` nothing may run: a crash after the launch
   // would leave a job that looks never started and would be run twice.
   if (Status st = MakeBegan(); !st.ok()) return fail(st);

@@ -449,6 +449,21 @@ TEST_CASE("monitor: `warden monitor` refuses an fd 3 that is not the job's held 
     INFO(name);
     CHECK_FALSE(std::filesystem::exists(dir + "/" + name));
   }
+
+  // The right fd 3 and a spec that is not one: a committed setup error,
+  // and no `began` (nothing ran), so that the agent does not retry it.
+  testing::WriteText(dir + "/spec", "\xff\xff not a MonitorInput");
+  status = std::system((run + " 3<>" + dir + "/lock").c_str());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_FALSE(std::filesystem::exists(dir + "/began"));
+  Result<Probe> p = ProbeMonitor(state.path(), id, 1000);
+  INFO(p.status().ToString());
+  REQUIRE(p.ok());
+  CHECK(p->fate == MonitorFate::kEnded);
+  CHECK(p->state == api::SETUP_ERROR);
+  CHECK(p->exit_code == 125);
+  CHECK(p->result_json.find("spec") != std::string::npos);
 }
 
 TEST_CASE("monitor: a spawn that cannot execute warden fails, naming the step", "[agent][monitor]") {
