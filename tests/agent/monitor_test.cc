@@ -79,22 +79,6 @@ bool WaitForText(const std::string& dir, const std::string& name, const std::str
   }
 }
 
-// The host pids of the processes whose command line is exactly `argv`.
-std::vector<pid_t> FindProcesses(const std::vector<std::string>& argv) {
-  std::string want;
-  for (const std::string& a : argv) want += a + '\0';
-  std::vector<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return out;
-  while (struct dirent* e = ::readdir(d)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    if (ReadText("/proc/" + std::to_string(pid) + "/cmdline") == want) out.push_back(pid);
-  }
-  ::closedir(d);
-  return out;
-}
-
 // The children of `pid` (every thread's).
 std::vector<pid_t> Children(pid_t pid) {
   std::vector<pid_t> out;
@@ -338,15 +322,17 @@ TEST_CASE("monitor: a monitor killed with SIGKILL takes its job along and probes
           "[agent][monitor]") {
   MonitorFixture f;
   MONITOR_TEST_READY(f);
-  const std::string marker = std::to_string(900000 + ::getpid() % 90000);
-  api::MonitorInput in = f.Input({"/bin/sh", "-c", "echo ready; exec sleep " + marker});
+  api::MonitorInput in = f.Input({"/bin/sh", "-c", "echo ready; exec sleep 1000"});
   SpawnedMonitor m = f.Spawn(in);
   REQUIRE(WaitForText(f.Dir(in), kStdoutFile, "ready"));
 
-  // The sandbox's init (the monitor's child) and the job's process.
+  // The sandbox's init (the monitor's child) and the job's process (init's
+  // child: the shell that printed "ready", sleep once it has executed it).
   std::vector<base::UniqueFd> job_pidfds;
-  for (pid_t pid : Children(m.identity.pid)) job_pidfds.emplace_back(base::PidfdOpen(pid));
-  for (pid_t pid : FindProcesses({"sleep", marker})) job_pidfds.emplace_back(base::PidfdOpen(pid));
+  for (pid_t init : Children(m.identity.pid)) {
+    job_pidfds.emplace_back(base::PidfdOpen(init));
+    for (pid_t pid : Children(init)) job_pidfds.emplace_back(base::PidfdOpen(pid));
+  }
   REQUIRE(job_pidfds.size() >= 2);
   for (const base::UniqueFd& fd : job_pidfds) REQUIRE(fd.valid());
 
