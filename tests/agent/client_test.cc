@@ -254,11 +254,54 @@ TEST_CASE("agent client: submit converts run's options and passes bind sources a
   CHECK(got.idempotency_key() == "build-1");
   CHECK(got.priority() == 5);
   CHECK(got.owner_uid() == 0);  // the agent's to fill
-  // The fds name the very files, opened read-only (the directory as one).
+  // The fds name the very files, opened read-only (the directory as one),
+  // the file of a writable bind for writing: the agent refuses a writable
+  // bind whose fd proves no write access.
   REQUIRE(fd_ids.size() == 3);
   CHECK(fd_ids[0] == IdOfPath(src));
-  CHECK(fd_ids[1] == IdOfPath(file));
+  FileId writable_file = IdOfPath(file);
+  writable_file.access = O_RDWR;
+  CHECK(fd_ids[1] == writable_file);
   CHECK(fd_ids[2] == IdOfPath(input));
+}
+
+TEST_CASE("agent client: a FIFO without a writer as --stdin or bind source does not block the client",
+          "[agent][client]") {
+  TempDir dir;
+  const std::string fifo = dir.Join("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::vector<FileId> fd_ids;
+  FakeAgent fake(dir.Join("agent.sock"), {[&](Conn& c) {
+                   api::Request req;
+                   std::vector<base::UniqueFd> fds;
+                   if (!c.Read(&req, &fds)) return;
+                   for (const base::UniqueFd& fd : fds) {
+                     struct stat st;
+                     FileId id;
+                     if (::fstat(fd.get(), &st) == 0) {
+                       id = FileId{st.st_dev, st.st_ino, ::fcntl(fd.get(), F_GETFL) & O_ACCMODE,
+                                   S_ISDIR(st.st_mode)};
+                     }
+                     fd_ids.push_back(id);
+                   }
+                   c.Answer(req, [](api::Reply* r) { r->mutable_submit()->set_job_id("job-8"); });
+                 }});
+  REQUIRE(fake.ok());
+  {
+    auto client = AgentClient::Connect(Options(dir));
+    REQUIRE(client.ok());
+    Result<AgentSubmission> sub = (*client)->Submit(
+        Args({"--bind", fifo, "/fifo", "--stdin", fifo, "--", "/bin/cat"}), {});
+    INFO(sub.status().message());
+    REQUIRE(sub.ok());
+    CHECK(sub->job_id == "job-8");
+  }
+  REQUIRE(fake.Join().empty());
+  REQUIRE(fd_ids.size() == 2);
+  FileId rw = IdOfPath(fifo);
+  rw.access = O_RDWR;
+  CHECK(fd_ids[0] == rw);
+  CHECK(fd_ids[1] == IdOfPath(fifo));
 }
 
 TEST_CASE("agent client: submit refuses what cannot travel, naming the option", "[agent][client]") {
