@@ -349,6 +349,23 @@ struct [[gnu::visibility("hidden")]] AgentClient::Impl {
     broken = true;
     return ::warden::Status::FromErrno(err, "connect(\"" + path() + "\")");
   }
+  // The agent runs as root. A socket served by another user's process is
+  // not the agent (a path in a directory others may write in): nothing,
+  // not even the hello, goes to it, least of all a submit's environment
+  // and the fds of its binds and stdin. The listener's credentials are
+  // the kernel's, taken when it called listen().
+  struct ucred cred = {};
+  socklen_t cred_len = sizeof cred;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0) {
+    return ::warden::Status::FromErrno(errno, "getsockopt(\"" + path() + "\", SO_PEERCRED)");
+  }
+  if (cred.uid != 0 && cred.uid != ::geteuid()) {
+    return ::warden::Status::Error(Code::kPermissionDenied,
+                                   "the socket " + path() + " is served by uid " +
+                                       std::to_string(cred.uid) +
+                                       ", neither root nor you: it is not the warden agent; "
+                                       "nothing was sent to it");
+  }
   sock = std::move(fd);
   api::Request req;
   api::Hello* hello = req.mutable_hello();

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -457,6 +458,49 @@ TEST_CASE("agent client: no agent says how to start one", "[agent][client]") {
   REQUIRE_FALSE(client.ok());
   CHECK(client.status().message().find("ECONNREFUSED") != std::string::npos);
   CHECK(client.status().message().find("start it with") != std::string::npos);
+}
+
+TEST_CASE("agent client: a socket served by another user is not the agent", "[agent][client]") {
+  if (::geteuid() != 0) return;  // needs root to listen as another uid
+  TempDir dir;
+  const std::string path = dir.Join("agent.sock");
+  base::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(listener);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  REQUIRE(::bind(listener.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0);
+  int ready[2];
+  REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+  base::UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Listens as uid 65534 (the kernel records who called listen()),
+    // takes one connection and reports whether any byte came on it.
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0 ||
+        ::listen(listener.get(), 1) != 0) {
+      ::_exit(2);
+    }
+    ready_w.reset();
+    base::UniqueFd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) ::_exit(3);
+    char b;
+    ::_exit(::recv(c.get(), &b, 1, 0) == 0 ? 0 : 1);
+  }
+  ready_w.reset();
+  char b;
+  REQUIRE(::read(ready_r.get(), &b, 1) == 0);  // the child listens
+  listener.reset();
+  AgentClientOptions o = Options(dir);
+  auto client = AgentClient::Connect(o);
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == Code::kPermissionDenied);
+  CHECK(client.status().message().find("served by uid 65534") != std::string::npos);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // nothing was sent to it
 }
 
 TEST_CASE("agent client: an agent of another protocol version is refused", "[agent][client]") {
