@@ -37,6 +37,7 @@
 #include "agent/core.h"
 #include "agent/job_dir.h"
 #include "agent/server.h"
+#include "agent/state_dir.h"
 #include "base/errno_text.h"
 #include "base/fd.h"
 #include "base/log.h"
@@ -148,51 +149,6 @@ Status ApplyDiagnostics() {
   return ConfigureDiagnostics(d).Wrap("the WARDEN_* environment");
 }
 
-// Makes DIR (0700) and its parents' entry durable; refuses a symlink.
-Status MakeStateDir(const std::string& dir) {
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) == 0) {
-    if (S_ISLNK(st.st_mode)) {
-      return Status::Error(Code::kFailedPrecondition,
-                           "state directory " + dir + " is a symlink; give the real path");
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return Status::Error(Code::kFailedPrecondition, "state directory " + dir + " is not a directory");
-    }
-    return Status::Ok();
-  }
-  WARDEN_RETURN_IF_ERROR(io::PosixEnv()->CreateDirDurable(dir).Wrap("making the state directory"));
-  if (::chmod(dir.c_str(), 0700) != 0) return Status::FromErrno(errno, "chmod " + dir);
-  return Status::Ok();
-}
-
-// The state directory's lock, held for the agent's life (the fd is never
-// closed; the kernel drops the lock when the agent dies).
-Result<base::UniqueFd> LockState(const std::string& dir) {
-  const std::string path = dir + "/" + kAgentLockFile;
-  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Status::FromErrno(errno, "opening " + path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Status::Error(Code::kFailedPrecondition, path + " is not a regular file; remove it");
-  }
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) return Status::FromErrno(errno, "locking " + path);
-    char buf[32] = {};
-    const ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
-    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    return Status::Error(Code::kFailedPrecondition,
-                         "another agent (pid " + (holder.empty() ? "unknown" : holder) +
-                             ") holds " + path + "; stop it first, or give another --state-dir");
-  }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
-    return Status::FromErrno(errno, "writing " + path);
-  }
-  return fd;
-}
-
 // build/warden, next to this binary: the monitors' program.
 Result<base::UniqueFd> OpenWardenBinary() {
   char self[4096];
@@ -269,7 +225,9 @@ class Notifier {
   bool active() const { return fd_.valid(); }
   void Send(const std::string& text) {
     if (!fd_.valid()) return;
-    if (::sendto(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL,
+    // MSG_DONTWAIT: a full notify socket loses a message; it never stops
+    // the loop (the watchdog's own beats included).
+    if (::sendto(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
                  reinterpret_cast<const struct sockaddr*>(&addr_), len_) < 0) {
       WLOG_WARN("", "sd_notify: " + base::ErrnoText(errno));
     }

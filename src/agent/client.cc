@@ -103,14 +103,17 @@ AgentJob JobFromInfo(const api::JobInfo& info) {
 }
 
 // Opens a file the job is to be given, as the calling user may: a
-// directory O_RDONLY|O_DIRECTORY, anything else O_RDONLY (O_NONBLOCK, so
-// that a FIFO does not wait for a writer here; the flag is the fd's, not
-// the agent's). The kernel checks the caller's permission here; the agent
-// checks through the fd what the caller could reach.
-Result<base::UniqueFd> OpenForAgent(const std::string& path, const std::string& what) {
+// directory O_RDONLY|O_DIRECTORY, anything else O_RDONLY, or O_RDWR when
+// the job is to write it (O_NONBLOCK, so that a FIFO does not wait for a
+// writer here; the flag is the fd's, not the agent's). The kernel checks
+// the caller's permission here; the agent checks through the fd what the
+// caller could reach, and refuses a writable bind of a file whose fd is
+// not open for writing.
+Result<base::UniqueFd> OpenForAgent(const std::string& path, const std::string& what,
+                                    bool writable = false) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 && errno == ENOTDIR) {
-    fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   }
   if (fd < 0) return Status::FromErrno(errno, what + ": open(\"" + path + "\")");
   return base::UniqueFd(fd);
@@ -195,7 +198,7 @@ Status SpecFromArguments(const RunArguments& args, const SubmitOptions& opts, ap
   out->mutable_env()->insert(spec.env.begin(), spec.env.end());
   if (args.policy) out->set_policy(*args.policy);
   for (const MountSpec& m : spec.extra_mounts) {
-    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenForAgent(m.source, "bind source"));
+    WARDEN_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenForAgent(m.source, "bind source", m.writable));
     api::Bind* b = out->add_binds();
     b->set_source(m.source);
     b->set_destination(m.destination);
@@ -345,6 +348,23 @@ struct [[gnu::visibility("hidden")]] AgentClient::Impl {
     }
     broken = true;
     return ::warden::Status::FromErrno(err, "connect(\"" + path() + "\")");
+  }
+  // The agent runs as root. A socket served by another user's process is
+  // not the agent (a path in a directory others may write in): nothing,
+  // not even the hello, goes to it, least of all a submit's environment
+  // and the fds of its binds and stdin. The listener's credentials are
+  // the kernel's, taken when it called listen().
+  struct ucred cred = {};
+  socklen_t cred_len = sizeof cred;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0) {
+    return ::warden::Status::FromErrno(errno, "getsockopt(\"" + path() + "\", SO_PEERCRED)");
+  }
+  if (cred.uid != 0 && cred.uid != ::geteuid()) {
+    return ::warden::Status::Error(Code::kPermissionDenied,
+                                   "the socket " + path() + " is served by uid " +
+                                       std::to_string(cred.uid) +
+                                       ", neither root nor you: it is not the warden agent; "
+                                       "nothing was sent to it");
   }
   sock = std::move(fd);
   api::Request req;

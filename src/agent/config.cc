@@ -482,6 +482,19 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path, bool missing_ok) {
   if (!S_ISREG(st.st_mode)) {
     return Status::Error(Code::kInvalidArgument, "agent config \"" + path + "\" is not a regular file");
   }
+  // Who may write the file decides who may use the agent (group,
+  // socket_mode), where its state is and which policies it runs: its
+  // owner is root (or the agent's user), and no one else may write it but
+  // the root group.
+  if ((st.st_uid != 0 && st.st_uid != ::geteuid()) || (st.st_mode & S_IWOTH) != 0 ||
+      ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0)) {
+    return Status::Error(Code::kPermissionDenied,
+                         "agent config \"" + path + "\" is owned by uid " + std::to_string(st.st_uid) +
+                             " with mode " + std::to_string(st.st_mode & 07777) +
+                             " (decimal) and group " + std::to_string(st.st_gid) +
+                             ": another user could rewrite it; make it owned by root and not "
+                             "writable by group or others");
+  }
   if (static_cast<uint64_t>(st.st_size) > kMaxConfigBytes) {
     return Status::Error(Code::kInvalidArgument, "agent config \"" + path + "\" is larger than " +
                                                      std::to_string(kMaxConfigBytes) + " bytes");

@@ -47,7 +47,10 @@ std::string EncodeFrame(const std::string& message) {
 }
 
 void FrameDecoder::Feed(const char* data, size_t len, std::vector<base::UniqueFd> fds) {
-  const uint64_t at = base_ + buf_.size();
+  // The kernel ends a read at the message that carries fds, so they came
+  // with the read's last byte: with them the sender began a frame, which
+  // may follow the end of an earlier one in the same read.
+  const uint64_t at = base_ + buf_.size() + (len > 0 ? len - 1 : 0);
   for (base::UniqueFd& fd : fds) fds_.emplace_back(at, std::move(fd));
   // Drop consumed bytes before growing, so the buffer stays one frame big.
   if (pos_ > 0 && pos_ >= buf_.size() / 2) {

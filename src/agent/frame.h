@@ -1,7 +1,10 @@
 // Framing of the agent's protocol (api.proto): a 4-byte little-endian
 // length, then the message. File descriptors ride with SCM_RIGHTS on the
 // first sendmsg of a frame, so they arrive with the frame's first bytes;
-// the decoder hands each frame the fds that arrived with its bytes.
+// the decoder hands each frame the fds that arrived with its bytes. One
+// recvmsg may take the end of one frame and the start of the next, whose
+// fds then come with it: the kernel ends a read after the message that
+// carries fds, so fds belong to the frame of the read's last byte.
 //
 // The decoder is for the agent's non-blocking connections (and is fuzzed);
 // SendFrame / RecvFrame are blocking helpers for clients and tests.
@@ -40,7 +43,7 @@ class FrameDecoder {
   explicit FrameDecoder(uint32_t max_message_bytes) : max_(max_message_bytes) {}
 
   // Bytes received, and the fds received with them (they belong to the
-  // frame that holds the first of these bytes).
+  // frame that holds the last of these bytes).
   void Feed(const char* data, size_t len, std::vector<base::UniqueFd> fds = {});
   Next Pop(std::string* message, std::vector<base::UniqueFd>* fds);
   // Bytes buffered and not yet popped.

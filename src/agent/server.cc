@@ -504,7 +504,8 @@ void Server::Impl::OnReadable(const std::shared_ptr<Conn>& c) {
     }
     got += n.value();
     c->last_rx_ms = NowMs();
-    if (!fds.empty()) c->held_fds.emplace_back(c->rx_bytes, fds.size());
+    // Offset of the read's last byte, as the decoder counts it.
+    if (!fds.empty()) c->held_fds.emplace_back(c->rx_bytes + n.value() - 1, fds.size());
     c->rx_bytes += n.value();
     c->decoder.Feed(rbuf, n.value(), std::move(fds));
     Frames(c);

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -125,13 +126,25 @@ std::string Time(uint64_t wall_ns) {
   return buf;
 }
 
+// What a job's submitter chose (its argv, labels, the reason an agent
+// quotes from it) as text for a terminal: root's `warden list` shows every
+// user's jobs, and a control byte there could move its cursor, rewrite
+// other rows or send the terminal escape sequences. Each one is shown as
+// '?' (--json keeps the exact text, escaped).
+std::string Printable(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
 std::string Command(const std::vector<std::string>& argv) {
   std::string out;
   for (const std::string& a : argv) {
     if (!out.empty()) out += ' ';
     out += a;
   }
-  return out;
+  return Printable(std::move(out));
 }
 
 // A job as `status --json` prints it; "result" (the --result document) and
@@ -175,12 +188,12 @@ void PrintJobText(const AgentJob& job) {
   if (!job.labels.empty()) {
     std::string labels;
     for (const auto& [k, v] : job.labels) labels += (labels.empty() ? "" : ", ") + k + "=" + v;
-    std::printf("  labels:    %s\n", labels.c_str());
+    std::printf("  labels:    %s\n", Printable(labels).c_str());
   }
   std::printf("  submitted: %s\n", Time(job.submit_wall_ns).c_str());
   if (job.start_wall_ns != 0) std::printf("  started:   %s\n", Time(job.start_wall_ns).c_str());
   if (job.end_wall_ns != 0) std::printf("  ended:     %s\n", Time(job.end_wall_ns).c_str());
-  if (!job.reason.empty()) std::printf("  reason:    %s\n", job.reason.c_str());
+  if (!job.reason.empty()) std::printf("  reason:    %s\n", Printable(job.reason).c_str());
 }
 
 // What a job's end says on stderr, as `warden run` says it.
@@ -191,7 +204,7 @@ void SayEnd(const AgentJob& job) {
   if (job.state == "setup-error") what = "could not be set up";
   if (job.state == "timeout") what = "timed out";
   if (what.empty()) return;
-  if (!job.reason.empty()) what += ": " + job.reason;
+  if (!job.reason.empty()) what += ": " + Printable(job.reason);
   std::fprintf(stderr, "warden: job %s %s\n", job.id.c_str(), what.c_str());
 }
 

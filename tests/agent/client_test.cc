@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -254,11 +255,54 @@ TEST_CASE("agent client: submit converts run's options and passes bind sources a
   CHECK(got.idempotency_key() == "build-1");
   CHECK(got.priority() == 5);
   CHECK(got.owner_uid() == 0);  // the agent's to fill
-  // The fds name the very files, opened read-only (the directory as one).
+  // The fds name the very files, opened read-only (the directory as one),
+  // the file of a writable bind for writing: the agent refuses a writable
+  // bind whose fd proves no write access.
   REQUIRE(fd_ids.size() == 3);
   CHECK(fd_ids[0] == IdOfPath(src));
-  CHECK(fd_ids[1] == IdOfPath(file));
+  FileId writable_file = IdOfPath(file);
+  writable_file.access = O_RDWR;
+  CHECK(fd_ids[1] == writable_file);
   CHECK(fd_ids[2] == IdOfPath(input));
+}
+
+TEST_CASE("agent client: a FIFO without a writer as --stdin or bind source does not block the client",
+          "[agent][client]") {
+  TempDir dir;
+  const std::string fifo = dir.Join("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::vector<FileId> fd_ids;
+  FakeAgent fake(dir.Join("agent.sock"), {[&](Conn& c) {
+                   api::Request req;
+                   std::vector<base::UniqueFd> fds;
+                   if (!c.Read(&req, &fds)) return;
+                   for (const base::UniqueFd& fd : fds) {
+                     struct stat st;
+                     FileId id;
+                     if (::fstat(fd.get(), &st) == 0) {
+                       id = FileId{st.st_dev, st.st_ino, ::fcntl(fd.get(), F_GETFL) & O_ACCMODE,
+                                   S_ISDIR(st.st_mode)};
+                     }
+                     fd_ids.push_back(id);
+                   }
+                   c.Answer(req, [](api::Reply* r) { r->mutable_submit()->set_job_id("job-8"); });
+                 }});
+  REQUIRE(fake.ok());
+  {
+    auto client = AgentClient::Connect(Options(dir));
+    REQUIRE(client.ok());
+    Result<AgentSubmission> sub = (*client)->Submit(
+        Args({"--bind", fifo, "/fifo", "--stdin", fifo, "--", "/bin/cat"}), {});
+    INFO(sub.status().message());
+    REQUIRE(sub.ok());
+    CHECK(sub->job_id == "job-8");
+  }
+  REQUIRE(fake.Join().empty());
+  REQUIRE(fd_ids.size() == 2);
+  FileId rw = IdOfPath(fifo);
+  rw.access = O_RDWR;
+  CHECK(fd_ids[0] == rw);
+  CHECK(fd_ids[1] == IdOfPath(fifo));
 }
 
 TEST_CASE("agent client: submit refuses what cannot travel, naming the option", "[agent][client]") {
@@ -414,6 +458,49 @@ TEST_CASE("agent client: no agent says how to start one", "[agent][client]") {
   REQUIRE_FALSE(client.ok());
   CHECK(client.status().message().find("ECONNREFUSED") != std::string::npos);
   CHECK(client.status().message().find("start it with") != std::string::npos);
+}
+
+TEST_CASE("agent client: a socket served by another user is not the agent", "[agent][client]") {
+  if (::geteuid() != 0) return;  // needs root to listen as another uid
+  TempDir dir;
+  const std::string path = dir.Join("agent.sock");
+  base::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(listener);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  REQUIRE(::bind(listener.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0);
+  int ready[2];
+  REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+  base::UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Listens as uid 65534 (the kernel records who called listen()),
+    // takes one connection and reports whether any byte came on it.
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0 ||
+        ::listen(listener.get(), 1) != 0) {
+      ::_exit(2);
+    }
+    ready_w.reset();
+    base::UniqueFd c(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) ::_exit(3);
+    char b;
+    ::_exit(::recv(c.get(), &b, 1, 0) == 0 ? 0 : 1);
+  }
+  ready_w.reset();
+  char b;
+  REQUIRE(::read(ready_r.get(), &b, 1) == 0);  // the child listens
+  listener.reset();
+  AgentClientOptions o = Options(dir);
+  auto client = AgentClient::Connect(o);
+  REQUIRE_FALSE(client.ok());
+  CHECK(client.status().code() == Code::kPermissionDenied);
+  CHECK(client.status().message().find("served by uid 65534") != std::string::npos);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // nothing was sent to it
 }
 
 TEST_CASE("agent client: an agent of another protocol version is refused", "[agent][client]") {

@@ -276,11 +276,13 @@ TEST_CASE("agent config: loading a file", "[agent][config]") {
   CHECK(required.status().code() == Code::kNotFound);
 
   warden::testing::WriteText(dir.Join("a.toml"), "[scheduler]\nmax_running = 3\n");
+  REQUIRE(::chmod(dir.Join("a.toml").c_str(), 0644) == 0);  // whatever the umask
   auto a = agent::LoadAgentConfig(dir.Join("a.toml"), false);
   REQUIRE(a.ok());
   CHECK(a->max_running == 3);
 
   warden::testing::WriteText(dir.Join("b.toml"), "[limits]\nbogus = 1\n");
+  REQUIRE(::chmod(dir.Join("b.toml").c_str(), 0644) == 0);
   auto b = agent::LoadAgentConfig(dir.Join("b.toml"), false);
   REQUIRE_FALSE(b.ok());
   CHECK(b.status().message().starts_with(dir.Join("b.toml") + ":2:1: unknown key 'bogus'"));
@@ -294,6 +296,32 @@ TEST_CASE("agent config: loading a file", "[agent][config]") {
   auto fifo = agent::LoadAgentConfig(dir.Join("fifo.toml"), false);
   REQUIRE_FALSE(fifo.ok());
   CHECK(fifo.status().message().find("not a regular file") != std::string::npos);
+
+  // A file that another user could rewrite is refused.
+  auto refused = [&](const std::string& why) {
+    auto open = agent::LoadAgentConfig(dir.Join("a.toml"), false);
+    REQUIRE_FALSE(open.ok());
+    CHECK(open.status().code() == Code::kPermissionDenied);
+    CHECK(open.status().message().find(why) != std::string::npos);
+  };
+  for (mode_t mode : {0666, 0646, 0602}) {
+    INFO(mode);
+    REQUIRE(::chmod(dir.Join("a.toml").c_str(), mode) == 0);
+    refused("not writable by group or others");
+  }
+  REQUIRE(::chmod(dir.Join("a.toml").c_str(), 0640) == 0);
+  CHECK(agent::LoadAgentConfig(dir.Join("a.toml"), false).ok());
+  if (::geteuid() == 0) {
+    // Writable by the root group: allowed; by another group: refused.
+    REQUIRE(::chown(dir.Join("a.toml").c_str(), 0, 0) == 0);
+    REQUIRE(::chmod(dir.Join("a.toml").c_str(), 0664) == 0);
+    CHECK(agent::LoadAgentConfig(dir.Join("a.toml"), false).ok());
+    REQUIRE(::chown(dir.Join("a.toml").c_str(), 0, 65534) == 0);
+    refused("group 65534");
+    REQUIRE(::chown(dir.Join("a.toml").c_str(), 65534, 0) == 0);
+    REQUIRE(::chmod(dir.Join("a.toml").c_str(), 0644) == 0);
+    refused("owned by uid 65534");
+  }
 
   warden::testing::WriteText(dir.Join("big.toml"), std::string((1 << 20) + 1, '#'));
   auto big = agent::LoadAgentConfig(dir.Join("big.toml"), false);

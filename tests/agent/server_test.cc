@@ -693,3 +693,25 @@ TEST_CASE("agent server: 300 clients against max_connections 256", "[agent][serv
   CHECK(f.server->connections() == 256);
   CHECK(f.server->counters().refused == 44);
 }
+
+TEST_CASE("agent server: fds go to the frame they were sent with, not the one before",
+          "[agent][server]") {
+  WARDEN_EACH_BACKEND(loop);
+  Fixture f(loop.get());
+  UniqueFd c = f.Handshake();
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  UniqueFd r(p[0]), w(p[1]);
+  // Two requests written before the agent reads: one recvmsg may take the
+  // first frame's bytes and the second's with its fds.
+  Send(c.get(), StatusReq(30, "j-1"));
+  api::Request submit;
+  submit.set_id(31);
+  submit.mutable_submit()->mutable_spec()->add_argv("/bin/true");
+  Send(c.get(), submit, {r.get()});
+  CHECK(f.Recv(c.get()).id() == 30);
+  CHECK(f.Recv(c.get()).id() == 31);
+  REQUIRE(f.service.fd_counts.size() == 2);
+  CHECK(f.service.fd_counts[0] == 0);
+  CHECK(f.service.fd_counts[1] == 1);
+}
