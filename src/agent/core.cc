@@ -1,0 +1,1153 @@
+// The agent's job core (agent/core.h): the job table rebuilt from the WAL,
+// recovery, the scheduler, starts and ends through monitors, hung-monitor
+// checks, checkpoints and retention. The requests are in core_service.cc.
+//
+// Every state change of a job is one WAL record (an api::JobEvent in a Blob
+// of kind kJobEventKind), and the table changes only when that record is
+// durable: Apply() is the one place that changes it, for replay and for live
+// appends alike.
+//
+// Crash points (base/fault.h, docs/durability.md):
+//   agent.submit.before_append    a submit is valid, its QUEUED record not appended
+//   agent.submit.after_durable    the QUEUED record is durable, no reply sent
+//   agent.start.after_starting    the STARTING record is durable, no monitor spawned
+//   agent.start.after_spawn       the monitor runs, the RUNNING record not appended
+//   agent.start.after_running     the RUNNING record is durable, the pidfd not watched
+//   agent.exit.before_record      the monitor ended, its terminal record not appended
+//   agent.exit.after_record       the terminal record is durable
+//   agent.checkpoint.before       a checkpoint is about to be written
+//   agent.checkpoint.after        the checkpoint is committed
+//   agent.retention.after_record  a removal record is durable, the directory still there
+//
+// The log's failure (docs/agent.md): the WAL fails as a whole on any write
+// or fdatasync error, and is never retried. When the failure is ENOSPC (no
+// segment could be allocated) the agent stays up: submits are refused with
+// NO_SPACE, while Status, List, Wait, Logs, Events and Stats keep working
+// from the table; a state change that can no longer be recorded leaves the
+// job in its last durable state (its monitor still runs and commits its
+// result, which the next start collects). Any other failure (EIO, an fsync
+// error) calls the on_fatal callback: the agent exits non-zero and the next
+// start recovers from the WAL.
+#include "agent/core.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "agent/core_impl.h"
+#include "agent/job_dir.h"
+#include "agent/records.h"
+#include "base/check.h"
+#include "base/clock.h"
+#include "base/fault.h"
+#include "base/log.h"
+#include "base/safe_open.h"
+
+namespace warden::agent {
+
+// Until the monitors are linked in, their absence is an error, not a
+// missing symbol (agent/monitor.h).
+[[gnu::weak]] Result<SpawnedMonitor> SpawnMonitor(const SpawnRequest& request);
+[[gnu::weak]] Result<Probe> ProbeMonitor(const std::string& state_dir, const std::string& job_id,
+                                         uint64_t hung_after_ms);
+[[gnu::weak]] Result<Probe> ReadResult(const std::string& state_dir, const std::string& job_id);
+[[gnu::weak]] Status SignalJob(int pidfd, int sig);
+
+namespace {
+
+const MonitorOps* g_test_ops = nullptr;
+
+Status NoMonitors() {
+  return Status::Error(Code::kUnavailable,
+                       "this agent was built without job monitors (agent/monitor.cc)");
+}
+
+MonitorOps RealMonitorOps() {
+  MonitorOps ops;
+  ops.spawn = [](const SpawnRequest& r) -> Result<SpawnedMonitor> {
+    if (&SpawnMonitor == nullptr) return NoMonitors();
+    return SpawnMonitor(r);
+  };
+  ops.probe = [](const std::string& dir, const std::string& id, uint64_t hung) -> Result<Probe> {
+    if (&ProbeMonitor == nullptr) return NoMonitors();
+    return ProbeMonitor(dir, id, hung);
+  };
+  ops.read_result = [](const std::string& dir, const std::string& id) -> Result<Probe> {
+    if (&ReadResult == nullptr) return NoMonitors();
+    return ReadResult(dir, id);
+  };
+  ops.signal = [](int pidfd, int sig) -> Status {
+    if (&SignalJob == nullptr) return NoMonitors();
+    return SignalJob(pidfd, sig);
+  };
+  return ops;
+}
+
+uint64_t JobNumber(const std::string& id) { return std::strtoull(id.c_str() + 1, nullptr, 16); }
+
+uint64_t ElapsedMicros(int64_t since_ns) {
+  return static_cast<uint64_t>(std::max<int64_t>(0, base::MonotonicNs() - since_ns) / 1000);
+}
+
+api::RecoveryPhase* AddPhase(api::RecoveryReport* report, const char* name, uint64_t micros) {
+  api::RecoveryPhase* phase = report->add_phases();
+  phase->set_name(name);
+  phase->set_micros(micros);
+  return phase;
+}
+
+void LogPhase(const api::RecoveryPhase& phase) {
+  std::string line = "recovery: " + phase.name() + " took " + std::to_string(phase.micros()) + " us";
+  std::map<std::string, uint64_t> sorted(phase.counts().begin(), phase.counts().end());
+  for (const auto& [k, v] : sorted) line += ", " + k + " " + std::to_string(v);
+  WLOG_INFO("", line);
+}
+
+// Removes `name` in `parent_fd` and everything below it without following a
+// symlink: directories are opened O_NOFOLLOW|O_DIRECTORY relative to their
+// parent's fd and entries are unlinked relative to it, so a link a job
+// planted is removed, never followed.
+Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0) {
+  if (depth > 16) return Status::Error(Code::kResourceExhausted, "remove \"" + name + "\": too deep");
+  base::UniqueFd fd(::openat(parent_fd, name.c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) {
+    if (errno == ENOENT) return Status::Ok();
+    if (errno != ENOTDIR && errno != ELOOP) return Status::FromErrno(errno, "open(\"" + name + "\")");
+    if (::unlinkat(parent_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return Status::FromErrno(errno, "unlink(\"" + name + "\")");
+    }
+    return Status::Ok();
+  }
+  int dup_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return Status::FromErrno(errno, "dup(\"" + name + "\")");
+  DIR* dir = ::fdopendir(dup_fd);
+  if (dir == nullptr) {
+    ::close(dup_fd);
+    return Status::FromErrno(errno, "fdopendir(\"" + name + "\")");
+  }
+  std::vector<std::pair<std::string, bool>> entries;
+  while (dirent* d = ::readdir(dir)) {
+    std::string n = d->d_name;
+    if (n == "." || n == "..") continue;
+    entries.emplace_back(n, d->d_type == DT_DIR);
+    if (entries.size() > 100'000) break;
+  }
+  ::closedir(dir);
+  for (const auto& [n, is_dir] : entries) {
+    if (is_dir) {
+      WARDEN_RETURN_IF_ERROR(RemoveTreeAt(fd.get(), n, depth + 1));
+      continue;
+    }
+    if (::unlinkat(fd.get(), n.c_str(), 0) != 0) {
+      if (errno == EISDIR) {
+        WARDEN_RETURN_IF_ERROR(RemoveTreeAt(fd.get(), n, depth + 1));
+      } else if (errno != ENOENT) {
+        return Status::FromErrno(errno, "unlink(\"" + name + "/" + n + "\")");
+      }
+    }
+  }
+  if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "rmdir(\"" + name + "\")");
+  }
+  return Status::Ok();
+}
+
+// Bytes of a finished job's output and result (for size-based retention).
+uint64_t JobDirBytes(const std::string& state_dir, const std::string& id) {
+  Result<base::UniqueFd> dir = base::OpenDirNoFollow(JobDir(state_dir, id));
+  if (!dir.ok()) return 0;
+  uint64_t total = 0;
+  for (const char* name : {kStdoutFile, kStderrFile, kResultFile, kSpecFile}) {
+    struct stat st {};
+    if (::fstatat(dir->get(), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      total += static_cast<uint64_t>(st.st_size);
+    }
+  }
+  return total;
+}
+
+LauncherOptions LauncherOptionsFor(const AgentConfig& c) {
+  LauncherOptions o;
+  o.state_dir = c.launcher_state_dir;
+  o.cache_dir = c.cache_dir;
+  o.policy_dir = c.policy_dir;
+  o.cgroup_parent = c.cgroup_parent;
+  o.net_pool = c.net_pool;
+  o.uid_range = c.uid_range;
+  o.cgroup_disable = c.cgroup_disable;
+  o.net_state_dir = c.net_state_dir;
+  o.uid_state_dir = c.uid_state_dir;
+  o.may_change_sysctls = c.may_change_sysctls;
+  return o;
+}
+
+}  // namespace
+
+void SetMonitorOpsForTest(const MonitorOps* ops) { g_test_ops = ops; }
+
+uint64_t WallNs() { return static_cast<uint64_t>(base::ClockNs(CLOCK_REALTIME)); }
+
+Status RepairState(const std::string& state_dir, std::string* report) {
+  return wal::Repair(io::PosixEnv(), state_dir + "/" + kWalDir, wal::WalOptions{}, report);
+}
+
+Result<std::unique_ptr<Core>> Core::Recover(io::Loop* loop, io::Env* env,
+                                            const CoreOptions& options,
+                                            api::RecoveryReport* report) {
+  auto core = std::make_unique<CoreImpl>(loop, env, options);
+  WARDEN_RETURN_IF_ERROR(core->Recover(report));
+  return std::unique_ptr<Core>(std::move(core));
+}
+
+Core::~Core() = default;
+
+CoreImpl::CoreImpl(io::Loop* loop, io::Env* env, const CoreOptions& options)
+    : loop_(loop), env_(env), options_(options), config_(options_.config),
+      state_dir_(options_.config.state_dir),
+      ops_(g_test_ops != nullptr ? *g_test_ops : RealMonitorOps()) {
+  max_running_ = config_.max_running;
+  if (max_running_ == 0) {
+    max_running_ = std::max(2u, 2 * std::thread::hardware_concurrency());
+  }
+}
+
+CoreImpl::~CoreImpl() {
+  alive_.reset();
+  if (hung_timer_ != 0) loop_->CancelTimer(hung_timer_);
+  if (retention_timer_ != 0) loop_->CancelTimer(retention_timer_);
+  for (auto& [id, job] : jobs_) {
+    if (job->watch != 0) loop_->CancelWatch(job->watch);
+  }
+  wal_.reset();
+}
+
+// ---- the table ----
+
+Job* CoreImpl::Find(const std::string& id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second.get();
+}
+
+void CoreImpl::QueueInsert(Job* job) {
+  if (queue_.insert({-static_cast<int64_t>(job->e.spec().priority()), job->number}).second) {
+    queued_per_uid_[job->e.owner_uid()]++;
+  }
+}
+
+void CoreImpl::QueueErase(Job* job) {
+  if (queue_.erase({-static_cast<int64_t>(job->e.spec().priority()), job->number}) > 0) {
+    auto it = queued_per_uid_.find(job->e.owner_uid());
+    if (it != queued_per_uid_.end() && --it->second == 0) queued_per_uid_.erase(it);
+  }
+}
+
+void CoreImpl::ActiveInsert(Job* job) {
+  if (active_.insert(job->e.job_id()).second) {
+    active_memory_ += job->e.spec().admit_memory_bytes();
+    active_pids_ += job->e.spec().admit_pids();
+  }
+}
+
+void CoreImpl::ActiveErase(Job* job) {
+  if (active_.erase(job->e.job_id()) > 0) {
+    active_memory_ -= std::min(active_memory_, job->e.spec().admit_memory_bytes());
+    active_pids_ -= std::min(active_pids_, job->e.spec().admit_pids());
+  }
+}
+
+Status CoreImpl::Apply(const api::JobEvent& ev) {
+  const std::string& id = ev.job_id();
+  if (!ValidJobId(id)) {
+    return Status::Error(Code::kCorruption, "job record with an invalid job id");
+  }
+  const uint64_t number = JobNumber(id);
+  next_number_ = std::max(next_number_, number + 1);
+  auto it = jobs_.find(id);
+  if (ev.removed()) {
+    if (it == jobs_.end()) return Status::Ok();
+    Job* job = it->second.get();
+    QueueErase(job);
+    ActiveErase(job);
+    if (!job->e.idempotency_key().empty()) {
+      auto key = std::make_pair(job->e.owner_uid(), job->e.idempotency_key());
+      auto k = idempotency_.find(key);
+      if (k != idempotency_.end() && k->second == id) idempotency_.erase(k);
+    }
+    if (job->watch != 0) loop_->CancelWatch(job->watch);
+    jobs_.erase(it);
+    return Status::Ok();
+  }
+  if (ev.state() == api::QUEUED) {
+    if (it == jobs_.end()) {
+      auto job = std::make_unique<Job>();
+      job->number = number;
+      api::JobEntry& e = job->e;
+      e.set_job_id(id);
+      e.set_state(api::QUEUED);
+      *e.mutable_spec() = ev.spec();
+      e.set_owner_uid(ev.spec().owner_uid());
+      *e.mutable_labels() = ev.spec().labels();
+      *e.mutable_argv() = ev.spec().argv();
+      e.set_submit_wall_ns(ev.spec().submit_wall_ns());
+      e.set_idempotency_key(ev.spec().idempotency_key());
+      if (!e.idempotency_key().empty()) {
+        idempotency_[{e.owner_uid(), e.idempotency_key()}] = id;
+      }
+      Job* p = job.get();
+      jobs_.emplace(id, std::move(job));
+      QueueInsert(p);
+      return Status::Ok();
+    }
+    // Back to the queue: its start never began.
+    Job* job = it->second.get();
+    if (IsTerminal(job->e.state())) {
+      return Status::Error(Code::kCorruption, "job " + id + " requeued after it ended");
+    }
+    ActiveErase(job);
+    job->e.set_state(api::QUEUED);
+    job->e.set_start_wall_ns(0);
+    job->e.set_monitor_pid(0);
+    job->e.set_monitor_start_ticks(0);
+    QueueInsert(job);
+    return Status::Ok();
+  }
+  if (it == jobs_.end()) {
+    return Status::Error(Code::kCorruption, "record for job " + id + ", which was never queued");
+  }
+  Job* job = it->second.get();
+  if (IsTerminal(job->e.state())) {
+    return Status::Error(Code::kCorruption, "record for job " + id + ", which already ended");
+  }
+  switch (ev.state()) {
+    case api::STARTING:
+      QueueErase(job);
+      ActiveInsert(job);
+      job->e.set_state(api::STARTING);
+      job->e.set_start_wall_ns(ev.wall_ns());
+      break;
+    case api::RUNNING:
+      QueueErase(job);
+      ActiveInsert(job);
+      job->e.set_state(api::RUNNING);
+      job->e.set_monitor_pid(ev.monitor_pid());
+      job->e.set_monitor_start_ticks(ev.monitor_start_ticks());
+      break;
+    default:
+      if (!IsTerminal(ev.state()) || !api::State_IsValid(ev.state())) {
+        return Status::Error(Code::kCorruption,
+                             "record for job " + id + " with state " + std::to_string(ev.state()));
+      }
+      QueueErase(job);
+      ActiveErase(job);
+      job->e.set_state(ev.state());
+      job->e.set_end_wall_ns(ev.wall_ns());
+      job->e.set_result_json(ev.result_json());
+      job->e.set_exit_code(ev.exit_code());
+      job->e.set_reason(ev.reason());
+      // A finished job keeps only what Status shows.
+      job->e.clear_spec();
+      break;
+  }
+  return Status::Ok();
+}
+
+Status CoreImpl::ApplySnapshot(const std::string& snapshot) {
+  api::Checkpoint cp;
+  if (!cp.ParseFromString(snapshot)) {
+    return Status::Error(Code::kCorruption, "the agent's checkpoint does not parse");
+  }
+  next_number_ = std::max(next_number_, cp.next_job_number());
+  for (api::JobEntry& entry : *cp.mutable_jobs()) {
+    if (!ValidJobId(entry.job_id()) || !api::State_IsValid(entry.state()) ||
+        entry.state() == api::STATE_UNSPECIFIED) {
+      return Status::Error(Code::kCorruption, "a job of the agent's checkpoint is invalid");
+    }
+    auto job = std::make_unique<Job>();
+    job->number = JobNumber(entry.job_id());
+    next_number_ = std::max(next_number_, job->number + 1);
+    job->e.Swap(&entry);
+    Job* p = job.get();
+    // Written in id order: the hint makes each insertion O(1).
+    auto it = jobs_.emplace_hint(jobs_.end(), p->e.job_id(), std::move(job));
+    if (it->second.get() != p) {
+      return Status::Error(Code::kCorruption, "job " + p->e.job_id() + " twice in the checkpoint");
+    }
+    if (p->e.state() == api::QUEUED) {
+      QueueInsert(p);
+    } else if (!IsTerminal(p->e.state())) {
+      ActiveInsert(p);
+    }
+    if (!p->e.idempotency_key().empty()) {
+      idempotency_[{p->e.owner_uid(), p->e.idempotency_key()}] = p->e.job_id();
+    }
+  }
+  return Status::Ok();
+}
+
+std::string CoreImpl::ResultJsonOf(const Job& job) const {
+  if (!job.e.result_json().empty() || !IsTerminal(job.e.state())) return job.e.result_json();
+  // Checkpoints leave finished jobs' results in their result files.
+  Result<base::UniqueFd> dir = base::OpenDirNoFollow(JobDir(state_dir_, job.e.job_id()));
+  if (!dir.ok()) return "";
+  base::UniqueFd fd(::openat(dir->get(), kResultFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) > kMaxResultBytes) {
+    return "";
+  }
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::pread(fd.get(), out.data() + got, out.size() - got, static_cast<off_t>(got));
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+api::JobInfo CoreImpl::Info(const Job& job) const {
+  api::JobInfo info;
+  const api::JobEntry& e = job.e;
+  info.set_job_id(e.job_id());
+  info.set_state(e.state());
+  info.set_owner_uid(e.owner_uid());
+  *info.mutable_labels() = e.labels();
+  *info.mutable_argv() = e.argv();
+  info.set_submit_wall_ns(e.submit_wall_ns());
+  info.set_start_wall_ns(e.start_wall_ns());
+  info.set_end_wall_ns(e.end_wall_ns());
+  info.set_result_json(ResultJsonOf(job));
+  info.set_reason(e.reason());
+  info.set_exit_code(e.exit_code());
+  info.set_idempotency_key(e.idempotency_key());
+  return info;
+}
+
+// ---- appends ----
+
+bool CoreImpl::log_no_space() const {
+  return wal_ != nullptr && !wal_->health().ok() && wal_->health().err() == ENOSPC;
+}
+
+void CoreImpl::OnLogFailure() {
+  if (wal_ == nullptr || wal_->health().ok()) return;  // a refusal (queue full), not a failure
+  if (log_no_space()) return;
+  if (fatal_reported_) return;
+  fatal_reported_ = true;
+  counters_["log_failures"]++;
+  WLOG_ERROR("", "the agent's log failed; no more acknowledgements: " + wal_->health().ToString());
+  if (on_fatal_) {
+    std::weak_ptr<bool> alive = alive_;
+    loop_->Post([this, alive] {
+      if (alive.expired()) return;
+      on_fatal_(wal_->health());
+    });
+  }
+}
+
+void CoreImpl::AppendEvent(const api::JobEvent& ev, std::function<void(Result<uint64_t>)> cb) {
+  wal::Payload payload;
+  payload.mutable_blob()->set_kind(kJobEventKind);
+  payload.mutable_blob()->set_data(ev.SerializeAsString());
+  records_in_flight_++;
+  std::weak_ptr<bool> alive = alive_;
+  wal_->Append(payload, [this, alive, ev, cb = std::move(cb)](Result<uint64_t> seq) {
+    if (alive.expired()) return;
+    records_in_flight_--;
+    if (!seq.ok()) {
+      counters_["records_failed"]++;
+      OnLogFailure();
+      cb(std::move(seq));
+      MaybeFinishShutdown();
+      return;
+    }
+    // Our own record: a failure to apply it is a bug, and a crash is
+    // better than a table that differs from the log.
+    Status st = Apply(ev);
+    if (!st.ok()) WLOG_ERROR(ev.job_id(), st.ToString());
+    WARDEN_CHECK(st.ok());
+    records_since_checkpoint_++;
+    counters_["records"]++;
+    if (Job* job = Find(ev.job_id())) Announce(*job);
+    cb(std::move(seq));
+    AfterRecord();
+  });
+}
+
+void CoreImpl::Announce(const Job& job) {
+  api::Event event;
+  event.set_job_id(job.e.job_id());
+  event.set_state(job.e.state());
+  event.set_wall_ns(WallNs());
+  event.set_owner_uid(job.e.owner_uid());
+  for (size_t i = 0; i < subscribers_.size();) {
+    EventSubscriber& s = subscribers_[i];
+    if (!s.root && s.uid != job.e.owner_uid()) {
+      ++i;
+      continue;
+    }
+    api::Reply reply;
+    *reply.mutable_event() = event;
+    if (s.stream->closed() || !s.stream->Send(std::move(reply))) {
+      subscribers_.erase(subscribers_.begin() + static_cast<ptrdiff_t>(i));
+      continue;
+    }
+    ++i;
+  }
+  if (!IsTerminal(job.e.state())) return;
+  Job* j = Find(job.e.job_id());
+  std::vector<std::shared_ptr<Stream>> waiters = std::move(j->waiters);
+  j->waiters.clear();
+  for (auto& w : waiters) {
+    if (w->closed()) continue;
+    api::Reply reply;
+    *reply.mutable_wait()->mutable_job() = Info(*j);
+    w->Finish(std::move(reply));
+  }
+  std::vector<std::function<void()>> hooks = std::move(j->end_hooks);
+  j->end_hooks.clear();
+  for (auto& h : hooks) h();
+}
+
+void CoreImpl::AfterRecord() {
+  MaybeCheckpoint(false, nullptr);
+  MaybeFinishShutdown();
+}
+
+// ---- recovery ----
+
+Status CoreImpl::Recover(api::RecoveryReport* report) {
+  const int64_t t0 = base::MonotonicNs();
+  for (const std::string& dir :
+       {state_dir_, state_dir_ + "/" + kWalDir, state_dir_ + "/" + kJobsDir}) {
+    WARDEN_RETURN_IF_ERROR(env_->CreateDir(dir).Wrap("agent state directory"));
+  }
+  Result<std::unique_ptr<Launcher>> launcher = Launcher::Create(LauncherOptionsFor(config_));
+  if (!launcher.ok()) return launcher.take_status().Wrap("agent: the [launcher] settings");
+  launcher_ = std::move(launcher).value();
+  WARDEN_RETURN_IF_ERROR(OpenWal(report));
+  WARDEN_RETURN_IF_ERROR(ReadoptAndCollect(report));
+  OrphanScan(report);
+  WARDEN_RETURN_IF_ERROR(Requeue(report));
+  report->set_total_micros(report->total_micros() + ElapsedMicros(t0));
+  report_ = *report;
+  WLOG_INFO("", "recovery: " + std::to_string(jobs_.size()) + " jobs, " +
+                    std::to_string(queue_.size()) + " queued, " + std::to_string(active_.size()) +
+                    " running, in " + std::to_string(ElapsedMicros(t0)) + " us");
+  return Status::Ok();
+}
+
+Status CoreImpl::OpenWal(api::RecoveryReport* report) {
+  const int64_t t0 = base::MonotonicNs();
+  uint64_t snapshot_micros = 0;
+  uint64_t records = 0;
+  wal::ReplayHandler handler;
+  handler.on_snapshot = [&](const std::string& snapshot, uint64_t) {
+    const int64_t s0 = base::MonotonicNs();
+    Status st = ApplySnapshot(snapshot);
+    snapshot_micros = ElapsedMicros(s0);
+    return st;
+  };
+  handler.on_record = [&](uint64_t seq, const wal::Payload& payload) -> Status {
+    if (payload.body_case() != wal::Payload::kBlob || payload.blob().kind() != kJobEventKind) {
+      return Status::Error(Code::kCorruption,
+                           "record " + std::to_string(seq) + " is not one of the agent's");
+    }
+    api::JobEvent ev;
+    if (!ev.ParseFromString(payload.blob().data())) {
+      return Status::Error(Code::kCorruption, "record " + std::to_string(seq) + " does not parse");
+    }
+    records++;
+    return Apply(ev).Wrap("record " + std::to_string(seq));
+  };
+  const std::string dir = state_dir_ + "/" + kWalDir;
+  Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(loop_, env_, dir, wal::WalOptions{}, handler);
+  if (!w.ok()) {
+    return w.take_status().Wrap("the agent's log cannot be opened; if it is damaged, "
+                                "`warden agent --repair` cuts it back to its last good record");
+  }
+  wal_ = std::move(w).value();
+  const uint64_t total = ElapsedMicros(t0);
+  api::RecoveryPhase* cp = AddPhase(report, "checkpoint", snapshot_micros);
+  (*cp->mutable_counts())["snapshot_seq"] = wal_->recovery().snapshot_seq;
+  (*cp->mutable_counts())["jobs"] = jobs_.size();
+  LogPhase(*cp);
+  api::RecoveryPhase* rp = AddPhase(report, "wal replay", total - std::min(total, snapshot_micros));
+  (*rp->mutable_counts())["records"] = records;
+  (*rp->mutable_counts())["segments"] = wal_->recovery().segments;
+  (*rp->mutable_counts())["torn_bytes"] = wal_->recovery().torn_bytes;
+  (*rp->mutable_counts())["jobs"] = jobs_.size();
+  LogPhase(*rp);
+  records_since_checkpoint_ = records;
+  return Status::Ok();
+}
+
+Status CoreImpl::KillMonitorAndWait(int pidfd, const std::string& id) {
+  if (::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) != 0 && errno != ESRCH) {
+    return Status::FromErrno(errno, "pidfd_send_signal(monitor of " + id + ", SIGKILL)");
+  }
+  struct pollfd p {pidfd, POLLIN, 0};
+  for (;;) {
+    int n = ::poll(&p, 1, 10'000);
+    if (n > 0) return Status::Ok();
+    if (n == 0) {
+      return Status::Error(Code::kUnavailable,
+                           "the monitor of " + id + " did not die within 10 s of SIGKILL");
+    }
+    if (errno != EINTR) return Status::FromErrno(errno, "poll(monitor pidfd of " + id + ")");
+  }
+}
+
+Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
+  int64_t t0 = base::MonotonicNs();
+  std::vector<std::string> ids(active_.begin(), active_.end());
+  std::vector<api::JobEvent> events;
+  uint64_t adopted = 0, ended = 0, lost = 0, hung = 0, errors = 0;
+  for (const std::string& id : ids) {
+    Job* job = Find(id);
+    api::JobEvent ev;
+    ev.set_job_id(id);
+    ev.set_wall_ns(WallNs());
+    Result<Probe> probe = ops_.probe(state_dir_, id, config_.hung_after_ms);
+    if (!probe.ok()) {
+      // Its fate cannot be read: never guessed.
+      errors++;
+      ev.set_state(api::LOST);
+      ev.set_exit_code(-1);
+      ev.set_reason("the agent could not tell what became of the job's monitor: " +
+                    probe.status().ToString());
+      events.push_back(std::move(ev));
+      continue;
+    }
+    switch (probe->fate) {
+      case MonitorFate::kAlive:
+        adopted++;
+        job->pidfd = std::move(probe->pidfd);
+        if (job->e.state() == api::STARTING) {
+          ev.set_state(api::RUNNING);
+          ev.set_monitor_pid(probe->identity.pid);
+          ev.set_monitor_start_ticks(probe->identity.start_ticks);
+          events.push_back(std::move(ev));
+        }
+        WatchMonitor(job);
+        WLOG_INFO(id, "re-adopted its monitor, pid " + std::to_string(probe->identity.pid));
+        break;
+      case MonitorFate::kEnded:
+        ended++;
+        ev.set_state(probe->state);
+        ev.set_exit_code(probe->exit_code);
+        ev.set_result_json(std::move(probe->result_json));
+        events.push_back(std::move(ev));
+        break;
+      case MonitorFate::kNeverBegan:
+      case MonitorFate::kNoDir:
+        requeue_ids_.push_back(id);
+        break;
+      case MonitorFate::kLost:
+        lost++;
+        ev.set_state(api::LOST);
+        ev.set_exit_code(-1);
+        ev.set_reason(probe->reason.empty() ? "the job's monitor died before its result"
+                                            : probe->reason);
+        events.push_back(std::move(ev));
+        break;
+      case MonitorFate::kHung: {
+        hung++;
+        Status st = KillMonitorAndWait(probe->pidfd.get(), id);
+        if (!st.ok()) WLOG_ERROR(id, st.ToString());
+        ev.set_state(api::LOST);
+        ev.set_exit_code(-1);
+        ev.set_reason("monitor hung: no heartbeat for " + std::to_string(config_.hung_after_ms) +
+                      " ms");
+        events.push_back(std::move(ev));
+        break;
+      }
+    }
+  }
+  api::RecoveryPhase* ra = AddPhase(report, "re-adopt", ElapsedMicros(t0));
+  (*ra->mutable_counts())["probed"] = ids.size();
+  (*ra->mutable_counts())["adopted"] = adopted;
+  (*ra->mutable_counts())["probe_errors"] = errors;
+  LogPhase(*ra);
+
+  t0 = base::MonotonicNs();
+  size_t done = 0;
+  Status first;
+  for (const api::JobEvent& ev : events) {
+    AppendEvent(ev, [&done, &first](Result<uint64_t> r) {
+      done++;
+      if (!r.ok() && first.ok()) first = r.take_status();
+    });
+  }
+  WARDEN_RETURN_IF_ERROR(loop_->RunUntil([&] { return done == events.size(); }, 1ll << 40));
+  WARDEN_RETURN_IF_ERROR(first.Wrap("recovery: record what became of running jobs"));
+  api::RecoveryPhase* cr = AddPhase(report, "collect results", ElapsedMicros(t0));
+  (*cr->mutable_counts())["ended"] = ended;
+  (*cr->mutable_counts())["lost"] = lost + errors;
+  (*cr->mutable_counts())["hung"] = hung;
+  LogPhase(*cr);
+  return Status::Ok();
+}
+
+void CoreImpl::OrphanScan(api::RecoveryReport* report) {
+  const int64_t t0 = base::MonotonicNs();
+  uint64_t removed = 0, killed = 0, failed = 0;
+  const std::string jobs_dir = state_dir_ + "/" + kJobsDir;
+  Result<base::UniqueFd> dir = base::OpenDirNoFollow(jobs_dir);
+  if (!dir.ok()) {
+    WLOG_ERROR("", "orphan scan: " + dir.status().ToString());
+    failed++;
+  } else {
+    std::vector<std::string> names;
+    int dup_fd = ::fcntl(dir->get(), F_DUPFD_CLOEXEC, 0);
+    DIR* d = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+    if (d == nullptr) {
+      if (dup_fd >= 0) ::close(dup_fd);
+      WLOG_ERROR("", "orphan scan: cannot list " + jobs_dir + ": " + std::strerror(errno));
+      failed++;
+    } else {
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (jobs_.count(n) > 0) continue;
+        names.push_back(n);
+        if (names.size() > 1'000'000) break;
+      }
+      ::closedir(d);
+    }
+    for (const std::string& n : names) {
+      if (ValidJobId(n)) {
+        // A monitor may still hold its lock (a job whose records were
+        // lost with a repaired log): it dies before its directory goes.
+        Result<Probe> probe = ops_.probe(state_dir_, n, config_.hung_after_ms);
+        if (probe.ok() && (probe->fate == MonitorFate::kAlive || probe->fate == MonitorFate::kHung)) {
+          Status st = KillMonitorAndWait(probe->pidfd.get(), n);
+          if (!st.ok()) {
+            WLOG_ERROR(n, "orphan scan: " + st.ToString());
+            failed++;
+            continue;
+          }
+          killed++;
+        }
+      }
+      Status st = RemoveTreeAt(dir->get(), n);
+      if (!st.ok()) {
+        WLOG_ERROR(n, "orphan scan: " + st.Wrap(jobs_dir).ToString());
+        failed++;
+        continue;
+      }
+      WLOG_INFO(n, "orphan scan: removed " + jobs_dir + "/" + n + ", which no job owns");
+      removed++;
+    }
+  }
+  const GcReport gc = launcher_->Gc();
+  for (const std::string& e : gc.errors) WLOG_WARN("", "orphan scan: gc: " + e);
+  for (const std::string& r : gc.removed) WLOG_INFO("", "orphan scan: gc removed " + r);
+  api::RecoveryPhase* phase = AddPhase(report, "orphan scan", ElapsedMicros(t0));
+  (*phase->mutable_counts())["dirs_removed"] = removed;
+  (*phase->mutable_counts())["monitors_killed"] = killed;
+  (*phase->mutable_counts())["errors"] = failed;
+  (*phase->mutable_counts())["gc_removed"] = gc.removed.size();
+  (*phase->mutable_counts())["gc_errors"] = gc.errors.size();
+  LogPhase(*phase);
+}
+
+Status CoreImpl::Requeue(api::RecoveryReport* report) {
+  const int64_t t0 = base::MonotonicNs();
+  size_t done = 0;
+  Status first;
+  Result<base::UniqueFd> dir = base::OpenDirNoFollow(state_dir_ + "/" + kJobsDir);
+  for (const std::string& id : requeue_ids_) {
+    // Its monitor never began the launch and holds no lock: what it left
+    // (spec, lock, monitor) goes, so that the next start begins afresh.
+    if (dir.ok()) {
+      Status st = RemoveTreeAt(dir->get(), id);
+      if (!st.ok()) WLOG_WARN(id, "requeue: " + st.ToString());
+    }
+    api::JobEvent ev;
+    ev.set_job_id(id);
+    ev.set_state(api::QUEUED);
+    ev.set_wall_ns(WallNs());
+    AppendEvent(ev, [&done, &first](Result<uint64_t> r) {
+      done++;
+      if (!r.ok() && first.ok()) first = r.take_status();
+    });
+  }
+  WARDEN_RETURN_IF_ERROR(loop_->RunUntil([&] { return done == requeue_ids_.size(); }, 1ll << 40));
+  WARDEN_RETURN_IF_ERROR(first.Wrap("recovery: requeue jobs that never began"));
+  for (const std::string& id : requeue_ids_) WLOG_INFO(id, "requeued: its start never began");
+  api::RecoveryPhase* phase = AddPhase(report, "requeue", ElapsedMicros(t0));
+  (*phase->mutable_counts())["requeued"] = requeue_ids_.size();
+  (*phase->mutable_counts())["queued"] = queue_.size();
+  LogPhase(*phase);
+  requeue_ids_.clear();
+  return Status::Ok();
+}
+
+// ---- scheduling ----
+
+void CoreImpl::Start() {
+  if (started_) return;
+  started_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  std::function<void()> hung_tick;
+  auto arm_hung = std::make_shared<std::function<void()>>();
+  *arm_hung = [this, alive, arm_hung] {
+    hung_timer_ = loop_->AddTimer(std::max<uint64_t>(config_.heartbeat_ms, 10), [this, alive, arm_hung] {
+      if (alive.expired()) return;
+      hung_timer_ = 0;
+      CheckHung();
+      if (!shutting_down_) (*arm_hung)();
+    });
+  };
+  (*arm_hung)();
+  auto arm_retention = std::make_shared<std::function<void()>>();
+  *arm_retention = [this, alive, arm_retention] {
+    retention_timer_ = loop_->AddTimer(3600ull * 1000, [this, alive, arm_retention] {
+      if (alive.expired()) return;
+      retention_timer_ = 0;
+      RunRetention();
+      if (!shutting_down_) (*arm_retention)();
+    });
+  };
+  (*arm_retention)();
+  RunRetention();
+  Schedule();
+}
+
+bool CoreImpl::Fits(const Job& job) const {
+  if (config_.memory_budget_bytes > 0 &&
+      active_memory_ + job.e.spec().admit_memory_bytes() > config_.memory_budget_bytes) {
+    return false;
+  }
+  if (config_.pids_budget > 0 && active_pids_ + job.e.spec().admit_pids() > config_.pids_budget) {
+    return false;
+  }
+  return true;
+}
+
+void CoreImpl::Schedule() {
+  if (!started_ || config_.hold || shutting_down_ || !wal_->health().ok()) return;
+  while (!queue_.empty() && active_.size() < max_running_) {
+    Job* job = Find(MakeJobId(queue_.begin()->second));
+    WARDEN_CHECK(job != nullptr);
+    // Strict order: the head waits for room rather than being overtaken.
+    if (!Fits(*job)) break;
+    StartJob(job);
+  }
+}
+
+void CoreImpl::StartJob(Job* job) {
+  const std::string id = job->e.job_id();
+  QueueErase(job);
+  ActiveInsert(job);
+  job->record_in_flight = true;
+  api::JobEvent ev;
+  ev.set_job_id(id);
+  ev.set_state(api::STARTING);
+  ev.set_wall_ns(WallNs());
+  AppendEvent(ev, [this, id](Result<uint64_t> r) {
+    Job* j = Find(id);
+    if (j == nullptr) return;
+    j->record_in_flight = false;
+    if (!r.ok()) {
+      // Not durable: still queued (the log failed; nothing starts now).
+      ActiveErase(j);
+      QueueInsert(j);
+      return;
+    }
+    WARDEN_CRASH_POINT("agent.start.after_starting");
+    SpawnFor(id);
+  });
+}
+
+void CoreImpl::SpawnFor(const std::string& id) {
+  Job* job = Find(id);
+  SpawnRequest req;
+  req.state_dir = state_dir_;
+  req.warden_binary_fd = options_.warden_binary_fd;
+  api::MonitorInput& in = req.input;
+  in.set_job_id(id);
+  *in.mutable_spec() = job->e.spec();
+  in.set_launcher_state_dir(config_.launcher_state_dir);
+  in.set_cache_dir(config_.cache_dir);
+  in.set_policy_dir(config_.policy_dir);
+  in.set_cgroup_parent(config_.cgroup_parent);
+  in.set_net_pool(config_.net_pool);
+  in.set_uid_range(config_.uid_range);
+  in.set_cgroup_disable(config_.cgroup_disable);
+  in.set_net_state_dir(config_.net_state_dir);
+  in.set_uid_state_dir(config_.uid_state_dir);
+  in.set_heartbeat_ms(config_.heartbeat_ms);
+  in.set_may_change_sysctls(config_.may_change_sysctls);
+  Result<SpawnedMonitor> spawned = ops_.spawn(req);
+  if (!spawned.ok()) {
+    // A setup error, recorded once: never retried in a loop.
+    counters_["spawn_failures"]++;
+    WLOG_ERROR(id, "spawn of its monitor failed: " + spawned.status().ToString());
+    EndJob(id, api::SETUP_ERROR, 125, "",
+           "the job's monitor could not be started: " + spawned.status().ToString());
+    return;
+  }
+  WARDEN_CRASH_POINT("agent.start.after_spawn");
+  job->pidfd = std::move(spawned->pidfd);
+  api::JobEvent ev;
+  ev.set_job_id(id);
+  ev.set_state(api::RUNNING);
+  ev.set_wall_ns(WallNs());
+  ev.set_monitor_pid(spawned->identity.pid);
+  ev.set_monitor_start_ticks(spawned->identity.start_ticks);
+  job->record_in_flight = true;
+  counters_["started"]++;
+  AppendEvent(ev, [this, id](Result<uint64_t> r) {
+    Job* j = Find(id);
+    if (j == nullptr) return;
+    j->record_in_flight = false;
+    // Without a durable RUNNING record the monitor still runs; the next
+    // start finds it (re-adopt) or its result.
+    if (!r.ok()) return;
+    WARDEN_CRASH_POINT("agent.start.after_running");
+    WatchMonitor(j);
+    if (j->pending_signal != 0) {
+      Status st = ops_.signal(j->pidfd.get(), j->pending_signal);
+      if (!st.ok()) WLOG_WARN(id, "kill: " + st.ToString());
+      j->pending_signal = 0;
+    }
+  });
+}
+
+void CoreImpl::WatchMonitor(Job* job) {
+  if (!job->pidfd || job->watch != 0) return;
+  std::weak_ptr<bool> alive = alive_;
+  const std::string id = job->e.job_id();
+  job->watch = loop_->Watch(job->pidfd.get(), POLLIN, [this, alive, id] {
+    if (alive.expired()) return;
+    if (Job* j = Find(id)) j->watch = 0;
+    OnMonitorExited(id);
+  });
+}
+
+void CoreImpl::OnMonitorExited(const std::string& id) {
+  Job* job = Find(id);
+  if (job == nullptr || IsTerminal(job->e.state()) || job->record_in_flight) return;
+  Result<Probe> result = ops_.read_result(state_dir_, id);
+  if (result.ok()) {
+    EndJob(id, result->state, result->exit_code, std::move(result->result_json), "");
+    return;
+  }
+  Result<Probe> probe = ops_.probe(state_dir_, id, config_.hung_after_ms);
+  if (probe.ok() && probe->fate == MonitorFate::kEnded) {
+    EndJob(id, probe->state, probe->exit_code, std::move(probe->result_json), "");
+  } else if (probe.ok() && (probe->fate == MonitorFate::kNeverBegan ||
+                            probe->fate == MonitorFate::kNoDir)) {
+    EndJob(id, api::SETUP_ERROR, 125, "",
+           "the job's monitor exited before the launch began: " + result.status().ToString());
+  } else if (probe.ok() && probe->fate == MonitorFate::kLost && !probe->reason.empty()) {
+    EndJob(id, api::LOST, -1, "", probe->reason);
+  } else {
+    EndJob(id, api::LOST, -1, "",
+           "the job's monitor exited without a result: " + result.status().ToString());
+  }
+}
+
+void CoreImpl::EndJob(const std::string& id, api::State state, int exit_code,
+                      std::string result_json, std::string reason) {
+  Job* job = Find(id);
+  if (job == nullptr || IsTerminal(job->e.state())) return;
+  WARDEN_CRASH_POINT("agent.exit.before_record");
+  job->record_in_flight = true;
+  api::JobEvent ev;
+  ev.set_job_id(id);
+  ev.set_state(state);
+  ev.set_wall_ns(WallNs());
+  ev.set_exit_code(exit_code);
+  ev.set_result_json(std::move(result_json));
+  ev.set_reason(std::move(reason));
+  AppendEvent(ev, [this, id](Result<uint64_t> r) {
+    Job* j = Find(id);
+    if (j == nullptr) return;
+    j->record_in_flight = false;
+    if (!r.ok()) return;
+    WARDEN_CRASH_POINT("agent.exit.after_record");
+    counters_["ended"]++;
+    if (j->watch != 0) loop_->CancelWatch(j->watch);
+    j->watch = 0;
+    j->pidfd.reset();
+    j->e.set_dir_bytes(JobDirBytes(state_dir_, id));
+    Schedule();
+  });
+}
+
+void CoreImpl::CheckHung() {
+  std::vector<std::string> ids(active_.begin(), active_.end());
+  for (const std::string& id : ids) {
+    Job* job = Find(id);
+    if (job == nullptr || job->e.state() != api::RUNNING || !job->pidfd || job->record_in_flight) {
+      continue;
+    }
+    Result<Probe> probe = ops_.probe(state_dir_, id, config_.hung_after_ms);
+    if (!probe.ok() || probe->fate != MonitorFate::kHung) continue;
+    counters_["hung"]++;
+    if (job->watch != 0) loop_->CancelWatch(job->watch);
+    job->watch = 0;
+    Status st = KillMonitorAndWait(job->pidfd.get(), id);
+    if (!st.ok()) WLOG_ERROR(id, st.ToString());
+    EndJob(id, api::LOST, -1, "",
+           "monitor hung: no heartbeat for " + std::to_string(config_.hung_after_ms) + " ms");
+  }
+}
+
+// ---- checkpoints, retention, shutdown ----
+
+std::string CoreImpl::SerializeCheckpoint() const {
+  api::Checkpoint cp;
+  cp.set_next_job_number(next_number_);
+  cp.mutable_jobs()->Reserve(static_cast<int>(jobs_.size()));
+  for (const auto& [id, job] : jobs_) {
+    api::JobEntry* e = cp.add_jobs();
+    *e = job->e;
+    // Kept small: a finished job's result stays in its result file.
+    if (IsTerminal(e->state())) e->clear_result_json();
+  }
+  return cp.SerializeAsString();
+}
+
+void CoreImpl::MaybeCheckpoint(bool force, std::function<void()> done) {
+  auto finish = [&done] {
+    if (done) done();
+  };
+  if (checkpoint_in_flight_ || wal_ == nullptr || !wal_->health().ok()) return finish();
+  if (records_since_checkpoint_ == 0) return finish();
+  if (!force && records_since_checkpoint_ < std::max<uint64_t>(1, config_.checkpoint_every_records)) {
+    return finish();
+  }
+  checkpoint_in_flight_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  // On the next tick: every record acknowledged by then has been applied
+  // (acknowledgements of one batch run together), so the snapshot covers
+  // exactly last_acked_seq().
+  loop_->Post([this, alive, done = std::move(done)]() mutable {
+    if (alive.expired()) return;
+    WARDEN_CRASH_POINT("agent.checkpoint.before");
+    const uint64_t covered = wal_->last_acked_seq();
+    const uint64_t since = records_since_checkpoint_;
+    records_since_checkpoint_ = 0;
+    wal_->Checkpoint(SerializeCheckpoint(), covered,
+                     [this, alive, covered, since, done = std::move(done)](Status st) {
+                       if (alive.expired()) return;
+                       checkpoint_in_flight_ = false;
+                       if (!st.ok()) {
+                         records_since_checkpoint_ += since;
+                         counters_["checkpoint_failures"]++;
+                         WLOG_ERROR("", "checkpoint at record " + std::to_string(covered) +
+                                            " failed: " + st.ToString());
+                       } else {
+                         WARDEN_CRASH_POINT("agent.checkpoint.after");
+                         counters_["checkpoints"]++;
+                       }
+                       if (done) done();
+                     });
+  });
+}
+
+void CoreImpl::RunRetention() {
+  if (retention_in_flight_ || wal_ == nullptr || !wal_->health().ok()) return;
+  const uint64_t now = WallNs();
+  std::vector<std::pair<uint64_t, Job*>> finished;
+  for (auto& [id, job] : jobs_) {
+    if (IsTerminal(job->e.state()) && !job->record_in_flight) {
+      finished.emplace_back(job->e.end_wall_ns(), job.get());
+    }
+  }
+  std::sort(finished.begin(), finished.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  const uint64_t max_age_ns = config_.retention_ms * 1'000'000ull;
+  size_t drop = 0;
+  while (drop < finished.size() && finished[drop].first + max_age_ns < now) drop++;
+  if (config_.retention_max_jobs > 0 && finished.size() - drop > config_.retention_max_jobs) {
+    drop = finished.size() - config_.retention_max_jobs;
+  }
+  if (config_.retention_max_bytes > 0) {
+    uint64_t total = 0;
+    for (size_t i = drop; i < finished.size(); i++) {
+      Job* job = finished[i].second;
+      if (job->e.dir_bytes() == 0) job->e.set_dir_bytes(JobDirBytes(state_dir_, job->e.job_id()));
+      total += job->e.dir_bytes();
+    }
+    while (drop < finished.size() && total > config_.retention_max_bytes) {
+      total -= finished[drop].second->e.dir_bytes();
+      drop++;
+    }
+  }
+  // At most this many removals at a time: the log's queue is bounded.
+  constexpr size_t kBatch = 1000;
+  const bool more = drop > kBatch;
+  drop = std::min(drop, kBatch);
+  if (drop == 0) return;
+  retention_in_flight_ = true;
+  auto pending = std::make_shared<size_t>(drop);
+  std::weak_ptr<bool> alive = alive_;
+  for (size_t i = 0; i < drop; i++) {
+    Job* job = finished[i].second;
+    api::JobEvent ev;
+    ev.set_job_id(job->e.job_id());
+    ev.set_state(job->e.state());
+    ev.set_wall_ns(now);
+    ev.set_removed(true);
+    const std::string id = job->e.job_id();
+    AppendEvent(ev, [this, alive, id, pending, more](Result<uint64_t> r) {
+      if (r.ok()) {
+        WARDEN_CRASH_POINT("agent.retention.after_record");
+        counters_["removed"]++;
+        Result<base::UniqueFd> dir = base::OpenDirNoFollow(state_dir_ + "/" + kJobsDir);
+        Status st = dir.ok() ? RemoveTreeAt(dir->get(), id) : dir.status();
+        if (!st.ok()) WLOG_WARN(id, "retention: " + st.ToString());
+      }
+      if (--*pending == 0) {
+        retention_in_flight_ = false;
+        if (more && r.ok()) {
+          loop_->Post([this, alive] {
+            if (!alive.expired()) RunRetention();
+          });
+        }
+      }
+    });
+  }
+}
+
+void CoreImpl::Shutdown(std::function<void()> done) {
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  if (hung_timer_ != 0) loop_->CancelTimer(hung_timer_);
+  if (retention_timer_ != 0) loop_->CancelTimer(retention_timer_);
+  hung_timer_ = retention_timer_ = 0;
+  MaybeFinishShutdown();
+}
+
+void CoreImpl::MaybeFinishShutdown() {
+  if (!shutting_down_ || !shutdown_done_ || submits_in_flight_ > 0 || records_in_flight_ > 0) {
+    return;
+  }
+  std::function<void()> done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  // A clean stop leaves a checkpoint, so the next start replays nothing.
+  std::weak_ptr<bool> alive = alive_;
+  loop_->Post([this, alive, done = std::move(done)]() mutable {
+    if (alive.expired()) return;
+    MaybeCheckpoint(true, std::move(done));
+  });
+}
+
+}  // namespace warden::agent
