@@ -46,6 +46,11 @@ inline constexpr size_t kMaxResultBytes = 1 << 20;
 
 inline bool IsTerminal(api::State s) { return s >= api::EXITED; }
 uint64_t WallNs();
+// Microseconds of CLOCK_MONOTONIC since since_ns.
+uint64_t ElapsedMicros(int64_t since_ns);
+// Removes `name` in `parent_fd` and everything below it without following a
+// symlink (core_recover.cc).
+Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0);
 
 struct Job {
   api::JobEntry e;      // what Status shows; e.spec() only while not finished
@@ -93,6 +98,9 @@ class CoreImpl : public Core {
   void ActiveErase(Job* job);
   api::JobInfo Info(const Job& job) const;
   std::string ResultJsonOf(const Job& job) const;
+  // STATE/jobs/ID, opened below jobs_fd_ without following a link.
+  Result<base::UniqueFd> OpenJobDir(const std::string& id) const;
+  uint64_t JobDirBytes(const std::string& id) const;
 
   // Appends `ev` and runs cb with the outcome; on success the event was
   // applied (and announced) first. Failures of the log go to OnLogFailure.
@@ -151,6 +159,7 @@ class CoreImpl : public Core {
   CoreOptions options_;
   AgentConfig& config_;  // options_.config
   std::string state_dir_;
+  base::UniqueFd jobs_fd_;  // STATE/jobs, opened once at recovery
   uint32_t max_running_ = 1;
   MonitorOps ops_;
   std::unique_ptr<wal::Wal> wal_;

@@ -624,7 +624,7 @@ void CoreImpl::PumpLogs(std::shared_ptr<LogFollow> f) {
   if (!f->fd) {
     // Opened without following a link a job could have planted; only a
     // regular file is read.
-    Result<base::UniqueFd> dir = base::OpenDirNoFollow(JobDir(state_dir_, f->id));
+    Result<base::UniqueFd> dir = OpenJobDir(f->id);
     if (dir.ok()) {
       base::UniqueFd fd(::openat(dir->get(), f->use_stderr ? kStderrFile : kStdoutFile,
                                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
