@@ -453,30 +453,30 @@ void CoreImpl::AfterRecord() {
 void CoreImpl::Start() {
   if (started_) return;
   started_ = true;
-  std::weak_ptr<bool> alive = alive_;
-  std::function<void()> hung_tick;
-  auto arm_hung = std::make_shared<std::function<void()>>();
-  *arm_hung = [this, alive, arm_hung] {
-    hung_timer_ = loop_->AddTimer(std::max<uint64_t>(config_.heartbeat_ms, 10), [this, alive, arm_hung] {
-      if (alive.expired()) return;
-      hung_timer_ = 0;
-      CheckHung();
-      if (!shutting_down_) (*arm_hung)();
-    });
-  };
-  (*arm_hung)();
-  auto arm_retention = std::make_shared<std::function<void()>>();
-  *arm_retention = [this, alive, arm_retention] {
-    retention_timer_ = loop_->AddTimer(3600ull * 1000, [this, alive, arm_retention] {
-      if (alive.expired()) return;
-      retention_timer_ = 0;
-      RunRetention();
-      if (!shutting_down_) (*arm_retention)();
-    });
-  };
-  (*arm_retention)();
+  ArmHungTimer();
+  ArmRetentionTimer();
   RunRetention();
   Schedule();
+}
+
+void CoreImpl::ArmHungTimer() {
+  std::weak_ptr<bool> alive = alive_;
+  hung_timer_ = loop_->AddTimer(std::max<uint64_t>(config_.heartbeat_ms, 10), [this, alive] {
+    if (alive.expired()) return;
+    hung_timer_ = 0;
+    CheckHung();
+    if (!shutting_down_) ArmHungTimer();
+  });
+}
+
+void CoreImpl::ArmRetentionTimer() {
+  std::weak_ptr<bool> alive = alive_;
+  retention_timer_ = loop_->AddTimer(3600ull * 1000, [this, alive] {
+    if (alive.expired()) return;
+    retention_timer_ = 0;
+    RunRetention();
+    if (!shutting_down_) ArmRetentionTimer();
+  });
 }
 
 bool CoreImpl::Fits(const Job& job) const {

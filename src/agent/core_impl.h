@@ -120,6 +120,8 @@ class CoreImpl : public Core {
   void EndJob(const std::string& id, api::State state, int exit_code, std::string result_json,
               std::string reason);
   void CheckHung();
+  void ArmHungTimer();
+  void ArmRetentionTimer();
   Status KillMonitorAndWait(int pidfd, const std::string& id);
 
   // ---- recovery phases ----

@@ -719,6 +719,28 @@ TEST_CASE("recovery decides by the monitors' fates: lost, requeued and started o
   CHECK(mon.spawns == spawns + 1);
 }
 
+TEST_CASE("a running job whose monitor stops beating is killed and lost", "[agent][core]") {
+  FakeMonitors mon;
+  mon.exit_at_once = false;
+  ScopedOps scoped(&mon.ops);
+  Harness h;
+  h.options.config.hold = false;
+  h.options.config.heartbeat_ms = 10;
+  h.options.config.hung_after_ms = 50;
+  h.Open();
+  const std::string id = h.SubmitOk(Spec());
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::RUNNING; });
+  mon.fates[id] = MonitorFate::kHung;
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::LOST; });
+  CHECK(h.StatusOf(id).reason() == "monitor hung: no heartbeat for 50 ms");
+  // SIGKILLed, not left running.
+  int status = 0;
+  REQUIRE(::waitpid(mon.pids[id], &status, 0) == mon.pids[id]);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  mon.pids.erase(id);
+}
+
 TEST_CASE("orphan job directories are removed without following links", "[agent][core]") {
   Harness h;
   h.Open();
