@@ -2,6 +2,7 @@
 // and peers: submits, queries, kills, checkpoints, recovery, and the start
 // and exit paths through fake monitors (agent/core_hooks.h).
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -859,6 +860,150 @@ TEST_CASE("an fdatasync error stops acknowledgements and is fatal", "[agent][cor
   CHECK(h.List(api::ListRequest()).jobs_size() == 0);
   h.SubmitOk(Spec());
   h.core.reset();  // before the Env it uses
+}
+
+// ---- with the real monitors (agent/monitor.cc) and build/warden ----
+
+}  // namespace
+
+// Declared weak here too: until agent/monitor.cc is linked in, the tests
+// below skip.
+[[gnu::weak]] Result<SpawnedMonitor> SpawnMonitor(const SpawnRequest& request);
+namespace {
+
+class RealHarness : public Harness {
+ public:
+  RealHarness() {
+    binary_.reset(::open("build/warden", O_RDONLY | O_CLOEXEC));
+    options.warden_binary_fd = binary_.get();
+    options.config.hold = false;
+    options.config.policy_dir = testing::RepoPolicies();
+    options.config.heartbeat_ms = 200;
+    options.config.hung_after_ms = 30'000;
+  }
+  bool ready() const { return binary_.valid(); }
+
+ private:
+  base::UniqueFd binary_;
+};
+
+#define REQUIRE_REAL_MONITORS()                                                       \
+  do {                                                                                \
+    if (&SpawnMonitor == nullptr) WARDEN_SKIP("the agent's monitors are not built in"); \
+    if (!testing::IsRoot()) WARDEN_SKIP("needs root (run as root)");                   \
+  } while (0)
+
+api::JobSpec ShellSpec(const std::string& script) {
+  api::JobSpec spec;
+  spec.add_argv("/bin/sh");
+  spec.add_argv("-c");
+  spec.add_argv(script);
+  spec.set_policy("default");
+  return spec;
+}
+
+// The monitor's pid, from STATE/jobs/ID/monitor.
+pid_t MonitorPid(const Harness& h, const std::string& id) {
+  FILE* f = std::fopen((JobDir(h.options.config.state_dir, id) + "/" + kMonitorFile).c_str(), "r");
+  if (f == nullptr) return 0;
+  int pid = 0;
+  if (std::fscanf(f, "%d", &pid) != 1) pid = 0;
+  std::fclose(f);
+  return pid;
+}
+
+TEST_CASE("a job runs through its monitor to EXITED with its exit code", "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  RealHarness h;
+  if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+  h.Open();
+  const std::string id = h.SubmitOk(ShellSpec("echo hello; exit 3"));
+  api::Request wait;
+  wait.mutable_wait()->set_job_id(id);
+  auto w = h.Call(wait);
+  REQUIRE(w->last().has_wait());
+  INFO(w->last().wait().job().reason());
+  INFO(w->last().wait().job().result_json());
+  CHECK(w->last().wait().job().state() == api::EXITED);
+  CHECK(w->last().wait().job().exit_code() == 3);
+  api::Request logs;
+  logs.mutable_logs()->set_job_id(id);
+  auto l = h.Call(logs);
+  std::string out;
+  for (const auto& r : l->replies) out += r.logs().data();
+  CHECK(out == "hello\n");
+}
+
+TEST_CASE("a job whose monitor was SIGKILLed while the agent was away is lost",
+          "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  RealHarness h;
+  if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+  h.Open();
+  const std::string id = h.SubmitOk(ShellSpec("sleep 60"));
+  h.RunUntil([&] {
+    return h.StatusOf(id).state() == api::RUNNING && MonitorPid(h, id) > 0;
+  });
+  // The launch began once the job's output exists; give it that long.
+  const std::string began = JobDir(h.options.config.state_dir, id) + "/" + kBeganFile;
+  struct stat st {};
+  h.RunUntil([&] { return ::stat(began.c_str(), &st) == 0; });
+  h.core.reset();  // the agent goes away; its monitor stays
+  const pid_t pid = MonitorPid(h, id);
+  base::UniqueFd pidfd(base::PidfdOpen(pid));
+  REQUIRE(pidfd.valid());
+  REQUIRE(::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) == 0);
+  struct pollfd p {pidfd.get(), POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10'000) == 1);
+  h.Open();
+  api::JobInfo info = h.StatusOf(id);
+  INFO(info.reason());
+  CHECK(info.state() == api::LOST);
+  CHECK_FALSE(info.reason().empty());
+}
+
+TEST_CASE("a STARTING job without a job directory is requeued and started once",
+          "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  RealHarness h;
+  if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+  const std::string id = MakeJobId(1);
+  {
+    // What a crash at agent.start.after_starting leaves.
+    auto loop = io::Loop::Create();
+    REQUIRE(loop.ok());
+    REQUIRE(io::PosixEnv()->CreateDir(h.options.config.state_dir).ok());
+    auto w = wal::Wal::Open(loop->get(), io::PosixEnv(), h.options.config.state_dir + "/" + kWalDir,
+                            wal::WalOptions{},
+                            wal::ReplayHandler{[](const std::string&, uint64_t) { return Status::Ok(); },
+                                               [](uint64_t, const wal::Payload&) { return Status::Ok(); }});
+    REQUIRE(w.ok());
+    api::JobEvent queued;
+    queued.set_job_id(id);
+    queued.set_state(api::QUEUED);
+    *queued.mutable_spec() = ShellSpec("exit 5");
+    api::JobEvent starting;
+    starting.set_job_id(id);
+    starting.set_state(api::STARTING);
+    for (const api::JobEvent* ev : {&queued, &starting}) {
+      wal::Payload p;
+      p.mutable_blob()->set_kind(kJobEventKind);
+      p.mutable_blob()->set_data(ev->SerializeAsString());
+      REQUIRE((*w)->AppendAndWait(p).ok());
+    }
+  }
+  h.Open();
+  CHECK(Phase(h.report, "requeue")->counts().at("requeued") == 1);
+  api::Request wait;
+  wait.mutable_wait()->set_job_id(id);
+  auto w = h.Call(wait);
+  REQUIRE(w->last().has_wait());
+  INFO(w->last().wait().job().reason());
+  CHECK(w->last().wait().job().state() == api::EXITED);
+  CHECK(w->last().wait().job().exit_code() == 5);
+  api::Request stats;
+  stats.mutable_stats();
+  CHECK(h.Call(stats)->last().stats().counters().at("started") == 1);
 }
 
 }  // namespace
