@@ -272,15 +272,20 @@ Status CoreImpl::ApplySnapshot(const std::string& snapshot) {
     return Status::Error(Code::kCorruption, "the agent's checkpoint does not parse");
   }
   next_number_ = std::max(next_number_, cp.next_job_number());
-  for (api::JobEntry& entry : *cp.mutable_jobs()) {
-    if (!ValidJobId(entry.job_id()) || !api::State_IsValid(entry.state()) ||
-        entry.state() == api::STATE_UNSPECIFIED) {
+  // The entries are taken out of the message, not copied.
+  const int n = cp.jobs_size();
+  std::vector<api::JobEntry*> raw(static_cast<size_t>(n));
+  cp.mutable_jobs()->ExtractSubrange(0, n, raw.data());
+  std::vector<std::unique_ptr<api::JobEntry>> entries(raw.begin(), raw.end());
+  for (std::unique_ptr<api::JobEntry>& entry : entries) {
+    if (!ValidJobId(entry->job_id()) || !api::State_IsValid(entry->state()) ||
+        entry->state() == api::STATE_UNSPECIFIED) {
       return Status::Error(Code::kCorruption, "a job of the agent's checkpoint is invalid");
     }
-    auto job = std::make_unique<Job>();
-    job->number = JobNumber(entry.job_id());
-    next_number_ = std::max(next_number_, job->number + 1);
-    job->e.Swap(&entry);
+    const uint64_t number = JobNumber(entry->job_id());
+    auto job = std::make_unique<Job>(std::move(entry));
+    job->number = number;
+    next_number_ = std::max(next_number_, number + 1);
     Job* p = job.get();
     // Written in id order: the hint makes each insertion O(1).
     auto it = jobs_.emplace_hint(jobs_.end(), p->e.job_id(), std::move(job));
@@ -723,16 +728,22 @@ void CoreImpl::RunRetention() {
       finished.emplace_back(job->e.end_wall_ns(), job.get());
     }
   }
-  std::sort(finished.begin(), finished.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
   const uint64_t max_age_ns = config_.retention_ms > UINT64_MAX / 1'000'000ull
                                   ? UINT64_MAX
                                   : config_.retention_ms * 1'000'000ull;
-  size_t drop = 0;
-  while (drop < finished.size() && finished[drop].first < now &&
-         now - finished[drop].first > max_age_ns) {
-    drop++;
+  auto expired = [&](const std::pair<uint64_t, Job*>& f) {
+    return f.first < now && now - f.first > max_age_ns;
+  };
+  if (config_.retention_max_jobs == 0 && config_.retention_max_bytes == 0) {
+    // Age alone: no order needed, and usually nothing to do.
+    finished.erase(std::remove_if(finished.begin(), finished.end(),
+                                  [&](const auto& f) { return !expired(f); }),
+                   finished.end());
   }
+  std::sort(finished.begin(), finished.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t drop = 0;
+  while (drop < finished.size() && expired(finished[drop])) drop++;
   if (config_.retention_max_jobs > 0 && finished.size() - drop > config_.retention_max_jobs) {
     drop = finished.size() - config_.retention_max_jobs;
   }

@@ -53,7 +53,15 @@ uint64_t ElapsedMicros(int64_t since_ns);
 Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0);
 
 struct Job {
-  api::JobEntry e;      // what Status shows; e.spec() only while not finished
+  // Takes a checkpoint's entry as it is (no copy: recovery of 100,000 jobs
+  // allocates once per job).
+  explicit Job(std::unique_ptr<api::JobEntry> entry) : owned(std::move(entry)), e(*owned) {}
+  Job() : Job(std::make_unique<api::JobEntry>()) {}
+  Job(const Job&) = delete;
+  Job& operator=(const Job&) = delete;
+
+  std::unique_ptr<api::JobEntry> owned;
+  api::JobEntry& e;     // what Status shows; e.spec() only while not finished
   uint64_t number = 0;  // from the id; FIFO order
   base::UniqueFd pidfd; // the monitor's, while it runs (or was re-adopted)
   io::WatchId watch = 0;
