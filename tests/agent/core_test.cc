@@ -670,6 +670,53 @@ TEST_CASE("jobs start through monitors, end with their exit codes, and wait retu
   CHECK(mon.spawns == 2);
 }
 
+TEST_CASE("the scheduler starts higher priorities first, FIFO within one, within the budgets",
+          "[agent][core]") {
+  FakeMonitors mon;
+  mon.exit_at_once = false;
+  ScopedOps scoped(&mon.ops);
+  Harness h;
+  h.options.config.hold = false;
+  h.options.config.max_running = 2;
+  h.options.config.memory_budget_bytes = 100 << 20;
+  h.Open();
+  api::JobSpec big = Spec();
+  big.mutable_memory_bytes()->set_value(60 << 20);
+  const std::string first = h.SubmitOk(big);
+  h.RunUntil([&] { return h.StatusOf(first).state() == api::RUNNING; });
+  // Room for one more by count, not by memory: the next waits.
+  const std::string low = h.SubmitOk(big);
+  api::JobSpec high = big;
+  high.set_priority(5);
+  const std::string high_a = h.SubmitOk(high);
+  const std::string high_b = h.SubmitOk(high);
+  CHECK(h.StatusOf(low).state() == api::QUEUED);
+  CHECK(h.StatusOf(high_a).state() == api::QUEUED);
+  mon.End(first);
+  h.RunUntil([&] { return h.StatusOf(high_a).state() == api::RUNNING; });
+  CHECK(h.StatusOf(high_b).state() == api::QUEUED);
+  CHECK(h.StatusOf(low).state() == api::QUEUED);
+  mon.End(high_a);
+  h.RunUntil([&] { return h.StatusOf(high_b).state() == api::RUNNING; });
+  CHECK(h.StatusOf(low).state() == api::QUEUED);
+  mon.End(high_b);
+  h.RunUntil([&] { return h.StatusOf(low).state() == api::RUNNING; });
+  mon.End(low);
+  h.RunUntil([&] { return h.StatusOf(low).state() == api::EXITED; });
+}
+
+TEST_CASE("RepairState on a sound log has nothing to repair", "[agent][core]") {
+  Harness h;
+  h.Open();
+  h.SubmitOk(Spec());
+  h.core.reset();
+  std::string report;
+  REQUIRE(RepairState(h.options.config.state_dir, &report).ok());
+  CHECK_FALSE(report.empty());
+  h.Open();
+  CHECK(h.List(api::ListRequest()).jobs_size() == 1);
+}
+
 TEST_CASE("a failed spawn is a setup error, recorded once", "[agent][core]") {
   MonitorOps ops;
   int spawns = 0;
