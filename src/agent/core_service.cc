@@ -210,9 +210,9 @@ Status CoreImpl::Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>
     if (!st.ok()) return st.take_status();
     if (!root) {
       // The client's fd proves its access: it must be open for reading (an
-      // O_PATH fd proves nothing), and for writing when the bind is
-      // writable; a writable directory must be the client's own, since
-      // the kernel checks no write permission on a directory fd.
+      // O_PATH fd proves nothing). A writable file must be open for writing
+      // or be the client's own; a writable directory must be the client's
+      // own, since no fd of a directory proves write permission.
       const int flags = ::fcntl(fd, F_GETFL);
       if (flags < 0) return Status::FromErrno(errno, "fcntl(bind source fd, F_GETFL)");
       if ((flags & O_PATH) != 0) {
@@ -230,10 +230,11 @@ Status CoreImpl::Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>
                                      "; the agent cannot prove write access to a directory it "
                                      "does not own, so it refuses (bind it read-only)");
           }
-        } else if ((flags & O_ACCMODE) == O_RDONLY) {
+        } else if ((flags & O_ACCMODE) == O_RDONLY && st->st_uid != peer.uid) {
           return Status::Error(Code::kPermissionDenied,
                                "writable bind of \"" + b->source() +
-                                   "\": pass an fd opened for writing");
+                                   "\": the file is not the client's; pass an fd opened for "
+                                   "writing to prove write access");
         }
       }
     }
