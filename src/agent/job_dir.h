@@ -7,7 +7,8 @@
 //     lock                 flock'ed by the job's monitor for all its life
 //     monitor              "PID START_TICKS BOOT_ID JOB_ID\n", by the monitor
 //     began                made durable by the monitor before the launch
-//     heartbeat            rewritten by the monitor (store/heartbeat.h format)
+//     heartbeat            CLOCK_BOOTTIME ns of the monitor's last beat, 20
+//                          digits and a newline, rewritten in place
 //     stdout, stderr       the job's output as it is written
 //     result               the --result JSON, committed atomically at the end
 //     result.tmp.*         a result being committed

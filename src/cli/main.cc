@@ -1,9 +1,12 @@
 // warden: one binary, several subcommands.
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/env_config.h"
+#include "warden/agent.h"
 #include "warden/diagnostics.h"
 #include "warden/job.h"
 
@@ -94,6 +97,10 @@ int main(int argc, char** argv) {
     return kUsageExit;
   }
   const char* cmd = argv[1];
+  // The agent's per-job monitor (not listed: the agent runs it, not people).
+  if (std::strcmp(cmd, "monitor") == 0) {
+    return warden::RunAgentMonitor(std::vector<std::string>(argv + 2, argv + argc));
+  }
   if (std::strcmp(cmd, "run") == 0) return warden::cli::RunCommand(argc - 1, argv + 1);
   if (std::strcmp(cmd, "doctor") == 0) return warden::cli::DoctorCommand(argc - 1, argv + 1);
   if (std::strcmp(cmd, "policy") == 0) return warden::cli::PolicyCommand(argc - 2, argv + 2);
