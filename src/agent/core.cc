@@ -56,41 +56,16 @@
 
 namespace warden::agent {
 
-// Until the monitors are linked in, their absence is an error, not a
-// missing symbol (agent/monitor.h).
-[[gnu::weak]] Result<SpawnedMonitor> SpawnMonitor(const SpawnRequest& request);
-[[gnu::weak]] Result<Probe> ProbeMonitor(const std::string& state_dir, const std::string& job_id,
-                                         uint64_t hung_after_ms);
-[[gnu::weak]] Result<Probe> ReadResult(const std::string& state_dir, const std::string& job_id);
-[[gnu::weak]] Status SignalJob(int pidfd, int sig);
-
 namespace {
 
 const MonitorOps* g_test_ops = nullptr;
 
-Status NoMonitors() {
-  return Status::Error(Code::kUnavailable,
-                       "this agent was built without job monitors (agent/monitor.cc)");
-}
-
 MonitorOps RealMonitorOps() {
   MonitorOps ops;
-  ops.spawn = [](const SpawnRequest& r) -> Result<SpawnedMonitor> {
-    if (&SpawnMonitor == nullptr) return NoMonitors();
-    return SpawnMonitor(r);
-  };
-  ops.probe = [](const std::string& dir, const std::string& id, uint64_t hung) -> Result<Probe> {
-    if (&ProbeMonitor == nullptr) return NoMonitors();
-    return ProbeMonitor(dir, id, hung);
-  };
-  ops.read_result = [](const std::string& dir, const std::string& id) -> Result<Probe> {
-    if (&ReadResult == nullptr) return NoMonitors();
-    return ReadResult(dir, id);
-  };
-  ops.signal = [](int pidfd, int sig) -> Status {
-    if (&SignalJob == nullptr) return NoMonitors();
-    return SignalJob(pidfd, sig);
-  };
+  ops.spawn = SpawnMonitor;
+  ops.probe = ProbeMonitor;
+  ops.read_result = ReadResult;
+  ops.signal = SignalJob;
   return ops;
 }
 
