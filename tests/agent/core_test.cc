@@ -1051,5 +1051,50 @@ TEST_CASE("a STARTING job without a job directory is requeued and started once",
   CHECK(h.Call(stats)->last().stats().counters().at("started") == 1);
 }
 
+TEST_CASE("a restarted agent re-adopts a running job and collects its exit", "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  RealHarness h;
+  if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+  h.Open();
+  const std::string id = h.SubmitOk(ShellSpec("sleep 2; exit 4"));
+  const std::string began = JobDir(h.options.config.state_dir, id) + "/" + kBeganFile;
+  struct stat st {};
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::RUNNING && ::stat(began.c_str(), &st) == 0; });
+  h.core.reset();  // the agent goes away; the job goes on
+  h.Open();
+  // Re-adopted while it runs, or (on a slow host) collected if it ended.
+  const auto& ra = Phase(h.report, "re-adopt")->counts();
+  const auto& cr = Phase(h.report, "collect results")->counts();
+  CHECK(ra.at("adopted") + cr.at("ended") == 1);
+  api::Request wait;
+  wait.mutable_wait()->set_job_id(id);
+  auto w = h.Call(wait);
+  REQUIRE(w->last().has_wait());
+  INFO(w->last().wait().job().reason());
+  CHECK(w->last().wait().job().state() == api::EXITED);
+  CHECK(w->last().wait().job().exit_code() == 4);
+}
+
+TEST_CASE("kill of a running job signals it through its monitor", "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  RealHarness h;
+  if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+  h.Open();
+  const std::string id = h.SubmitOk(ShellSpec("sleep 60"));
+  const std::string began = JobDir(h.options.config.state_dir, id) + "/" + kBeganFile;
+  struct stat st {};
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::RUNNING && ::stat(began.c_str(), &st) == 0; });
+  auto k = h.Kill(id);
+  INFO(k->last().error().message());
+  REQUIRE(k->last().has_kill());
+  api::Request wait;
+  wait.mutable_wait()->set_job_id(id);
+  auto w = h.Call(wait);
+  REQUIRE(w->last().has_wait());
+  INFO(w->last().wait().job().reason());
+  INFO(w->last().wait().job().result_json());
+  CHECK(w->last().wait().job().state() == api::SIGNALED);
+}
+
 }  // namespace
 }  // namespace warden::agent
