@@ -22,6 +22,7 @@
 #include "agent/core_hooks.h"
 #include "agent/job_dir.h"
 #include "agent/records.h"
+#include "base/fault.h"
 #include "io/env.h"
 #include "io/fault_env.h"
 #include "io/loop.h"
@@ -1094,6 +1095,78 @@ TEST_CASE("kill of a running job signals it through its monitor", "[agent][core]
   INFO(w->last().wait().job().reason());
   INFO(w->last().wait().job().result_json());
   CHECK(w->last().wait().job().state() == api::SIGNALED);
+}
+
+// Runs an agent core in a child process with crash point `point` armed:
+// it submits `spec` and runs its loop until the crash point kills it.
+// Returns whether it died by SIGKILL.
+bool CrashAt(const CoreOptions& options, const std::string& point, const api::JobSpec& spec) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (!base::SetCrashPoint(point).ok()) ::_exit(2);
+    auto loop = io::Loop::Create();
+    if (!loop.ok()) ::_exit(3);
+    api::RecoveryReport report;
+    auto core = Core::Recover(loop->get(), io::PosixEnv(), options, &report);
+    if (!core.ok()) ::_exit(4);
+    (*core)->Start();
+    api::Request req;
+    *req.mutable_submit()->mutable_spec() = spec;
+    auto stream = std::make_shared<FakeStream>(RootPeer());
+    (*core)->Handle(req, {}, stream);
+    // Until the crash point fires (or a minute passes).
+    (void)(*loop)->RunUntil([] { return false; }, 60'000);
+    ::_exit(0);
+  }
+  int wstatus = 0;
+  REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  return WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL;
+}
+
+TEST_CASE("crashes around a submit's record: acknowledged means durable", "[agent][core]") {
+  Harness h;
+  REQUIRE(CrashAt(h.options, "agent.submit.before_append", Spec()));
+  h.Open();
+  CHECK(h.List(api::ListRequest()).jobs_size() == 0);
+  h.core.reset();
+  REQUIRE(CrashAt(h.options, "agent.submit.after_durable", Spec()));
+  h.Open();
+  api::ListReply list = h.List(api::ListRequest());
+  REQUIRE(list.jobs_size() == 1);
+  CHECK(list.jobs(0).state() == api::QUEUED);
+}
+
+TEST_CASE("crashes in a job's start and exit paths neither lose nor repeat it",
+          "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  for (const char* point : {"agent.start.after_starting", "agent.start.after_spawn",
+                            "agent.start.after_running", "agent.exit.before_record"}) {
+    DYNAMIC_SECTION(point) {
+      RealHarness h;
+      if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+      REQUIRE(CrashAt(h.options, point, ShellSpec("echo once >&2; exit 6")));
+      h.Open();
+      api::ListReply list = h.List(api::ListRequest());
+      REQUIRE(list.jobs_size() == 1);
+      const std::string id = list.jobs(0).job_id();
+      api::Request wait;
+      wait.mutable_wait()->set_job_id(id);
+      auto w = h.Call(wait);
+      REQUIRE(w->last().has_wait());
+      INFO(w->last().wait().job().reason());
+      CHECK(w->last().wait().job().state() == api::EXITED);
+      CHECK(w->last().wait().job().exit_code() == 6);
+      // It ran once: its stderr holds one line.
+      api::Request logs;
+      logs.mutable_logs()->set_job_id(id);
+      logs.mutable_logs()->set_stderr(true);
+      auto l = h.Call(logs);
+      std::string err;
+      for (const auto& r : l->replies) err += r.logs().data();
+      CHECK(err == "once\n");
+    }
+  }
 }
 
 }  // namespace
