@@ -643,17 +643,38 @@ void CoreImpl::CheckHung() {
 
 // ---- checkpoints, retention, shutdown ----
 
-std::string CoreImpl::SerializeCheckpoint() const {
-  api::Checkpoint cp;
-  cp.set_next_job_number(next_number_);
-  cp.mutable_jobs()->Reserve(static_cast<int>(jobs_.size()));
-  for (const auto& [id, job] : jobs_) {
-    api::JobEntry* e = cp.add_jobs();
-    *e = job->e;
-    // Kept small: a finished job's result stays in its result file.
-    if (IsTerminal(e->state())) e->clear_result_json();
+namespace {
+
+void AppendVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
   }
-  return cp.SerializeAsString();
+  out->push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+std::string CoreImpl::SerializeCheckpoint() {
+  // An api::Checkpoint, written entry by entry without copying the table:
+  // field 1 (jobs, length-delimited) for each job, then field 2
+  // (next_job_number, varint).
+  std::string out;
+  std::string entry;
+  for (const auto& [id, job] : jobs_) {
+    api::JobEntry& e = job->e;
+    // Kept small, in the checkpoint and in memory from now on: a finished
+    // job's result stays in its result file (ResultJsonOf reads it).
+    if (IsTerminal(e.state())) e.clear_result_json();
+    entry.clear();
+    e.AppendToString(&entry);
+    out.push_back(static_cast<char>((1 << 3) | 2));
+    AppendVarint(entry.size(), &out);
+    out += entry;
+  }
+  out.push_back(static_cast<char>(2 << 3));
+  AppendVarint(next_number_, &out);
+  return out;
 }
 
 void CoreImpl::MaybeCheckpoint(bool force, std::function<void()> done) {

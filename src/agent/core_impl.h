@@ -140,7 +140,7 @@ class CoreImpl : public Core {
   Result<uint64_t> AppendSync(const api::JobEvent& ev);
 
   // ---- checkpoints, retention, shutdown ----
-  std::string SerializeCheckpoint() const;
+  std::string SerializeCheckpoint();
   void MaybeCheckpoint(bool force, std::function<void()> done);
   void RunRetention();
   void MaybeFinishShutdown();
