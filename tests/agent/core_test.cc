@@ -978,6 +978,17 @@ TEST_CASE("a job runs through its monitor to EXITED with its exit code", "[agent
   std::string out;
   for (const auto& r : l->replies) out += r.logs().data();
   CHECK(out == "hello\n");
+  // After a clean stop (a checkpoint) the result is read from the job's
+  // result file.
+  const std::string result = w->last().wait().job().result_json();
+  CHECK_FALSE(result.empty());
+  bool done = false;
+  h.core->Shutdown([&] { done = true; });
+  h.RunUntil([&] { return done; });
+  h.Open();
+  CHECK(Phase(h.report, "wal replay")->counts().at("records") == 0);
+  CHECK(h.StatusOf(id).result_json() == result);
+  CHECK(h.StatusOf(id).exit_code() == 3);
 }
 
 TEST_CASE("a job whose monitor was SIGKILLed while the agent was away is lost",
