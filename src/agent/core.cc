@@ -319,7 +319,7 @@ std::string CoreImpl::ResultJsonOf(const Job& job) const {
   return out;
 }
 
-api::JobInfo CoreImpl::Info(const Job& job) const {
+api::JobInfo CoreImpl::Info(const Job& job, bool with_result) const {
   api::JobInfo info;
   const api::JobEntry& e = job.e;
   info.set_job_id(e.job_id());
@@ -330,7 +330,7 @@ api::JobInfo CoreImpl::Info(const Job& job) const {
   info.set_submit_wall_ns(e.submit_wall_ns());
   info.set_start_wall_ns(e.start_wall_ns());
   info.set_end_wall_ns(e.end_wall_ns());
-  info.set_result_json(ResultJsonOf(job));
+  if (with_result) info.set_result_json(ResultJsonOf(job));
   info.set_reason(e.reason());
   info.set_exit_code(e.exit_code());
   info.set_idempotency_key(e.idempotency_key());

@@ -41,6 +41,8 @@ inline constexpr size_t kMaxAllow = 4096;
 // Logs: bytes per reply, and how often a follower at EOF looks again.
 inline constexpr size_t kLogChunkBytes = 64 * 1024;
 inline constexpr uint64_t kLogPollMs = 100;
+// A List reply stops after the job that takes it past this many bytes.
+inline constexpr size_t kMaxListReplyBytes = 512 * 1024;
 // A result file bigger than this is not shown.
 inline constexpr size_t kMaxResultBytes = 1 << 20;
 
@@ -104,7 +106,7 @@ class CoreImpl : public Core {
   void QueueErase(Job* job);
   void ActiveInsert(Job* job);
   void ActiveErase(Job* job);
-  api::JobInfo Info(const Job& job) const;
+  api::JobInfo Info(const Job& job, bool with_result = true) const;
   std::string ResultJsonOf(const Job& job) const;
   // STATE/jobs/ID, opened below jobs_fd_ without following a link.
   Result<base::UniqueFd> OpenJobDir(const std::string& id) const;

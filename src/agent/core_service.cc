@@ -382,6 +382,14 @@ void CoreImpl::HandleSubmit(const api::Request& req, std::vector<base::UniqueFd>
   ev.set_state(api::QUEUED);
   ev.set_wall_ns(spec.submit_wall_ns());
   *ev.mutable_spec() = std::move(spec);
+  // One WAL record holds the spec: a spec too big for one is refused here.
+  const size_t record_bytes = ev.ByteSizeLong() + 16;
+  if (record_bytes > wal::WalOptions{}.max_record_bytes) {
+    next_number_--;
+    return Fail(stream, api::TOO_LARGE,
+                "the job spec is " + std::to_string(record_bytes) + " bytes; at most " +
+                    std::to_string(wal::WalOptions{}.max_record_bytes) + " fit one log record");
+  }
   WARDEN_CRASH_POINT("agent.submit.before_append");
   submits_in_flight_++;
   submits_in_flight_per_uid_[peer.uid]++;
@@ -403,7 +411,11 @@ void CoreImpl::HandleSubmit(const api::Request& req, std::vector<base::UniqueFd>
       counters_["submits_failed"]++;
       api::ErrorCode fail_code = api::UNAVAILABLE;
       std::string msg = "the job was not accepted: " + seq.status().ToString();
-      if (log_no_space() || seq.status().err() == ENOSPC) {
+      if (wal_->health().ok() && seq.status().code() == Code::kResourceExhausted) {
+        // The log's append queue is full: a refusal, not a failure.
+        fail_code = api::QUEUE_FULL;
+        msg = "the agent's log is busy; the job was not accepted; retry later";
+      } else if (log_no_space() || seq.status().err() == ENOSPC) {
         fail_code = api::NO_SPACE;
         msg = "no space left for the agent's log in " + wal_->dir() + "; the job was not accepted";
       }
@@ -449,6 +461,7 @@ void CoreImpl::HandleList(const api::Request& req, std::shared_ptr<Stream> strea
   std::set<int> states(list.states().begin(), list.states().end());
   api::Reply reply;
   api::ListReply* out = reply.mutable_list();
+  size_t bytes = 0;
   auto it = list.page_token().empty() ? jobs_.begin() : jobs_.upper_bound(list.page_token());
   for (; it != jobs_.end(); ++it) {
     const Job& job = *it->second;
@@ -463,11 +476,14 @@ void CoreImpl::HandleList(const api::Request& req, std::shared_ptr<Stream> strea
       }
     }
     if (!match) continue;
-    if (static_cast<uint32_t>(out->jobs_size()) == page) {
+    if (static_cast<uint32_t>(out->jobs_size()) == page || bytes >= kMaxListReplyBytes) {
       out->set_next_page_token(out->jobs(out->jobs_size() - 1).job_id());
       break;
     }
-    *out->add_jobs() = Info(job);
+    api::JobInfo* info = out->add_jobs();
+    // Results are for Status and Wait: a page of them could be megabytes.
+    *info = Info(job, /*with_result=*/false);
+    bytes += info->ByteSizeLong();
   }
   stream->Finish(std::move(reply));
 }

@@ -348,6 +348,17 @@ TEST_CASE("submits are validated and bounded", "[agent][core]") {
   CHECK(h.StatusOf(id).owner_uid() == 1000);
 }
 
+TEST_CASE("a spec too big for one log record is refused as too large", "[agent][core]") {
+  Harness h;
+  h.Open();
+  api::JobSpec spec = Spec();
+  for (int i = 0; i < 20; i++) spec.add_argv(std::string(60 * 1024, 'a'));
+  auto s = h.Submit(spec);
+  CHECK(s->code() == api::TOO_LARGE);
+  // The id was not used up.
+  CHECK(h.SubmitOk(Spec()) == MakeJobId(1));
+}
+
 TEST_CASE("the queue is bounded, in all and per uid", "[agent][core]") {
   Harness h;
   h.options.config.max_queued = 3;
