@@ -1191,5 +1191,36 @@ TEST_CASE("crashes in a job's start and exit paths neither lose nor repeat it",
   }
 }
 
+TEST_CASE("the orphan scan kills a live monitor that no job owns before removing its directory",
+          "[agent][core][root]") {
+  REQUIRE_REAL_MONITORS();
+  RealHarness h;
+  if (!h.ready()) WARDEN_SKIP("build/warden is missing (make build/warden)");
+  h.Open();
+  const std::string id = h.SubmitOk(ShellSpec("sleep 60"));
+  const std::string jd = JobDir(h.options.config.state_dir, id);
+  struct stat st {};
+  h.RunUntil([&] {
+    return h.StatusOf(id).state() == api::RUNNING && ::stat((jd + "/" + kBeganFile).c_str(), &st) == 0;
+  });
+  h.core.reset();
+  const pid_t pid = MonitorPid(h, id);
+  base::UniqueFd pidfd(base::PidfdOpen(pid));
+  REQUIRE(pidfd.valid());
+  // The log is lost (an operator removed it): no job owns the directory.
+  const std::string wal_dir = h.options.config.state_dir + "/" + kWalDir;
+  auto names = io::PosixEnv()->ListDir(wal_dir);
+  REQUIRE(names.ok());
+  const std::vector<std::string> wal_files = names.value();
+  for (const auto& name : wal_files) {
+    REQUIRE(::unlink((wal_dir + "/" + name).c_str()) == 0);
+  }
+  h.Open();
+  CHECK(Phase(h.report, "orphan scan")->counts().at("monitors_killed") == 1);
+  CHECK(::lstat(jd.c_str(), &st) != 0);
+  struct pollfd p {pidfd.get(), POLLIN, 0};
+  CHECK(::poll(&p, 1, 0) == 1);
+}
+
 }  // namespace
 }  // namespace warden::agent
