@@ -337,6 +337,32 @@ api::JobInfo CoreImpl::Info(const Job& job, bool with_result) const {
   return info;
 }
 
+Status CoreImpl::ReplayForFuzz(const std::string* snapshot,
+                               const std::vector<std::string>& records) {
+  if (snapshot != nullptr) WARDEN_RETURN_IF_ERROR(ApplySnapshot(*snapshot));
+  for (const std::string& r : records) {
+    api::JobEvent ev;
+    if (!ev.ParseFromString(r)) return Status::Error(Code::kCorruption, "record does not parse");
+    WARDEN_RETURN_IF_ERROR(Apply(ev));
+  }
+  size_t queued = 0, active = 0;
+  for (const auto& [id, job] : jobs_) {
+    WARDEN_CHECK(id == job->e.job_id() && ValidJobId(id));
+    WARDEN_CHECK(job->number < next_number_);
+    if (job->e.state() == api::QUEUED) queued++;
+    if (job->e.state() == api::STARTING || job->e.state() == api::RUNNING) active++;
+  }
+  WARDEN_CHECK(queue_.size() == queued);
+  WARDEN_CHECK(active_.size() == active);
+  CoreImpl copy(nullptr, nullptr, options_);
+  const std::string cp = SerializeCheckpoint();
+  WARDEN_CHECK(copy.ApplySnapshot(cp).ok());
+  WARDEN_CHECK(copy.jobs_.size() == jobs_.size());
+  WARDEN_CHECK(copy.queue_ == queue_ && copy.active_ == active_);
+  WARDEN_CHECK(copy.next_number_ == next_number_);
+  return Status::Ok();
+}
+
 // ---- appends ----
 
 bool CoreImpl::log_no_space() const {

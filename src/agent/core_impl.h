@@ -96,6 +96,11 @@ class CoreImpl : public Core {
               std::shared_ptr<Stream> stream) override;
   std::string Unavailable() const override;
 
+  // Fuzzing and tests: applies a checkpoint snapshot (when not null) and
+  // job records as recovery would, without a log; checks the table's
+  // invariants and that a checkpoint of it reads back the same.
+  Status ReplayForFuzz(const std::string* snapshot, const std::vector<std::string>& records);
+
  private:
   // ---- the table (core.cc) ----
   // Applies one durable record; the same code for replay and live appends.
