@@ -420,22 +420,23 @@ void CoreImpl::Announce(const Job& job) {
   event.set_state(job.e.state());
   event.set_wall_ns(WallNs());
   event.set_owner_uid(job.e.owner_uid());
-  for (size_t i = 0; i < subscribers_.size();) {
-    EventSubscriber& s = subscribers_[i];
-    if (!s.root && s.uid != job.e.owner_uid()) {
-      ++i;
-      continue;
-    }
+  // A copy: Send may close a stream, whose on_close edits subscribers_.
+  const std::vector<EventSubscriber> subscribers = subscribers_;
+  std::vector<std::shared_ptr<Stream>> gone;
+  for (const EventSubscriber& s : subscribers) {
+    if (!s.root && s.uid != job.e.owner_uid()) continue;
     api::Reply reply;
     *reply.mutable_event() = event;
-    if (s.stream->closed() || !s.stream->Send(std::move(reply))) {
-      subscribers_.erase(subscribers_.begin() + static_cast<ptrdiff_t>(i));
-      continue;
-    }
-    ++i;
+    if (s.stream->closed() || !s.stream->Send(std::move(reply))) gone.push_back(s.stream);
+  }
+  if (!gone.empty()) {
+    std::erase_if(subscribers_, [&](const EventSubscriber& s) {
+      return std::find(gone.begin(), gone.end(), s.stream) != gone.end();
+    });
   }
   if (!IsTerminal(job.e.state())) return;
   Job* j = Find(job.e.job_id());
+  if (j == nullptr) return;
   std::vector<std::shared_ptr<Stream>> waiters = std::move(j->waiters);
   j->waiters.clear();
   for (auto& w : waiters) {
