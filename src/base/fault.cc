@@ -77,6 +77,11 @@ const std::vector<std::string>& KnownCrashPoints() {
       "commit.after_dirsync", "txn.after_temps",      "txn.after_intent",
       "txn.after_rename",     "txn.before_done",      "heartbeat.before_commit",
       "launch.after_clone",
+      // The agent's job core (agent/core.cc).
+      "agent.submit.before_append", "agent.submit.after_durable", "agent.start.after_starting",
+      "agent.start.after_spawn", "agent.start.after_running", "agent.exit.before_record",
+      "agent.exit.after_record", "agent.checkpoint.before", "agent.checkpoint.after",
+      "agent.retention.after_record",
   };
   return kPoints;
 }
