@@ -162,7 +162,9 @@ Status CoreImpl::OpenWal(api::RecoveryReport* report) {
     return Apply(ev).Wrap("record " + std::to_string(seq));
   };
   const std::string dir = state_dir_ + "/" + kWalDir;
-  Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(loop_, env_, dir, wal::WalOptions{}, handler);
+  wal::WalOptions wal_options;
+  wal_options.segment_bytes = config_.wal_segment_bytes;
+  Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(loop_, env_, dir, wal_options, handler);
   if (!w.ok()) {
     return w.take_status().Wrap("the agent's log cannot be opened; if it is damaged, "
                                 "`warden agent --repair` cuts it back to its last good record");
