@@ -185,6 +185,9 @@ job_state() { wa status "$1" --json | jq -r .state; }
 }
 
 @test "agent: 20 running jobs survive SIGKILL of the agent and end with their own exit codes" {
+  write_config '[scheduler]' 'max_running = 20'
+  # Each job runs as a uid of its own: the ledger is everyone's.
+  install -m 0666 /dev/null "$T/shared/ledger"
   start_agent
   declare -a ids
   for i in $(seq 0 19); do
@@ -302,7 +305,7 @@ job_state() { wa status "$1" --json | jq -r .state; }
 # restarted agent. The job runs exactly once and ends with its own status.
 crash_cycle() {
   local point=$1 key=k-$1 id
-  rm -f "$T/shared/ledger"
+  install -m 0666 /dev/null "$T/shared/ledger"
   start_agent "WARDEN_FAULT=$point"
   wa submit --json --idempotency-key "$key" --bind "$T/shared" /shared -- \
     /bin/sh -c 'echo "$0" >> /shared/ledger; exit 3' "$point" >"$T/submit.out" 2>&1 || true
@@ -329,12 +332,12 @@ crash_cycle() {
 
 @test "agent: ENOSPC on the WAL refuses submits, keeps serving reads, loses nothing acknowledged" {
   mkdir "$ST"
-  mount -t tmpfs -o size=4m warden-agent-test "$ST" || skip "cannot mount a tmpfs here"
+  mount -t tmpfs -o size=4m,mode=0700 warden-agent-test "$ST" || skip "cannot mount a tmpfs here"
   write_config '[wal]' 'segment_bytes = 65536' '[scheduler]' 'hold = true'
   start_agent
   ids=()
   refused=0
-  for i in $(seq 400); do
+  for i in $(seq 3000); do
     if out=$(wa submit --json --label n="$i" -- /bin/true 2>&1); then
       ids+=("$(echo "$out" | jq -r .job_id)")
     else

@@ -54,6 +54,13 @@ struct AgentConfig {
   bool may_change_sysctls = false;
 };
 
+// The largest WAL record (a submit's spec must fit one): 1 MiB, or a
+// quarter of a segment when segments are smaller than 4 MiB.
+inline uint32_t WalMaxRecordBytes(const AgentConfig& c) {
+  const uint64_t quarter = c.wal_segment_bytes / 4;
+  return quarter < (1u << 20) ? static_cast<uint32_t>(quarter) : (1u << 20);
+}
+
 // Reads `path`. A missing file is the defaults only when `missing_ok`
 // (the default path); a named file must exist.
 Result<AgentConfig> LoadAgentConfig(const std::string& path, bool missing_ok);

@@ -164,6 +164,7 @@ Status CoreImpl::OpenWal(api::RecoveryReport* report) {
   const std::string dir = state_dir_ + "/" + kWalDir;
   wal::WalOptions wal_options;
   wal_options.segment_bytes = config_.wal_segment_bytes;
+  wal_options.max_record_bytes = WalMaxRecordBytes(config_);
   Result<std::unique_ptr<wal::Wal>> w = wal::Wal::Open(loop_, env_, dir, wal_options, handler);
   if (!w.ok()) {
     return w.take_status().Wrap("the agent's log cannot be opened; if it is damaged, "

@@ -384,11 +384,11 @@ void CoreImpl::HandleSubmit(const api::Request& req, std::vector<base::UniqueFd>
   *ev.mutable_spec() = std::move(spec);
   // One WAL record holds the spec: a spec too big for one is refused here.
   const size_t record_bytes = ev.ByteSizeLong() + 16;
-  if (record_bytes > wal::WalOptions{}.max_record_bytes) {
+  if (record_bytes > WalMaxRecordBytes(config_)) {
     next_number_--;
     return Fail(stream, api::TOO_LARGE,
                 "the job spec is " + std::to_string(record_bytes) + " bytes; at most " +
-                    std::to_string(wal::WalOptions{}.max_record_bytes) + " fit one log record");
+                    std::to_string(WalMaxRecordBytes(config_)) + " fit one log record");
   }
   WARDEN_CRASH_POINT("agent.submit.before_append");
   submits_in_flight_++;

@@ -7,10 +7,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "agent/job_dir.h"
 #include "io/env.h"
 
 namespace warden::agent {
+
+namespace {
+
+std::string OctalMode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+}  // namespace
 
 Status MakeStateDir(const std::string& dir) {
   struct stat st;
@@ -25,8 +37,8 @@ Status MakeStateDir(const std::string& dir) {
     if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) {
       return Status::Error(Code::kPermissionDenied,
                            "state directory " + dir + " is owned by uid " + std::to_string(st.st_uid) +
-                               " with mode " + std::to_string(st.st_mode & 07777) +
-                               " (decimal): another user could rewrite the agent's log or plant "
+                               " with mode " + OctalMode(st.st_mode) +
+                               ": another user could rewrite the agent's log or plant "
                                "links in it; make it owned by the agent's user and not writable "
                                "by group or others");
     }
