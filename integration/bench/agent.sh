@@ -93,10 +93,10 @@ config "$T/jobs.toml" '[scheduler]' 'max_running = 4'
 start "$T/s2" "$T/s2.sock" "$T/jobs.toml" >/dev/null
 export WARDEN_CACHE_DIR=$T/cache WARDEN_POLICY_DIR=$root/policies
 # One warm-up of each path, so that the seccomp cache and page cache are warm for both.
-"$W" submit --socket "$T/s2.sock" --policy default --wait -- /bin/true
+"$W" submit --socket "$T/s2.sock" --policy default --wait -- /bin/true >/dev/null
 "$W" run --policy default -- /bin/true
 t0=$(date +%s.%N)
-seq "$n" | xargs -P4 -I{} "$W" submit --socket "$T/s2.sock" --policy default --wait -- /bin/true
+seq "$n" | xargs -P4 -I{} "$W" submit --socket "$T/s2.sock" --policy default --wait -- /bin/true >/dev/null
 t1=$(date +%s.%N)
 seq "$n" | xargs -P4 -I{} "$W" run --policy default -- /bin/true
 t2=$(date +%s.%N)

@@ -127,12 +127,9 @@ void Append(warden::wal::Wal* w, const api::JobEvent& ev) {
   warden::wal::Payload p;
   p.mutable_blob()->set_kind(warden::agent::kJobEventKind);
   p.mutable_blob()->set_data(ev.SerializeAsString());
-  bool done = false;
-  w->Append(p, [&](warden::Result<uint64_t> seq) {
+  w->Append(p, [](warden::Result<uint64_t> seq) {
     if (!seq.ok()) Die("append: " + seq.status().ToString());
-    done = true;
   });
-  (void)done;
 }
 
 int Fill(int argc, char** argv) {
@@ -201,11 +198,11 @@ int Fill(int argc, char** argv) {
       ::close(fd);
     }
     if ((w->get())->queue_depth() >= 2048) {
-      warden::Status st = (*loop)->RunUntil([&] { return (w->get())->queue_depth() == 0; }, -1);
+      warden::Status st = (*loop)->RunUntil([&] { return (w->get())->queue_depth() == 0; }, 600000);
       if (!st.ok()) Die(st.ToString());
     }
   }
-  warden::Status st = (*loop)->RunUntil([&] { return (w->get())->queue_depth() == 0; }, -1);
+  warden::Status st = (*loop)->RunUntil([&] { return (w->get())->queue_depth() == 0; }, 600000);
   if (!st.ok()) Die(st.ToString());
   std::printf("filled %s: %llu finished, %llu queued\n", state.c_str(),
               static_cast<unsigned long long>(finished), static_cast<unsigned long long>(queued));

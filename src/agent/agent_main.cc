@@ -302,6 +302,7 @@ int Main(int argc, char** argv) {
   if (!core.ok()) return Fail(core.status());
 
   if (args.recover_only) {
+    (*core)->FinishOrphanSweep();
     report.set_total_micros(NowMicros() - t0);
     if (args.json) {
       std::printf("%s\n", ReportJson(report).c_str());

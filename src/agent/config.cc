@@ -19,6 +19,7 @@
 
 #include "base/fd.h"
 #include "base/file.h"
+#include "agent/state_dir.h"
 #include "policy/layer.h"
 #include "policy/loader.h"
 #include "policy_data/parse_util.h"
@@ -490,8 +491,7 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path, bool missing_ok) {
       ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0)) {
     return Status::Error(Code::kPermissionDenied,
                          "agent config \"" + path + "\" is owned by uid " + std::to_string(st.st_uid) +
-                             " with mode " + std::to_string(st.st_mode & 07777) +
-                             " (decimal) and group " + std::to_string(st.st_gid) +
+                             " with mode " + OctalMode(st.st_mode) + " and group " + std::to_string(st.st_gid) +
                              ": another user could rewrite it; make it owned by root and not "
                              "writable by group or others");
   }

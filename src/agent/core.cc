@@ -103,6 +103,7 @@ CoreImpl::CoreImpl(io::Loop* loop, io::Env* env, const CoreOptions& options)
 
 CoreImpl::~CoreImpl() {
   alive_.reset();
+  if (sweep_dir_ != nullptr) ::closedir(sweep_dir_);
   if (hung_timer_ != 0) loop_->CancelTimer(hung_timer_);
   if (retention_timer_ != 0) loop_->CancelTimer(retention_timer_);
   for (auto& [id, job] : jobs_) {
@@ -464,6 +465,12 @@ void CoreImpl::Start() {
   ArmRetentionTimer();
   RunRetention();
   Schedule();
+  // The sweep's first slice on the loop's next turn, after READY.
+  std::weak_ptr<bool> alive = alive_;
+  loop_->Post([this, alive] {
+    if (alive.expired()) return;
+    SweepOrphans();
+  });
 }
 
 void CoreImpl::ArmHungTimer() {

@@ -37,8 +37,11 @@ class Core : public Service {
 
   // The full report (with the daemon's own phases), for Stats.
   virtual void SetRecoveryReport(const api::RecoveryReport& report) = 0;
-  // Starts scheduling queued jobs (unless config.hold).
+  // Starts scheduling queued jobs (unless config.hold), and the orphan
+  // sweep of job directories that no record owns (a slice per loop turn).
   virtual void Start() = 0;
+  // Runs the whole orphan sweep now (`--recover-only`, tests).
+  virtual void FinishOrphanSweep() = 0;
   // SIGTERM: new submits are refused; `done` runs once every submit
   // already accepted has been answered. Running jobs keep running.
   virtual void Shutdown(std::function<void()> done) = 0;

@@ -6,6 +6,7 @@
 #ifndef WARDEN_AGENT_CORE_IMPL_H_
 #define WARDEN_AGENT_CORE_IMPL_H_
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -89,6 +90,10 @@ class CoreImpl : public Core {
   // Core
   void SetRecoveryReport(const api::RecoveryReport& report) override { report_ = report; }
   void Start() override;
+  void FinishOrphanSweep() override {
+    while (SweepStep(kSweepSlice)) {
+    }
+  }
   void Shutdown(std::function<void()> done) override;
   void SetOnFatal(std::function<void(const Status&)> cb) override { on_fatal_ = std::move(cb); }
   // Service (core_service.cc)
@@ -143,6 +148,12 @@ class CoreImpl : public Core {
   Status OpenWal(api::RecoveryReport* report);
   Status ReadoptAndCollect(api::RecoveryReport* report);
   void OrphanScan(api::RecoveryReport* report);
+  // The job directories' part of the orphan scan, kSweepSlice entries of
+  // jobs/ per loop turn from Start on; SweepStep reads one slice and
+  // returns whether more remain.
+  static constexpr size_t kSweepSlice = 4096;
+  void SweepOrphans();
+  bool SweepStep(size_t budget);
   Status Requeue(api::RecoveryReport* report);
   Result<uint64_t> AppendSync(const api::JobEvent& ev);
 
@@ -210,6 +221,9 @@ class CoreImpl : public Core {
   io::TimerId hung_timer_ = 0;
   io::TimerId retention_timer_ = 0;
   bool retention_in_flight_ = false;
+  DIR* sweep_dir_ = nullptr;  // jobs/, while the orphan sweep runs
+  int64_t sweep_start_ns_ = 0;
+  uint64_t sweep_entries_ = 0, sweep_removed_ = 0, sweep_killed_ = 0, sweep_failed_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -295,57 +295,27 @@ Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
 
 void CoreImpl::OrphanScan(api::RecoveryReport* report) {
   const int64_t t0 = base::MonotonicNs();
+  // Job directories: the sweep below, which reads jobs/ a slice at a time
+  // from the loop once the agent serves (Start), so that a state of 100,000
+  // finished jobs does not hold up READY by the time one getdents pass over
+  // them takes. A directory that no record owns is left by a crash between
+  // retention's record and its removal, or by a repaired log; nothing that
+  // runs can need it, and no job is started or re-adopted through it.
   uint64_t removed = 0, killed = 0, failed = 0;
-  const std::string jobs_dir = state_dir_ + "/" + kJobsDir;
-  {
-    const base::UniqueFd* dir = &jobs_fd_;
-    std::vector<std::string> names;
-    int dup_fd = ::fcntl(dir->get(), F_DUPFD_CLOEXEC, 0);
-    DIR* d = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
-    if (d == nullptr) {
-      if (dup_fd >= 0) ::close(dup_fd);
-      WLOG_ERROR("", "orphan scan: cannot list " + jobs_dir + ": " + std::strerror(errno));
-      failed++;
-    } else {
-      while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n == "." || n == "..") continue;
-        if (jobs_.count(n) > 0) continue;
-        names.push_back(n);
-        if (names.size() > 1'000'000) break;
-      }
-      ::closedir(d);
-    }
-    for (const std::string& n : names) {
-      if (ValidJobId(n)) {
-        // A monitor may still hold its lock (a job whose records were
-        // lost with a repaired log): it dies before its directory goes.
-        Result<Probe> probe = ops_.probe(state_dir_, n, config_.hung_after_ms);
-        if (probe.ok() && (probe->fate == MonitorFate::kAlive || probe->fate == MonitorFate::kHung)) {
-          Status st = KillMonitorAndWait(probe->pidfd.get(), n);
-          if (!st.ok()) {
-            WLOG_ERROR(n, "orphan scan: " + st.ToString());
-            failed++;
-            continue;
-          }
-          killed++;
-        }
-      }
-      Status st = RemoveTreeAt(dir->get(), n);
-      if (!st.ok()) {
-        WLOG_ERROR(n, "orphan scan: " + st.Wrap(jobs_dir).ToString());
-        failed++;
-        continue;
-      }
-      WLOG_INFO(n, "orphan scan: removed " + jobs_dir + "/" + n + ", which no job owns");
-      removed++;
-    }
+  int dup_fd = ::fcntl(jobs_fd_.get(), F_DUPFD_CLOEXEC, 0);
+  sweep_dir_ = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+  if (sweep_dir_ == nullptr) {
+    if (dup_fd >= 0) ::close(dup_fd);
+    WLOG_ERROR("", "orphan scan: cannot list " + state_dir_ + "/" + kJobsDir + ": " +
+                       std::strerror(errno));
+    failed++;
   }
   const GcReport gc = launcher_->Gc();
   for (const std::string& e : gc.errors) WLOG_WARN("", "orphan scan: gc: " + e);
   for (const std::string& r : gc.removed) WLOG_INFO("", "orphan scan: gc removed " + r);
   api::RecoveryPhase* phase = AddPhase(report, "orphan scan", ElapsedMicros(t0));
   (*phase->mutable_counts())["dirs_removed"] = removed;
+  (*phase->mutable_counts())["dirs_sweep_deferred"] = sweep_dir_ != nullptr ? 1 : 0;
   (*phase->mutable_counts())["monitors_killed"] = killed;
   (*phase->mutable_counts())["errors"] = failed;
   (*phase->mutable_counts())["gc_removed"] = gc.removed.size();
@@ -380,6 +350,78 @@ Status CoreImpl::Requeue(api::RecoveryReport* report) {
   LogPhase(*phase);
   requeue_ids_.clear();
   return Status::Ok();
+}
+
+bool CoreImpl::SweepStep(size_t budget) {
+  if (sweep_dir_ == nullptr) return false;
+  if (sweep_start_ns_ == 0) sweep_start_ns_ = base::MonotonicNs();
+  std::vector<std::string> names;
+  bool more = true;
+  for (size_t i = 0; i < budget; i++) {
+    errno = 0;
+    const dirent* e = ::readdir(sweep_dir_);
+    if (e == nullptr) {
+      if (errno != 0) {
+        WLOG_ERROR("", std::string("orphan sweep: reading the jobs directory: ") + std::strerror(errno));
+        sweep_failed_++;
+      }
+      more = false;
+      break;
+    }
+    sweep_entries_++;
+    std::string n = e->d_name;
+    if (n == "." || n == ".." || jobs_.count(n) > 0) continue;
+    names.push_back(std::move(n));
+  }
+  const std::string jobs_dir = state_dir_ + "/" + kJobsDir;
+  for (const std::string& n : names) {
+    if (jobs_.count(n) > 0) continue;
+    if (ValidJobId(n)) {
+      // A monitor may still hold its lock (a job whose records were lost
+      // with a repaired log): it dies before its directory goes.
+      Result<Probe> probe = ops_.probe(state_dir_, n, config_.hung_after_ms);
+      if (probe.ok() && (probe->fate == MonitorFate::kAlive || probe->fate == MonitorFate::kHung)) {
+        Status st = KillMonitorAndWait(probe->pidfd.get(), n);
+        if (!st.ok()) {
+          WLOG_ERROR(n, "orphan sweep: " + st.ToString());
+          sweep_failed_++;
+          continue;
+        }
+        sweep_killed_++;
+      }
+    }
+    Status st = RemoveTreeAt(jobs_fd_.get(), n);
+    if (!st.ok()) {
+      if (st.err() == ENOENT) continue;  // retention removed it meanwhile
+      WLOG_ERROR(n, "orphan sweep: " + st.Wrap(jobs_dir).ToString());
+      sweep_failed_++;
+      continue;
+    }
+    WLOG_INFO(n, "orphan sweep: removed " + jobs_dir + "/" + n + ", which no job owns");
+    sweep_removed_++;
+  }
+  if (!more) {
+    ::closedir(sweep_dir_);
+    sweep_dir_ = nullptr;
+    counters_["orphan_sweep_entries"] = sweep_entries_;
+    counters_["orphan_sweep_removed"] = sweep_removed_;
+    counters_["orphan_sweep_monitors_killed"] = sweep_killed_;
+    counters_["orphan_sweep_errors"] = sweep_failed_;
+    WLOG_INFO("", "orphan sweep: " + std::to_string(sweep_entries_) + " entries of " + jobs_dir +
+                      ", removed " + std::to_string(sweep_removed_) + ", monitors killed " +
+                      std::to_string(sweep_killed_) + ", errors " + std::to_string(sweep_failed_) +
+                      ", in " + std::to_string(ElapsedMicros(sweep_start_ns_)) + " us");
+  }
+  return more;
+}
+
+void CoreImpl::SweepOrphans() {
+  if (!SweepStep(kSweepSlice)) return;
+  std::weak_ptr<bool> alive = alive_;
+  loop_->Post([this, alive] {
+    if (alive.expired()) return;
+    SweepOrphans();
+  });
 }
 
 }  // namespace warden::agent

@@ -34,6 +34,7 @@
 
 #include "agent/frame.h"
 #include "agent/peer.h"
+#include "agent/state_dir.h"
 #include "base/clock.h"
 #include "base/errno_text.h"
 #include "base/file.h"
@@ -787,8 +788,7 @@ Result<std::unique_ptr<Server>> Server::Listen(io::Loop* loop, const ServerOptio
     return Status::Error(Code::kPermissionDenied,
                          "the socket's directory \"" + parts.dir + "\" is owned by uid " +
                              std::to_string(dst.st_uid) + " with mode " +
-                             std::to_string(dst.st_mode & 07777) +
-                             " (decimal): another user could replace the socket; make it owned "
+                             OctalMode(dst.st_mode) + ": another user could replace the socket; make it owned "
                              "by the agent's user and not writable by group or others");
   }
   WARDEN_ASSIGN_OR_RETURN(struct sockaddr_un addr, AddrAt(impl->dir_fd.get(), parts.name, shown));

@@ -14,15 +14,11 @@
 
 namespace warden::agent {
 
-namespace {
-
-std::string OctalMode(mode_t mode) {
+std::string OctalMode(unsigned mode) {
   char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
   return buf;
 }
-
-}  // namespace
 
 Status MakeStateDir(const std::string& dir) {
   struct stat st;

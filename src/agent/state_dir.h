@@ -11,6 +11,9 @@
 
 namespace warden::agent {
 
+// A file mode's permission bits as ls and chmod write them ("0755").
+std::string OctalMode(unsigned mode);
+
 // Makes DIR (0700) and its parent's entry durable. An existing DIR must be
 // a directory (not a symlink) owned by the agent's user and not writable by
 // group or others: whoever may write in it could rewrite the WAL or plant

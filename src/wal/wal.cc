@@ -177,6 +177,15 @@ Status Wal::Recover(const ReplayHandler& handler) {
   last_acked_seq_ = next_seq_ - 1;
   recovery_.last_seq = last_acked_seq_;
   recovery_.segments = segments_.size();
+  // The checkpoint covers every record, yet the active segment holds some
+  // (a checkpoint taken while appends were queued, or by an older
+  // version): a new segment lets them go now, so that the next Open reads
+  // none of what the checkpoint covers.
+  if (snapshot_seq > 0 && last_acked_seq_ == snapshot_seq &&
+      active_offset_ > kSegmentHeaderBytes) {
+    WARDEN_RETURN_IF_ERROR(CreateSegment(segments_.back().id + 1, next_seq_));
+    WARDEN_RETURN_IF_ERROR(DeleteObsolete(snapshot_seq));
+  }
   return Status::Ok();
 }
 
@@ -384,9 +393,24 @@ void Wal::Checkpoint(std::string snapshot, uint64_t covered_seq, io::StatusCallb
                      if (alive.expired() || !*alive.lock()) return;
                      if (!st.ok()) return cb(std::move(st).Wrap("wal: checkpoint"));
                      WARDEN_CRASH_POINT("wal.checkpoint_committed");
-                     // The active segment may hold records past the
-                     // snapshot; start a new one so it can go next time.
-                     roll_requested_ = true;
+                     // When the snapshot covers every record (nothing
+                     // queued or in flight: a quiet log, an agent's
+                     // shutdown), a new segment now lets the active one go
+                     // at once, so that the next Open scans none of what
+                     // the snapshot covers. Otherwise the active segment
+                     // may hold records past the snapshot; the next batch
+                     // starts a new one so that it can go next time.
+                     if (!flushing_ && pending_.empty() && in_flight_.empty() &&
+                         covered_seq == last_acked_seq_ && failed_.ok() &&
+                         active_offset_ > kSegmentHeaderBytes) {
+                       Status roll = CreateSegment(segments_.back().id + 1, next_seq_);
+                       if (!roll.ok()) {
+                         Fail(roll);
+                         return cb(std::move(roll).Wrap("wal: start a new segment"));
+                       }
+                     } else {
+                       roll_requested_ = true;
+                     }
                      cb(DeleteObsolete(covered_seq).Wrap("wal: checkpoint cleanup"));
                    });
 }
