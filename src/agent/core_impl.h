@@ -55,6 +55,13 @@ uint64_t ElapsedMicros(int64_t since_ns);
 // symlink (core_recover.cc).
 Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0);
 
+// What admission needs of a policy (CoreImpl::PolicyLimits).
+struct AdmitLimits {
+  std::string stamp;  // the files' identity and times when it was loaded
+  uint64_t memory_bytes = 0;
+  uint64_t pids = 0;
+};
+
 struct Job {
   // Takes a checkpoint's entry as it is (no copy: recovery of 100,000 jobs
   // allocates once per job).
@@ -170,6 +177,7 @@ class CoreImpl : public Core {
   Status Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>& fds, const Peer& peer,
                    api::ErrorCode* code);
   Status Admit(api::JobSpec* spec, api::ErrorCode* code);
+  Result<AdmitLimits> PolicyLimits(const std::string& name);
   void HandleStatus(const api::Request& req, std::shared_ptr<Stream> stream);
   void HandleList(const api::Request& req, std::shared_ptr<Stream> stream);
   void HandleWait(const api::Request& req, std::shared_ptr<Stream> stream);
@@ -192,6 +200,7 @@ class CoreImpl : public Core {
   MonitorOps ops_;
   std::unique_ptr<wal::Wal> wal_;
   std::unique_ptr<Launcher> launcher_;
+  std::map<std::string, AdmitLimits> policy_limits_;  // PolicyLimits' cache, by name
 
   std::map<std::string, std::unique_ptr<Job>> jobs_;  // by id: job-number order
   std::set<std::pair<int64_t, uint64_t>> queue_;      // (-priority, number)

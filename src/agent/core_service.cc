@@ -271,11 +271,43 @@ Status CoreImpl::Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>
   return Status::Ok();
 }
 
+// A policy's limits, loaded once per version of its file: loading
+// validates the whole policy and hashes it, which costs more than the rest
+// of a submit. The entry is used while the policy directory and the
+// policy's file (none for a shipped policy) keep their identity and
+// modification time; an edit, a rename over it or a new file in the
+// directory loads it again. (A policy that another extends is checked
+// through the directory's time only: rename a new version into place.)
+Result<AdmitLimits> CoreImpl::PolicyLimits(const std::string& name) {
+  const std::string& dir =
+      launcher_->options().policy_dir.empty() ? PolicyDirectory() : launcher_->options().policy_dir;
+  auto stamp = [](const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::string("-");
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec);
+  };
+  std::string key = stamp(dir);
+  if (name.find('/') == std::string::npos) key += "|" + stamp(dir + "/" + name + ".toml");
+  auto it = policy_limits_.find(name);
+  if (it != policy_limits_.end() && it->second.stamp == key) return it->second;
+  Result<Policy> policy = launcher_->LoadPolicy(name);
+  if (!policy.ok()) return policy.take_status();
+  AdmitLimits limits;
+  limits.stamp = key;
+  limits.memory_bytes = policy->cgroup.memory_max_bytes.value.value_or(0);
+  limits.pids = policy->cgroup.pids_max.value.value_or(0);
+  if (policy_limits_.size() >= 256) policy_limits_.clear();
+  policy_limits_[name] = limits;
+  return limits;
+}
+
 Status CoreImpl::Admit(api::JobSpec* spec, api::ErrorCode* code) {
   // Without a policy the monitor picks one by program; admission counts
   // the default policy's limits (the agent does not read the program).
   const std::string name = spec->policy().empty() ? "default" : spec->policy();
-  Result<Policy> policy = launcher_->LoadPolicy(name);
+  Result<AdmitLimits> policy = PolicyLimits(name);
   if (!policy.ok()) {
     *code = spec->policy().empty() || spec->policy().find('/') != std::string::npos
                 ? api::BAD_REQUEST
@@ -283,11 +315,9 @@ Status CoreImpl::Admit(api::JobSpec* spec, api::ErrorCode* code) {
     return policy.take_status().Wrap("policy \"" + name.substr(0, 256) +
                                       "\" is neither shipped nor in the agent's policy directory");
   }
-  const uint64_t memory = spec->has_memory_bytes()
-                              ? spec->memory_bytes().value()
-                              : policy->cgroup.memory_max_bytes.value.value_or(0);
-  const uint64_t pids = spec->has_pids() ? spec->pids().value()
-                                         : policy->cgroup.pids_max.value.value_or(0);
+  const uint64_t memory =
+      spec->has_memory_bytes() ? spec->memory_bytes().value() : policy->memory_bytes;
+  const uint64_t pids = spec->has_pids() ? spec->pids().value() : policy->pids;
   spec->set_admit_memory_bytes(memory);
   spec->set_admit_pids(pids);
   *code = api::NEVER_FITS;
