@@ -372,8 +372,12 @@ Result<SpawnedMonitor> SpawnMonitor(const SpawnRequest& request) {
     }
   }
   WARDEN_RETURN_IF_ERROR(base::CheckReplaceableFile(dir.get(), kSpecFile, shown(kSpecFile)));
+  // Renamed into place but not synced: the spec's durable copy is the
+  // job's QUEUED record. After a power loss a `began` made durable (which
+  // also makes this name durable) decides the job as lost, never as one
+  // to start again from a spec whose bytes may be gone.
   WARDEN_RETURN_IF_ERROR(
-      base::ReplaceFileAt(dir.get(), kSpecFile, spec, 0600, shown(kSpecFile), /*durable=*/true));
+      base::ReplaceFileAt(dir.get(), kSpecFile, spec, 0600, shown(kSpecFile), /*durable=*/false));
 
   // Everything the forked processes use is built now: they allocate nothing.
   std::string args[] = {"warden", "monitor", request.state_dir, id, std::to_string(kLockFd)};
