@@ -215,16 +215,28 @@ job_state() { wa status "$1" --json | jq -r .state; }
 
 @test "agent: a monitor SIGKILLed makes its job lost, its sandbox gone, nothing left" {
   start_agent
-  id=$(wa submit --json --bind "$T/shared" /shared -- /bin/sh -c 'echo $$ > /shared/pid; exec sleep 600' | jq -r .job_id)
-  for _ in $(seq 600); do [ -s "$ST/jobs/$id/monitor" ] && [ -s "$T/shared/pid" ] && break; sleep 0.1; done
+  tag=$((600000 + RANDOM))
+  id=$(wa submit --json --bind "$T/shared" /shared -- /bin/sh -c "echo up > /shared/up; exec sleep $tag" | jq -r .job_id)
+  for _ in $(seq 600); do [ -s "$ST/jobs/$id/monitor" ] && [ -s "$T/shared/up" ] && break; sleep 0.1; done
   mon=$(cut -d' ' -f1 "$ST/jobs/$id/monitor")
+  pgrep -f "^sleep $tag\$" >/dev/null
+  cgroups_before=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "warden-*-$id" 2>/dev/null | wc -l)
+  [ "$cgroups_before" -gt 0 ]
   kill -9 "$mon"
   run wa wait "$id"
   [ "$status" -eq 125 ]
   [ "$(job_state "$id")" = lost ]
   [[ "$(wa status "$id" --json | jq -r .reason)" == *monitor* ]]
-  # The sleep (pid 1's child in the sandbox) died with its monitor.
-  ! pgrep -f 'sleep 600' >/dev/null
+  # The sandbox died with its monitor (60 s hang guard).
+  for _ in $(seq 600); do pgrep -f "^sleep $tag\$" >/dev/null || break; sleep 0.1; done
+  ! pgrep -f "^sleep $tag\$" >/dev/null
+  # What the dead monitor's sandbox had (its cgroups) goes too, once the
+  # sandbox is gone (60 s hang guard).
+  for _ in $(seq 600); do
+    [ "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "warden-*-$id" 2>/dev/null | wc -l)" -eq 0 ] && break
+    sleep 0.1
+  done
+  [ "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "warden-*-$id" 2>/dev/null | wc -l)" -eq 0 ]
 }
 
 @test "agent: recover-only prints the recovery report with every phase" {
@@ -362,4 +374,23 @@ crash_cycle() {
   done
   stop_agent
   umount "$ST"
+}
+
+@test "agent: a monitor that stops beating while it lives is killed and its job is lost: monitor hung" {
+  start_agent
+  tag=$((600000 + RANDOM))
+  id=$(wa submit --json --bind "$T/shared" /shared -- /bin/sh -c "echo up > /shared/up; exec sleep $tag" | jq -r .job_id)
+  for _ in $(seq 600); do [ -s "$ST/jobs/$id/monitor" ] && [ -s "$T/shared/up" ] && break; sleep 0.1; done
+  mon=$(cut -d' ' -f1 "$ST/jobs/$id/monitor")
+  pgrep -f "^sleep $tag\$" >/dev/null
+  # Stopped, the monitor lives but beats no more (hung_after is 2 s here).
+  kill -STOP "$mon"
+  run wa wait "$id"
+  [ "$status" -eq 125 ]
+  [ "$(job_state "$id")" = lost ]
+  [[ "$(wa status "$id" --json | jq -r .reason)" == *"monitor hung"* ]]
+  wait_pid_gone "$mon"
+  # The sandbox died with its monitor (60 s hang guard).
+  for _ in $(seq 600); do pgrep -f "^sleep $tag\$" >/dev/null || break; sleep 0.1; done
+  ! pgrep -f "^sleep $tag\$" >/dev/null
 }

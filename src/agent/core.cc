@@ -622,10 +622,29 @@ void CoreImpl::OnMonitorExited(const std::string& id) {
            "the job's monitor exited before the launch began: " + result.status().ToString());
   } else if (probe.ok() && probe->fate == MonitorFate::kLost && !probe->reason.empty()) {
     EndJob(id, api::LOST, -1, "", probe->reason);
+    CollectLeftovers(id);
   } else {
     EndJob(id, api::LOST, -1, "",
            "the job's monitor exited without a result: " + result.status().ToString());
+    CollectLeftovers(id);
   }
+}
+
+// A monitor that died without its result could not remove what its
+// sandbox had (cgroups, a veth link, address and uid leases): warden's gc
+// takes what no living process owns. The sandbox dies with its monitor,
+// but not at the same instant: gc runs now, and again 1 s and 5 s later
+// for what was still dying.
+void CoreImpl::CollectLeftovers(const std::string& id, int round) {
+  const GcReport gc = launcher_->Gc();
+  for (const std::string& e : gc.errors) WLOG_WARN(id, "gc after a lost job: " + e);
+  for (const std::string& r : gc.removed) WLOG_INFO(id, "gc after a lost job: removed " + r);
+  if (round >= 2) return;
+  std::weak_ptr<bool> alive = alive_;
+  loop_->AddTimer(round == 0 ? 1000 : 4000, [this, alive, id, round] {
+    if (alive.expired()) return;
+    CollectLeftovers(id, round + 1);
+  });
 }
 
 void CoreImpl::EndJob(const std::string& id, api::State state, int exit_code,
@@ -672,6 +691,7 @@ void CoreImpl::CheckHung() {
     if (!st.ok()) WLOG_ERROR(id, st.ToString());
     EndJob(id, api::LOST, -1, "",
            "monitor hung: no heartbeat for " + std::to_string(config_.hung_after_ms) + " ms");
+    if (st.ok()) CollectLeftovers(id);
   }
 }
 

@@ -147,6 +147,7 @@ class CoreImpl : public Core {
   void EndJob(const std::string& id, api::State state, int exit_code, std::string result_json,
               std::string reason);
   void CheckHung();
+  void CollectLeftovers(const std::string& id, int round = 0);
   void ArmHungTimer();
   void ArmRetentionTimer();
   Status KillMonitorAndWait(int pidfd, const std::string& id);
