@@ -446,9 +446,11 @@ void CoreImpl::Announce(const Job& job) {
     *reply.mutable_wait()->mutable_job() = Info(*j);
     w->Finish(std::move(reply));
   }
-  std::vector<std::function<void()>> hooks = std::move(j->end_hooks);
+  std::vector<EndHook> hooks = std::move(j->end_hooks);
   j->end_hooks.clear();
-  for (auto& h : hooks) h();
+  for (auto& h : hooks) {
+    if (!h.owner.expired()) h.run();
+  }
 }
 
 void CoreImpl::AfterRecord() {

@@ -62,6 +62,13 @@ struct AdmitLimits {
   uint64_t pids = 0;
 };
 
+// What runs when a job ends (a log follower's wake-up), kept while its
+// owner lives: a follower that went away leaves nothing behind.
+struct EndHook {
+  std::weak_ptr<void> owner;
+  std::function<void()> run;
+};
+
 struct Job {
   // Takes a checkpoint's entry as it is (no copy: recovery of 100,000 jobs
   // allocates once per job).
@@ -78,7 +85,7 @@ struct Job {
   bool record_in_flight = false;  // a start, end or cancel record is being appended
   int pending_signal = 0;         // a Kill that came while STARTING
   std::vector<std::shared_ptr<Stream>> waiters;
-  std::vector<std::function<void()>> end_hooks;  // log followers
+  std::vector<EndHook> end_hooks;  // log followers
 };
 
 struct EventSubscriber {

@@ -462,6 +462,31 @@ TEST_CASE("a client that is not root is held to its own jobs, shipped policies a
   INFO(ok->last().error().message());
   CHECK(ok->last().has_submit());
 
+  // An owned bind shows the source's owner's files as the job's own: even
+  // read-only, only the client's own source (in one of its groups).
+  bind->set_writable(false);
+  bind->set_owned(true);
+  fds.clear();
+  fds.emplace_back(::open(b.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  bind->set_source(b);
+  s = h.Submit(spec, UserPeer(), std::move(fds));
+  CHECK(s->code() == api::UNAUTHORIZED);
+  CHECK_THAT(s->last().error().message(), Catch::Contains("owned bind"));
+  REQUIRE(::chown(b.c_str(), 1000, 0) == 0);
+  fds.clear();
+  fds.emplace_back(::open(b.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  s = h.Submit(spec, UserPeer(), std::move(fds));
+  CHECK(s->code() == api::UNAUTHORIZED);
+  CHECK_THAT(s->last().error().message(), Catch::Contains("gid 0"));
+  REQUIRE(::chown(b.c_str(), 1000, 1000) == 0);
+  fds.clear();
+  fds.emplace_back(::open(b.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ok = h.Submit(spec, UserPeer(), std::move(fds));
+  INFO(ok->last().error().message());
+  CHECK(ok->last().has_submit());
+  bind->set_owned(false);
+  bind->set_source(a);
+
   // A non-root client's list shows only its own jobs, and not another's.
   api::ListRequest list;
   const api::ListReply own = h.List(list, UserPeer());
@@ -860,6 +885,30 @@ TEST_CASE("logs are read from the job's files, in bounded replies, and followed 
   req.mutable_logs()->set_follow(false);
   s = h.Call(req);
   for (const auto& r : s->replies) CHECK(r.logs().data().empty());
+}
+
+TEST_CASE("log followers that went away leave nothing behind on their job", "[agent][core]") {
+  Harness h;
+  h.Open();
+  const std::string id = h.SubmitOk(Spec());  // held: queued until the end
+  api::Request req;
+  req.mutable_logs()->set_job_id(id);
+  req.mutable_logs()->set_follow(true);
+  api::Request stats;
+  stats.mutable_stats();
+  for (int i = 0; i < 200; i++) {
+    auto f = h.Begin(req, RootPeer());
+    h.RunUntil([&] { return true; });
+    CHECK_FALSE(f->finished);
+    f->Close();
+  }
+  auto live = h.Begin(req, RootPeer());
+  h.RunUntil([&] { return true; });
+  CHECK(h.Call(stats)->last().stats().counters().at("log_follow_hooks") <= 2);
+  REQUIRE(h.Kill(id)->last().has_kill());
+  h.RunUntil([&] { return live->finished; });
+  CHECK(live->last().end());
+  CHECK(h.Call(stats)->last().stats().counters().at("log_follow_hooks") == 0);
 }
 
 TEST_CASE("retention removes finished jobs beyond the count bound", "[agent][core]") {
