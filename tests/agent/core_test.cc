@@ -810,6 +810,41 @@ TEST_CASE("recovery decides by the monitors' fates: lost, requeued and started o
   CHECK(mon.spawns == spawns + 1);
 }
 
+TEST_CASE("recovery waits for a monitor that holds its lock to identify itself, and adopts it",
+          "[agent][core]") {
+  FakeMonitors mon;
+  mon.exit_at_once = false;
+  ScopedOps scoped(&mon.ops);
+  Harness h;
+  h.options.config.hold = false;
+  h.Open();
+  const std::string id = h.SubmitOk(Spec());
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::RUNNING; });
+  h.core.reset();
+  // At the next start its monitor holds the lock but has not written its
+  // identity yet: the first looks find it unidentified (no pidfd).
+  int probes = 0;
+  mon.ops.probe = [&](const std::string&, const std::string& job, uint64_t) -> Result<Probe> {
+    Probe probe;
+    probe.fate = MonitorFate::kHung;
+    probe.reason = "monitor never identified itself";
+    if (job == id && ++probes > 3) {
+      probe.fate = MonitorFate::kAlive;
+      probe.identity.pid = mon.pids[id];
+      probe.identity.job_id = id;
+      probe.pidfd = base::UniqueFd(base::PidfdOpen(mon.pids[id]));
+      REQUIRE(probe.pidfd.valid());
+    }
+    return probe;
+  };
+  h.Open();
+  CHECK(probes == 4);
+  CHECK(h.StatusOf(id).state() == api::RUNNING);
+  mon.End(id);
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::EXITED; });
+  CHECK(h.StatusOf(id).exit_code() == 7);
+}
+
 TEST_CASE("a running job whose monitor stops beating is killed and lost", "[agent][core]") {
   FakeMonitors mon;
   mon.exit_at_once = false;
