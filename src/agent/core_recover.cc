@@ -202,9 +202,9 @@ Status CoreImpl::KillMonitorAndWait(int pidfd, const std::string& id) {
   }
 }
 
-// How long recovery waits for a monitor that holds its job's lock to
-// identify itself: 200 looks, 10 ms apart.
-static constexpr int kUnidentifiedReprobes = 200;
+// How long recovery waits, for all jobs together, for monitors that hold
+// their jobs' locks to identify themselves: looks 10 ms apart for 2 s.
+static constexpr int64_t kUnidentifiedWaitNs = 2'000'000'000;
 static constexpr useconds_t kUnidentifiedReprobeUs = 10'000;
 
 Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
@@ -212,6 +212,7 @@ Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
   std::vector<std::string> ids(active_.begin(), active_.end());
   std::vector<api::JobEvent> events;
   uint64_t adopted = 0, ended = 0, lost = 0, hung = 0, errors = 0;
+  const int64_t reprobe_until = t0 + kUnidentifiedWaitNs;
   for (const std::string& id : ids) {
     Job* job = Find(id);
     api::JobEvent ev;
@@ -222,9 +223,8 @@ Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
     // passed its start gate only when the last agent died) is neither
     // adoptable nor killable: it is looked at again for a while, since the
     // monitor writes its identity before anything else.
-    for (int i = 0; i < kUnidentifiedReprobes && probe.ok() && probe->fate == MonitorFate::kHung &&
-                    !probe->pidfd;
-         i++) {
+    while (probe.ok() && probe->fate == MonitorFate::kHung && !probe->pidfd &&
+           base::MonotonicNs() < reprobe_until) {
       ::usleep(kUnidentifiedReprobeUs);
       probe = ops_.probe(state_dir_, id, config_.hung_after_ms);
     }
