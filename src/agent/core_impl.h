@@ -51,6 +51,11 @@ inline bool IsTerminal(api::State s) { return s >= api::EXITED; }
 uint64_t WallNs();
 // Microseconds of CLOCK_MONOTONIC since since_ns.
 uint64_t ElapsedMicros(int64_t since_ns);
+// Leaves the result JSON out of a terminal record that would not fit one
+// log record with it (a refused record would leave the job running in the
+// table, and fail the next start's recovery): the job's result file keeps
+// it (CoreImpl::ResultJsonOf).
+void FitResultToRecord(api::JobEvent* ev, const AgentConfig& config);
 // Removes `name` in `parent_fd` and everything below it without following a
 // symlink (core_recover.cc).
 Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0);

@@ -256,6 +256,7 @@ Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
         ev.set_state(probe->state);
         ev.set_exit_code(probe->exit_code);
         ev.set_result_json(std::move(probe->result_json));
+        FitResultToRecord(&ev, config_);
         events.push_back(std::move(ev));
         break;
       case MonitorFate::kNeverBegan:

@@ -845,6 +845,42 @@ TEST_CASE("recovery waits for a monitor that holds its lock to identify itself, 
   CHECK(h.StatusOf(id).exit_code() == 7);
 }
 
+TEST_CASE("a result too big for one log record still ends its job, live and at recovery",
+          "[agent][core]") {
+  FakeMonitors mon;
+  mon.exit_at_once = false;
+  const std::string big = "{\"status\":\"ok\",\"exit_code\":0,\"error\":\"" +
+                          std::string(2 << 20, 'x') + "\"}";
+  mon.ops.read_result = [&](const std::string&, const std::string& id) -> Result<Probe> {
+    if (mon.pids.count(id) > 0) ::waitpid(mon.pids[id], nullptr, 0);
+    Probe probe;
+    probe.fate = MonitorFate::kEnded;
+    probe.state = api::EXITED;
+    probe.result_json = big;
+    return probe;
+  };
+  ScopedOps scoped(&mon.ops);
+  Harness h;
+  h.options.config.hold = false;
+  h.Open();
+  const std::string live = h.SubmitOk(Spec());
+  const std::string away = h.SubmitOk(Spec());
+  h.RunUntil([&] {
+    return h.StatusOf(live).state() == api::RUNNING && h.StatusOf(away).state() == api::RUNNING;
+  });
+  mon.End(live);
+  h.RunUntil([&] { return h.StatusOf(live).state() == api::EXITED; });
+  // The agent goes away; meanwhile the other job ends with a big result.
+  h.core.reset();
+  mon.End(away);
+  mon.ops.probe = [&](const std::string& dir, const std::string& id, uint64_t) {
+    return mon.ops.read_result(dir, id);
+  };
+  h.Open();
+  CHECK(h.StatusOf(away).state() == api::EXITED);
+  CHECK(h.StatusOf(live).state() == api::EXITED);
+}
+
 TEST_CASE("a running job whose monitor stops beating is killed and lost", "[agent][core]") {
   FakeMonitors mon;
   mon.exit_at_once = false;
