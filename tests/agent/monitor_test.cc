@@ -272,6 +272,16 @@ TEST_CASE("monitor: a live monitor probes alive, is not spawned twice, and Signa
   CHECK(probe->pidfd.valid());
   // The probe's own pidfd reaches the same monitor: it is the one signalled.
 
+  // An agent restarted with another spelling of the same state directory
+  // still knows the monitor for its job's.
+  {
+    Result<Probe> other = ProbeMonitor(f.state.path() + "//.", in.job_id(), 30'000);
+    INFO(other.status().ToString() << " " << (other.ok() ? other->reason : ""));
+    REQUIRE(other.ok());
+    CHECK(other->fate == MonitorFate::kAlive);
+    CHECK(other->identity.pid == m.identity.pid);
+  }
+
   // A monitor that stopped beating is hung, with its identity. (Stopped,
   // and its last beat made old, so that no clock decides.)
   REQUIRE(::kill(m.identity.pid, SIGSTOP) == 0);
