@@ -36,6 +36,12 @@ struct MountSpec {
   // SRC's owner's files as their own, and what the job creates belongs on
   // the host to SRC's owner (`--bind-owned`, `owned = true`).
   bool owned = false;
+  // Binds only: when either is set, the source as the bind opens it must
+  // be this file (st_dev, st_ino) or the job does not start, so that what
+  // a caller checked once (warden agent, at submit) is what is bound,
+  // however the path changed since.
+  uint64_t expect_dev = 0;
+  uint64_t expect_ino = 0;
 
   bool operator==(const MountSpec&) const = default;
 };

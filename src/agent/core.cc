@@ -77,6 +77,11 @@ void SetMonitorOpsForTest(const MonitorOps* ops) { g_test_ops = ops; }
 
 uint64_t WallNs() { return static_cast<uint64_t>(base::ClockNs(CLOCK_REALTIME)); }
 
+void FitResultToRecord(api::JobEvent* ev, const AgentConfig& config) {
+  // The margin is the submit's (HandleSubmit): the record's own framing.
+  if (ev->ByteSizeLong() + 16 > WalMaxRecordBytes(config)) ev->clear_result_json();
+}
+
 Status RepairState(const std::string& state_dir, std::string* report) {
   return wal::Repair(io::PosixEnv(), state_dir + "/" + kWalDir, wal::WalOptions{}, report);
 }
@@ -446,9 +451,11 @@ void CoreImpl::Announce(const Job& job) {
     *reply.mutable_wait()->mutable_job() = Info(*j);
     w->Finish(std::move(reply));
   }
-  std::vector<std::function<void()>> hooks = std::move(j->end_hooks);
+  std::vector<EndHook> hooks = std::move(j->end_hooks);
   j->end_hooks.clear();
-  for (auto& h : hooks) h();
+  for (auto& h : hooks) {
+    if (!h.owner.expired()) h.run();
+  }
 }
 
 void CoreImpl::AfterRecord() {
@@ -660,6 +667,7 @@ void CoreImpl::EndJob(const std::string& id, api::State state, int exit_code,
   ev.set_exit_code(exit_code);
   ev.set_result_json(std::move(result_json));
   ev.set_reason(std::move(reason));
+  FitResultToRecord(&ev, config_);
   AppendEvent(ev, [this, id](Result<uint64_t> r) {
     Job* j = Find(id);
     if (j == nullptr) return;

@@ -51,6 +51,11 @@ inline bool IsTerminal(api::State s) { return s >= api::EXITED; }
 uint64_t WallNs();
 // Microseconds of CLOCK_MONOTONIC since since_ns.
 uint64_t ElapsedMicros(int64_t since_ns);
+// Leaves the result JSON out of a terminal record that would not fit one
+// log record with it (a refused record would leave the job running in the
+// table, and fail the next start's recovery): the job's result file keeps
+// it (CoreImpl::ResultJsonOf).
+void FitResultToRecord(api::JobEvent* ev, const AgentConfig& config);
 // Removes `name` in `parent_fd` and everything below it without following a
 // symlink (core_recover.cc).
 Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0);
@@ -60,6 +65,13 @@ struct AdmitLimits {
   std::string stamp;  // the files' identity and times when it was loaded
   uint64_t memory_bytes = 0;
   uint64_t pids = 0;
+};
+
+// What runs when a job ends (a log follower's wake-up), kept while its
+// owner lives: a follower that went away leaves nothing behind.
+struct EndHook {
+  std::weak_ptr<void> owner;
+  std::function<void()> run;
 };
 
 struct Job {
@@ -78,7 +90,7 @@ struct Job {
   bool record_in_flight = false;  // a start, end or cancel record is being appended
   int pending_signal = 0;         // a Kill that came while STARTING
   std::vector<std::shared_ptr<Stream>> waiters;
-  std::vector<std::function<void()>> end_hooks;  // log followers
+  std::vector<EndHook> end_hooks;  // log followers
 };
 
 struct EventSubscriber {

@@ -202,17 +202,32 @@ Status CoreImpl::KillMonitorAndWait(int pidfd, const std::string& id) {
   }
 }
 
+// How long recovery waits, for all jobs together, for monitors that hold
+// their jobs' locks to identify themselves: looks 10 ms apart for 2 s.
+static constexpr int64_t kUnidentifiedWaitNs = 2'000'000'000;
+static constexpr useconds_t kUnidentifiedReprobeUs = 10'000;
+
 Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
   int64_t t0 = base::MonotonicNs();
   std::vector<std::string> ids(active_.begin(), active_.end());
   std::vector<api::JobEvent> events;
   uint64_t adopted = 0, ended = 0, lost = 0, hung = 0, errors = 0;
+  const int64_t reprobe_until = t0 + kUnidentifiedWaitNs;
   for (const std::string& id : ids) {
     Job* job = Find(id);
     api::JobEvent ev;
     ev.set_job_id(id);
     ev.set_wall_ns(WallNs());
     Result<Probe> probe = ops_.probe(state_dir_, id, config_.hung_after_ms);
+    // A held lock whose monitor has not identified itself yet (one that
+    // passed its start gate only when the last agent died) is neither
+    // adoptable nor killable: it is looked at again for a while, since the
+    // monitor writes its identity before anything else.
+    while (probe.ok() && probe->fate == MonitorFate::kHung && !probe->pidfd &&
+           base::MonotonicNs() < reprobe_until) {
+      ::usleep(kUnidentifiedReprobeUs);
+      probe = ops_.probe(state_dir_, id, config_.hung_after_ms);
+    }
     if (!probe.ok()) {
       // Its fate cannot be read: never guessed.
       errors++;
@@ -241,6 +256,7 @@ Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
         ev.set_state(probe->state);
         ev.set_exit_code(probe->exit_code);
         ev.set_result_json(std::move(probe->result_json));
+        FitResultToRecord(&ev, config_);
         events.push_back(std::move(ev));
         break;
       case MonitorFate::kNeverBegan:
@@ -257,10 +273,20 @@ Status CoreImpl::ReadoptAndCollect(api::RecoveryReport* report) {
         break;
       case MonitorFate::kHung: {
         hung++;
-        Status st = KillMonitorAndWait(probe->pidfd.get(), id);
-        if (!st.ok()) WLOG_ERROR(id, st.ToString());
         ev.set_state(api::LOST);
         ev.set_exit_code(-1);
+        if (!probe->pidfd) {
+          // Nothing to kill through: the lock's holder is not a monitor
+          // the agent can identify.
+          WLOG_ERROR(id, "its lock is held, but not by a monitor the agent can identify: " +
+                             probe->reason);
+          ev.set_reason("the job's lock is held by a process the agent cannot identify as its "
+                        "monitor: " + probe->reason);
+          events.push_back(std::move(ev));
+          break;
+        }
+        Status st = KillMonitorAndWait(probe->pidfd.get(), id);
+        if (!st.ok()) WLOG_ERROR(id, st.ToString());
         ev.set_reason("monitor hung: no heartbeat for " + std::to_string(config_.hung_after_ms) +
                       " ms");
         events.push_back(std::move(ev));

@@ -220,6 +220,23 @@ Status CoreImpl::Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>
                              "bind \"" + b->source() + "\": pass an fd opened for reading, "
                              "not an O_PATH fd");
       }
+      // An owned bind shows SRC's owner's files (and its group's) as the
+      // job's own, whatever their modes: only the client's own source, in
+      // one of its groups, may be bound so, even read-only.
+      if (b->owned()) {
+        const bool in_group =
+            st->st_gid == peer.gid ||
+            std::find(peer.groups.begin(), peer.groups.end(), st->st_gid) != peer.groups.end();
+        if (st->st_uid != peer.uid || !in_group) {
+          return Status::Error(Code::kPermissionDenied,
+                               "owned bind of \"" + b->source() + "\": it is owned by uid " +
+                                   std::to_string(st->st_uid) + ", gid " +
+                                   std::to_string(st->st_gid) +
+                                   "; an owned bind would show the job that owner's files as "
+                                   "its own, so only the client's own source, in one of its "
+                                   "groups, may be bound owned");
+        }
+      }
       if (b->writable()) {
         if (S_ISDIR(st->st_mode)) {
           if (st->st_uid != peer.uid) {
@@ -621,6 +638,15 @@ void CoreImpl::HandleStats(const api::Request&, std::shared_ptr<Stream> stream) 
   (*s->mutable_counters())["records_since_checkpoint"] = records_since_checkpoint_;
   (*s->mutable_counters())["wal_last_seq"] = wal_->last_acked_seq();
   (*s->mutable_counters())["log_failed"] = wal_->health().ok() ? 0 : 1;
+  // The end hooks that log followers of unfinished jobs hold.
+  uint64_t hooks = 0;
+  for (const auto& [priority, number] : queue_) {
+    if (const Job* job = Find(MakeJobId(number))) hooks += job->end_hooks.size();
+  }
+  for (const std::string& id : active_) {
+    if (const Job* job = Find(id)) hooks += job->end_hooks.size();
+  }
+  (*s->mutable_counters())["log_follow_hooks"] = hooks;
   stream->Finish(std::move(reply));
 }
 
@@ -731,7 +757,10 @@ void CoreImpl::PumpLogs(std::shared_ptr<LogFollow> f) {
   if (!f->hooked) {
     f->hooked = true;
     std::weak_ptr<LogFollow> weak = f;
-    job->end_hooks.push_back([this, alive, weak] {
+    // Followers that went away are dropped here, so that following and
+    // closing again and again cannot grow a long job's hooks without end.
+    std::erase_if(job->end_hooks, [](const EndHook& h) { return h.owner.expired(); });
+    job->end_hooks.push_back({weak, [this, alive, weak] {
       auto follower = weak.lock();
       if (alive.expired() || !follower || follower->done) return;
       if (follower->timer != 0) loop_->CancelTimer(follower->timer);
@@ -739,7 +768,7 @@ void CoreImpl::PumpLogs(std::shared_ptr<LogFollow> f) {
       loop_->Post([this, alive, follower] {
         if (!alive.expired()) PumpLogs(follower);
       });
-    });
+    }});
   }
 }
 

@@ -57,14 +57,32 @@ std::string MonitorCmdlinePrefix(const std::string& state_dir, const std::string
   return s;
 }
 
-// Whether /proc/PID/cmdline is that of job `id`'s monitor.
+// Whether /proc/PID/cmdline is that of job `id`'s monitor. Its state
+// directory may be spelled otherwise than `state_dir` (an agent restarted
+// with another spelling of the same directory): the same directory is
+// enough.
 Status CheckMonitorCmdline(pid_t pid, const std::string& state_dir, const std::string& id) {
   const std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
   WARDEN_ASSIGN_OR_RETURN(std::string text, base::ReadFile(path, kMaxProcFileBytes));
   const std::string want = MonitorCmdlinePrefix(state_dir, id);
-  if (text.compare(0, want.size(), want) != 0) {
-    return Status::Error(Code::kFailedPrecondition,
-                         "process " + std::to_string(pid) + " is not job " + id + "'s monitor");
+  if (text.compare(0, want.size(), want) == 0) return Status::Ok();
+  const Status not_it = Status::Error(
+      Code::kFailedPrecondition, "process " + std::to_string(pid) + " is not job " + id + "'s monitor");
+  std::vector<std::string> args;
+  for (size_t pos = 0; pos < text.size() && args.size() < 4;) {
+    const size_t nul = text.find('\0', pos);
+    if (nul == std::string::npos) return not_it;
+    args.push_back(text.substr(pos, nul - pos));
+    pos = nul + 1;
+  }
+  if (args.size() != 4 || args[0] != "warden" || args[1] != "monitor" || args[3] != id ||
+      args[2].empty() || args[2][0] != '/') {
+    return not_it;
+  }
+  struct stat theirs {}, ours {};
+  if (::stat(args[2].c_str(), &theirs) != 0 || ::stat(state_dir.c_str(), &ours) != 0 ||
+      !S_ISDIR(ours.st_mode) || theirs.st_dev != ours.st_dev || theirs.st_ino != ours.st_ino) {
+    return not_it;
   }
   return Status::Ok();
 }

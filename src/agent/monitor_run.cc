@@ -243,6 +243,11 @@ Result<PreparedJob> Monitor::Prepare(Launcher& launcher, const api::JobSpec& js)
     m.destination = b.destination();
     m.writable = b.writable();
     m.owned = b.owned();
+    // What the agent checked at submit is what the launch binds: its own
+    // open of the path is held to that identity (CheckBinds below only
+    // fails earlier).
+    m.expect_dev = b.dev();
+    m.expect_ino = b.ino();
     s.extra_mounts.push_back(std::move(m));
   }
   if (!js.net().empty()) {
@@ -290,8 +295,16 @@ Result<PreparedJob> Monitor::Prepare(Launcher& launcher, const api::JobSpec& js)
     }
     s.in = StdioSpec::Fd(p.stdin_fd.get());
   }
-  s.out = StdioSpec::File(Shown(kStdoutFile), js.output_max_bytes());
-  s.err = StdioSpec::File(Shown(kStderrFile), js.output_max_bytes());
+  // The output lies in the agent's state directory: a client that is not
+  // root may lower the policy's bound on it, never raise it (its job could
+  // fill the file system that the agent's log needs).
+  uint64_t output_max = js.output_max_bytes();
+  if (js.owner_uid() != 0 && s.policy.output_max_bytes != 0 &&
+      (output_max == 0 || output_max > s.policy.output_max_bytes)) {
+    output_max = s.policy.output_max_bytes;
+  }
+  s.out = StdioSpec::File(Shown(kStdoutFile), output_max);
+  s.err = StdioSpec::File(Shown(kStderrFile), output_max);
   s.job_id = id_;
   // The sandbox dies with its monitor: "monitor gone" means "job gone".
   s.die_with_parent = true;

@@ -170,6 +170,11 @@ class Planner {
     base::UniqueFd fd = std::move(opened.value());
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "fstat(bind source \"" + m.source + "\")");
+    if ((m.expect_dev != 0 || m.expect_ino != 0) &&
+        (st.st_dev != m.expect_dev || st.st_ino != m.expect_ino)) {
+      return Status::Error(Code::kFailedPrecondition,
+                           "bind source \"" + m.source + "\" changed since it was checked");
+    }
     WARDEN_RETURN_IF_ERROR(CheckBindSource(fd.get(), st, m.source));
     const bool dir = S_ISDIR(st.st_mode);
     WARDEN_ASSIGN_OR_RETURN(std::string real, FdPathName(fd.get()));

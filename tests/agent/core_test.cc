@@ -462,6 +462,31 @@ TEST_CASE("a client that is not root is held to its own jobs, shipped policies a
   INFO(ok->last().error().message());
   CHECK(ok->last().has_submit());
 
+  // An owned bind shows the source's owner's files as the job's own: even
+  // read-only, only the client's own source (in one of its groups).
+  bind->set_writable(false);
+  bind->set_owned(true);
+  fds.clear();
+  fds.emplace_back(::open(b.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  bind->set_source(b);
+  s = h.Submit(spec, UserPeer(), std::move(fds));
+  CHECK(s->code() == api::UNAUTHORIZED);
+  CHECK_THAT(s->last().error().message(), Catch::Contains("owned bind"));
+  REQUIRE(::chown(b.c_str(), 1000, 0) == 0);
+  fds.clear();
+  fds.emplace_back(::open(b.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  s = h.Submit(spec, UserPeer(), std::move(fds));
+  CHECK(s->code() == api::UNAUTHORIZED);
+  CHECK_THAT(s->last().error().message(), Catch::Contains("gid 0"));
+  REQUIRE(::chown(b.c_str(), 1000, 1000) == 0);
+  fds.clear();
+  fds.emplace_back(::open(b.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ok = h.Submit(spec, UserPeer(), std::move(fds));
+  INFO(ok->last().error().message());
+  CHECK(ok->last().has_submit());
+  bind->set_owned(false);
+  bind->set_source(a);
+
   // A non-root client's list shows only its own jobs, and not another's.
   api::ListRequest list;
   const api::ListReply own = h.List(list, UserPeer());
@@ -785,6 +810,77 @@ TEST_CASE("recovery decides by the monitors' fates: lost, requeued and started o
   CHECK(mon.spawns == spawns + 1);
 }
 
+TEST_CASE("recovery waits for a monitor that holds its lock to identify itself, and adopts it",
+          "[agent][core]") {
+  FakeMonitors mon;
+  mon.exit_at_once = false;
+  ScopedOps scoped(&mon.ops);
+  Harness h;
+  h.options.config.hold = false;
+  h.Open();
+  const std::string id = h.SubmitOk(Spec());
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::RUNNING; });
+  h.core.reset();
+  // At the next start its monitor holds the lock but has not written its
+  // identity yet: the first looks find it unidentified (no pidfd).
+  int probes = 0;
+  mon.ops.probe = [&](const std::string&, const std::string& job, uint64_t) -> Result<Probe> {
+    Probe probe;
+    probe.fate = MonitorFate::kHung;
+    probe.reason = "monitor never identified itself";
+    if (job == id && ++probes > 3) {
+      probe.fate = MonitorFate::kAlive;
+      probe.identity.pid = mon.pids[id];
+      probe.identity.job_id = id;
+      probe.pidfd = base::UniqueFd(base::PidfdOpen(mon.pids[id]));
+      REQUIRE(probe.pidfd.valid());
+    }
+    return probe;
+  };
+  h.Open();
+  CHECK(probes == 4);
+  CHECK(h.StatusOf(id).state() == api::RUNNING);
+  mon.End(id);
+  h.RunUntil([&] { return h.StatusOf(id).state() == api::EXITED; });
+  CHECK(h.StatusOf(id).exit_code() == 7);
+}
+
+TEST_CASE("a result too big for one log record still ends its job, live and at recovery",
+          "[agent][core]") {
+  FakeMonitors mon;
+  mon.exit_at_once = false;
+  const std::string big = "{\"status\":\"ok\",\"exit_code\":0,\"error\":\"" +
+                          std::string(2 << 20, 'x') + "\"}";
+  mon.ops.read_result = [&](const std::string&, const std::string& id) -> Result<Probe> {
+    if (mon.pids.count(id) > 0) ::waitpid(mon.pids[id], nullptr, 0);
+    Probe probe;
+    probe.fate = MonitorFate::kEnded;
+    probe.state = api::EXITED;
+    probe.result_json = big;
+    return probe;
+  };
+  ScopedOps scoped(&mon.ops);
+  Harness h;
+  h.options.config.hold = false;
+  h.Open();
+  const std::string live = h.SubmitOk(Spec());
+  const std::string away = h.SubmitOk(Spec());
+  h.RunUntil([&] {
+    return h.StatusOf(live).state() == api::RUNNING && h.StatusOf(away).state() == api::RUNNING;
+  });
+  mon.End(live);
+  h.RunUntil([&] { return h.StatusOf(live).state() == api::EXITED; });
+  // The agent goes away; meanwhile the other job ends with a big result.
+  h.core.reset();
+  mon.End(away);
+  mon.ops.probe = [&](const std::string& dir, const std::string& id, uint64_t) {
+    return mon.ops.read_result(dir, id);
+  };
+  h.Open();
+  CHECK(h.StatusOf(away).state() == api::EXITED);
+  CHECK(h.StatusOf(live).state() == api::EXITED);
+}
+
 TEST_CASE("a running job whose monitor stops beating is killed and lost", "[agent][core]") {
   FakeMonitors mon;
   mon.exit_at_once = false;
@@ -860,6 +956,30 @@ TEST_CASE("logs are read from the job's files, in bounded replies, and followed 
   req.mutable_logs()->set_follow(false);
   s = h.Call(req);
   for (const auto& r : s->replies) CHECK(r.logs().data().empty());
+}
+
+TEST_CASE("log followers that went away leave nothing behind on their job", "[agent][core]") {
+  Harness h;
+  h.Open();
+  const std::string id = h.SubmitOk(Spec());  // held: queued until the end
+  api::Request req;
+  req.mutable_logs()->set_job_id(id);
+  req.mutable_logs()->set_follow(true);
+  api::Request stats;
+  stats.mutable_stats();
+  for (int i = 0; i < 200; i++) {
+    auto f = h.Begin(req, RootPeer());
+    h.RunUntil([&] { return true; });
+    CHECK_FALSE(f->finished);
+    f->Close();
+  }
+  auto live = h.Begin(req, RootPeer());
+  h.RunUntil([&] { return true; });
+  CHECK(h.Call(stats)->last().stats().counters().at("log_follow_hooks") <= 2);
+  REQUIRE(h.Kill(id)->last().has_kill());
+  h.RunUntil([&] { return live->finished; });
+  CHECK(live->last().end());
+  CHECK(h.Call(stats)->last().stats().counters().at("log_follow_hooks") == 0);
 }
 
 TEST_CASE("retention removes finished jobs beyond the count bound", "[agent][core]") {

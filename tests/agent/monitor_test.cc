@@ -27,6 +27,8 @@
 #include "agent/job_dir.h"
 #include "base/fd.h"
 #include "cgroup/cgroup.h"
+#include "mnt/mount_plan.h"
+#include "proto/plan.h"
 #include "test_util.h"
 
 namespace warden::agent {
@@ -269,6 +271,16 @@ TEST_CASE("monitor: a live monitor probes alive, is not spawned twice, and Signa
   CHECK(probe->identity.job_id == in.job_id());
   CHECK(probe->pidfd.valid());
   // The probe's own pidfd reaches the same monitor: it is the one signalled.
+
+  // An agent restarted with another spelling of the same state directory
+  // still knows the monitor for its job's.
+  {
+    Result<Probe> other = ProbeMonitor(f.state.path() + "//.", in.job_id(), 30'000);
+    INFO(other.status().ToString() << " " << (other.ok() ? other->reason : ""));
+    REQUIRE(other.ok());
+    CHECK(other->fate == MonitorFate::kAlive);
+    CHECK(other->identity.pid == m.identity.pid);
+  }
 
   // A monitor that stopped beating is hung, with its identity. (Stopped,
   // and its last beat made old, so that no clock decides.)
@@ -680,6 +692,64 @@ TEST_CASE("monitor: memory of a running monitor", "[agent][.monitor-memory]") {
   }
   REQUIRE(SignalJob(m.pidfd.get(), SIGKILL).ok());
   CHECK(f.WaitExit(m) == 0);
+}
+
+TEST_CASE("monitor: a bind is made of the source identity the agent checked, or not at all",
+          "[agent][monitor]") {
+  // The monitor hands the launch the identity the agent recorded at submit
+  // (Bind.dev, Bind.ino); the launch's own open of the path is held to it,
+  // so a source swapped after the monitor's early check is not bound.
+  TempDir dir;
+  const std::string a = dir.Join("a");
+  REQUIRE(::mkdir(a.c_str(), 0755) == 0);
+  struct stat st {};
+  REQUIRE(::stat(a.c_str(), &st) == 0);
+  MountSpec m;
+  m.kind = MountSpec::Kind::kBind;
+  m.source = a;
+  m.destination = "/data";
+  m.expect_dev = st.st_dev;
+  m.expect_ino = st.st_ino + 1;
+  launch::Plan plan;
+  Status bad = mnt::BuildMountPlan(Policy{}, {m}, &plan, testing::HostConfig().cache_dir);
+  CHECK(bad.code() == Code::kFailedPrecondition);
+  CHECK_THAT(bad.message(), Catch::Contains("changed since it was checked"));
+  m.expect_ino = st.st_ino;
+  launch::Plan good_plan;
+  Status good = mnt::BuildMountPlan(Policy{}, {m}, &good_plan, testing::HostConfig().cache_dir);
+  INFO(good.ToString());
+  CHECK(good.ok());
+}
+
+TEST_CASE("monitor: a job of a client that is not root keeps its output within the policy's bound",
+          "[agent][monitor]") {
+  MonitorFixture f;
+  MONITOR_TEST_READY(f);
+  // A policy directory whose default bounds each stream at 4 KiB.
+  TempDir policies;
+  std::string text = ReadText(testing::RepoPolicies() + "/default.toml");
+  const size_t at = text.find("output_max = ");
+  REQUIRE(at != std::string::npos);
+  const size_t eol = text.find('\n', at);
+  text.replace(at, eol - at, "output_max = \"4K\"");
+  {
+    std::ofstream out(policies.Join("default.toml"));
+    out << text;
+  }
+  for (uint32_t owner : {1000u, 0u}) {
+    INFO("owner uid " << owner);
+    api::MonitorInput in = f.Input({"/bin/sh", "-c", "head -c 100000 /dev/zero"});
+    in.set_policy_dir(policies.path());
+    in.mutable_spec()->set_policy("default");
+    in.mutable_spec()->set_owner_uid(owner);
+    in.mutable_spec()->set_output_max_bytes(1ull << 40);
+    SpawnedMonitor m = f.Spawn(in);
+    CHECK(f.WaitExit(m) == 0);
+    f.Ended(in);
+    const size_t got = ReadText(f.Dir(in) + "/stdout").size();
+    // Root may raise it; another client may not.
+    CHECK(got == (owner == 0 ? 100000u : 4096u));
+  }
 }
 
 }  // namespace
