@@ -262,8 +262,14 @@ job_state() { wa status "$1" --json | jq -r .state; }
   run runuser -u nobody -- "$W" status --socket "$S" "$id"
   [ "$status" -eq 125 ]
   [[ "$output" == *"uid 0"* || "$output" == *"belongs"* ]]
-  # And its own jobs work.
-  run runuser -u nobody -- "$W" submit --socket "$S" --wait -- /bin/sh -c 'exit 4'
+  # It may tighten the policy's limits, never loosen them.
+  run runuser -u nobody -- "$W" submit --socket "$S" --memory 4G -- /bin/true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"--memory"*"only tighten"* ]]
+  run runuser -u nobody -- "$W" submit --socket "$S" --pids 100000 -- /bin/true
+  [ "$status" -eq 125 ]
+  # And its own jobs work, with a tighter limit too.
+  run runuser -u nobody -- "$W" submit --socket "$S" --memory 256M --wait -- /bin/sh -c 'exit 4'
   [ "$status" -eq 4 ]
 }
 
@@ -393,4 +399,25 @@ crash_cycle() {
   # The sandbox died with its monitor (60 s hang guard).
   for _ in $(seq 600); do pgrep -f "^sleep $tag\$" >/dev/null || break; sleep 0.1; done
   ! pgrep -f "^sleep $tag\$" >/dev/null
+}
+
+@test "agent: WAL damage in the middle of a segment stops the agent with the segment, offset and repair command" {
+  write_config '[scheduler]' 'hold = true'
+  start_agent
+  for i in $(seq 30); do wa submit --label n="$i" -- /bin/true >/dev/null; done
+  # Killed: a clean stop would checkpoint and start an empty segment.
+  stop_agent_hard
+  seg=$(ls "$ST"/wal/wal-*.log | tail -1)
+  # Damage a record of an early batch: later acknowledged batches follow it.
+  printf 'XXXXXXXX' | dd of="$seg" bs=1 seek=200 conv=notrunc 2>/dev/null
+  # (timeout: an agent that wrongly starts would serve for ever)
+  run timeout 60 "$W" agent --state-dir "$ST" --socket "$S" --config "$T/agent.toml"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"$(basename "$seg")"* ]]
+  [[ "$output" == *"--repair"* ]]
+  run "$W" agent --state-dir "$ST" --socket "$S" --config "$T/agent.toml" --repair
+  [ "$status" -eq 0 ]
+  ls "$ST/wal/quarantine" | grep -q .
+  start_agent
+  wa list --json >/dev/null
 }

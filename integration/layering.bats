@@ -65,12 +65,12 @@ copy_tree() {
 
 @test "layering: a module not placed in src/layers.txt fails the check" {
   copy_tree
-  mkdir "$copy/src/agent"
-  printf '#include "base/fd.h"\n' >"$copy/src/agent/agent.cc"
+  mkdir "$copy/src/unplaced"
+  printf '#include "base/fd.h"\n' >"$copy/src/unplaced/unplaced.cc"
   run "$check" "$copy"
   echo "$output"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"src/agent/ is not placed in src/layers.txt"* ]]
+  [[ "$output" == *"src/unplaced/ is not placed in src/layers.txt"* ]]
 }
 
 @test "layering: an include that names no module fails the check" {

@@ -63,8 +63,11 @@ Status RemoveTreeAt(int parent_fd, const std::string& name, int depth = 0);
 // What admission needs of a policy (CoreImpl::PolicyLimits).
 struct AdmitLimits {
   std::string stamp;  // the files' identity and times when it was loaded
-  uint64_t memory_bytes = 0;
-  uint64_t pids = 0;
+  uint64_t memory_bytes = 0;  // 0: none
+  uint64_t pids = 0;          // 0: none
+  double cpus = 0;            // 0: none
+  uint64_t wall_time_ms = 0;  // 0: none
+  uint64_t tmp_size_bytes = 0;
 };
 
 // What runs when a job ends (a log follower's wake-up), kept while its
@@ -189,7 +192,7 @@ class CoreImpl : public Core {
   Status CheckSpec(const api::JobSpec& spec, size_t nfds) const;
   Status Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>& fds, const Peer& peer,
                    api::ErrorCode* code);
-  Status Admit(api::JobSpec* spec, api::ErrorCode* code);
+  Status Admit(api::JobSpec* spec, bool root, api::ErrorCode* code);
   Result<AdmitLimits> PolicyLimits(const std::string& name);
   void HandleStatus(const api::Request& req, std::shared_ptr<Stream> stream);
   void HandleList(const api::Request& req, std::shared_ptr<Stream> stream);

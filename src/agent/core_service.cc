@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "agent/core_impl.h"
 #include "agent/job_dir.h"
@@ -288,6 +289,20 @@ Status CoreImpl::Authorize(api::JobSpec* spec, const std::vector<base::UniqueFd>
   return Status::Ok();
 }
 
+namespace {
+
+std::string FormatNumber(double v) {
+  char buf[64];
+  if (v == static_cast<double>(static_cast<uint64_t>(v))) {
+    std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(v));
+  } else {
+    std::snprintf(buf, sizeof buf, "%g", v);
+  }
+  return buf;
+}
+
+}  // namespace
+
 // A policy's limits, loaded once per version of its file: loading
 // validates the whole policy and hashes it, which costs more than the rest
 // of a submit. The entry is used while the policy directory and the
@@ -315,12 +330,15 @@ Result<AdmitLimits> CoreImpl::PolicyLimits(const std::string& name) {
   limits.stamp = key;
   limits.memory_bytes = policy->cgroup.memory_max_bytes.value.value_or(0);
   limits.pids = policy->cgroup.pids_max.value.value_or(0);
+  limits.cpus = policy->cgroup.cpu.value.value_or(0);
+  limits.wall_time_ms = policy->wall_time_ms;
+  limits.tmp_size_bytes = policy->tmp_size_bytes;
   if (policy_limits_.size() >= 256) policy_limits_.clear();
   policy_limits_[name] = limits;
   return limits;
 }
 
-Status CoreImpl::Admit(api::JobSpec* spec, api::ErrorCode* code) {
+Status CoreImpl::Admit(api::JobSpec* spec, bool root, api::ErrorCode* code) {
   // Without a policy the monitor picks one by program; admission counts
   // the default policy's limits (the agent does not read the program).
   const std::string name = spec->policy().empty() ? "default" : spec->policy();
@@ -331,6 +349,40 @@ Status CoreImpl::Admit(api::JobSpec* spec, api::ErrorCode* code) {
                 : api::UNAUTHORIZED;
     return policy.take_status().Wrap("policy \"" + name.substr(0, 256) +
                                       "\" is neither shipped nor in the agent's policy directory");
+  }
+  // A client that is not root may tighten the policy's limits, never
+  // loosen them: through the agent it gains nothing it lacks on the host.
+  if (!root) {
+    auto above = [&](const char* option, double asked, double bound) -> Status {
+      *code = api::UNAUTHORIZED;
+      return Status::Error(Code::kPermissionDenied,
+                           std::string(option) + " " + FormatNumber(asked) +
+                               " is above policy \"" + name + "\"'s " + FormatNumber(bound) +
+                               ": a client that is not root may only tighten a policy's limits");
+    };
+    if (spec->has_memory_bytes() &&
+        (spec->memory_bytes().value() == 0 ||
+         (policy->memory_bytes > 0 && spec->memory_bytes().value() > policy->memory_bytes))) {
+      return above("--memory", static_cast<double>(spec->memory_bytes().value()),
+                   static_cast<double>(policy->memory_bytes));
+    }
+    if (spec->has_pids() &&
+        (spec->pids().value() == 0 || (policy->pids > 0 && spec->pids().value() > policy->pids))) {
+      return above("--pids", static_cast<double>(spec->pids().value()),
+                   static_cast<double>(policy->pids));
+    }
+    if (spec->has_cpus() && policy->cpus > 0 &&
+        (spec->cpus().value() <= 0 || spec->cpus().value() > policy->cpus)) {
+      return above("--cpus", spec->cpus().value(), policy->cpus);
+    }
+    if (policy->wall_time_ms > 0 && spec->timeout_ms() > policy->wall_time_ms) {
+      return above("--timeout (ms)", static_cast<double>(spec->timeout_ms()),
+                   static_cast<double>(policy->wall_time_ms));
+    }
+    if (spec->has_tmp_size_bytes() && spec->tmp_size_bytes().value() > policy->tmp_size_bytes) {
+      return above("--tmp-size", static_cast<double>(spec->tmp_size_bytes().value()),
+                   static_cast<double>(policy->tmp_size_bytes));
+    }
   }
   const uint64_t memory =
       spec->has_memory_bytes() ? spec->memory_bytes().value() : policy->memory_bytes;
@@ -417,7 +469,7 @@ void CoreImpl::HandleSubmit(const api::Request& req, std::vector<base::UniqueFd>
   api::ErrorCode code = api::UNAUTHORIZED;
   st = Authorize(&spec, fds, peer, &code);
   if (!st.ok()) return Fail(stream, code, st.message());
-  st = Admit(&spec, &code);
+  st = Admit(&spec, peer.root(), &code);
   if (!st.ok()) return Fail(stream, code, st.message());
   // The client's fds served their purpose: the monitor checks the
   // identities recorded above when it opens the paths.
