@@ -222,6 +222,10 @@ Result<std::unique_ptr<Launcher>> Monitor::MakeLauncher(const api::MonitorInput&
   o.environment = std::map<std::string, std::string>(in.environment().begin(), in.environment().end());
   o.may_change_sysctls = in.may_change_sysctls();
   o.forward_signals = true;
+  // A monitor is a process of its own, as `warden run` is: on a cgroup v2
+  // host it may move itself into a leaf of its cgroup (the agent's, which
+  // holds processes) so that its job's cgroup can get the controllers.
+  o.may_move_self = true;
   return Launcher::Create(std::move(o));
 }
 
