@@ -100,6 +100,18 @@ CoreImpl::CoreImpl(io::Loop* loop, io::Env* env, const CoreOptions& options)
     : loop_(loop), env_(env), options_(options), config_(options_.config),
       state_dir_(options_.config.state_dir),
       ops_(g_test_ops != nullptr ? *g_test_ops : RealMonitorOps()) {
+  // What every monitor is given besides its job: the [launcher] settings.
+  monitor_base_.set_launcher_state_dir(config_.launcher_state_dir);
+  monitor_base_.set_cache_dir(config_.cache_dir);
+  monitor_base_.set_policy_dir(config_.policy_dir);
+  monitor_base_.set_cgroup_parent(config_.cgroup_parent);
+  monitor_base_.set_net_pool(config_.net_pool);
+  monitor_base_.set_uid_range(config_.uid_range);
+  monitor_base_.set_cgroup_disable(config_.cgroup_disable);
+  monitor_base_.set_net_state_dir(config_.net_state_dir);
+  monitor_base_.set_uid_state_dir(config_.uid_state_dir);
+  monitor_base_.set_heartbeat_ms(config_.heartbeat_ms);
+  monitor_base_.set_may_change_sysctls(config_.may_change_sysctls);
   max_running_ = config_.max_running;
   if (max_running_ == 0) {
     max_running_ = std::max(2u, 2 * std::thread::hardware_concurrency());
@@ -552,19 +564,9 @@ void CoreImpl::SpawnFor(const std::string& id) {
   req.state_dir = state_dir_;
   req.warden_binary_fd = options_.warden_binary_fd;
   api::MonitorInput& in = req.input;
+  in = monitor_base_;
   in.set_job_id(id);
   *in.mutable_spec() = job->e.spec();
-  in.set_launcher_state_dir(config_.launcher_state_dir);
-  in.set_cache_dir(config_.cache_dir);
-  in.set_policy_dir(config_.policy_dir);
-  in.set_cgroup_parent(config_.cgroup_parent);
-  in.set_net_pool(config_.net_pool);
-  in.set_uid_range(config_.uid_range);
-  in.set_cgroup_disable(config_.cgroup_disable);
-  in.set_net_state_dir(config_.net_state_dir);
-  in.set_uid_state_dir(config_.uid_state_dir);
-  in.set_heartbeat_ms(config_.heartbeat_ms);
-  in.set_may_change_sysctls(config_.may_change_sysctls);
   Result<SpawnedMonitor> spawned = ops_.spawn(req);
   if (!spawned.ok()) {
     // A setup error, recorded once: never retried in a loop.

@@ -215,7 +215,8 @@ class CoreImpl : public Core {
   uint32_t max_running_ = 1;
   MonitorOps ops_;
   std::unique_ptr<wal::Wal> wal_;
-  std::unique_ptr<Launcher> launcher_;
+  std::unique_ptr<Launcher> launcher_;  // made from monitor_base_ (gc, policies)
+  api::MonitorInput monitor_base_;       // every monitor's input but its job's
   std::map<std::string, AdmitLimits> policy_limits_;  // PolicyLimits' cache, by name
 
   std::map<std::string, std::unique_ptr<Job>> jobs_;  // by id: job-number order

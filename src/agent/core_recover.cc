@@ -17,6 +17,7 @@
 
 #include "agent/core_impl.h"
 #include "agent/job_dir.h"
+#include "agent/monitor_files.h"
 #include "agent/records.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -92,20 +93,6 @@ Status RemoveTreeAt(int parent_fd, const std::string& name, int depth) {
   return Status::Ok();
 }
 
-static LauncherOptions LauncherOptionsFor(const AgentConfig& c) {
-  LauncherOptions o;
-  o.state_dir = c.launcher_state_dir;
-  o.cache_dir = c.cache_dir;
-  o.policy_dir = c.policy_dir;
-  o.cgroup_parent = c.cgroup_parent;
-  o.net_pool = c.net_pool;
-  o.uid_range = c.uid_range;
-  o.cgroup_disable = c.cgroup_disable;
-  o.net_state_dir = c.net_state_dir;
-  o.uid_state_dir = c.uid_state_dir;
-  o.may_change_sysctls = c.may_change_sysctls;
-  return o;
-}
 
 
 // ---- recovery ----
@@ -123,7 +110,7 @@ Status CoreImpl::Recover(api::RecoveryReport* report) {
   if (!jobs_fd_) {
     return Status::FromErrno(errno, "open(\"" + state_dir_ + "/" + kJobsDir + "\")");
   }
-  Result<std::unique_ptr<Launcher>> launcher = Launcher::Create(LauncherOptionsFor(config_));
+  Result<std::unique_ptr<Launcher>> launcher = Launcher::Create(LauncherOptionsOf(monitor_base_));
   if (!launcher.ok()) return launcher.take_status().Wrap("agent: the [launcher] settings");
   launcher_ = std::move(launcher).value();
   WARDEN_RETURN_IF_ERROR(OpenWal(report));

@@ -21,6 +21,22 @@
 
 namespace warden::agent {
 
+LauncherOptions LauncherOptionsOf(const api::MonitorInput& in) {
+  LauncherOptions o;
+  if (!in.launcher_state_dir().empty()) o.state_dir = in.launcher_state_dir();
+  if (!in.cache_dir().empty()) o.cache_dir = in.cache_dir();
+  o.policy_dir = in.policy_dir();
+  o.cgroup_parent = in.cgroup_parent();
+  o.net_pool = in.net_pool();
+  o.uid_range = in.uid_range();
+  o.cgroup_disable = in.cgroup_disable();
+  o.net_state_dir = in.net_state_dir();
+  o.uid_state_dir = in.uid_state_dir();
+  o.environment = std::map<std::string, std::string>(in.environment().begin(), in.environment().end());
+  o.may_change_sysctls = in.may_change_sysctls();
+  return o;
+}
+
 int ControlSignal() { return SIGRTMIN + 4; }
 
 sigset_t MonitorSignals() {

@@ -18,9 +18,16 @@
 #include "agent/monitor.h"
 #include "base/fd.h"
 #include "warden/job.h"
+#include "warden/launcher.h"
 #include "warden/status.h"
 
 namespace warden::agent {
+
+// The launcher's host settings that the agent hands its monitors (the
+// [launcher] section of its configuration, carried in MonitorInput), as
+// warden::LauncherOptions. The agent's own Launcher (gc, policies) is made
+// from the same, so that it sees what its monitors see.
+LauncherOptions LauncherOptionsOf(const api::MonitorInput& in);
 
 // jobs/ID/spec (a serialized MonitorInput) is at most this big.
 inline constexpr size_t kMaxSpecBytes = 1 << 20;
