@@ -202,7 +202,8 @@ job_state() { wa status "$1" --json | jq -r .state; }
   wait_pid_gone "$AGENT_PID"
   AGENT_PID=
   start_agent
-  grep -q 're-adopt' "$T/agent.log"
+  # Every one of the 20 re-adopted (the recovery report's count).
+  grep -q 're-adopt [0-9]* us adopted=20 ' "$T/agent.log"
   touch "$T/shared/go"
   for i in $(seq 0 19); do
     run wa wait "${ids[$i]}"
@@ -229,7 +230,9 @@ job_state() { wa status "$1" --json | jq -r .state; }
   [[ "$(wa status "$id" --json | jq -r .reason)" == *monitor* ]]
   # The sandbox died with its monitor (60 s hang guard).
   for _ in $(seq 600); do pgrep -f "^sleep $tag\$" >/dev/null || break; sleep 0.1; done
-  ! pgrep -f "^sleep $tag\$" >/dev/null
+  # (`run` and its status: a bare `! cmd` cannot fail a bats test)
+  run pgrep -f "^sleep $tag\$"
+  [ "$status" -eq 1 ]
   # What the dead monitor's sandbox had (its cgroups) goes too, once the
   # sandbox is gone (60 s hang guard).
   for _ in $(seq 600); do
@@ -268,6 +271,7 @@ job_state() { wa status "$1" --json | jq -r .state; }
   [[ "$output" == *"--memory"*"only tighten"* ]]
   run runuser -u nobody -- "$W" submit --socket "$S" --pids 100000 -- /bin/true
   [ "$status" -eq 125 ]
+  [[ "$output" == *"--pids"*"only tighten"* ]]
   # And its own jobs work, with a tighter limit too.
   run runuser -u nobody -- "$W" submit --socket "$S" --memory 256M --wait -- /bin/sh -c 'exit 4'
   [ "$status" -eq 4 ]
@@ -398,7 +402,9 @@ crash_cycle() {
   wait_pid_gone "$mon"
   # The sandbox died with its monitor (60 s hang guard).
   for _ in $(seq 600); do pgrep -f "^sleep $tag\$" >/dev/null || break; sleep 0.1; done
-  ! pgrep -f "^sleep $tag\$" >/dev/null
+  # (`run` and its status: a bare `! cmd` cannot fail a bats test)
+  run pgrep -f "^sleep $tag\$"
+  [ "$status" -eq 1 ]
 }
 
 @test "agent: WAL damage in the middle of a segment stops the agent with the segment, offset and repair command" {
