@@ -56,6 +56,7 @@ teardown() { common_teardown; }
   [[ "$output" == *"no job id"*"see 'warden status --help'"* ]]
   run "$W" status a b
   [ "$status" -eq 125 ]
+  [[ "$output" == *'unexpected argument "b"'* ]]
   run "$W" list --bogus
   [ "$status" -eq 125 ]
   [[ "$output" == *'unknown option "--bogus"'* ]]
@@ -64,6 +65,7 @@ teardown() { common_teardown; }
   [[ "$output" == *"no such signal"* ]]
   run "$W" logs -x job-1
   [ "$status" -eq 125 ]
+  [[ "$output" == *'unknown option "-x"'* ]]
 }
 
 @test "agent cli: submit refuses what only a foreground run can do, before looking for an agent" {
